@@ -1,0 +1,32 @@
+# Project-wide warning and sanitizer settings.
+add_library(postern_warnings INTERFACE)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(postern_warnings INTERFACE
+    -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast
+    -Wnon-virtual-dtor -Woverloaded-virtual -Wimplicit-fallthrough)
+  if(POSTERN_WERROR)
+    target_compile_options(postern_warnings INTERFACE -Werror)
+  endif()
+elseif(MSVC)
+  target_compile_options(postern_warnings INTERFACE /W4 /permissive-)
+  if(POSTERN_WERROR)
+    target_compile_options(postern_warnings INTERFACE /WX)
+  endif()
+endif()
+
+if(POSTERN_SANITIZE)
+  string(REPLACE ";" "," _postern_san "${POSTERN_SANITIZE}")
+  add_compile_options(-fsanitize=${_postern_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_postern_san})
+endif()
+
+# postern_library(NAME target ALIAS alias SOURCES ...): a layer library with warnings on.
+function(postern_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  add_library(postern::${name} ALIAS ${name})
+  target_compile_features(${name} PUBLIC cxx_std_20)
+  target_include_directories(${name} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
+  target_link_libraries(${name} PRIVATE postern_warnings)
+endfunction()

@@ -1,0 +1,69 @@
+#pragma once
+// The tailnet inventory (spec inventory.md): users and devices in Tailscale API shapes plus
+// per-device posture attributes. Loading is pure: text in, value or errors out (no file I/O).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "postern/grammar/ip.hpp"
+
+namespace postern::engine {
+
+// A posture attribute value: JSON string, number or boolean.
+using AttrValue = std::variant<std::string, double, bool>;
+
+struct User {
+  std::string login;
+  std::string role = "member";  // owner, admin, member, network-admin, it-admin, billing-admin, auditor
+  bool shared = false;          // users[].type == "shared"
+};
+
+struct Device {
+  std::string id;
+  std::string node_id;
+  std::string name;      // FQDN
+  std::string hostname;
+  std::vector<grammar::ip::Address> addresses;
+  std::string user;      // owner login (creator only, for tagged devices)
+  std::vector<std::string> tags;
+  std::string os;
+  std::string client_version;
+  std::vector<grammar::ip::Prefix> enabled_routes;
+  bool is_external = false;
+  std::vector<std::string> serial_numbers;
+  bool identity_collection_disabled = false;
+  // Posture attributes with built-in node:* attributes derived from os/clientVersion when absent.
+  std::map<std::string, AttrValue> attributes;
+  // Unix seconds at which an attribute expires (is treated as unset).
+  std::map<std::string, std::int64_t> expiries;
+
+  [[nodiscard]] bool tagged() const { return !tags.empty(); }
+};
+
+struct Inventory {
+  std::vector<User> users;
+  std::vector<Device> devices;
+};
+
+struct InventoryError {
+  std::string json_path;  // e.g. "devices[3].addresses[0]"
+  std::string message;
+};
+
+struct InventoryResult {
+  std::optional<Inventory> inventory;  // nullopt when any error (nothing half-loaded)
+  std::vector<InventoryError> errors;
+};
+
+// Parse an inventory document (JSON text). Unknown fields are ignored.
+InventoryResult load_inventory(std::string_view json_text);
+
+// Parse an RFC 3339 timestamp to Unix seconds.
+std::optional<std::int64_t> parse_rfc3339(std::string_view text);
+
+}  // namespace postern::engine

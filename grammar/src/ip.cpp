@@ -1,0 +1,115 @@
+// IPv4/IPv6 addresses and prefixes. Strict forms only: no leading zeros in IPv4 octets,
+// no zone ids, prefix lengths in range.
+#include "postern/grammar/ip.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace postern::grammar::ip {
+namespace {
+
+std::optional<Address> parse_v4(std::string_view text) {
+  Address out;
+  std::size_t pos = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (pos >= text.size() || text[pos] != '.') return std::nullopt;
+      ++pos;
+    }
+    const std::size_t start = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+    const std::size_t len = pos - start;
+    if (len == 0 || len > 3 || (len > 1 && text[start] == '0')) return std::nullopt;
+    unsigned value = 0;
+    std::from_chars(text.data() + start, text.data() + pos, value);
+    if (value > 255) return std::nullopt;
+    out.bytes[static_cast<std::size_t>(octet)] = static_cast<std::uint8_t>(value);
+  }
+  if (pos != text.size()) return std::nullopt;
+  return out;
+}
+
+std::optional<Address> parse_v6(std::string_view text) {
+  if (text.empty() || text.size() > 45 || text.find(':') == std::string_view::npos) {
+    return std::nullopt;
+  }
+  char buffer[46] = {};
+  std::memcpy(buffer, text.data(), text.size());
+  Address out;
+  out.v6 = true;
+  if (inet_pton(AF_INET6, buffer, out.bytes.data()) != 1) return std::nullopt;
+  return out;
+}
+
+Address mask(Address address, std::uint8_t length) {
+  const std::size_t total = address.v6 ? 16 : 4;
+  for (std::size_t i = 0; i < total; ++i) {
+    const int bits = static_cast<int>(length) - static_cast<int>(i * 8);
+    if (bits >= 8) continue;
+    address.bytes[i] =
+        bits <= 0 ? 0 : static_cast<std::uint8_t>(address.bytes[i] & (0xFF00U >> bits));
+  }
+  return address;
+}
+
+}  // namespace
+
+std::optional<Address> parse_address(std::string_view text) {
+  if (auto v4 = parse_v4(text)) return v4;
+  return parse_v6(text);
+}
+
+std::optional<Prefix> parse_prefix(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    const auto address = parse_address(text);
+    if (!address) return std::nullopt;
+    return host_prefix(*address);
+  }
+  const auto address = parse_address(text.substr(0, slash));
+  if (!address) return std::nullopt;
+  const auto len_text = text.substr(slash + 1);
+  if (len_text.empty() || len_text.size() > 3 || (len_text.size() > 1 && len_text[0] == '0')) {
+    return std::nullopt;
+  }
+  unsigned length = 0;
+  const auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
+  if (ec != std::errc{} || ptr != len_text.data() + len_text.size()) return std::nullopt;
+  if (length > (address->v6 ? 128U : 32U)) return std::nullopt;
+  const auto len8 = static_cast<std::uint8_t>(length);
+  return Prefix{mask(*address, len8), len8};
+}
+
+std::optional<Range> parse_range(std::string_view text) {
+  const auto dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const auto first = parse_address(text.substr(0, dash));
+  const auto last = parse_address(text.substr(dash + 1));
+  if (!first || !last || first->v6 != last->v6 || *last < *first) return std::nullopt;
+  return Range{*first, *last};
+}
+
+std::string to_string(const Address& address) {
+  char buffer[INET6_ADDRSTRLEN] = {};
+  inet_ntop(address.v6 ? AF_INET6 : AF_INET, address.bytes.data(), buffer, sizeof buffer);
+  return buffer;
+}
+
+std::string to_string(const Prefix& prefix) {
+  const unsigned full = prefix.address.v6 ? 128U : 32U;
+  if (prefix.length == full) return to_string(prefix.address);
+  return to_string(prefix.address) + "/" + std::to_string(prefix.length);
+}
+
+bool contains(const Prefix& prefix, const Address& address) {
+  if (prefix.address.v6 != address.v6) return false;
+  return mask(address, prefix.length) == prefix.address;
+}
+
+Prefix host_prefix(const Address& address) {
+  return Prefix{address, static_cast<std::uint8_t>(address.v6 ? 128 : 32)};
+}
+
+}  // namespace postern::grammar::ip
