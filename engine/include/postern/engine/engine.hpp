@@ -1,0 +1,244 @@
+#pragma once
+// The compiled evaluator (spec policy-language.md §3-§7, design.md §2 steps 5-6, §3 steps 4-6).
+//
+//   auto engine = Engine::compile(file, ast, inventory, {.now = unix_seconds});
+//   Decision d = engine->check({.src = a, .dst = b, .proto = kProtoTcp, .port = 443});
+//   engine->apply(device, {AttrChange::set("kandji:agentInstalled", true)}, now);
+//
+// A compiled policy plus the tailnet's posture state form one immutable Snapshot. Engine holds
+// the current snapshot behind an atomic shared_ptr: check() reads whatever snapshot is current
+// and never waits for a writer; apply() builds a new snapshot that shares everything but the
+// changed device's data, re-evaluating only the postures that read the changed keys, and swaps
+// it in. Nothing here throws across the API (bad_alloc aside) and nothing does I/O.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "postern/engine/inventory.hpp"
+#include "postern/grammar/diag.hpp"
+#include "postern/grammar/ip.hpp"
+#include "postern/grammar/policy_ast.hpp"
+#include "postern/grammar/posture.hpp"
+
+namespace postern::engine {
+
+inline constexpr std::uint8_t kProtoIcmp = 1;
+inline constexpr std::uint8_t kProtoTcp = 6;
+inline constexpr std::uint8_t kProtoUdp = 17;
+inline constexpr std::uint8_t kProtoIcmpV6 = 58;
+inline constexpr std::uint8_t kProtoSctp = 132;
+
+// Attribute values by key, e.g. {"node:os": "macos", "falcon:ztaScore": 80.0}.
+using AttrMap = std::map<std::string, AttrValue, std::less<>>;
+
+struct CompileOptions {
+  std::int64_t now = 0;  // Unix seconds; attributes whose expiry is <= now count as unset
+};
+
+// One access question: may `src` open `proto` to `dst`:`port`? For ICMP the port is ignored.
+struct Request {
+  grammar::ip::Address src;
+  grammar::ip::Address dst;
+  std::uint8_t proto = kProtoTcp;
+  std::uint16_t port = 0;
+  // When set, replaces the source device's attributes for this query only (like a policy
+  // test's srcPostureAttrs or `postern check --attrs`). Must outlive the call.
+  const AttrMap* src_attrs = nullptr;
+  // When false, check() fills only allow/reason/rule (the throughput path skips explanations).
+  bool explain = true;
+};
+
+enum class RuleKind : std::uint8_t { Acl, Grant };
+
+// A rule of the policy file: `acls[index]` or `grants[index]`.
+struct RuleRef {
+  RuleKind kind = RuleKind::Acl;
+  std::size_t index = 0;
+  grammar::Span span;      // the whole rule object
+  std::uint32_t line = 0;  // 1-based line of span.begin in the policy file
+};
+
+// "acls[3]" / "grants[0]".
+std::string rule_name(const RuleRef& rule);
+
+// One posture condition that did not hold for the source device.
+struct ConditionFailure {
+  std::string attribute;  // "node:tsVersion"
+  grammar::posture::Op op = grammar::posture::Op::Bare;
+  std::string expected;             // the literal(s) as written: `'1.40'`, `['US', 'CA']`
+  std::optional<AttrValue> actual;  // the device's value; nullopt = unset (or expired)
+  grammar::Span span;               // the condition in the policy file
+  std::string text;                 // canonical condition text (posture::to_string)
+};
+
+// A posture of a rule's effective list that the source failed, with every failing condition.
+struct PostureFailure {
+  std::string posture;  // "posture:trusted"
+  std::vector<ConditionFailure> conditions;
+};
+
+// A rule that matched source, destination, protocol and port but whose posture gate failed.
+struct NearMiss {
+  RuleRef rule;
+  bool from_default = false;  // the gate was defaultSrcPosture, not the rule's own srcPosture
+  std::vector<PostureFailure> postures;  // each posture of the list (all failed: OR semantics)
+};
+
+enum class Reason : std::uint8_t {
+  Rule,           // allowed by `rule`
+  AllowAll,       // the policy has neither `acls` nor `grants`: everything is allowed
+  NoRule,         // denied: no rule admits this source to this destination, protocol and port
+  PostureFailed,  // denied: some rule would admit it but for posture (see near_misses)
+};
+
+struct Decision {
+  bool allow = false;
+  Reason reason = Reason::NoRule;
+  std::optional<RuleRef> rule;        // the deciding rule of an accept (lowest acls, then grants)
+  std::vector<NearMiss> near_misses;  // deny with explain: rules failed only by posture
+};
+
+// An attribute change for one device (spec §8.3 semantics: set with optional expiry, delete).
+struct AttrChange {
+  enum class Kind : std::uint8_t { Set, Delete, SetExpiry };
+  Kind kind = Kind::Set;
+  std::string key;
+  AttrValue value;                     // Kind::Set
+  std::optional<std::int64_t> expiry;  // Kind::Set (optional) and Kind::SetExpiry; Unix seconds
+
+  static AttrChange set(std::string key, AttrValue value,
+                        std::optional<std::int64_t> expiry = std::nullopt);
+  static AttrChange remove(std::string key);
+  static AttrChange set_expiry(std::string key, std::int64_t expiry);
+};
+
+struct ApplyResult {
+  bool ok = false;
+  std::string error;  // why nothing was applied (unknown device, ...)
+  std::size_t postures_reevaluated = 0;
+  std::size_t postures_changed = 0;  // postures whose result flipped for the device
+};
+
+// tailcfg.FilterRule (spec §7.6) as JSON-ready values.
+struct PortRange {
+  std::uint16_t first = 0;
+  std::uint16_t last = 65535;
+};
+struct NetPortRange {
+  std::string ip;  // "*", "100.64.0.1", "10.0.0.0/8"
+  PortRange ports;
+};
+struct FilterRule {
+  std::vector<std::string> src_ips;  // "*", addresses, prefixes, "a-b" ranges
+  std::vector<NetPortRange> dst_ports;
+  std::vector<int> ip_proto;  // empty = TCP, UDP, ICMPv4, ICMPv6
+};
+
+using DeviceIndex = std::uint32_t;
+
+class CompiledPolicy;  // engine/src; rules, selector tables, posture predicates
+struct DeviceState;    // engine/src; one device's attributes and posture results
+
+// An immutable view: one compiled policy plus one version of every device's posture state.
+class Snapshot {
+ public:
+  Snapshot(std::shared_ptr<const CompiledPolicy> policy,
+           std::vector<std::shared_ptr<const DeviceState>> devices);
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  [[nodiscard]] Decision check(const Request& request) const noexcept;
+
+  // A device by hostname, FQDN, first FQDN label, id, nodeId or one of its addresses.
+  [[nodiscard]] std::optional<DeviceIndex> find_device(std::string_view name) const noexcept;
+  [[nodiscard]] std::size_t device_count() const noexcept;
+  [[nodiscard]] const Device& device(DeviceIndex index) const noexcept;
+  // The device's current attributes (expired ones removed).
+  [[nodiscard]] AttrMap attributes(DeviceIndex index) const;
+  // The packet filter for one node (spec §7.6), posture-failing sources left out.
+  [[nodiscard]] std::vector<FilterRule> filter_for(DeviceIndex index) const;
+  [[nodiscard]] const CompiledPolicy& policy() const noexcept { return *policy_; }
+  [[nodiscard]] const grammar::SourceFile& file() const noexcept;
+
+  // Internal, for Engine::apply.
+  [[nodiscard]] const std::vector<std::shared_ptr<const DeviceState>>& device_states() const {
+    return devices_;
+  }
+  [[nodiscard]] const std::shared_ptr<const CompiledPolicy>& policy_ptr() const { return policy_; }
+
+ private:
+  std::shared_ptr<const CompiledPolicy> policy_;
+  std::vector<std::shared_ptr<const DeviceState>> devices_;
+};
+
+class Engine {
+ public:
+  // Resolve every selector against `inventory` and build the evaluator. The policy should
+  // already have passed engine::validate; unresolvable names then simply match nothing.
+  static std::unique_ptr<Engine> compile(const grammar::SourceFile& file,
+                                         const grammar::policy::Ast& ast,
+                                         const Inventory& inventory, CompileOptions options = {});
+
+  explicit Engine(std::shared_ptr<const Snapshot> initial);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // The one query path (design.md §1.6). Never throws.
+  [[nodiscard]] Decision check(const Request& request) const noexcept;
+  // The current snapshot: hold it to answer many queries against one consistent state.
+  [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const noexcept;
+
+  // Apply a change set to one device and publish a new snapshot. Only the postures that read a
+  // changed key are re-evaluated, only for this device. Unknown device: nothing changes.
+  ApplyResult apply(DeviceIndex device, std::span<const AttrChange> changes, std::int64_t now);
+  // Re-evaluate attributes whose expiry is <= now (e.g. called once a second by the server).
+  std::size_t advance_time(std::int64_t now);
+  // Recompile (policy or inventory reload) and swap atomically.
+  void reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
+              const Inventory& inventory, CompileOptions options = {});
+
+ private:
+  std::shared_ptr<const Snapshot> current() const noexcept;
+  void publish(std::shared_ptr<const Snapshot> next) noexcept;
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- policy tests (spec §6) ----
+
+// One test source's failures, in Tailscale's ACLTestFailureSummary shape:
+// {"user": "bob@example.com", "errors": ["address \"tag:prod:5432\": want: Accept, got: Drop"]}.
+struct TestSourceResult {
+  std::string user;
+  std::vector<std::string> errors;
+  std::vector<std::string> warnings;
+  grammar::Span span;  // the test entry
+};
+
+struct TestRunResult {
+  bool passed = true;
+  std::size_t tests_run = 0;
+  std::vector<TestSourceResult> failures;        // only sources with errors, in test order
+  std::vector<grammar::Diagnostic> diagnostics;  // one T4xx error per failing test entry
+};
+
+// Run the policy's `tests`. With an inventory, sources and destinations resolve to its devices
+// (every source device must pass); without one (nullptr), to synthetic devices: a user is one
+// untagged device of that user, a tag one device with that tag, a host alias its address.
+TestRunResult run_policy_tests(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
+                               const Inventory* inventory, CompileOptions options = {});
+
+// Render an attribute value as in a policy literal: `'macos'`, `1.5`, `true`.
+std::string attr_value_text(const AttrValue& value);
+
+}  // namespace postern::engine
