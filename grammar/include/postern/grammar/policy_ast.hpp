@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -125,6 +126,7 @@ struct SshRule {
   std::optional<std::vector<Text>> src_posture;
   std::optional<Text> check_period;
   std::vector<Text> accept_env;
+  bool has_users = false;  // `users` key present (validation reports `users must be specified`)
 };
 
 struct Ast {
@@ -138,6 +140,7 @@ struct Ast {
   std::map<std::string, Span> tag_spans;
   std::map<std::string, Text> hosts;                    // alias -> "IP" or "CIDR"
   std::map<std::string, ip::Prefix> host_prefixes;      // alias -> parsed prefix
+  std::map<std::string, Span> host_spans;               // alias -> span of its key
   std::map<std::string, std::vector<IpSetOp>> ipsets;   // "ipset:x" -> ops in order
   std::map<std::string, Span> ipset_spans;
   std::map<std::string, Posture> postures;              // "posture:x" -> definition
@@ -151,6 +154,32 @@ struct Ast {
 // Lower a parsed HuJSON document into the AST, collecting every shape error (capped at 50),
 // with Tailscale's key rules: case-insensitive keys, legacy aliases, unknown and duplicate keys
 // rejected. Posture strings go through posture::parse.
+// `value` is set only when there are no errors.
 Parsed<Ast> lower(const SourceFile& file, const json::Value& root);
+
+// Best-effort form of lower: the AST built so far (entries with shape errors left out) plus every
+// diagnostic, so validation can still run and all problems of a file surface in one run.
+struct LowerResult {
+  Ast ast;
+  std::vector<Diagnostic> diags;
+  [[nodiscard]] bool has_errors() const {
+    for (const auto& d : diags) {
+      if (d.severity == Severity::Error) return true;
+    }
+    return false;
+  }
+};
+LowerResult lower_all(const SourceFile& file, const json::Value& root);
+
+// IANA protocol number for a `proto` value (spec §3.5): a name such as `tcp`, `icmp`, `ipv6-icmp`
+// (case-insensitive) or a decimal number 0-255 without leading zeros. `*` and "" are invalid.
+std::optional<std::uint8_t> parse_proto(std::string_view text);
+// Only TCP (6), UDP (17) and SCTP (132) have ports; any other protocol needs port `*`.
+bool proto_has_ports(std::uint8_t number);
+// Classify a src/dst selector (without ports) by its spelling; nullopt when malformed.
+// Names are not resolved (an unknown bare word is a SelectorKind::Host).
+std::optional<Selector> classify_selector(std::string_view text, Span span = {});
+// A port spec (`*`, `22`, `1000-2000`, `22,80,8000-8100`); nullopt when invalid.
+std::optional<std::vector<PortRange>> parse_ports(std::string_view text);
 
 }  // namespace postern::grammar::policy
