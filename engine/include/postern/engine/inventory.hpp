@@ -2,6 +2,7 @@
 // The tailnet inventory (spec inventory.md): users and devices in Tailscale API shapes plus
 // per-device posture attributes. Loading is pure: text in, value or errors out (no file I/O).
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -19,17 +20,18 @@ using AttrValue = std::variant<std::string, double, bool>;
 
 struct User {
   std::string login;
-  std::string role = "member";  // owner, admin, member, network-admin, it-admin, billing-admin, auditor
-  bool shared = false;          // users[].type == "shared"
+  std::string role =
+      "member";         // owner, admin, member, network-admin, it-admin, billing-admin, auditor
+  bool shared = false;  // users[].type == "shared"
 };
 
 struct Device {
   std::string id;
   std::string node_id;
-  std::string name;      // FQDN
+  std::string name;  // FQDN
   std::string hostname;
   std::vector<grammar::ip::Address> addresses;
-  std::string user;      // owner login (creator only, for tagged devices)
+  std::string user;  // owner login (creator only, for tagged devices)
   std::vector<std::string> tags;
   std::string os;
   std::string client_version;
@@ -62,6 +64,17 @@ struct InventoryResult {
 
 // Parse an inventory document (JSON text). Unknown fields are ignored.
 InventoryResult load_inventory(std::string_view json_text);
+
+// Devices a query names (CLI `--src`/`--dst`, batch lines), by the first tier that matches:
+// id or nodeId (exact), then one of its addresses, then FQDN (case-insensitive, trailing dot
+// optional), then hostname, then the FQDN's first label (both case-insensitive). Returns the
+// indices into `inventory.devices` of every device in that tier: empty = unknown, more than one =
+// ambiguous (the caller reports which).
+std::vector<std::size_t> find_devices(const Inventory& inventory, std::string_view name);
+
+// The device that owns `address` as one of its own Tailscale addresses (not a route).
+std::optional<std::size_t> find_device_by_address(const Inventory& inventory,
+                                                  const grammar::ip::Address& address);
 
 // Parse an RFC 3339 timestamp to Unix seconds.
 std::optional<std::int64_t> parse_rfc3339(std::string_view text);

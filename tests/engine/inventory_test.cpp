@@ -1,0 +1,180 @@
+#include "postern/engine/inventory.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "corpus.hpp"
+
+using namespace postern::engine;
+namespace ip = postern::grammar::ip;
+
+namespace {
+
+// Corpus files are JSON preceded by `//` header lines; the loader sees only the JSON.
+std::string strip_header(const std::string& text) {
+  std::istringstream lines(text);
+  std::string line;
+  std::string body;
+  bool in_header = true;
+  while (std::getline(lines, line)) {
+    if (in_header && line.rfind("//", 0) == 0) continue;
+    in_header = false;
+    body += line + "\n";
+  }
+  return body;
+}
+
+const Device& named(const Inventory& inventory, const std::string& name) {
+  const auto found = find_devices(inventory, name);
+  REQUIRE(found.size() == 1);
+  return inventory.devices[found.front()];
+}
+
+AttrValue to_attr(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>();
+  REQUIRE(value.is_number());
+  return value.get<double>();
+}
+
+std::string join_errors(const InventoryResult& result) {
+  std::string out;
+  for (const auto& e : result.errors) out += e.json_path + ": " + e.message + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("valid inventories load with the stated contents", "[engine][inventory]") {
+  for (const auto& path : postern::test::corpus_files("inventory/valid")) {
+    DYNAMIC_SECTION(path.filename().string()) {
+      const auto text = postern::test::read_file(path);
+      const auto result = load_inventory(strip_header(text));
+      INFO(join_errors(result));
+      REQUIRE(result.errors.empty());
+      REQUIRE(result.inventory.has_value());
+      const auto& inventory = *result.inventory;
+
+      const auto counts = postern::test::header_values(text, "count");
+      REQUIRE(counts.size() == 1);
+      std::size_t users = 0;
+      std::size_t devices = 0;
+      REQUIRE(std::sscanf(counts[0].c_str(), "users=%zu devices=%zu", &users, &devices) == 2);
+      CHECK(inventory.users.size() == users);
+      CHECK(inventory.devices.size() == devices);
+
+      for (const auto& line : postern::test::header_values(text, "attr")) {
+        INFO(line);
+        std::istringstream in(line);
+        std::string device, key, eq;
+        in >> device >> key >> eq;
+        std::string json;
+        std::getline(in, json);
+        REQUIRE(eq == "=");
+        const auto& d = named(inventory, device);
+        REQUIRE(d.attributes.contains(key));
+        CHECK(d.attributes.at(key) == to_attr(nlohmann::json::parse(json)));
+      }
+      for (const auto& line : postern::test::header_values(text, "expiry")) {
+        INFO(line);
+        std::istringstream in(line);
+        std::string device, key, eq;
+        std::int64_t when = 0;
+        in >> device >> key >> eq >> when;
+        const auto& d = named(inventory, device);
+        REQUIRE(d.expiries.contains(key));
+        CHECK(d.expiries.at(key) == when);
+      }
+      for (const auto& line : postern::test::header_values(text, "unset")) {
+        INFO(line);
+        std::istringstream in(line);
+        std::string device, key;
+        in >> device >> key;
+        CHECK_FALSE(named(inventory, device).attributes.contains(key));
+      }
+    }
+  }
+}
+
+TEST_CASE("invalid inventories report every stated error and load nothing", "[engine][inventory]") {
+  for (const auto& path : postern::test::corpus_files("inventory/invalid")) {
+    DYNAMIC_SECTION(path.filename().string()) {
+      const auto text = postern::test::read_file(path);
+      const auto result = load_inventory(strip_header(text));
+      INFO(join_errors(result));
+      CHECK_FALSE(result.inventory.has_value());
+      const auto expectations = postern::test::header_values(text, "expect");
+      REQUIRE_FALSE(expectations.empty());
+      CHECK(result.errors.size() == expectations.size());
+      for (const auto& expect : expectations) {
+        const auto sep = expect.find(": ");
+        REQUIRE(sep != std::string::npos);
+        const auto want_path = expect.substr(0, sep);
+        const auto want_message = expect.substr(sep + 2);
+        INFO("expected " << expect);
+        const bool found =
+            std::any_of(result.errors.begin(), result.errors.end(), [&](const InventoryError& e) {
+              return e.json_path == want_path && e.message.find(want_message) != std::string::npos;
+            });
+        CHECK(found);
+      }
+    }
+  }
+}
+
+TEST_CASE("device fields are read into the model", "[engine][inventory]") {
+  const auto result = load_inventory(R"({
+    "users": [{"loginName": "dave@partner.org", "role": "auditor", "type": "shared"}],
+    "devices": [{"id": "9", "nodeId": "n9", "name": "r1.tail.ts.net", "hostname": "router-1",
+      "addresses": ["100.64.0.12", "fd7a:115c:a1e0::c"], "user": "dave@partner.org",
+      "tags": ["tag:router"], "enabledRoutes": ["10.20.0.0/16"], "isExternal": true,
+      "postureIdentity": {"serialNumbers": ["S1", "S2"]}}]})");
+  INFO(join_errors(result));
+  REQUIRE(result.inventory);
+  const auto& inv = *result.inventory;
+  REQUIRE(inv.users.size() == 1);
+  CHECK(inv.users[0].shared);
+  CHECK(inv.users[0].role == "auditor");
+  const auto& d = inv.devices.at(0);
+  CHECK(d.tagged());
+  CHECK(d.is_external);
+  CHECK(d.addresses.size() == 2);
+  CHECK(ip::to_string(d.addresses[1]) == "fd7a:115c:a1e0::c");
+  REQUIRE(d.enabled_routes.size() == 1);
+  CHECK(ip::to_string(d.enabled_routes[0]) == "10.20.0.0/16");
+  CHECK(d.serial_numbers == std::vector<std::string>{"S1", "S2"});
+  CHECK_FALSE(d.identity_collection_disabled);
+  CHECK(d.attributes.empty());
+}
+
+TEST_CASE("find_devices names devices by id, address, FQDN, hostname and first label",
+          "[engine][inventory]") {
+  const auto result = load_inventory(R"({"devices": [
+    {"id": "1001", "nodeId": "nA", "name": "alice-mbp.example.ts.net", "hostname": "Alice-MacBook",
+     "addresses": ["100.64.0.1", "fd7a:115c:a1e0::1"]},
+    {"id": "1002", "nodeId": "nB", "name": "web-1.example.ts.net", "hostname": "web-1",
+     "addresses": ["100.64.0.10"]},
+    {"id": "1003", "nodeId": "nC", "name": "web-1-2.example.ts.net", "hostname": "web-1",
+     "addresses": ["100.64.0.11"]}]})");
+  REQUIRE(result.inventory);
+  const auto& inv = *result.inventory;
+  using V = std::vector<std::size_t>;
+  CHECK(find_devices(inv, "1001") == V{0});
+  CHECK(find_devices(inv, "nB") == V{1});
+  CHECK(find_devices(inv, "100.64.0.10") == V{1});
+  CHECK(find_devices(inv, "fd7a:115c:a1e0::1") == V{0});
+  CHECK(find_devices(inv, "[fd7a:115c:a1e0::1]") == V{0});
+  CHECK(find_devices(inv, "100.64.0.99").empty());
+  CHECK(find_devices(inv, "alice-mbp.example.ts.net") == V{0});
+  CHECK(find_devices(inv, "ALICE-MBP.example.ts.net.") == V{0});
+  CHECK(find_devices(inv, "alice-macbook") == V{0});
+  CHECK(find_devices(inv, "alice-mbp") == V{0});
+  // Hostname beats first label; two devices with one hostname are ambiguous.
+  CHECK(find_devices(inv, "web-1") == V{1, 2});
+  CHECK(find_devices(inv, "web-1-2") == V{2});
+  CHECK(find_devices(inv, "nobody").empty());
+  CHECK(find_devices(inv, "").empty());
+  CHECK(find_device_by_address(inv, *ip::parse_address("100.64.0.11")) == std::size_t{2});
+  CHECK_FALSE(find_device_by_address(inv, *ip::parse_address("10.0.0.1")).has_value());
+}
