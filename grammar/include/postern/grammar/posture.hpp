@@ -55,4 +55,12 @@ Parsed<Condition> parse(const SourceFile& file, std::string_view text, Span text
 // parse(to_string(c)) yields an equal condition (round-trip invariant checked by tests/fuzz).
 std::string to_string(const Condition& condition);
 
+// The equality of the round-trip invariant: same attribute, operator and operand values (in order);
+// spans and the operands' original spelling (`"a"` vs `'a'`, `1.50` vs `1.5`) are ignored.
+bool equivalent(const Condition& a, const Condition& b);
+
+// Attributes whose string values are versions: they accept `<`, `<=`, `>`, `>=` (compared with
+// engine::compare_versions). Shared by the validator and the engine so both use one list.
+bool is_version_attribute(std::string_view attribute);
+
 }  // namespace postern::grammar::posture
