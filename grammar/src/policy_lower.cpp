@@ -214,6 +214,7 @@ class Lowering {
                    "write `\"" + m.key + "\": [\"node:os == 'macos'\"]`");
         return;
       }
+      posture.entries = m.value.items.size();
       for (std::size_t i = 0; i < m.value.items.size(); ++i) {
         const auto& item = m.value.items[i];
         if (!detail::expect_kind(out_, item, json::Kind::String, detail::index_path(where, i))) {

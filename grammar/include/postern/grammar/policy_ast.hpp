@@ -96,6 +96,7 @@ struct Posture {
   Text name;  // "posture:trusted"
   Span span;  // the list
   std::vector<posture::Condition> conditions;
+  std::size_t entries = 0;  // list length as written (conditions that failed to parse are left out)
 };
 
 using AttrLiteral = std::variant<std::string, double, bool>;
