@@ -15,10 +15,10 @@ struct Member;
 
 struct Value {
   Kind kind = Kind::Null;
-  Span span;               // the whole value, from its first to one past its last byte
-  bool boolean = false;    // Kind::Bool
-  double number = 0.0;     // Kind::Number: parsed value (may be +-inf when the text overflows)
-  std::string text;        // Kind::String: decoded UTF-8; Kind::Number: the literal text as written
+  Span span;             // the whole value, from its first to one past its last byte
+  bool boolean = false;  // Kind::Bool
+  double number = 0.0;   // Kind::Number: parsed value (may be +-inf when the text overflows)
+  std::string text;      // Kind::String: decoded UTF-8; Kind::Number: the literal text as written
   std::vector<Value> items;     // Kind::Array
   std::vector<Member> members;  // Kind::Object, in source order, duplicates kept
 
@@ -41,5 +41,10 @@ struct Member {
 
 // "null", "bool", ... for messages.
 std::string_view kind_name(Kind kind);
+
+// Compact standard JSON (RFC 8259) of `value`: numbers as written, strings re-escaped.
+std::string to_json(const Value& value);
+// Appends `utf8` as a quoted JSON string literal (`"`, `\` and control characters escaped).
+void append_json_string(std::string& out, std::string_view utf8);
 
 }  // namespace postern::grammar::json
