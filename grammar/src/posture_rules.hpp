@@ -88,7 +88,7 @@ struct list_element : seq<expect_list_value, ws> {};
 struct list_next : seq<one<','>, ws, not_at<one<']'>>, list_element> {};
 struct expect_list_close : sor<one<']'>, raise<expect_list_close>> {};
 struct list_body : seq<list_element, star<list_next>, opt<one<','>, ws>, expect_list_close> {};
-struct list : seq<one<'['>, ws, sor<seq<at<one<']'>>, raise<empty_list>>, list_body>> {};
+struct list : sor<seq<at<one<'['>, ws, one<']'>>, raise<empty_list>>, seq<one<'['>, ws, list_body>> {};
 struct expect_list : sor<list, raise<expect_list>> {};
 
 // ---- operators ----
