@@ -136,7 +136,7 @@ void Validator::acls() {
 void Validator::grants() {
   for (const auto& grant : ast_.grants) {
     const std::string where = "grants[" + std::to_string(grant.index) + "]";
-    if (grant.ip.empty() && grant.app_capabilities.empty()) {
+    if (grant.ip_entries == 0 && grant.app_capabilities.empty()) {
       error(DiagCode::V312, grant.span, "ip and app can not both be empty",
             "add `\"ip\": [\"*\"]` or the ports to allow, e.g. `\"ip\": [\"tcp:443\"]`");
     }

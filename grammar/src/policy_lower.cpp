@@ -350,6 +350,7 @@ class Lowering {
       if (f[2] != nullptr &&
           detail::expect_kind(out_, f[2]->value, json::Kind::Array, where + ".ip")) {
         const auto& list = f[2]->value.items;
+        grant.ip_entries = list.size();
         for (std::size_t k = 0; k < list.size(); ++k) {
           if (!detail::expect_kind(out_, list[k], json::Kind::String,
                                    detail::index_path(where + ".ip", k))) {

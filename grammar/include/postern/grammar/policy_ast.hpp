@@ -90,6 +90,7 @@ struct Grant {
   std::vector<Text> app_capabilities;  // keys of `app` (values kept opaque)
   std::optional<std::vector<Text>> src_posture;
   std::vector<Text> via;
+  std::size_t ip_entries = 0;  // items written in `ip`, including ones that failed to lower
 };
 
 struct Posture {
