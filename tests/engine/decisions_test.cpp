@@ -1,0 +1,245 @@
+// The decision corpus (tests/corpus/decisions/README.md): every worked example of the spec, each
+// answer checked with both the reference evaluator and the compiled engine.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "corpus.hpp"
+#include "policy_pipeline.hpp"
+#include "postern/engine/engine.hpp"
+#include "reference_evaluator.hpp"
+
+using namespace postern;
+namespace ip = grammar::ip;
+
+namespace {
+
+constexpr std::string_view kDefaultNow = "2026-01-01T00:00:00Z";
+
+struct Query {
+  std::string line;
+  std::string src;
+  std::string dst;
+  std::uint8_t proto = engine::kProtoTcp;
+  bool icmp = false;
+  std::uint16_t port = 0;
+  bool accept = false;
+  std::optional<test::RefAttrs> attrs;
+  std::int64_t now = 0;
+};
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+test::RefAttrs attrs_from_json(const std::string& text) {
+  const auto json = nlohmann::json::parse(text);
+  REQUIRE(json.is_object());
+  test::RefAttrs out;
+  for (const auto& [key, value] : json.items()) {
+    if (value.is_string()) {
+      out[key] = value.get<std::string>();
+    } else if (value.is_boolean()) {
+      out[key] = value.get<bool>();
+    } else {
+      REQUIRE(value.is_number());
+      out[key] = value.get<double>();
+    }
+  }
+  return out;
+}
+
+// `SRC -> DST PROTO ANSWER [attrs=JSON] [now=TIME]`
+Query parse_query(const std::string& line) {
+  INFO("query: " << line);
+  Query q;
+  q.line = line;
+  std::istringstream in(line);
+  std::string arrow, proto, answer;
+  in >> q.src >> arrow >> q.dst >> proto >> answer;
+  REQUIRE(arrow == "->");
+  REQUIRE((answer == "accept" || answer == "deny"));
+  q.accept = answer == "accept";
+  const auto slash = proto.find('/');
+  const auto name = proto.substr(0, slash);
+  if (name == "icmp") {
+    REQUIRE(slash == std::string::npos);
+    q.icmp = true;
+  } else {
+    const auto number = grammar::policy::parse_proto(name);
+    REQUIRE(number.has_value());
+    q.proto = *number;
+    if (slash != std::string::npos)
+      q.port = static_cast<std::uint16_t>(std::stoi(proto.substr(slash + 1)));
+  }
+  auto now = engine::parse_rfc3339(kDefaultNow);
+  std::string rest;
+  std::getline(in, rest);
+  // Options: `attrs=` takes everything up to ` now=` (JSON may hold spaces).
+  const auto now_at = rest.find(" now=");
+  if (now_at != std::string::npos) {
+    now = engine::parse_rfc3339(rest.substr(now_at + 5));
+    REQUIRE(now.has_value());
+    rest.erase(now_at);
+  }
+  const auto attrs_at = rest.find("attrs=");
+  if (attrs_at != std::string::npos) {
+    q.attrs = attrs_from_json(rest.substr(attrs_at + 6));
+  } else {
+    REQUIRE(rest.find_first_not_of(' ') == std::string::npos);
+  }
+  q.now = *now;
+  return q;
+}
+
+// The addresses a query side names: a device's own addresses, or one literal address.
+std::vector<ip::Address> endpoint(const engine::Inventory& inventory, const std::string& name) {
+  if (const auto address = ip::parse_address(name)) return {*address};
+  const auto found = engine::find_devices(inventory, name);
+  INFO("device " << name);
+  REQUIRE(found.size() == 1);
+  return inventory.devices[found.front()].addresses;
+}
+
+// Address pairs of one family each (README: every family both sides have).
+std::vector<std::pair<ip::Address, ip::Address>> pairs(const engine::Inventory& inventory,
+                                                       const Query& q) {
+  std::vector<std::pair<ip::Address, ip::Address>> out;
+  for (const auto& s : endpoint(inventory, q.src)) {
+    for (const auto& d : endpoint(inventory, q.dst)) {
+      if (s.v6 == d.v6) out.emplace_back(s, d);
+    }
+  }
+  return out;
+}
+
+bool error_matches(const grammar::Diagnostic& d, const std::string& alternatives) {
+  if (d.severity != grammar::Severity::Error) return false;
+  const auto haystack =
+      lower(std::string(grammar::code_name(d.code)) + " " + d.message + " " + d.help);
+  std::size_t start = 0;
+  while (start <= alternatives.size()) {
+    auto end = alternatives.find(" | ", start);
+    if (end == std::string::npos) end = alternatives.size();
+    const auto needle = lower(alternatives.substr(start, end - start));
+    if (!needle.empty() && haystack.find(needle) != std::string::npos) return true;
+    start = end + 3;
+  }
+  return false;
+}
+
+const engine::Inventory& fixture() {
+  static const engine::Inventory inventory = [] {
+    const auto text =
+        test::read_file(test::corpus_root() / "decisions" / "fixture" / "tailnet.json");
+    auto result = engine::load_inventory(text);
+    REQUIRE(result.errors.empty());
+    return *result.inventory;
+  }();
+  return inventory;
+}
+
+void run_case(const std::filesystem::path& path) {
+  const auto text = test::read_file(path);
+  const auto& inventory = fixture();
+  const auto loaded =
+      test::load_policy(path.filename().string(), text, test::context_for(inventory));
+
+  const auto rejects = test::header_values(text, "expect-reject");
+  if (!rejects.empty()) {
+    REQUIRE(rejects.size() == 1);
+    INFO("diagnostics:\n" << loaded.rendered());
+    CHECK_FALSE(loaded.ok());
+    CHECK(std::any_of(loaded.diags.begin(), loaded.diags.end(),
+                      [&](const auto& d) { return error_matches(d, rejects.front()); }));
+    return;
+  }
+  INFO("diagnostics:\n" << loaded.rendered());
+  REQUIRE(loaded.ok());
+  const auto& ast = *loaded.ast;
+
+  const auto now = *engine::parse_rfc3339(kDefaultNow);
+  for (const auto& expect : test::header_values(text, "tests")) {
+    INFO("tests: " << expect);
+    const auto result = engine::run_policy_tests(*loaded.file, ast, &inventory, {.now = now});
+    if (expect == "pass") {
+      CHECK(result.passed);
+      CHECK(result.failures.empty());
+    } else {
+      REQUIRE(expect.rfind("fail ", 0) == 0);
+      const auto user = expect.substr(5);
+      CHECK_FALSE(result.passed);
+      CHECK(std::any_of(result.failures.begin(), result.failures.end(),
+                        [&](const auto& f) { return f.user == user && !f.errors.empty(); }));
+    }
+  }
+
+  std::vector<Query> queries;
+  for (const auto& line : test::header_values(text, "query")) queries.push_back(parse_query(line));
+  const auto has_tests = !test::header_values(text, "tests").empty();
+  REQUIRE((!queries.empty() || has_tests));
+
+  const test::ReferenceEvaluator reference(ast, inventory);
+  std::map<std::int64_t, std::unique_ptr<engine::Engine>> engines;  // one compile per `now`
+  for (const auto& q : queries) {
+    auto& compiled = engines[q.now];
+    if (!compiled) compiled = engine::Engine::compile(*loaded.file, ast, inventory, {.now = q.now});
+    REQUIRE(compiled);
+    const auto address_pairs = pairs(inventory, q);
+    INFO("query: " << q.line);
+    REQUIRE_FALSE(address_pairs.empty());
+    engine::AttrMap engine_attrs;
+    if (q.attrs) engine_attrs.insert(q.attrs->begin(), q.attrs->end());
+    for (const auto& [src, dst] : address_pairs) {
+      const std::uint8_t proto =
+          q.icmp ? (src.v6 ? engine::kProtoIcmpV6 : engine::kProtoIcmp) : q.proto;
+      INFO(ip::to_string(src) << " -> " << ip::to_string(dst) << " proto " << int{proto} << " port "
+                              << q.port);
+      const test::RefQuery ref_query{src, dst, proto, q.port, q.attrs ? &*q.attrs : nullptr, q.now};
+      CHECK(reference.allowed(ref_query) == q.accept);
+      engine::Request request;
+      request.src = src;
+      request.dst = dst;
+      request.proto = proto;
+      request.port = q.port;
+      request.src_attrs = q.attrs ? &engine_attrs : nullptr;
+      const auto decision = compiled->check(request);
+      CHECK(decision.allow == q.accept);
+      if (decision.allow) {
+        CHECK((decision.rule.has_value() || decision.reason == engine::Reason::AllowAll));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("every worked example of the spec gives its stated answers", "[engine][decisions]") {
+  std::size_t cases = 0;
+  for (const auto& path : test::corpus_files("decisions")) {
+    if (path.extension() != ".hujson") continue;
+    ++cases;
+    DYNAMIC_SECTION(path.filename().string()) { run_case(path); }
+  }
+  CHECK(cases >= 40);
+}
+
+TEST_CASE("the fixture is the spec's shared fixture", "[engine][decisions]") {
+  const auto& inventory = fixture();
+  CHECK(inventory.devices.size() == 9);
+  CHECK(inventory.users.size() == 4);
+  const auto d5 = engine::find_devices(inventory, "carol-mac");
+  REQUIRE(d5.size() == 1);
+  const auto& carol = inventory.devices[d5.front()];
+  CHECK(std::get<std::string>(carol.attributes.at("node:tsVersion")) == "1.40");
+  CHECK(carol.expiries.at("custom:prodAccess") == *engine::parse_rfc3339("2099-01-01T00:00:00Z"));
+  const auto x1 = engine::find_devices(inventory, "dave-laptop");
+  REQUIRE(x1.size() == 1);
+  CHECK(inventory.devices[x1.front()].is_external);
+  CHECK(inventory.devices[x1.front()].attributes.empty());
+}
