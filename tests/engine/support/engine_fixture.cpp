@@ -10,8 +10,7 @@ using engine::AttrValue;
 namespace {
 
 engine::Device device(std::string host, std::string user, std::vector<std::string> tags,
-                      std::vector<std::string> addrs,
-                      std::map<std::string, AttrValue> attrs) {
+                      std::vector<std::string> addrs, std::map<std::string, AttrValue> attrs) {
   engine::Device d;
   d.id = "id-" + host;
   d.node_id = "n" + host;
@@ -26,10 +25,9 @@ engine::Device device(std::string host, std::string user, std::vector<std::strin
 
 const std::map<std::string, std::string>& v4_of() {
   static const std::map<std::string, std::string> m = {
-      {"D1", "100.64.0.1"},  {"D2", "100.64.0.2"},  {"D3", "100.64.0.3"},
-      {"D4", "100.64.0.4"},  {"D5", "100.64.0.5"},  {"S1", "100.64.0.10"},
-      {"S2", "100.64.0.11"}, {"R1", "100.64.0.12"}, {"X1", "100.64.0.50"},
-      {"N1", "10.20.1.5"}};
+      {"D1", "100.64.0.1"},  {"D2", "100.64.0.2"},  {"D3", "100.64.0.3"},  {"D4", "100.64.0.4"},
+      {"D5", "100.64.0.5"},  {"S1", "100.64.0.10"}, {"S2", "100.64.0.11"}, {"R1", "100.64.0.12"},
+      {"X1", "100.64.0.50"}, {"N1", "10.20.1.5"}};
   return m;
 }
 
@@ -56,28 +54,50 @@ engine::Inventory fixture_inventory() {
     inv.devices.push_back(device(h, std::move(user), std::move(tags), addrs, std::move(attrs)));
   };
   dev("D1", "alice@example.com", {},
-      {{"node:os", "macos"}, {"node:osVersion", "14.5.0"}, {"node:tsVersion", "1.86.2"},
-       {"node:tsReleaseTrack", "stable"}, {"node:tsAutoUpdate", true},
-       {"node:tsStateEncrypted", true}, {"ip:country", "US"},
-       {"kandji:agentInstalled", true}, {"kandji:mdmEnabled", true}});
+      {{"node:os", "macos"},
+       {"node:osVersion", "14.5.0"},
+       {"node:tsVersion", "1.86.2"},
+       {"node:tsReleaseTrack", "stable"},
+       {"node:tsAutoUpdate", true},
+       {"node:tsStateEncrypted", true},
+       {"ip:country", "US"},
+       {"kandji:agentInstalled", true},
+       {"kandji:mdmEnabled", true}});
   dev("D2", "alice@example.com", {},
-      {{"node:os", "ios"}, {"node:osVersion", "17.5.1"}, {"node:tsVersion", "1.84.0"},
-       {"node:tsReleaseTrack", "stable"}, {"node:tsAutoUpdate", false}, {"ip:country", "CA"}});
+      {{"node:os", "ios"},
+       {"node:osVersion", "17.5.1"},
+       {"node:tsVersion", "1.84.0"},
+       {"node:tsReleaseTrack", "stable"},
+       {"node:tsAutoUpdate", false},
+       {"ip:country", "CA"}});
   dev("D3", "bob@example.com", {},
-      {{"node:os", "linux"}, {"node:osVersion", "6.8.0-45-generic"},
-       {"node:tsVersion", "1.62.1"}, {"node:tsReleaseTrack", "unstable"},
-       {"node:tsAutoUpdate", true}, {"custom:tier", "gold"}, {"custom:score", 87.0},
+      {{"node:os", "linux"},
+       {"node:osVersion", "6.8.0-45-generic"},
+       {"node:tsVersion", "1.62.1"},
+       {"node:tsReleaseTrack", "unstable"},
+       {"node:tsAutoUpdate", true},
+       {"custom:tier", "gold"},
+       {"custom:score", 87.0},
        {"falcon:ztaScore", 65.0}});
   dev("D4", "bob@example.com", {},
-      {{"node:os", "windows"}, {"node:osVersion", "10.0.22631.3880"},
-       {"node:tsVersion", "1.90.0"}, {"node:tsReleaseTrack", "stable"},
-       {"node:tsAutoUpdate", true}, {"ip:country", "DE"},
-       {"intune:complianceState", "compliant"}, {"intune:isSupervised", false},
-       {"falcon:ztaScore", 85.0}, {"kandji:agentInstalled", false}});
+      {{"node:os", "windows"},
+       {"node:osVersion", "10.0.22631.3880"},
+       {"node:tsVersion", "1.90.0"},
+       {"node:tsReleaseTrack", "stable"},
+       {"node:tsAutoUpdate", true},
+       {"ip:country", "DE"},
+       {"intune:complianceState", "compliant"},
+       {"intune:isSupervised", false},
+       {"falcon:ztaScore", 85.0},
+       {"kandji:agentInstalled", false}});
   dev("D5", "carol@example.com", {},
-      {{"node:os", "macos"}, {"node:osVersion", "13.6.1"}, {"node:tsVersion", "1.40"},
-       {"node:tsReleaseTrack", "stable"}, {"node:tsAutoUpdate", false},
-       {"kandji:agentInstalled", true}, {"custom:prodAccess", true}});
+      {{"node:os", "macos"},
+       {"node:osVersion", "13.6.1"},
+       {"node:tsVersion", "1.40"},
+       {"node:tsReleaseTrack", "stable"},
+       {"node:tsAutoUpdate", false},
+       {"kandji:agentInstalled", true},
+       {"custom:prodAccess", true}});
   inv.devices.back().expiries["custom:prodAccess"] = kFixtureNow + 365 * 86400;
   dev("S1", "bob@example.com", {"tag:web"},
       {{"node:os", "linux"}, {"node:tsVersion", "1.86.2"}, {"node:tsReleaseTrack", "stable"}});
@@ -104,7 +124,8 @@ std::string prelude(const std::string& extra) {
   "hosts": {
     "corp-lan": "10.20.0.0/16",
   },
-)" + extra + "\n}\n";
+)" + extra +
+         "\n}\n";
 }
 
 Compiled compile_with(const std::string& policy_text, const engine::Inventory& inventory) {

@@ -143,40 +143,35 @@ struct FilterRule {
 
 using DeviceIndex = std::uint32_t;
 
-class CompiledPolicy;  // engine/src; rules, selector tables, posture predicates
-struct DeviceState;    // engine/src; one device's attributes and posture results
+class CompiledPolicy;  // engine/src: rules, selector tables, posture predicates
+struct SnapshotData;   // engine/src: the policy plus every device's posture state
 
 // An immutable view: one compiled policy plus one version of every device's posture state.
 class Snapshot {
  public:
-  Snapshot(std::shared_ptr<const CompiledPolicy> policy,
-           std::vector<std::shared_ptr<const DeviceState>> devices);
+  explicit Snapshot(std::unique_ptr<const SnapshotData> data);
   ~Snapshot();
   Snapshot(const Snapshot&) = delete;
   Snapshot& operator=(const Snapshot&) = delete;
 
   [[nodiscard]] Decision check(const Request& request) const noexcept;
 
-  // A device by hostname, FQDN, first FQDN label, id, nodeId or one of its addresses.
-  [[nodiscard]] std::optional<DeviceIndex> find_device(std::string_view name) const noexcept;
+  // A device by id, nodeId, one of its addresses, FQDN, hostname or first FQDN label (the tiers
+  // of engine::find_devices); nullopt when unknown or ambiguous.
+  [[nodiscard]] std::optional<DeviceIndex> find_device(std::string_view name) const;
   [[nodiscard]] std::size_t device_count() const noexcept;
   [[nodiscard]] const Device& device(DeviceIndex index) const noexcept;
-  // The device's current attributes (expired ones removed).
+  [[nodiscard]] const Inventory& inventory() const noexcept;
+  // The device's current attributes (expired ones left out).
   [[nodiscard]] AttrMap attributes(DeviceIndex index) const;
   // The packet filter for one node (spec §7.6), posture-failing sources left out.
   [[nodiscard]] std::vector<FilterRule> filter_for(DeviceIndex index) const;
-  [[nodiscard]] const CompiledPolicy& policy() const noexcept { return *policy_; }
   [[nodiscard]] const grammar::SourceFile& file() const noexcept;
-
-  // Internal, for Engine::apply.
-  [[nodiscard]] const std::vector<std::shared_ptr<const DeviceState>>& device_states() const {
-    return devices_;
-  }
-  [[nodiscard]] const std::shared_ptr<const CompiledPolicy>& policy_ptr() const { return policy_; }
+  [[nodiscard]] std::int64_t now() const noexcept;
+  [[nodiscard]] const SnapshotData& data() const noexcept { return *data_; }
 
  private:
-  std::shared_ptr<const CompiledPolicy> policy_;
-  std::vector<std::shared_ptr<const DeviceState>> devices_;
+  std::unique_ptr<const SnapshotData> data_;
 };
 
 class Engine {
@@ -198,7 +193,8 @@ class Engine {
   [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const noexcept;
 
   // Apply a change set to one device and publish a new snapshot. Only the postures that read a
-  // changed key are re-evaluated, only for this device. Unknown device: nothing changes.
+  // changed key are re-evaluated, only for this device. Unknown device: nothing changes. Time
+  // first advances to `now` (as advance_time) when it is later than the snapshot's time.
   ApplyResult apply(DeviceIndex device, std::span<const AttrChange> changes, std::int64_t now);
   // Re-evaluate attributes whose expiry is <= now (e.g. called once a second by the server).
   std::size_t advance_time(std::int64_t now);
@@ -209,6 +205,7 @@ class Engine {
  private:
   std::shared_ptr<const Snapshot> current() const noexcept;
   void publish(std::shared_ptr<const Snapshot> next) noexcept;
+  std::size_t advance_locked(std::int64_t now);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

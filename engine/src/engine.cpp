@@ -1,0 +1,257 @@
+// Engine: the current snapshot behind an atomic shared_ptr, live attribute updates, reloads.
+#include "postern/engine/engine.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+
+#include "compiled.hpp"
+
+namespace postern::engine {
+
+using Expiries = std::map<std::string, std::int64_t, std::less<>>;
+
+std::string rule_name(const RuleRef& rule) {
+  return std::string(rule.kind == RuleKind::Acl ? "acls[" : "grants[") +
+         std::to_string(rule.index) + "]";
+}
+
+AttrChange AttrChange::set(std::string key, AttrValue value, std::optional<std::int64_t> expiry) {
+  AttrChange c;
+  c.kind = Kind::Set;
+  c.key = std::move(key);
+  c.value = std::move(value);
+  c.expiry = expiry;
+  return c;
+}
+
+AttrChange AttrChange::remove(std::string key) {
+  AttrChange c;
+  c.kind = Kind::Delete;
+  c.key = std::move(key);
+  return c;
+}
+
+AttrChange AttrChange::set_expiry(std::string key, std::int64_t expiry) {
+  AttrChange c;
+  c.kind = Kind::SetExpiry;
+  c.key = std::move(key);
+  c.expiry = expiry;
+  return c;
+}
+
+// ---- Snapshot ----
+
+Snapshot::Snapshot(std::unique_ptr<const SnapshotData> data) : data_(std::move(data)) {}
+Snapshot::~Snapshot() = default;
+
+std::optional<DeviceIndex> Snapshot::find_device(std::string_view name) const {
+  const auto found = find_devices(data_->policy->inventory, name);
+  if (found.size() != 1) return std::nullopt;
+  return static_cast<DeviceIndex>(found[0]);
+}
+
+std::size_t Snapshot::device_count() const noexcept {
+  return data_->policy->inventory.devices.size();
+}
+
+const Device& Snapshot::device(DeviceIndex index) const noexcept {
+  return data_->policy->inventory.devices[index];
+}
+
+const Inventory& Snapshot::inventory() const noexcept { return data_->policy->inventory; }
+
+AttrMap Snapshot::attributes(DeviceIndex index) const {
+  const auto& st = data_->chunks[index / kChunk]->states[index % kChunk];
+  AttrMap out;
+  for (const auto& [k, v] : *st.attributes) {
+    if (lookup_attr(*st.attributes, st.expiries.get(), k, data_->now) != nullptr) out.emplace(k, v);
+  }
+  return out;
+}
+
+const grammar::SourceFile& Snapshot::file() const noexcept { return data_->policy->file; }
+std::int64_t Snapshot::now() const noexcept { return data_->now; }
+
+// ---- Engine ----
+
+struct Engine::Impl {
+  std::atomic<std::shared_ptr<const Snapshot>> current;
+  std::mutex writer;  // serialises apply/advance_time/reload; readers never take it
+  RowCache cache;     // posture rows by posture results, for the current policy
+};
+
+Engine::Engine(std::shared_ptr<const Snapshot> initial) : impl_(std::make_unique<Impl>()) {
+  impl_->current.store(std::move(initial));
+}
+
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::compile(const grammar::SourceFile& file,
+                                        const grammar::policy::Ast& ast, const Inventory& inventory,
+                                        CompileOptions options) {
+  auto policy = compile_policy(file, ast, inventory);
+  RowCache cache;
+  auto data = std::make_unique<SnapshotData>(initial_state(policy, options.now, cache));
+  auto engine = std::make_unique<Engine>(std::make_shared<const Snapshot>(std::move(data)));
+  engine->impl_->cache = std::move(cache);
+  return engine;
+}
+
+std::shared_ptr<const Snapshot> Engine::current() const noexcept {
+  return impl_->current.load(std::memory_order_acquire);
+}
+
+void Engine::publish(std::shared_ptr<const Snapshot> next) noexcept {
+  impl_->current.store(std::move(next), std::memory_order_release);
+}
+
+std::shared_ptr<const Snapshot> Engine::snapshot() const noexcept { return current(); }
+
+Decision Engine::check(const Request& request) const noexcept { return current()->check(request); }
+
+namespace {
+
+// Re-evaluate one device after its attributes changed: only postures reading `keys`.
+DeviceState reevaluate(const CompiledPolicy& cp, DeviceIndex dev, const DeviceState& old,
+                       std::shared_ptr<const AttrMap> attrs, std::shared_ptr<const Expiries> exp,
+                       const std::vector<std::string>& keys, std::int64_t now, RowCache& cache,
+                       ApplyResult& result) {
+  DeviceState st = old;
+  st.attributes = std::move(attrs);
+  st.expiries = std::move(exp);
+  std::vector<std::uint32_t> todo;
+  for (const auto& k : keys) {
+    auto it = cp.attr_ids.find(k);
+    if (it == cp.attr_ids.end()) continue;
+    for (auto p : cp.attr_to_postures[it->second]) todo.push_back(p);
+  }
+  std::sort(todo.begin(), todo.end());
+  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  bool changed = false;
+  for (auto p : todo) {
+    const bool ok = posture_holds(cp, p, *st.attributes, st.expiries.get(), now);
+    ++result.postures_reevaluated;
+    if (ok != st.posture_ok[p]) {
+      st.posture_ok[p] = ok;
+      ++result.postures_changed;
+      changed = true;
+    }
+  }
+  if (changed && !cp.device_exempt[dev]) st.pok_row = posture_row(cp, st.posture_ok, cache);
+  st.next_expiry = 0;
+  if (st.expiries) {
+    for (const auto& [key, at] : *st.expiries) {
+      if (at > now && (st.next_expiry == 0 || at < st.next_expiry)) st.next_expiry = at;
+    }
+  }
+  return st;
+}
+
+std::shared_ptr<const Snapshot> with_device(const SnapshotData& base, DeviceIndex dev,
+                                            DeviceState state, std::int64_t now) {
+  auto data = std::make_unique<SnapshotData>();
+  data->policy = base.policy;
+  data->now = now;
+  data->chunks = base.chunks;  // shares every other chunk
+  auto chunk = std::make_shared<DeviceChunk>(*base.chunks[dev / kChunk]);
+  chunk->states[dev % kChunk] = std::move(state);
+  data->chunks[dev / kChunk] = std::move(chunk);
+  return std::make_shared<const Snapshot>(std::move(data));
+}
+
+}  // namespace
+
+ApplyResult Engine::apply(DeviceIndex device, std::span<const AttrChange> changes,
+                          std::int64_t now) {
+  std::lock_guard lock(impl_->writer);
+  ApplyResult result;
+  advance_locked(now);  // time moves first, so every device's expiries are current
+  auto snap = current();
+  const SnapshotData& data = snap->data();
+  const CompiledPolicy& cp = *data.policy;
+  if (device >= cp.inventory.devices.size()) {
+    result.error = "unknown device index " + std::to_string(device);
+    return result;
+  }
+  const DeviceState& old = data.chunks[device / kChunk]->states[device % kChunk];
+  auto attrs = std::make_shared<AttrMap>(*old.attributes);
+  auto exp =
+      old.expiries ? std::make_shared<Expiries>(*old.expiries) : std::make_shared<Expiries>();
+  std::vector<std::string> keys;
+  for (const auto& c : changes) {
+    keys.push_back(c.key);
+    switch (c.kind) {
+      case AttrChange::Kind::Set:
+        (*attrs)[c.key] = c.value;
+        if (c.expiry.has_value()) {
+          (*exp)[c.key] = *c.expiry;
+        } else {
+          exp->erase(c.key);
+        }
+        break;
+      case AttrChange::Kind::Delete:
+        attrs->erase(c.key);
+        exp->erase(c.key);
+        break;
+      case AttrChange::Kind::SetExpiry:
+        if (c.expiry.has_value()) (*exp)[c.key] = *c.expiry;
+        break;
+    }
+  }
+  std::shared_ptr<const Expiries> exp_out;
+  if (!exp->empty()) exp_out = std::move(exp);
+  DeviceState st = reevaluate(cp, device, old, std::move(attrs), std::move(exp_out), keys, data.now,
+                              impl_->cache, result);
+  publish(with_device(data, device, std::move(st), data.now));
+  result.ok = true;
+  return result;
+}
+
+std::size_t Engine::advance_time(std::int64_t now) {
+  std::lock_guard lock(impl_->writer);
+  return advance_locked(now);
+}
+
+std::size_t Engine::advance_locked(std::int64_t now) {
+  auto snap = current();
+  const SnapshotData& data = snap->data();
+  if (now <= data.now) return 0;
+  const CompiledPolicy& cp = *data.policy;
+  auto next = std::make_unique<SnapshotData>();
+  next->policy = data.policy;
+  next->now = now;
+  next->chunks = data.chunks;
+  std::size_t touched = 0;
+  for (std::size_t c = 0; c < data.chunks.size(); ++c) {
+    std::shared_ptr<DeviceChunk> copy;
+    for (std::size_t i = 0; i < data.chunks[c]->states.size(); ++i) {
+      const auto& st = data.chunks[c]->states[i];
+      if (st.next_expiry == 0 || st.next_expiry > now) continue;
+      if (!copy) copy = std::make_shared<DeviceChunk>(*data.chunks[c]);
+      std::vector<std::string> keys;
+      for (const auto& [k, at] : *st.expiries) {
+        if (at <= now) keys.push_back(k);
+      }
+      ApplyResult ignored;
+      copy->states[i] = reevaluate(cp, static_cast<DeviceIndex>(c * kChunk + i), st, st.attributes,
+                                   st.expiries, keys, now, impl_->cache, ignored);
+      ++touched;
+    }
+    if (copy) next->chunks[c] = std::move(copy);
+  }
+  publish(std::make_shared<const Snapshot>(std::move(next)));
+  return touched;
+}
+
+void Engine::reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
+                    const Inventory& inventory, CompileOptions options) {
+  auto policy = compile_policy(file, ast, inventory);
+  RowCache cache;
+  auto data = std::make_unique<SnapshotData>(initial_state(policy, options.now, cache));
+  std::lock_guard lock(impl_->writer);
+  impl_->cache = std::move(cache);
+  publish(std::make_shared<const Snapshot>(std::move(data)));
+}
+
+}  // namespace postern::engine

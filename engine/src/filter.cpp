@@ -1,0 +1,115 @@
+// Snapshot::filter_for: the tailcfg.FilterRule list control would send to one node (spec §7.6),
+// with posture-failing source nodes left out of SrcIPs.
+#include <algorithm>
+
+#include "compiled.hpp"
+
+namespace postern::engine {
+namespace ip = grammar::ip;
+
+namespace {
+
+bool overlaps_text(const detail::AddrSet& route, const std::string& text) {
+  if (auto p = ip::parse_prefix(text)) return route.overlaps(*p);
+  if (auto r = ip::parse_range(text)) return route.contains(r->first) || route.contains(r->last);
+  return false;
+}
+
+}  // namespace
+
+std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
+  const SnapshotData& data = *data_;
+  const CompiledPolicy& cp = *data.policy;
+  std::vector<FilterRule> out;
+  if (node >= cp.inventory.devices.size()) return out;
+  const Device& dev = cp.inventory.devices[node];
+  if (cp.allow_all) {
+    FilterRule all;
+    all.src_ips = {"*"};
+    all.dst_ports = {NetPortRange{"*", PortRange{0, 65535}}};
+    out.push_back(std::move(all));
+    return out;
+  }
+  // This node's slots, in address order.
+  std::vector<std::pair<std::uint32_t, ip::Address>> node_slots;
+  for (const auto& a : dev.addresses) {
+    const auto s = cp.slot_index.find(a);
+    if (s != SlotIndex::kNone && cp.slots[s].device == node) node_slots.emplace_back(s, a);
+  }
+  for (std::size_t ri = 0; ri < cp.rules.size(); ++ri) {
+    const auto& r = cp.rules[ri];
+    std::vector<std::string> dst_ips;
+    if (!r.has_via) {
+      if (r.dst_all_devices) {
+        dst_ips.push_back("*");
+      } else {
+        for (const auto& [s, a] : node_slots) {
+          if (test_bit(cp.dst_class_rows[cp.slots[s].dst_class], ri)) {
+            dst_ips.push_back(ip::to_string(a));
+          }
+        }
+      }
+    }
+    if (!r.dst_all_devices && !r.dst_self) {
+      // Routed destinations: the rule's own prefixes that fall inside this node's routes.
+      detail::AddrSet mine;
+      for (const auto& route : dev.enabled_routes) mine.add(route);
+      if (!mine.empty()) {
+        for (const auto& text : r.dst_addrs.to_strings()) {
+          if (overlaps_text(mine, text) && (!r.has_via || overlaps_text(r.via_routes, text))) {
+            dst_ips.push_back(text);
+          }
+        }
+      }
+    }
+    if (dst_ips.empty()) continue;
+
+    FilterRule fr;
+    if (r.src_any_address) {
+      fr.src_ips = {"*"};
+    } else {
+      std::vector<ip::Address> addrs;
+      const bool gated = r.posture_list >= 0;
+      const bool plain_wildcard = r.src_all_devices && !gated && !r.dst_self;
+      if (!plain_wildcard) {
+        for (const auto& slot : cp.slots) {
+          if (!test_bit(cp.src_class_rows[slot.src_class], ri)) continue;
+          const auto& st = data.chunks[slot.device / kChunk]->states[slot.device % kChunk];
+          if (!test_bit(*st.pok_row, ri)) continue;  // posture-failing node: left out
+          if (r.dst_self) {
+            const auto owner = cp.device_owner[slot.device];
+            if (owner == CompiledPolicy::kNoOwner || owner != cp.device_owner[node]) continue;
+          }
+          const auto& d = cp.inventory.devices[slot.device];
+          const auto index = static_cast<std::size_t>(&slot - cp.slots.data());
+          // The slot's address: find it among the device's addresses via the index.
+          for (const auto& a : d.addresses) {
+            if (cp.slot_index.find(a) == index) addrs.push_back(a);
+          }
+        }
+        std::sort(addrs.begin(), addrs.end());
+        addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
+        for (const auto& a : addrs) fr.src_ips.push_back(ip::to_string(a));
+      }
+      if (!r.dst_self) {
+        if (plain_wildcard) {
+          fr.src_ips = r.src_addrs.to_strings();
+        } else if (r.src_all_devices) {
+          for (const auto& s : cp.all_routes.to_strings()) fr.src_ips.push_back(s);
+        } else {
+          for (const auto& s : r.src_addrs.to_strings()) fr.src_ips.push_back(s);
+        }
+      }
+    }
+    if (fr.src_ips.empty()) continue;
+    for (const auto& d : dst_ips) {
+      for (const auto& p : r.ports)
+        fr.dst_ports.push_back(NetPortRange{d, PortRange{p.first, p.last}});
+    }
+    if (!r.default_protos) fr.ip_proto.push_back(r.proto);
+    out.push_back(std::move(fr));
+  }
+  return out;
+}
+
+}  // namespace postern::engine
