@@ -326,10 +326,12 @@ Row complete_row(const Row& input, FieldSetMode mode, std::uint64_t ordinal) {
 
   const std::int64_t created = kBaseMicros -
                                (200 + static_cast<std::int64_t>(rng.below(600))) * kDay -
-                               static_cast<std::int64_t>(rng.below(86400)) * kSecond;
+                               static_cast<std::int64_t>(rng.below(86400)) * kSecond -
+                               static_cast<std::int64_t>(rng.below(1000000));
   const std::int64_t checkin = kBaseMicros - static_cast<std::int64_t>(rng.below(86400)) * kSecond -
                                static_cast<std::int64_t>(rng.below(1000000));
-  const std::int64_t enrolled = created - static_cast<std::int64_t>(rng.below(600)) * kSecond;
+  const std::int64_t enrolled = created - static_cast<std::int64_t>(rng.below(600)) * kSecond -
+                                static_cast<std::int64_t>(rng.below(1000000));
   const std::int64_t mdm_checkin = checkin - static_cast<std::int64_t>(rng.below(900)) * kSecond;
   const std::int64_t collected = checkin + 17 * kSecond;
   const std::int64_t changed = collected + 4 * kSecond;
