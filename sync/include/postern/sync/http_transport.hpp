@@ -1,0 +1,43 @@
+#pragma once
+// The only way the sync layer talks to the network. CurlTransport is the real one; tests use a
+// fake that replays recorded pages.
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "postern/sync/clock.hpp"
+#include "postern/sync/result.hpp"
+
+namespace postern::sync {
+
+struct HttpRequest {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  Millis connect_timeout{10'000};
+  Millis timeout{60'000};  // the whole request
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;                                          // decoded (gzip handled)
+
+  // First header named `name` (lower-case), or empty.
+  [[nodiscard]] std::string header(std::string_view name) const;
+};
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  // Any HTTP status is a successful result; a failed exchange (DNS, connect, TLS, timeout, reset)
+  // is a Transient (or Config for DNS) SyncError. Never follows redirects.
+  virtual Result<HttpResponse> get(const HttpRequest& request) = 0;
+};
+
+// libcurl: TLS verification on, gzip/deflate negotiated (CURLOPT_ACCEPT_ENCODING ""), http and
+// https only.
+std::unique_ptr<HttpTransport> make_curl_transport();
+
+}  // namespace postern::sync

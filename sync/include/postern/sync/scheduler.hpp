@@ -1,0 +1,75 @@
+#pragma once
+// When syncs run (spec kandji.md §3.2): every `interval` plus jitter after the last one finished,
+// immediately after a create or configuration change (the store sets next_run to now), never
+// while paused, at most one in flight per integration, and a trigger during a run coalesces into
+// one rerun when it finishes. The schedule lives in the store's status (next_run, paused_until),
+// so a `postern integrations update` in another process is seen by a running `postern sync`.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "postern/sync/sync_engine.hpp"
+
+namespace postern::sync {
+
+struct SchedulerOptions {
+  Millis interval{15 * 60 * 1000};
+  Millis jitter{30 * 1000};  // next run = finish + interval + uniform(-jitter, +jitter)
+  Millis poll{1000};         // how often the loop re-reads the store for external changes
+  std::uint64_t seed = 0;    // 0: seeded from the clock
+};
+
+class Scheduler {
+ public:
+  using NodeSource = std::function<Result<std::vector<TailnetNode>>()>;
+  using ReportSink = std::function<void(const Integration&, const SyncReport&)>;
+
+  Scheduler(Store& store, SyncEngine& engine, Clock& clock, NodeSource nodes,
+            SchedulerOptions options = {}, ReportSink on_report = {});
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Thread-safe: sync `integration_id` as soon as possible; during a run, once more after it.
+  void trigger(std::int64_t integration_id);
+  // Run, in the calling thread, every integration that is due now (or triggered). Returns the
+  // number of syncs run (coalesced reruns included).
+  int run_pending();
+  // Run every integration that is not paused, now, regardless of schedule (`postern sync --once`).
+  int run_all_now();
+  // Loop until stop(): due integrations sync on their own worker threads.
+  void run();
+  void stop();
+
+ private:
+  struct State {
+    bool running = false;
+    bool rerun = false;
+    bool forced = false;
+  };
+  bool start_run(std::int64_t id);  // false when already running (rerun recorded)
+  void run_to_completion(const Integration& integration);
+  std::vector<Integration> due_integrations(bool ignore_schedule);
+  TimePoint next_after(TimePoint finished);
+
+  Store& store_;
+  SyncEngine& engine_;
+  Clock& clock_;
+  NodeSource nodes_;
+  SchedulerOptions options_;
+  ReportSink on_report_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::int64_t, State> states_;
+  std::map<std::int64_t, std::thread> workers_;
+  std::mt19937_64 rng_;
+  bool stopping_ = false;
+};
+
+}  // namespace postern::sync

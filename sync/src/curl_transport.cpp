@@ -1,0 +1,106 @@
+// libcurl behind HttpTransport. One easy handle per request keeps the transport thread-safe.
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <string>
+
+#include "postern/sync/http_transport.hpp"
+
+namespace postern::sync {
+
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+namespace {
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* response = static_cast<HttpResponse*>(user);
+  std::string_view line(data, size * count);
+  // A new status line (after a 100 Continue) starts a new header set.
+  if (line.rfind("HTTP/", 0) == 0) {
+    response->headers.clear();
+    return size * count;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return size * count;
+  std::string name(line.substr(0, colon));
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  response->headers.emplace_back(std::move(name), std::string(value));
+  return size * count;
+}
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+class CurlTransport final : public HttpTransport {
+ public:
+  CurlTransport() { global_init(); }
+
+  Result<HttpResponse> get(const HttpRequest& request) override {
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) return SyncError{SyncErrorKind::Transient, "cannot start an http client"};
+    HttpResponse response;
+    curl_slist* headers = nullptr;
+    for (const auto& [name, value] : request.headers) {
+      headers = curl_slist_append(headers, (name + ": " + value).c_str());
+    }
+    char error_buffer[CURL_ERROR_SIZE] = {};
+    curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // never carry the token elsewhere
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate/br as built
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "postern/0.1 (posture sync)");
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::max<Millis::rep>(1, request.connect_timeout.count())));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(std::max<Millis::rep>(1, request.timeout.count())));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    const CURLcode code = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (code != CURLE_OK) {
+      std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+      const bool dns = code == CURLE_COULDNT_RESOLVE_HOST;
+      return SyncError{dns ? SyncErrorKind::Config : SyncErrorKind::Transient,
+                       (dns ? "cannot resolve host: " : "request failed: ") + detail};
+    }
+    response.status = static_cast<int>(status);
+    return response;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<HttpTransport> make_curl_transport() { return std::make_unique<CurlTransport>(); }
+
+}  // namespace postern::sync

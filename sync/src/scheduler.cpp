@@ -1,0 +1,190 @@
+#include "postern/sync/scheduler.hpp"
+
+#include "postern/sync/redact.hpp"
+
+namespace postern::sync {
+
+Scheduler::Scheduler(Store& store, SyncEngine& engine, Clock& clock, NodeSource nodes,
+                     SchedulerOptions options, ReportSink on_report)
+    : store_(store),
+      engine_(engine),
+      clock_(clock),
+      nodes_(std::move(nodes)),
+      options_(options),
+      on_report_(std::move(on_report)),
+      rng_(options.seed != 0 ? options.seed
+                             : static_cast<std::uint64_t>(clock.now().time_since_epoch().count())) {
+}
+
+Scheduler::~Scheduler() {
+  stop();
+  for (auto& [id, worker] : workers_) {
+    if (worker.joinable()) worker.join();
+  }
+}
+
+void Scheduler::trigger(std::int64_t integration_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& state = states_[integration_id];
+  if (state.running) {
+    state.rerun = true;  // coalesce: one more run after this one, however many triggers
+  } else {
+    state.forced = true;
+  }
+  cv_.notify_all();
+}
+
+void Scheduler::stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopping_ = true;
+  cv_.notify_all();
+}
+
+TimePoint Scheduler::next_after(TimePoint finished) {
+  Millis offset{0};
+  if (options_.jitter.count() > 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::uniform_int_distribution<Millis::rep> dist(-options_.jitter.count(),
+                                                    options_.jitter.count());
+    offset = Millis{dist(rng_)};
+  }
+  return finished + options_.interval + offset;
+}
+
+bool Scheduler::start_run(std::int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& state = states_[id];
+  if (state.running) {
+    state.rerun = true;
+    return false;
+  }
+  state.running = true;
+  state.forced = false;
+  return true;
+}
+
+std::vector<Integration> Scheduler::due_integrations(bool ignore_schedule) {
+  std::vector<Integration> due;
+  auto integrations = store_.list_integrations();
+  if (!integrations) return due;
+  const auto now = to_unix(clock_.now());
+  for (const auto& integration : integrations.value()) {
+    bool forced = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const State& state = states_[integration.id];
+      if (state.running) continue;
+      forced = state.forced;
+    }
+    auto status = store_.load_status(integration.id);
+    if (!status) continue;
+    const SyncStatus& s = status.value();
+    if (s.paused_until && *s.paused_until > now) continue;  // only a config change unpauses
+    if (forced || ignore_schedule || !s.next_run || *s.next_run <= now) due.push_back(integration);
+  }
+  return due;
+}
+
+void Scheduler::run_to_completion(const Integration& first) {
+  Integration integration = first;
+  for (;;) {
+    SyncReport report;
+    auto nodes = nodes_();
+    if (nodes) {
+      report = engine_.sync(integration, nodes.value());
+    } else {
+      report.error = nodes.error();
+      if (auto status = store_.load_status(integration.id)) {
+        SyncStatus s = status.value();
+        s.last_attempt = to_unix(clock_.now());
+        s.last_error = truncate_utf8("cannot load the tailnet: " + nodes.error().message, 500);
+        s.last_error_kind = std::string(kind_name(nodes.error().kind));
+        (void)store_.save_status(integration.id, s);
+      }
+    }
+    // Schedule the next run, unless the sync paused the integration or its configuration changed
+    // meanwhile (then the store already asks for a run now).
+    auto latest = store_.find_integration(integration.provider);
+    const bool still_there = latest && latest.value() && latest.value()->id == integration.id;
+    const bool changed =
+        still_there && latest.value()->config_version != integration.config_version;
+    if (still_there && !changed) {
+      if (auto status = store_.load_status(integration.id)) {
+        SyncStatus s = status.value();
+        const auto now = to_unix(clock_.now());
+        if (!(s.paused_until && *s.paused_until > now)) {
+          s.next_run = to_unix(next_after(clock_.now()));
+          (void)store_.save_status(integration.id, s);
+        }
+      }
+    }
+    if (on_report_) on_report_(integration, report);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      State& state = states_[integration.id];
+      if (!state.rerun && !changed) {
+        state.running = false;
+        cv_.notify_all();
+        return;
+      }
+      state.rerun = false;
+    }
+    if (!still_there) {
+      std::lock_guard<std::mutex> lock(mu_);
+      states_[integration.id].running = false;
+      return;
+    }
+    integration = *latest.value();
+  }
+}
+
+int Scheduler::run_pending() {
+  int runs = 0;
+  for (const auto& integration : due_integrations(false)) {
+    if (!start_run(integration.id)) continue;
+    run_to_completion(integration);
+    ++runs;
+  }
+  return runs;
+}
+
+int Scheduler::run_all_now() {
+  int runs = 0;
+  for (const auto& integration : due_integrations(true)) {
+    if (!start_run(integration.id)) continue;
+    run_to_completion(integration);
+    ++runs;
+  }
+  return runs;
+}
+
+void Scheduler::run() {
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) break;
+    }
+    for (const auto& integration : due_integrations(false)) {
+      if (!start_run(integration.id)) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& worker = workers_[integration.id];
+      if (worker.joinable()) worker.join();  // the previous run has finished (running was false)
+      worker = std::thread([this, integration] { run_to_completion(integration); });
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_) break;
+    bool forced = false;
+    for (const auto& [id, state] : states_) forced = forced || (state.forced && !state.running);
+    if (!forced) clock_.wait_until(lock, cv_, clock_.now() + options_.poll);
+  }
+  std::map<std::int64_t, std::thread> workers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& [id, worker] : workers) {
+    if (worker.joinable()) worker.join();
+  }
+}
+
+}  // namespace postern::sync

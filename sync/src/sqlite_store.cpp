@@ -1,0 +1,503 @@
+// The SQLite Store: WAL journal, one transaction per mutating call, schema versioned through
+// PRAGMA user_version with forward-only migrations.
+#include <sqlite3.h>
+
+#include <limits>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "postern/sync/clock.hpp"
+#include "postern/sync/store.hpp"
+
+namespace postern::sync {
+namespace {
+
+using nlohmann::json;
+
+// Internal only: converted to SyncError before leaving this file.
+struct StoreFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct DiscardedFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct ConfigFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
+constexpr const char* kMigrations[] = {
+    // v1
+    "CREATE TABLE integrations("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  provider TEXT NOT NULL UNIQUE,"
+    "  url TEXT NOT NULL,"
+    "  config_version INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE attributes("
+    "  device TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  expires_at INTEGER,"
+    "  PRIMARY KEY(device, key)) WITHOUT ROWID;"
+    "CREATE TABLE audit_log("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  details TEXT NOT NULL);"
+    "CREATE TABLE sync_status("
+    "  integration_id INTEGER PRIMARY KEY,"
+    "  data TEXT NOT NULL);",
+    // v2: `postern audit --since` and attribute clean-up by source.
+    "CREATE INDEX audit_log_time ON audit_log(time);"
+    "CREATE INDEX attributes_source ON attributes(source);",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+      throw StoreFailure(std::string("cannot prepare statement: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, std::string_view text) {
+    check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                            SQLITE_TRANSIENT));
+    return *this;
+  }
+  Statement& bind(int index, std::int64_t value) {
+    check(sqlite3_bind_int64(stmt_, index, value));
+    return *this;
+  }
+  Statement& bind(int index, std::optional<std::int64_t> value) {
+    check(value ? sqlite3_bind_int64(stmt_, index, *value) : sqlite3_bind_null(stmt_, index));
+    return *this;
+  }
+  // True while a row is available.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw StoreFailure(std::string("database error: ") + sqlite3_errmsg(db_));
+  }
+  void run() {
+    while (step()) {
+    }
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  std::int64_t integer(int col) { return sqlite3_column_int64(stmt_, col); }
+  std::optional<std::int64_t> maybe_integer(int col) {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int64(stmt_, col);
+  }
+  std::string text(int col) {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p));
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) throw StoreFailure(std::string("bind failed: ") + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+json status_to_json(const SyncStatus& s) {
+  json j;
+  auto opt = [&](const char* key, const std::optional<std::int64_t>& v) {
+    j[key] = v ? json(*v) : json(nullptr);
+  };
+  opt("last_success", s.last_success);
+  opt("last_attempt", s.last_attempt);
+  opt("paused_until", s.paused_until);
+  opt("next_run", s.next_run);
+  j["last_error"] = s.last_error;
+  j["last_error_kind"] = s.last_error_kind;
+  j["provider_host_count"] = s.provider_host_count;
+  j["matched_count"] = s.matched_count;
+  j["possible_matched_count"] = s.possible_matched_count;
+  j["ambiguous_serials"] = s.ambiguous_serials;
+  j["records_without_serial"] = s.records_without_serial;
+  j["pages"] = s.pages;
+  j["duration_ms"] = s.duration_ms;
+  j["suspect_streak"] = s.suspect_streak;
+  j["warning"] = s.warning;
+  return j;
+}
+
+SyncStatus status_from_json(const std::string& text) {
+  SyncStatus s;
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return s;
+  auto opt = [&](const char* key) -> std::optional<std::int64_t> {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<std::int64_t>();
+  };
+  auto num = [&](const char* key) { return opt(key).value_or(0); };
+  auto str = [&](const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  s.last_success = opt("last_success");
+  s.last_attempt = opt("last_attempt");
+  s.paused_until = opt("paused_until");
+  s.next_run = opt("next_run");
+  s.last_error = str("last_error");
+  s.last_error_kind = str("last_error_kind");
+  s.provider_host_count = num("provider_host_count");
+  s.matched_count = num("matched_count");
+  s.possible_matched_count = num("possible_matched_count");
+  if (const auto it = j.find("ambiguous_serials"); it != j.end() && it->is_array()) {
+    for (const auto& v : *it) {
+      if (v.is_string()) s.ambiguous_serials.push_back(v.get<std::string>());
+    }
+  }
+  s.records_without_serial = num("records_without_serial");
+  s.pages = num("pages");
+  s.duration_ms = num("duration_ms");
+  s.suspect_streak = num("suspect_streak");
+  s.warning = str("warning");
+  return s;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  void migrate() {
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    int version = 0;
+    {
+      Statement st(db_, "PRAGMA user_version");
+      if (st.step()) version = static_cast<int>(st.integer(0));
+    }
+    if (version > kSchemaVersion) {
+      throw StoreFailure("the database schema (version " + std::to_string(version) +
+                         ") is newer than this postern supports (" +
+                         std::to_string(kSchemaVersion) + ")");
+    }
+    for (int v = version; v < kSchemaVersion; ++v) {
+      Transaction tx(*this);
+      exec(kMigrations[v]);
+      exec(("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
+      tx.commit();
+    }
+  }
+
+  Result<std::vector<Integration>> list_integrations() override {
+    return guard([&] {
+      std::vector<Integration> out;
+      Statement st(db_,
+                   "SELECT id, provider, url, config_version, created_at, updated_at "
+                   "FROM integrations ORDER BY provider");
+      while (st.step()) out.push_back(read_integration(st));
+      return out;
+    });
+  }
+
+  Result<std::optional<Integration>> find_integration(std::string_view provider) override {
+    return guard([&] { return find_locked(provider); });
+  }
+
+  Result<Integration> create_integration(Integration integration, AuditEvent event) override {
+    return guard([&] {
+      Transaction tx(*this);
+      if (find_locked(integration.provider)) {
+        throw ConfigFailure("a `" + integration.provider + "` integration already exists");
+      }
+      Statement st(db_,
+                   "INSERT INTO integrations(provider, url, config_version, created_at, "
+                   "updated_at) VALUES(?, ?, 1, ?, ?)");
+      st.bind(1, integration.provider).bind(2, integration.url);
+      st.bind(3, integration.created_at).bind(4, integration.updated_at).run();
+      integration.id = sqlite3_last_insert_rowid(db_);
+      integration.config_version = 1;
+      SyncStatus status;
+      status.next_run = integration.created_at;  // sync right away
+      put_status(integration.id, status);
+      event.target = event.target.empty() ? "integration:" + integration.provider : event.target;
+      insert_event(event);
+      tx.commit();
+      return integration;
+    });
+  }
+
+  Result<Integration> update_integration(const Integration& integration,
+                                         AuditEvent event) override {
+    return guard([&] {
+      Transaction tx(*this);
+      Statement st(db_,
+                   "UPDATE integrations SET url = ?, config_version = config_version + 1, "
+                   "updated_at = ? WHERE id = ?");
+      st.bind(1, integration.url).bind(2, integration.updated_at).bind(3, integration.id).run();
+      if (sqlite3_changes(db_) == 0) throw ConfigFailure("the integration no longer exists");
+      SyncStatus status = get_status(integration.id);
+      status.paused_until.reset();  // a configuration change clears an auth pause
+      status.next_run = integration.updated_at;
+      put_status(integration.id, status);
+      insert_event(event);
+      auto updated = find_locked(integration.provider);
+      if (!updated) throw ConfigFailure("the integration no longer exists");
+      tx.commit();
+      return *updated;
+    });
+  }
+
+  Status remove_integration(std::int64_t id, const std::vector<AttributeWrite>& writes,
+                            const std::vector<AuditEvent>& events) override {
+    return guard([&] {
+      Transaction tx(*this);
+      Statement st(db_, "DELETE FROM integrations WHERE id = ?");
+      st.bind(1, id).run();
+      Statement status(db_, "DELETE FROM sync_status WHERE integration_id = ?");
+      status.bind(1, id).run();
+      apply_writes(writes, 0);
+      for (const auto& e : events) insert_event(e);
+      tx.commit();
+      return std::monostate{};
+    });
+  }
+
+  Result<AttributeTable> load_attributes() override {
+    return guard([&] {
+      AttributeTable table;
+      Statement st(db_,
+                   "SELECT device, key, value, source, updated_at, expires_at FROM attributes");
+      while (st.step()) {
+        auto value = attr_from_json(st.text(2));
+        if (!value) continue;  // written by us, so only a hand edit gets here
+        table[st.text(0)][st.text(1)] =
+            StoredAttribute{*value, st.text(3), st.integer(4), st.maybe_integer(5)};
+      }
+      return table;
+    });
+  }
+
+  Result<DeviceAttributes> device_attributes(std::string_view device) override {
+    return guard([&] {
+      DeviceAttributes attrs;
+      Statement st(db_,
+                   "SELECT key, value, source, updated_at, expires_at FROM attributes "
+                   "WHERE device = ?");
+      st.bind(1, device);
+      while (st.step()) {
+        auto value = attr_from_json(st.text(1));
+        if (!value) continue;
+        attrs[st.text(0)] = StoredAttribute{*value, st.text(2), st.integer(3), st.maybe_integer(4)};
+      }
+      return attrs;
+    });
+  }
+
+  Status write_attributes(const std::vector<AttributeWrite>& writes,
+                          const std::vector<AuditEvent>& events) override {
+    return guard([&] {
+      Transaction tx(*this);
+      apply_writes(writes, events.empty() ? 0 : events.front().time);
+      for (const auto& e : events) insert_event(e);
+      tx.commit();
+      return std::monostate{};
+    });
+  }
+
+  Result<SyncStatus> load_status(std::int64_t integration_id) override {
+    return guard([&] { return get_status(integration_id); });
+  }
+
+  Status save_status(std::int64_t integration_id, const SyncStatus& status) override {
+    return guard([&] {
+      Transaction tx(*this);
+      if (!exists(integration_id)) throw DiscardedFailure("the integration was removed");
+      put_status(integration_id, status);
+      tx.commit();
+      return std::monostate{};
+    });
+  }
+
+  Status commit_sync(const SyncCommit& commit) override {
+    return guard([&] {
+      Transaction tx(*this);
+      Statement st(db_, "SELECT config_version FROM integrations WHERE id = ?");
+      st.bind(1, commit.integration_id);
+      if (!st.step()) throw DiscardedFailure("the integration was removed during the sync");
+      if (st.integer(0) != commit.expected_config_version) {
+        throw DiscardedFailure("the integration's configuration changed during the sync");
+      }
+      apply_writes(commit.writes, commit.time);
+      for (const auto& e : commit.events) insert_event(e);
+      put_status(commit.integration_id, commit.status);
+      tx.commit();
+      return std::monostate{};
+    });
+  }
+
+  Result<std::vector<AuditEvent>> audit_log(std::optional<std::int64_t> since) override {
+    return guard([&] {
+      std::vector<AuditEvent> out;
+      Statement st(db_,
+                   "SELECT id, time, actor, target, action, details FROM audit_log "
+                   "WHERE time >= ? ORDER BY id");
+      st.bind(1, since.value_or(std::numeric_limits<std::int64_t>::min()));
+      while (st.step()) {
+        out.push_back(AuditEvent{st.integer(0), st.integer(1), st.text(2), st.text(3), st.text(4),
+                                 st.text(5)});
+      }
+      return out;
+    });
+  }
+
+ private:
+  class Transaction {
+   public:
+    explicit Transaction(SqliteStore& store) : store_(store) { store_.exec("BEGIN IMMEDIATE"); }
+    ~Transaction() {
+      if (!done_) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit() {
+      store_.exec("COMMIT");
+      done_ = true;
+    }
+
+   private:
+    SqliteStore& store_;
+    bool done_ = false;
+  };
+
+  template <class F>
+  auto guard(F&& body) -> Result<decltype(body())> {
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      return body();
+    } catch (const DiscardedFailure& e) {
+      return SyncError{SyncErrorKind::Discarded, e.what()};
+    } catch (const ConfigFailure& e) {
+      return SyncError{SyncErrorKind::Config, e.what()};
+    } catch (const std::exception& e) {
+      return SyncError{SyncErrorKind::Store, e.what()};
+    }
+  }
+
+  void exec(const char* sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+      std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
+      sqlite3_free(error);
+      throw StoreFailure("database error: " + message);
+    }
+  }
+
+  static Integration read_integration(Statement& st) {
+    return Integration{st.integer(0), st.text(1),    st.text(2),
+                       st.integer(3), st.integer(4), st.integer(5)};
+  }
+
+  std::optional<Integration> find_locked(std::string_view provider) {
+    Statement st(db_,
+                 "SELECT id, provider, url, config_version, created_at, updated_at "
+                 "FROM integrations WHERE provider = ?");
+    st.bind(1, provider);
+    if (!st.step()) return std::nullopt;
+    return read_integration(st);
+  }
+
+  bool exists(std::int64_t id) {
+    Statement st(db_, "SELECT 1 FROM integrations WHERE id = ?");
+    st.bind(1, id);
+    return st.step();
+  }
+
+  SyncStatus get_status(std::int64_t id) {
+    Statement st(db_, "SELECT data FROM sync_status WHERE integration_id = ?");
+    st.bind(1, id);
+    if (!st.step()) return SyncStatus{};
+    return status_from_json(st.text(0));
+  }
+
+  void put_status(std::int64_t id, const SyncStatus& status) {
+    Statement st(db_, "INSERT OR REPLACE INTO sync_status(integration_id, data) VALUES(?, ?)");
+    st.bind(1, id).bind(2, status_to_json(status).dump()).run();
+  }
+
+  void insert_event(const AuditEvent& e) {
+    Statement st(db_,
+                 "INSERT INTO audit_log(time, actor, target, action, details) "
+                 "VALUES(?, ?, ?, ?, ?)");
+    st.bind(1, e.time).bind(2, e.actor).bind(3, e.target).bind(4, e.action);
+    st.bind(5, e.details.empty() ? std::string_view("{}") : std::string_view(e.details)).run();
+  }
+
+  void apply_writes(const std::vector<AttributeWrite>& writes, std::int64_t time) {
+    Statement upsert(db_,
+                     "INSERT OR REPLACE INTO attributes(device, key, value, source, updated_at, "
+                     "expires_at) VALUES(?, ?, ?, ?, ?, ?)");
+    Statement erase(db_, "DELETE FROM attributes WHERE device = ? AND key = ?");
+    for (const auto& w : writes) {
+      if (w.value) {
+        upsert.bind(1, w.device).bind(2, w.key).bind(3, attr_to_json(*w.value));
+        upsert.bind(4, w.source).bind(5, time).bind(6, w.expires_at).run();
+      } else {
+        erase.bind(1, w.device).bind(2, w.key).run();
+      }
+    }
+  }
+
+  sqlite3* db_;
+  std::mutex mu_;
+};
+
+}  // namespace
+
+std::string attr_to_json(const engine::AttrValue& value) {
+  return std::visit([](const auto& v) { return json(v).dump(); }, value);
+}
+
+std::optional<engine::AttrValue> attr_from_json(std::string_view text) {
+  const json j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_boolean()) return engine::AttrValue{j.get<bool>()};
+  if (j.is_number()) return engine::AttrValue{j.get<double>()};
+  if (j.is_string()) return engine::AttrValue{j.get<std::string>()};
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return SyncError{SyncErrorKind::Store, "cannot open `" + path.string() + "`: " + message};
+  }
+  sqlite3_busy_timeout(db, 10'000);
+  auto store = std::make_unique<SqliteStore>(db);
+  try {
+    store->migrate();
+  } catch (const std::exception& e) {
+    return SyncError{SyncErrorKind::Store, "`" + path.string() + "`: " + e.what()};
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace postern::sync

@@ -1,0 +1,241 @@
+#include "postern/sync/sync_engine.hpp"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "postern/sync/redact.hpp"
+
+namespace postern::sync {
+namespace {
+
+using nlohmann::json;
+
+json value_json(const AttrValue& value) {
+  return std::visit([](const auto& v) { return json(v); }, value);
+}
+
+bool has_prefix(std::string_view key, std::string_view prefix) {
+  return key.substr(0, prefix.size()) == prefix;
+}
+
+struct NodeDiff {
+  std::string key;
+  std::string name;
+  std::vector<AttributeWrite> writes;
+  json changes = json::array();
+  bool removal_only = true;  // every write deletes and the node matched nothing
+};
+
+}  // namespace
+
+TokenReader file_token_reader(std::filesystem::path db_path) {
+  return [db = std::move(db_path)](const Integration& integration) {
+    return read_token(db, integration.provider);
+  };
+}
+
+SyncEngine::SyncEngine(Store& store, HttpTransport& transport, Clock& clock, TokenReader tokens,
+                       EngineOptions options)
+    : store_(store),
+      transport_(transport),
+      clock_(clock),
+      tokens_(std::move(tokens)),
+      options_(options) {}
+
+void SyncEngine::record_failure(const Integration& integration, const SyncError& error,
+                                const std::string& token, TimePoint started, SyncReport& report) {
+  report.ok = false;
+  report.error = error;
+  report.error->message = redact(error.message, token);
+  report.duration = std::chrono::duration_cast<Millis>(clock_.now() - started);
+  if (error.kind == SyncErrorKind::Discarded) return;  // the integration changed: nothing to say
+  auto loaded = store_.load_status(integration.id);
+  SyncStatus status = loaded ? loaded.value() : SyncStatus{};
+  const auto now = to_unix(clock_.now());
+  status.last_attempt = now;
+  status.last_error = truncate_utf8(report.error->message, options_.max_error_bytes);
+  status.last_error_kind = std::string(kind_name(error.kind));
+  if (error.kind == SyncErrorKind::Auth) {
+    status.paused_until = now + options_.auth_pause.count();
+    status.next_run = status.paused_until;
+  }
+  (void)store_.save_status(integration.id, status);  // removed meanwhile: nothing to record
+}
+
+SyncReport SyncEngine::sync(const Integration& integration, const std::vector<TailnetNode>& nodes,
+                            const std::function<void(const SyncProgress&)>& progress) {
+  const TimePoint started = clock_.now();
+  SyncReport report;
+  const auto provider = make_provider(integration.provider);
+  if (!provider) {
+    record_failure(
+        integration,
+        SyncError{SyncErrorKind::Config, "unknown provider `" + integration.provider + "`"}, {},
+        started, report);
+    return report;
+  }
+  auto token = tokens_(integration);
+  if (!token) {
+    record_failure(integration, token.error(), {}, started, report);
+    return report;
+  }
+  const ProviderConfig config{integration.url, token.value()};
+  SyncProgress shown;
+  auto fetched =
+      provider->fetch(transport_, clock_, config, options_.fetch, [&](const FetchProgress& p) {
+        shown.pages = p.pages;
+        shown.devices = p.devices;
+        if (progress) progress(shown);
+      });
+  if (!fetched) {
+    record_failure(integration, fetched.error(), config.token, started, report);
+    return report;
+  }
+  const Snapshot& snapshot = fetched.value();
+  const MatchResult match = match_devices(nodes, snapshot.devices);
+  shown.matched = match.matched;
+  if (progress) progress(shown);
+
+  auto current = store_.load_attributes();
+  auto previous = store_.load_status(integration.id);
+  if (!current || !previous) {
+    record_failure(integration, !current ? current.error() : previous.error(), config.token,
+                   started, report);
+    return report;
+  }
+  const std::string prefix = provider->attribute_prefix();
+  const std::string source = provider->id();
+  const auto now = to_unix(clock_.now());
+
+  std::vector<NodeDiff> diffs;
+  std::set<std::string> seen_nodes;
+  auto diff_node = [&](const std::string& key, const std::string& name,
+                       const std::map<std::string, AttrValue>& desired, bool matched) {
+    NodeDiff diff{key, name, {}, json::array(), !matched};
+    const auto held = current.value().find(key);
+    for (const auto& [attr, value] : desired) {
+      const StoredAttribute* old = nullptr;
+      if (held != current.value().end()) {
+        const auto it = held->second.find(attr);
+        if (it != held->second.end()) old = &it->second;
+      }
+      if (old != nullptr && old->value == value && old->source == source) continue;
+      json change{{"key", attr}, {"new", value_json(value)}};
+      if (old != nullptr) change["old"] = value_json(old->value);
+      diff.changes.push_back(std::move(change));
+      diff.writes.push_back(AttributeWrite{key, attr, value, source, std::nullopt});
+      diff.removal_only = false;
+    }
+    if (held != current.value().end()) {
+      for (const auto& [attr, stored] : held->second) {
+        if (!has_prefix(attr, prefix) || desired.count(attr) != 0) continue;
+        diff.changes.push_back(json{{"key", attr}, {"old", value_json(stored.value)}});
+        diff.writes.push_back(AttributeWrite{key, attr, std::nullopt, source, std::nullopt});
+      }
+    }
+    if (!diff.writes.empty()) diffs.push_back(std::move(diff));
+  };
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    seen_nodes.insert(nodes[i].key);
+    const NodeMatch& m = match.nodes[i];
+    if (m.outcome == MatchOutcome::Ambiguous) continue;  // left untouched, reported in status
+    diff_node(nodes[i].key, nodes[i].name,
+              m.outcome == MatchOutcome::Matched ? m.desired : std::map<std::string, AttrValue>{},
+              m.outcome == MatchOutcome::Matched);
+  }
+  // Devices no longer in the tailnet keep nothing this provider wrote.
+  for (const auto& [key, attrs] : current.value()) {
+    if (seen_nodes.count(key) == 0) diff_node(key, {}, {}, false);
+  }
+
+  // Mass-removal guard (spec §3.6): hold back removals once when they look like an outage.
+  const SyncStatus& before = previous.value();
+  std::size_t removals = 0;
+  for (const auto& d : diffs) removals += d.removal_only ? 1 : 0;
+  const bool suspect =
+      removals > 0 &&
+      (snapshot.devices.empty() ||
+       (before.last_success && before.matched_count > 0 &&
+        static_cast<double>(removals) >
+            options_.removal_guard_ratio * static_cast<double>(before.matched_count)));
+  const bool hold = suspect && before.suspect_streak == 0;
+
+  SyncCommit commit;
+  commit.integration_id = integration.id;
+  commit.expected_config_version = integration.config_version;
+  commit.time = now;
+  for (auto& d : diffs) {
+    if (hold && d.removal_only) {
+      ++report.removals_held;
+      continue;
+    }
+    json details{{"node", d.key}, {"integration", source}, {"changes", d.changes}};
+    if (!d.name.empty()) details["name"] = d.name;
+    commit.events.push_back(AuditEvent{0, now, "integration:" + source, "node:" + d.key,
+                                       std::string(kActionNodeAttribute), details.dump()});
+    for (auto& w : d.writes) commit.writes.push_back(std::move(w));
+  }
+  SyncStatus status = before;
+  status.last_success = now;
+  status.last_attempt = now;
+  status.last_error.clear();
+  status.last_error_kind.clear();
+  status.paused_until.reset();
+  status.provider_host_count = static_cast<std::int64_t>(snapshot.devices.size());
+  status.matched_count = static_cast<std::int64_t>(match.matched);
+  status.possible_matched_count = static_cast<std::int64_t>(match.possible_matched);
+  status.ambiguous_serials = match.ambiguous_serials;
+  status.records_without_serial = static_cast<std::int64_t>(snapshot.records_without_serial);
+  status.pages = snapshot.pages;
+  status.suspect_streak = hold ? 1 : 0;
+  status.warning = hold ? "held back removing " + std::to_string(report.removals_held) +
+                              " node(s)' attributes: the snapshot lost too many devices; the "
+                              "next sync confirms or restores them"
+                        : std::string();
+  report.duration = std::chrono::duration_cast<Millis>(clock_.now() - started);
+  status.duration_ms = report.duration.count();
+  commit.status = status;
+  if (auto committed = store_.commit_sync(commit); !committed) {
+    record_failure(integration, committed.error(), config.token, started, report);
+    return report;
+  }
+  report.ok = true;
+  report.provider_devices = snapshot.devices.size();
+  report.matched = match.matched;
+  report.possible_matched = match.possible_matched;
+  report.changed_nodes = commit.events.size();
+  report.ambiguous_serials = match.ambiguous_serials;
+  report.pages = snapshot.pages;
+  return report;
+}
+
+Status SyncEngine::remove(const Integration& integration, const std::string& actor) {
+  const auto provider = make_provider(integration.provider);
+  const std::string prefix = provider ? provider->attribute_prefix() : integration.provider + ":";
+  auto current = store_.load_attributes();
+  if (!current) return current.error();
+  const auto now = to_unix(clock_.now());
+  std::vector<AttributeWrite> writes;
+  std::vector<AuditEvent> events;
+  for (const auto& [device, attrs] : current.value()) {
+    json changes = json::array();
+    for (const auto& [key, stored] : attrs) {
+      if (stored.source != integration.provider || !has_prefix(key, prefix)) continue;
+      changes.push_back(json{{"key", key}, {"old", value_json(stored.value)}});
+      writes.push_back(AttributeWrite{device, key, std::nullopt, stored.source, std::nullopt});
+    }
+    if (changes.empty()) continue;
+    json details{{"node", device}, {"integration", integration.provider}, {"changes", changes}};
+    events.push_back(AuditEvent{0, now, actor, "node:" + device, std::string(kActionNodeAttribute),
+                                details.dump()});
+  }
+  json details{{"provider", integration.provider},
+               {"integration_id", integration.id},
+               {"url", integration.url},
+               {"attributes_removed", writes.size()}};
+  events.push_back(AuditEvent{0, now, actor, "integration:" + integration.provider,
+                              std::string(kActionRemove), details.dump()});
+  return store_.remove_integration(integration.id, writes, events);
+}
+
+}  // namespace postern::sync
