@@ -231,7 +231,7 @@ TEST_CASE("every worked example of the spec gives its stated answers", "[engine]
 
 TEST_CASE("the fixture is the spec's shared fixture", "[engine][decisions]") {
   const auto& inventory = fixture();
-  CHECK(inventory.devices.size() == 9);
+  CHECK(inventory.devices.size() == 10);
   CHECK(inventory.users.size() == 4);
   const auto d5 = engine::find_devices(inventory, "carol-mac");
   REQUIRE(d5.size() == 1);

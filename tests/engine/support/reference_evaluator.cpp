@@ -229,11 +229,13 @@ const Device* ReferenceEvaluator::device_at(const ip::Address& address) const {
   return nullptr;
 }
 
-// Approved subnet routes; exit routes (/0) are not part of `*` (docs/semantics/reference.md).
-bool ReferenceEvaluator::in_approved_route(const ip::Address& address) const {
+// Approved routes; exit routes (/0) count only when `with_exit_routes`
+// (docs/semantics/reference.md).
+bool ReferenceEvaluator::in_approved_route(const ip::Address& address,
+                                           bool with_exit_routes) const {
   for (const auto& device : inventory_.devices) {
     for (const auto& route : device.enabled_routes) {
-      if (route.length != 0 && ip::contains(route, address)) return true;
+      if ((with_exit_routes || route.length != 0) && ip::contains(route, address)) return true;
     }
   }
   return false;
@@ -269,12 +271,15 @@ bool ReferenceEvaluator::ipset_contains(const std::string& name, const ip::Addre
 }
 
 bool ReferenceEvaluator::selector_contains(const policy::Selector& selector,
-                                           const ip::Address& address) const {
+                                           const ip::Address& address, Side side) const {
   using policy::SelectorKind;
   const Device* device = device_at(address);
   switch (selector.kind) {
     case SelectorKind::Wildcard:
-      return in_tailnet_range(address) || device != nullptr || in_approved_route(address);
+      // §3.2: as a source, tailnet addresses and subnet routes, never arbitrary internet hosts;
+      // §3.3: as a destination, every approved route, exit routes included.
+      return in_tailnet_range(address) || device != nullptr ||
+             in_approved_route(address, side == Side::Destination);
     case SelectorKind::User:
       return device != nullptr && identity(*device) == selector.name;
     case SelectorKind::UserDomain: {
@@ -324,14 +329,16 @@ bool ReferenceEvaluator::selector_contains(const policy::Selector& selector,
 
 bool ReferenceEvaluator::source_matches(const policy::Selector& selector,
                                         const ip::Address& address) const {
-  return selector_contains(selector, address);
+  return selector_contains(selector, address, Side::Source);
 }
 
-// §7.4: both ends untagged devices of one user.
+// §7.4: both ends untagged devices of one user of this tailnet (shared-in devices have no
+// "own devices" here: docs/semantics/reference.md).
 bool ReferenceEvaluator::self_matches(const ip::Address& src, const ip::Address& dst) const {
   const Device* from = device_at(src);
   const Device* to = device_at(dst);
   if (from == nullptr || to == nullptr) return false;
+  if (!member_device(inventory_, *from) || !member_device(inventory_, *to)) return false;
   const auto a = identity(*from);
   const auto b = identity(*to);
   return a && b && *a == *b;
@@ -402,7 +409,7 @@ bool ReferenceEvaluator::allowed(const RefQuery& query) const {
       const bool self = target.selector->kind == policy::SelectorKind::Autogroup &&
                         target.selector->name == "autogroup:self";
       const bool dst_ok = self ? self_matches(query.src, query.dst)
-                               : selector_contains(*target.selector, query.dst);
+                               : selector_contains(*target.selector, query.dst, Side::Destination);
       if (!dst_ok || !via_allows(rule, query.dst)) continue;
       // §7.3: ICMP echo is allowed between any address pair some rule connects.
       if (is_icmp(query.proto)) return true;

@@ -57,15 +57,17 @@ class ReferenceEvaluator {
 
   [[nodiscard]] bool source_matches(const grammar::policy::Selector& selector,
                                     const grammar::ip::Address& address) const;
+  enum class Side : std::uint8_t { Source, Destination };
   [[nodiscard]] bool selector_contains(const grammar::policy::Selector& selector,
-                                       const grammar::ip::Address& address) const;
+                                       const grammar::ip::Address& address, Side side) const;
   [[nodiscard]] bool self_matches(const grammar::ip::Address& src,
                                   const grammar::ip::Address& dst) const;
   [[nodiscard]] bool ipset_contains(const std::string& name, const grammar::ip::Address& address,
                                     int depth) const;
   [[nodiscard]] bool ipset_target_contains(std::string_view target,
                                            const grammar::ip::Address& address, int depth) const;
-  [[nodiscard]] bool in_approved_route(const grammar::ip::Address& address) const;
+  [[nodiscard]] bool in_approved_route(const grammar::ip::Address& address,
+                                       bool with_exit_routes) const;
   [[nodiscard]] bool via_allows(const Rule& rule, const grammar::ip::Address& dst) const;
   [[nodiscard]] bool source_passes_posture(const Rule& rule, const RefQuery& query) const;
   [[nodiscard]] RefAttrs effective_attributes(const engine::Device& device,
