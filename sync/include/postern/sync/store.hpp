@@ -16,6 +16,8 @@
 
 namespace postern::sync {
 
+using engine::AttrValue;
+
 inline constexpr std::string_view kDefaultDbPath = "postern.db";
 
 struct Integration {

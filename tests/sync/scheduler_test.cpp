@@ -1,0 +1,185 @@
+// The scheduler on a FakeClock: cadence with jitter, immediate runs after create and update,
+// the 24 h authentication pause, and coalescing of concurrent triggers.
+#include "postern/sync/scheduler.hpp"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <set>
+#include <thread>
+
+#include "fake_transport.hpp"
+
+using namespace postern;
+using namespace postern::sync;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+namespace {
+
+struct Harness {
+  test::TempDir dir;
+  FakeClock clock;
+  test::FakeTransport transport;
+  test::PagedKandji kandji;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<SyncEngine> engine;
+  std::atomic<int> reports{0};
+  Integration integration;
+
+  explicit Harness(Millis jitter = Millis{0}) {
+    store = std::move(open_sqlite_store(dir.path() / "postern.db").value());
+    engine = std::make_unique<SyncEngine>(*store, transport, clock, [this](const Integration&) {
+      return Result<std::string>(kandji.token);
+    });
+    kandji.rows.push_back(test::kandji_row("id0", "SER0", true, true));
+    transport.set_handler([this](const HttpRequest& r, int) { return kandji.serve(r); });
+    SchedulerOptions options;
+    options.jitter = jitter;
+    options.seed = 99;
+    options.poll = Millis{5};
+    scheduler = std::make_unique<Scheduler>(
+        *store, *engine, clock,
+        [] {
+          return Result<std::vector<TailnetNode>>(
+              std::vector<TailnetNode>{{"n0", "n0", {"SER0"}, false}});
+        },
+        options, [this](const Integration&, const SyncReport&) { ++reports; });
+    const auto now = to_unix(clock.now());
+    integration = store
+                      ->create_integration(
+                          Integration{0, "kandji", "https://acme.api.kandji.io", 0, now, now},
+                          AuditEvent{0, now, "admin:t", "", "Create posture integration", "{}"})
+                      .value();
+  }
+  std::unique_ptr<Scheduler> scheduler;
+  std::int64_t next_run() { return store->load_status(integration.id).value().next_run.value(); }
+};
+
+}  // namespace
+
+TEST_CASE("create runs at once, then every interval", "[sync][scheduler]") {
+  Harness h;
+  CHECK(h.scheduler->run_pending() == 1);  // immediately after create
+  CHECK(h.scheduler->run_pending() == 0);
+  CHECK(h.next_run() == to_unix(h.clock.now()) + 15 * 60);
+  h.clock.advance(minutes{14});
+  CHECK(h.scheduler->run_pending() == 0);
+  h.clock.advance(minutes{1});
+  CHECK(h.scheduler->run_pending() == 1);
+  // A simulated day costs 96 syncs and no real waiting.
+  int runs = 0;
+  for (int i = 0; i < 24 * 60; ++i) {
+    h.clock.advance(minutes{1});
+    runs += h.scheduler->run_pending();
+  }
+  CHECK(runs == 96);
+}
+
+TEST_CASE("jitter stays within bounds and varies", "[sync][scheduler]") {
+  Harness h(Millis{30'000});
+  std::set<std::int64_t> offsets;
+  for (int i = 0; i < 40; ++i) {
+    h.scheduler->run_all_now();
+    const auto offset = h.next_run() - to_unix(h.clock.now()) - 15 * 60;
+    CHECK(offset >= -30);
+    CHECK(offset <= 30);
+    offsets.insert(offset);
+  }
+  CHECK(offsets.size() > 5);
+}
+
+TEST_CASE("an auth failure pauses for 24 h; a config change unpauses and syncs at once",
+          "[sync][scheduler]") {
+  Harness h;
+  h.transport.set_handler([](const HttpRequest&, int) { return test::json_response(401, "{}"); });
+  CHECK(h.scheduler->run_pending() == 1);
+  const auto status = h.store->load_status(h.integration.id).value();
+  REQUIRE(status.paused_until.has_value());
+  h.clock.advance(hours{23});
+  CHECK(h.scheduler->run_pending() == 0);
+  CHECK(h.scheduler->run_all_now() == 0);  // --once skips a paused integration too
+  CHECK(h.transport.count() == 1);
+
+  SECTION("the pause expires after 24 h") {
+    h.clock.advance(hours{1});
+    CHECK(h.scheduler->run_pending() == 1);
+  }
+  SECTION("a configuration change clears it") {
+    h.transport.set_handler([&](const HttpRequest& r, int) { return h.kandji.serve(r); });
+    Integration changed = h.integration;
+    changed.updated_at = to_unix(h.clock.now());
+    REQUIRE(h.store
+                ->update_integration(
+                    changed, AuditEvent{0, changed.updated_at, "admin:t", "integration:kandji",
+                                        "Update posture integration", "{}"})
+                .ok());
+    CHECK(h.scheduler->run_pending() == 1);
+    const auto after = h.store->load_status(h.integration.id).value();
+    CHECK_FALSE(after.paused_until.has_value());
+    CHECK(after.last_error.empty());
+    CHECK(h.store->device_attributes("n0").value().size() == 2);
+  }
+}
+
+TEST_CASE("triggers during a run coalesce into one rerun; never two runs at once",
+          "[sync][scheduler]") {
+  Harness h;
+  std::atomic<int> in_flight{0};
+  std::atomic<int> max_in_flight{0};
+  std::atomic<bool> release{false};
+  std::atomic<int> fetches{0};
+  h.transport.set_handler([&](const HttpRequest& r, int) {
+    const int now = ++in_flight;
+    int seen = max_in_flight.load();
+    while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
+    }
+    if (++fetches == 1) {
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    --in_flight;
+    return h.kandji.serve(r);
+  });
+  std::thread loop([&] { h.scheduler->run(); });
+  while (fetches.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::vector<std::thread> triggers;
+  for (int i = 0; i < 8; ++i) {
+    triggers.emplace_back([&] {
+      for (int j = 0; j < 10; ++j) h.scheduler->trigger(h.integration.id);
+    });
+  }
+  for (auto& t : triggers) t.join();
+  release = true;
+  while (h.reports.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  h.scheduler->stop();
+  loop.join();
+  CHECK(max_in_flight.load() == 1);
+  CHECK(fetches.load() == 2);  // the first run plus exactly one coalesced rerun
+  CHECK(h.reports.load() == 2);
+}
+
+TEST_CASE("the run loop follows fake time and picks up external config changes",
+          "[sync][scheduler]") {
+  Harness h;
+  std::thread loop([&] { h.scheduler->run(); });
+  auto wait_for_reports = [&](int n) {
+    for (int i = 0; i < 5000 && h.reports.load() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return h.reports.load();
+  };
+  CHECK(wait_for_reports(1) == 1);
+  h.clock.advance(minutes{16});
+  CHECK(wait_for_reports(2) == 2);
+  Integration changed = h.integration;
+  changed.updated_at = to_unix(h.clock.now());
+  REQUIRE(h.store
+              ->update_integration(
+                  changed, AuditEvent{0, changed.updated_at, "admin:t", "integration:kandji",
+                                      "Update posture integration", "{}"})
+              .ok());
+  CHECK(wait_for_reports(3) == 3);
+  h.scheduler->stop();
+  loop.join();
+}

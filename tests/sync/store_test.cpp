@@ -1,0 +1,167 @@
+// The SQLite store: schema, integrations, attribute writes, audit log, status, token files.
+#include "postern/sync/store.hpp"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "fake_transport.hpp"
+
+using namespace postern;
+using namespace postern::sync;
+
+namespace {
+
+std::unique_ptr<Store> open(const std::filesystem::path& path) {
+  auto store = open_sqlite_store(path);
+  REQUIRE(store.ok());
+  return std::move(store.value());
+}
+
+Integration kandji(std::int64_t t = 1000) {
+  return Integration{0, "kandji", "https://acme.api.kandji.io", 0, t, t};
+}
+
+AuditEvent event(std::string action, std::int64_t t = 1000) {
+  return AuditEvent{0, t, "admin:test", "integration:kandji", std::move(action), "{}"};
+}
+
+}  // namespace
+
+TEST_CASE("a new store is at the latest schema version, in WAL mode", "[sync][store]") {
+  test::TempDir dir;
+  const auto db = dir.path() / "postern.db";
+  { auto store = open(db); }
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  auto scalar = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(raw, sql, -1, &st, nullptr);
+    sqlite3_step(st);
+    std::string out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+  };
+  CHECK(scalar("PRAGMA user_version") == "2");
+  CHECK(scalar("PRAGMA journal_mode") == "wal");
+  // Reopening an up-to-date store migrates nothing; a newer schema is refused.
+  sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  auto newer = open_sqlite_store(db);
+  REQUIRE_FALSE(newer.ok());
+  CHECK(newer.error().message.find("newer") != std::string::npos);
+}
+
+TEST_CASE("an unopenable path is a store error", "[sync][store]") {
+  auto store = open_sqlite_store("/nonexistent-dir/postern.db");
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().kind == SyncErrorKind::Store);
+}
+
+TEST_CASE("integrations: one per provider, updates bump the version and clear the pause",
+          "[sync][store]") {
+  test::TempDir dir;
+  auto store = open(dir.path() / "p.db");
+  auto created = store->create_integration(kandji(), event("Create posture integration"));
+  REQUIRE(created.ok());
+  CHECK(created.value().config_version == 1);
+  auto status = store->load_status(created.value().id);
+  REQUIRE(status.ok());
+  CHECK(status.value().next_run == 1000);  // sync immediately after create
+
+  auto twice = store->create_integration(kandji(), event("Create posture integration"));
+  REQUIRE_FALSE(twice.ok());
+  CHECK(twice.error().kind == SyncErrorKind::Config);
+
+  SyncStatus paused;
+  paused.paused_until = 999'999;
+  paused.next_run = 999'999;
+  REQUIRE(store->save_status(created.value().id, paused).ok());
+  Integration changed = created.value();
+  changed.url = "https://acme.api.eu.kandji.io";
+  changed.updated_at = 2000;
+  auto updated = store->update_integration(changed, event("Update posture integration", 2000));
+  REQUIRE(updated.ok());
+  CHECK(updated.value().config_version == 2);
+  CHECK(updated.value().url == "https://acme.api.eu.kandji.io");
+  status = store->load_status(created.value().id);
+  CHECK_FALSE(status.value().paused_until.has_value());
+  CHECK(status.value().next_run == 2000);
+
+  auto log = store->audit_log(std::nullopt);
+  REQUIRE(log.ok());
+  REQUIRE(log.value().size() == 2);  // the refused create logged nothing
+  CHECK(log.value()[1].action == "Update posture integration");
+  CHECK(store->audit_log(1500).value().size() == 1);
+}
+
+TEST_CASE("commit_sync is refused when the configuration changed meanwhile", "[sync][store]") {
+  test::TempDir dir;
+  auto store = open(dir.path() / "p.db");
+  auto created = store->create_integration(kandji(), event("Create posture integration")).value();
+  SyncCommit commit;
+  commit.integration_id = created.id;
+  commit.expected_config_version = created.config_version;
+  commit.time = 1100;
+  commit.writes.push_back(AttributeWrite{"n1", "kandji:mdmEnabled", AttrValue{true}, "kandji", {}});
+  commit.events.push_back(
+      AuditEvent{0, 1100, "integration:kandji", "node:n1", "Update node attribute", "{}"});
+  commit.status.matched_count = 1;
+
+  Integration changed = created;
+  changed.updated_at = 1050;
+  REQUIRE(store->update_integration(changed, event("Update posture integration", 1050)).ok());
+  auto refused = store->commit_sync(commit);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == SyncErrorKind::Discarded);
+  CHECK(store->load_attributes().value().empty());
+  CHECK(store->audit_log(std::nullopt).value().size() == 2);
+
+  commit.expected_config_version = 2;
+  REQUIRE(store->commit_sync(commit).ok());
+  auto attrs = store->device_attributes("n1").value();
+  REQUIRE(attrs.size() == 1);
+  CHECK(std::get<bool>(attrs.at("kandji:mdmEnabled").value));
+  CHECK(attrs.at("kandji:mdmEnabled").source == "kandji");
+  CHECK(attrs.at("kandji:mdmEnabled").updated_at == 1100);
+  CHECK(store->load_status(created.id).value().matched_count == 1);
+}
+
+TEST_CASE("attribute values keep their JSON type; expiries are stored", "[sync][store]") {
+  test::TempDir dir;
+  auto store = open(dir.path() / "p.db");
+  std::vector<AttributeWrite> writes = {
+      {"n1", "custom:tier", AttrValue{std::string("gold")}, "api", 1'900'000'000},
+      {"n1", "custom:score", AttrValue{42.5}, "api", std::nullopt},
+      {"n1", "custom:ok", AttrValue{false}, "api", std::nullopt}};
+  REQUIRE(store->write_attributes(writes, {}).ok());
+  auto attrs = store->device_attributes("n1").value();
+  CHECK(std::get<std::string>(attrs.at("custom:tier").value) == "gold");
+  CHECK(attrs.at("custom:tier").expires_at == 1'900'000'000);
+  CHECK(std::get<double>(attrs.at("custom:score").value) == 42.5);
+  CHECK_FALSE(std::get<bool>(attrs.at("custom:ok").value));
+  REQUIRE(store->write_attributes({{"n1", "custom:ok", std::nullopt, "api", {}}}, {}).ok());
+  CHECK(store->device_attributes("n1").value().count("custom:ok") == 0);
+}
+
+TEST_CASE("tokens live in an owner-only file next to the database", "[sync][store]") {
+  test::TempDir dir;
+  const auto db = dir.path() / "postern.db";
+  const std::string token = "3f1c9a7e-5b2d-4c8e-9a01-7d2e4b6a8f10";
+  REQUIRE(write_token(db, "kandji", token + "\n").ok());
+  struct stat st {};
+  REQUIRE(::stat(token_path(db, "kandji").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat((db.string() + ".secrets").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  CHECK(read_token(db, "kandji").value() == token);
+  { auto store = open(db); }
+  // The database file itself never holds the token.
+  std::ifstream in(db, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(bytes.find(token) == std::string::npos);
+  REQUIRE(remove_token(db, "kandji").ok());
+  CHECK_FALSE(read_token(db, "kandji").ok());
+}
