@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
     return fail(e.what());
   }
   httplib::Server server;
+  server.set_keep_alive_max_count(1000);  // a 34-page walk reuses one connection
   sim->register_routes(server);
 
   const int port = address->port == 0

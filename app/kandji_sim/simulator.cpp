@@ -267,6 +267,7 @@ void Simulator::device_information(const httplib::Request& req, httplib::Respons
 
   std::string data = "[";
   std::size_t total = 0;
+  std::size_t reported_total = 0;
   std::size_t next_pos = 0;
   std::optional<std::string> next_cursor;
   {
@@ -277,6 +278,7 @@ void Simulator::device_information(const httplib::Request& req, httplib::Respons
       if (matches(q, d.row)) rows.push_back(&d);
     }
     total = rows.size();
+    reported_total = total;
     std::size_t pos = 0;
     if (q.after_seq) {
       pos = static_cast<std::size_t>(
@@ -296,6 +298,8 @@ void Simulator::device_information(const httplib::Request& req, httplib::Respons
       if (!q.after_seq) offset_drift_ += f.count;
       shift += f.count;
     }
+    // The shifted walk sees a tenant grown by the inserted rows, so it reaches the real end.
+    if (!q.after_seq) reported_total = total + offset_drift_;
     const std::size_t start = pos >= shift ? pos - shift : 0;
     const std::size_t end = std::min(start + q.limit, total);
     for (std::size_t i = start; i < end; ++i) {
@@ -313,7 +317,7 @@ void Simulator::device_information(const httplib::Request& req, httplib::Respons
   if (has(FaultKind::CursorWrongType)) cursor_json = std::to_string(next_pos);
   std::string body = "{\"offset\":" + (q.offset ? std::to_string(*q.offset) : "null") +
                      ",\"limit\":" + std::to_string(q.limit) +
-                     ",\"total\":" + std::to_string(total);
+                     ",\"total\":" + std::to_string(reported_total);
   if (!has(FaultKind::MissingData)) body += ",\"data\":" + data;
   body += ",\"cursor\":" + cursor_json + "}";
 
