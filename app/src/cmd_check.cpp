@@ -1,0 +1,393 @@
+// `postern check`: may SRC reach DST:PORT right now? One query, or a batch of JSON lines.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+
+#include "command_registry.hpp"
+#include "engine_loading.hpp"
+
+namespace postern::app {
+namespace {
+namespace ip = grammar::ip;
+
+struct CheckOptions {
+  std::string policy;
+  std::string tailnet;
+  std::string src;
+  std::string dst;
+  std::string proto = "tcp";
+  std::string attrs;
+  std::string batch;
+  std::string format = "text";
+  bool explain = false;
+};
+
+std::string value_text(const engine::AttrValue& v) { return engine::attr_value_text(v); }
+
+nlohmann::json value_json(const engine::AttrValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* b = std::get_if<bool>(&v)) return *b;
+  return std::get<double>(v);
+}
+
+std::string where(const grammar::SourceFile& file, const engine::RuleRef& r) {
+  return file.path() + ":" + std::to_string(r.line);
+}
+
+nlohmann::json rule_json(const grammar::SourceFile& file, const engine::RuleRef& r) {
+  return {{"rule", engine::rule_name(r)}, {"file", file.path()}, {"line", r.line}};
+}
+
+nlohmann::json near_json(const grammar::SourceFile& file, const engine::NearMiss& nm) {
+  nlohmann::json postures = nlohmann::json::array();
+  for (const auto& pf : nm.postures) {
+    nlohmann::json conds = nlohmann::json::array();
+    for (const auto& c : pf.conditions) {
+      conds.push_back({{"condition", c.text},
+                       {"attribute", c.attribute},
+                       {"expected", c.expected},
+                       {"actual", c.actual ? value_json(*c.actual) : nlohmann::json(nullptr)}});
+    }
+    postures.push_back({{"posture", pf.posture}, {"failed", conds}});
+  }
+  auto out = rule_json(file, nm.rule);
+  out["gate"] = nm.from_default ? "defaultSrcPosture" : "srcPosture";
+  out["postures"] = postures;
+  return out;
+}
+
+void print_explanation(std::ostream& out, const grammar::SourceFile& file,
+                       const engine::Decision& d) {
+  for (const auto& nm : d.near_misses) {
+    out << "  " << engine::rule_name(nm.rule) << " (" << where(file, nm.rule)
+        << ") would accept it, but the source fails "
+        << (nm.from_default ? "defaultSrcPosture" : "srcPosture") << ":\n";
+    for (const auto& pf : nm.postures) {
+      for (const auto& c : pf.conditions) {
+        out << "    " << pf.posture << ": `" << c.text
+            << "` (actual: " << (c.actual ? value_text(*c.actual) : "unset") << ")\n";
+      }
+    }
+  }
+}
+
+std::optional<engine::AttrMap> parse_attrs(const nlohmann::json& j, std::string& error) {
+  if (!j.is_object()) {
+    error = "attributes must be a JSON object of key -> string, number or boolean";
+    return std::nullopt;
+  }
+  engine::AttrMap out;
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_string()) {
+      out.emplace(k, v.get<std::string>());
+    } else if (v.is_boolean()) {
+      out.emplace(k, v.get<bool>());
+    } else if (v.is_number()) {
+      out.emplace(k, v.get<double>());
+    } else {
+      error = "attribute `" + k + "` must be a string, number or boolean";
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+std::string proto_label(std::uint8_t p) {
+  switch (p) {
+    case engine::kProtoTcp:
+      return "tcp";
+    case engine::kProtoUdp:
+      return "udp";
+    case engine::kProtoIcmp:
+      return "icmp";
+    case engine::kProtoIcmpV6:
+      return "ipv6-icmp";
+    case engine::kProtoSctp:
+      return "sctp";
+    default:
+      return "proto " + std::to_string(p);
+  }
+}
+
+int run_single(const CheckOptions& o, const LoadedEngine& le) {
+  const auto snap = le.engine->snapshot();
+  const auto& file = le.policy.file;
+  std::string error;
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_host_port(o.dst, host, port, error)) {
+    std::cerr << "postern check: error[C722]: " << error << "\n";
+    return kExitUsage;
+  }
+  const auto proto = parse_query_proto(o.proto);
+  if (!proto) {
+    std::cerr << "postern check: error[C722]: unknown protocol `" << o.proto
+              << "` (use tcp, udp, icmp, sctp, a protocol name or 0-255)\n";
+    return kExitUsage;
+  }
+  const auto literal = ip::parse_address(host);
+  Endpoint dst = resolve_endpoint(*snap, host, literal ? literal->v6 : false, error);
+  if (dst.addresses.empty()) {
+    std::cerr << "postern check: error[C721]: " << error << "\n";
+    return kExitUsage;
+  }
+  const bool v6 = dst.addresses[0].v6;
+  Endpoint src = resolve_endpoint(*snap, o.src, v6, error);
+  if (src.addresses.empty()) {
+    std::cerr << "postern check: error[C721]: " << error << "\n";
+    return kExitUsage;
+  }
+  std::optional<engine::AttrMap> attrs;
+  if (!o.attrs.empty()) {
+    nlohmann::json j = nlohmann::json::parse(o.attrs, nullptr, false);
+    if (j.is_discarded()) {
+      std::cerr << "postern check: error[C722]: --attrs is not valid JSON\n";
+      return kExitUsage;
+    }
+    attrs = parse_attrs(j, error);
+    if (!attrs) {
+      std::cerr << "postern check: error[C722]: --attrs: " << error << "\n";
+      return kExitUsage;
+    }
+  }
+  std::uint8_t p = *proto;
+  if (p == engine::kProtoIcmp && v6) p = engine::kProtoIcmpV6;
+
+  // A user login may name several devices: accept only when every one is accepted.
+  bool all = true;
+  nlohmann::json results = nlohmann::json::array();
+  std::ostringstream text;
+  for (std::size_t i = 0; i < src.addresses.size(); ++i) {
+    engine::Request q;
+    q.src = src.addresses[i];
+    q.dst = dst.addresses[0];
+    q.proto = p;
+    q.port = port;
+    q.src_attrs = attrs ? &*attrs : nullptr;
+    q.explain = true;
+    const auto d = snap->check(q);
+    all = all && d.allow;
+    const std::string verdict = d.allow ? "accept" : "deny";
+    if (o.format == "json") {
+      nlohmann::json r = {{"decision", verdict},
+                          {"src", src.labels[i]},
+                          {"dst", dst.labels[0]},
+                          {"proto", p},
+                          {"port", port}};
+      if (d.rule) r["rule"] = rule_json(file, *d.rule);
+      if (d.reason == engine::Reason::AllowAll) r["reason"] = "policy has no acls and no grants";
+      nlohmann::json nms = nlohmann::json::array();
+      for (const auto& nm : d.near_misses) nms.push_back(near_json(file, nm));
+      if (!d.allow) r["postureFailures"] = nms;
+      results.push_back(r);
+      continue;
+    }
+    text << verdict << " " << src.labels[i] << " -> " << dst.labels[0] << " " << proto_label(p)
+         << "/" << port;
+    if (d.rule) {
+      text << " by " << engine::rule_name(*d.rule) << " (" << where(file, *d.rule) << ")";
+    } else if (d.reason == engine::Reason::AllowAll) {
+      text << " (the policy has no acls and no grants: everything is allowed)";
+    } else if (d.reason == engine::Reason::PostureFailed) {
+      text << ": " << d.near_misses.size() << (d.near_misses.size() == 1 ? " rule" : " rules")
+           << " would accept it but for posture";
+    } else {
+      text << ": no rule accepts it";
+    }
+    text << "\n";
+    if (o.explain && !d.allow) print_explanation(text, file, d);
+  }
+  if (o.format == "json") {
+    nlohmann::json out = {{"decision", all ? "accept" : "deny"}, {"results", results}};
+    std::cout << out.dump(2) << "\n";
+  } else {
+    // The first word of the output is the overall verdict.
+    if (src.addresses.size() > 1)
+      std::cout << (all ? "accept" : "deny") << " (all devices of " << o.src << ")\n";
+    std::cout << text.str();
+  }
+  return all ? kExitOk : kExitFailed;
+}
+
+// The throughput path: one JSON query per line, one answer line per query, in order.
+int run_batch(const CheckOptions& o, const LoadedEngine& le) {
+  std::FILE* in = o.batch == "-" ? stdin : std::fopen(o.batch.c_str(), "rb");
+  if (in == nullptr) {
+    std::cerr << "postern check: error[C701]: cannot read `" << o.batch << "`\n";
+    return kExitUsage;
+  }
+  const auto snap = le.engine->snapshot();
+  const auto& file = le.policy.file;
+  const bool json = o.format == "json";
+  std::unordered_map<std::string, Endpoint> src_cache[2];
+  std::unordered_map<std::string, Endpoint> dst_cache;
+  std::string out;
+  out.reserve(1 << 16);
+  std::string line;
+  char buffer[1 << 16];
+  std::size_t line_no = 0;
+  bool any_error = false;
+  auto flush = [&] {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    out.clear();
+  };
+  auto fail = [&](const std::string& message) {
+    any_error = true;
+    out += "error: line " + std::to_string(line_no) + ": " + message + "\n";
+  };
+  auto handle = [&](const std::string& text) {
+    ++line_no;
+    if (text.find_first_not_of(" \t\r") == std::string::npos) return;
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return fail("not a JSON object");
+    const auto src_it = j.find("src");
+    const auto dst_it = j.find("dst");
+    if (src_it == j.end() || !src_it->is_string() || dst_it == j.end() || !dst_it->is_string()) {
+      return fail("`src` and `dst` must be strings");
+    }
+    std::string proto_text = "tcp";
+    if (auto p = j.find("proto"); p != j.end() && p->is_string())
+      proto_text = p->get<std::string>();
+    const auto proto = parse_query_proto(proto_text);
+    if (!proto) return fail("unknown protocol `" + proto_text + "`");
+    std::string error, host;
+    std::uint16_t port = 0;
+    const auto& dst_text = dst_it->get_ref<const std::string&>();
+    if (!split_host_port(dst_text, host, port, error)) return fail(error);
+    auto dit = dst_cache.find(host);
+    if (dit == dst_cache.end()) {
+      const auto literal = ip::parse_address(host);
+      dit = dst_cache.emplace(host, resolve_endpoint(*snap, host, literal && literal->v6, error))
+                .first;
+    }
+    if (dit->second.addresses.empty()) return fail("unknown destination `" + host + "`");
+    const bool v6 = dit->second.addresses[0].v6;
+    const auto& src_name = src_it->get_ref<const std::string&>();
+    auto sit = src_cache[v6 ? 1 : 0].find(src_name);
+    if (sit == src_cache[v6 ? 1 : 0].end()) {
+      sit = src_cache[v6 ? 1 : 0]
+                .emplace(src_name, resolve_endpoint(*snap, src_name, v6, error))
+                .first;
+    }
+    if (sit->second.addresses.empty()) return fail("unknown source `" + src_name + "`");
+    std::optional<engine::AttrMap> attrs;
+    if (auto a = j.find("srcPostureAttrs"); a != j.end()) {
+      attrs = parse_attrs(*a, error);
+      if (!attrs) return fail(error);
+    }
+    std::uint8_t p = *proto;
+    if (p == engine::kProtoIcmp && v6) p = engine::kProtoIcmpV6;
+    bool all = true;
+    engine::Decision last;
+    for (const auto& s : sit->second.addresses) {
+      engine::Request q;
+      q.src = s;
+      q.dst = dit->second.addresses[0];
+      q.proto = p;
+      q.port = port;
+      q.src_attrs = attrs ? &*attrs : nullptr;
+      q.explain = o.explain;
+      last = snap->check(q);
+      all = all && last.allow;
+      if (!last.allow) break;
+    }
+    if (json) {
+      nlohmann::json r = {{"decision", all ? "accept" : "deny"}};
+      if (all && last.rule) r["rule"] = rule_json(file, *last.rule);
+      if (!all && o.explain) {
+        nlohmann::json nms = nlohmann::json::array();
+        for (const auto& nm : last.near_misses) nms.push_back(near_json(file, nm));
+        r["postureFailures"] = nms;
+      }
+      out += r.dump();
+      out += '\n';
+    } else {
+      out += all ? "accept" : "deny";
+      if (all && last.rule) {
+        out += ' ';
+        out += engine::rule_name(*last.rule);
+      }
+      out += '\n';
+      if (!all && o.explain) {
+        std::ostringstream ex;
+        print_explanation(ex, file, last);
+        out += ex.str();
+      }
+    }
+    if (out.size() > (1 << 15)) flush();
+  };
+  while (std::fgets(buffer, sizeof buffer, in) != nullptr) {
+    line += buffer;
+    if (!line.empty() && line.back() == '\n') {
+      line.pop_back();
+      handle(line);
+      line.clear();
+    }
+  }
+  if (!line.empty()) handle(line);
+  flush();
+  if (in != stdin) std::fclose(in);
+  return any_error ? kExitUsage : kExitOk;
+}
+
+int run_check(const CheckOptions& o) {
+  if (o.batch.empty() && (o.src.empty() || o.dst.empty())) {
+    std::cerr << "postern check: error[C703]: give --src and --dst, or --batch FILE\n";
+    return kExitUsage;
+  }
+  auto le = load_engine("check", o.policy, o.tailnet);
+  if (!le) return kExitUsage;
+  return o.batch.empty() ? run_single(o, *le) : run_batch(o, *le);
+}
+
+const CommandRegistration kRegistration{
+    30, [](CLI::App& root, int& exit_code) {
+      auto o = std::make_shared<CheckOptions>();
+      auto* cmd = root.add_subcommand(
+          "check",
+          "Answer an access question: may SRC open PROTO to DST:PORT right now, under the\n"
+          "policy and the devices' current posture attributes? Prints `accept` or `deny` first,\n"
+          "with the deciding rule (file:line); --explain lists, for a deny, the rules that would\n"
+          "have accepted it but for posture, each failing condition and the device's value.\n"
+          "Exit status: 0 accept, 1 deny, 2 error (batch mode: 0 when every line was answered).");
+      cmd->add_option("--policy", o->policy, "Policy file (HuJSON)")->required()->type_name("FILE");
+      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (spec/inventory.md)")
+          ->type_name("FILE");
+      cmd->add_option("--src", o->src,
+                      "Source: hostname, FQDN, first label, id, nodeId, IP, or a user login\n"
+                      "(every untagged device of that user must be accepted)")
+          ->type_name("SRC");
+      cmd->add_option("--dst", o->dst,
+                      "Destination with port: device:443, 100.64.0.10:22,\n"
+                      "[fd7a:115c:a1e0::a]:80 (port 0 for ICMP)")
+          ->type_name("DST:PORT");
+      cmd->add_option("--proto", o->proto, "tcp (default), udp, icmp, sctp, a name or 0-255")
+          ->type_name("PROTO");
+      cmd->add_option("--attrs", o->attrs,
+                      "JSON object replacing the source device's attributes for this query,\n"
+                      "like srcPostureAttrs in a policy test: '{\"node:os\": \"macos\"}'")
+          ->type_name("JSON");
+      cmd->add_flag("--explain", o->explain, "Explain denies: posture failures with values");
+      cmd->add_option(
+             "--batch", o->batch,
+             "JSON lines, one query each: {\"src\": .., \"dst\": \"host:port\",\n"
+             "\"proto\": \"tcp\", \"srcPostureAttrs\": {..}}; `-` reads stdin. One answer\n"
+             "line per query, in order")
+          ->type_name("FILE");
+      cmd->add_option("--format", o->format, "text (default) or json")
+          ->check(CLI::IsMember({"text", "json"}));
+      cmd->footer(
+          "Examples:\n"
+          "  postern check --policy samples/policy.hujson --tailnet samples/tailnet.json \\\n"
+          "      --src alice-mbp --dst db-1:5432 --explain\n"
+          "  postern check --policy p.hujson --tailnet t.json --batch queries.jsonl");
+      cmd->callback([o, &exit_code] { exit_code = run_check(*o); });
+    }};
+
+}  // namespace
+}  // namespace postern::app

@@ -1,0 +1,139 @@
+#include "engine_loading.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "postern/engine/inventory.hpp"
+
+namespace postern::app {
+namespace ip = grammar::ip;
+
+namespace {
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+}  // namespace
+
+std::optional<LoadedEngine> load_engine(const std::string& command, const std::string& policy_path,
+                                        const std::string& tailnet_path) {
+  engine::Inventory inventory;
+  if (!tailnet_path.empty()) {
+    auto text = read_file(tailnet_path);
+    if (!text) {
+      std::cerr << "postern " << command << ": error[C701]: cannot read tailnet inventory `"
+                << tailnet_path << "`\n";
+      return std::nullopt;
+    }
+    auto result = engine::load_inventory(*text);
+    if (!result.inventory) {
+      for (const auto& e : result.errors) {
+        std::cerr << tailnet_path
+                  << ": error[C702]: " << (e.json_path.empty() ? "" : e.json_path + ": ")
+                  << e.message << "\n";
+      }
+      return std::nullopt;
+    }
+    inventory = std::move(*result.inventory);
+  }
+  LoadedEngine out;
+  out.policy = load_policy(policy_path, validate_context(inventory));
+  if (out.policy.io_error) {
+    std::cerr << "postern " << command << ": error[C701]: " << *out.policy.io_error << "\n";
+    return std::nullopt;
+  }
+  if (!out.policy.diags.empty()) std::cerr << render_text(out.policy.file, out.policy.diags);
+  if (!out.policy.ok()) {
+    std::cerr << "postern " << command << ": error[C720]: policy `" << policy_path
+              << "` is invalid\n";
+    return std::nullopt;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  out.engine = engine::Engine::compile(out.policy.file, *out.policy.ast, inventory,
+                                       engine::CompileOptions{now});
+  return out;
+}
+
+Endpoint resolve_endpoint(const engine::Snapshot& snapshot, const std::string& name, bool v6,
+                          std::string& error) {
+  Endpoint out;
+  const auto& inv = snapshot.inventory();
+  auto add_device = [&](std::size_t index) {
+    const auto& d = inv.devices[index];
+    const ip::Address* pick = nullptr;
+    for (const auto& a : d.addresses) {
+      if (a.v6 == v6 && pick == nullptr) pick = &a;
+    }
+    if (pick == nullptr && !d.addresses.empty()) pick = &d.addresses.front();
+    if (pick == nullptr) return;
+    out.addresses.push_back(*pick);
+    out.labels.push_back(d.hostname + " (" + ip::to_string(*pick) + ")");
+    out.devices.emplace_back(static_cast<engine::DeviceIndex>(index));
+  };
+  auto found = engine::find_devices(inv, name);
+  if (found.size() == 1) {
+    add_device(found[0]);
+    return out;
+  }
+  if (found.size() > 1) {
+    error = "`" + name + "` names " + std::to_string(found.size()) +
+            " devices; use an id, nodeId, FQDN or address";
+    return out;
+  }
+  if (auto a = ip::parse_address(name)) {
+    out.addresses.push_back(*a);
+    out.labels.push_back(ip::to_string(*a));
+    out.devices.emplace_back(std::nullopt);
+    return out;
+  }
+  if (name.find('@') != std::string::npos) {
+    for (std::size_t i = 0; i < inv.devices.size(); ++i) {
+      if (!inv.devices[i].tagged() && inv.devices[i].user == name) add_device(i);
+    }
+    if (out.addresses.empty()) error = "user `" + name + "` has no untagged devices";
+    return out;
+  }
+  error = "unknown device or address `" + name + "`";
+  return out;
+}
+
+bool split_host_port(const std::string& text, std::string& host, std::uint16_t& port,
+                     std::string& error) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    error = "`" + text + "` has no port (write `host:port`, `[v6]:port`; 0 for ICMP)";
+    return false;
+  }
+  const std::string p = text.substr(colon + 1);
+  unsigned long value = 0;
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
+      (value = std::stoul(p)) > 65535) {
+    error = "invalid port `" + p + "` in `" + text + "`";
+    return false;
+  }
+  port = static_cast<std::uint16_t>(value);
+  host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) {
+    error = "`" + text + "` has no host";
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::uint8_t> parse_query_proto(const std::string& text) {
+  return grammar::policy::parse_proto(text);
+}
+
+}  // namespace postern::app
