@@ -26,7 +26,8 @@ constexpr const char* kFooter = R"(
 Serves GET /api/v1/prism/device_information (and /api/v1/prism/count) in Kandji's shape:
 {"offset", "limit", "total", "data", "cursor"}; `limit` defaults to 25 and is clamped to 300
 and to --page-size; `Authorization: Bearer TOKEN` is required (401 missing or wrong, 403 for a
-token lacking the permission); rate-limit headers on every response.
+token lacking the permission); rate-limit headers on every response. Also GET /api/v1/devices
+(a bare array, `limit` <= 300, `offset`, `serial_number` substring filter, x-total-count).
 
 Admin API (no auth, loopback clients only):
   POST   /_sim/faults           arm faults: a JSON object or array of objects

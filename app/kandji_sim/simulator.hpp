@@ -1,7 +1,8 @@
 #pragma once
 // The simulated Kandji tenant: devices, accepted token, faults, rate counters and request log
 // behind one mutex (httplib serves requests on a thread pool), plus the HTTP routes: the Prism
-// API in simulator.cpp and the /_sim admin API in admin_api.cpp.
+// API in simulator.cpp, GET /api/v1/devices in devices_api.cpp and the /_sim admin API in
+// admin_api.cpp.
 
 #include <httplib.h>
 
@@ -49,6 +50,7 @@ class Simulator {
 
   void device_information(const httplib::Request& req, httplib::Response& res);
   void prism_count(const httplib::Request& req, httplib::Response& res);
+  void list_devices(const httplib::Request& req, httplib::Response& res);  // devices_api.cpp
   void not_found(const httplib::Request& req, httplib::Response& res);
 
   void admin_routes(httplib::Server& server);

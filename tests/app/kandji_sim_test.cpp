@@ -32,7 +32,11 @@ namespace fs = std::filesystem;
 
 constexpr const char* kToken = "5f0c2a9e-7b4d-4e1a-9c3f-2d8e6b1a0f47";
 
-std::string sim_binary() { return std::string(POSTERN_BINARY_DIR) + "/app/postern-kandji-sim"; }
+// POSTERN_KANDJI_SIM overrides the binary, e.g. to run these tests against a sanitizer build.
+std::string sim_binary() {
+  if (const char* override_path = std::getenv("POSTERN_KANDJI_SIM")) return override_path;
+  return std::string(POSTERN_BINARY_DIR) + "/app/postern-kandji-sim";
+}
 std::string sample_devices() {
   return std::string(POSTERN_SOURCE_DIR) + "/samples/kandji-devices.json";
 }
@@ -337,6 +341,33 @@ TEST_CASE("the envelope has exactly Kandji's five keys and types", "[app][kandji
     REQUIRE(r);
     CHECK(r->status == 400);
   }
+}
+
+TEST_CASE("GET /api/v1/devices: bare array, substring serial filter, total headers",
+          "[app][kandji_sim]") {
+  Sim sim(sample_args());
+  auto r = sim.get("/api/v1/devices?limit=3&offset=0");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  CHECK(r->get_header_value("x-total-count") == "7");
+  CHECK(r->get_header_value("x-total-pages") == "3");
+  CHECK(has_rate_headers(*r));
+  const json page = json::parse(r->body);
+  REQUIRE(page.is_array());
+  REQUIRE(page.size() == 3);
+  CHECK(page[0]["device_name"] == "Alice's MacBook Pro");
+  CHECK(page[0]["user"]["email"] == "alice@example.com");
+  CHECK(page[0]["last_check_in"].get<std::string>().back() == 'Z');
+
+  // `serial_number` is a contains-match, as Kandji's is.
+  const json alice = sim.get_json("/api/v1/devices?serial_number=ALICE");
+  CHECK(alice.size() == 2);
+  const json ghost = sim.get_json("/api/v1/devices?serial_number=C02GHOST0099");
+  REQUIRE(ghost.size() == 1);
+  CHECK(ghost[0]["user"] == "");
+  CHECK(sim.get_json("/api/v1/devices?offset=50").empty());
+  CHECK(sim.get("/api/v1/devices", "")->status == 401);
+  CHECK(sim.get("/api/v1/devices?limit=0")->status == 400);
 }
 
 TEST_CASE("cursor pagination over 10,000 devices returns every device exactly once",
@@ -735,9 +766,10 @@ TEST_CASE("command line", "[app][kandji_sim]") {
   SECTION("--help documents every option and the admin API") {
     auto [code, text] = run({"--help"});
     CHECK(code == 0);
-    for (const char* word : {"--listen", "--devices", "--token", "--page-style", "--page-size",
-                             "--generate", "--seed", "--request-log", "--allow-remote",
-                             "/_sim/faults", "revoke_token_on_page", "duplicate_rows"}) {
+    for (const char* word :
+         {"--listen", "--devices", "--token", "--page-style", "--page-size", "--generate", "--seed",
+          "--request-log", "--allow-remote", "/_sim/faults", "revoke_token_on_page",
+          "duplicate_rows", "/api/v1/devices", "--field-set", "--forbidden-token"}) {
       CHECK(text.find(word) != std::string::npos);
     }
   }
