@@ -20,6 +20,11 @@ if(POSTERN_SANITIZE)
   add_link_options(-fsanitize=${_postern_san})
 endif()
 
+# Fuzzing: instrument all project code for coverage; only fuzz targets link the libFuzzer main.
+if(POSTERN_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 # postern_library(NAME target ALIAS alias SOURCES ...): a layer library with warnings on.
 function(postern_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})

@@ -48,8 +48,8 @@ Address mask(Address address, std::uint8_t length) {
   for (std::size_t i = 0; i < total; ++i) {
     const int bits = static_cast<int>(length) - static_cast<int>(i * 8);
     if (bits >= 8) continue;
-    address.bytes[i] =
-        bits <= 0 ? 0 : static_cast<std::uint8_t>(address.bytes[i] & (0xFF00U >> bits));
+    const unsigned keep = bits <= 0 ? 0U : (0xFF00U >> static_cast<unsigned>(bits)) & 0xFFU;
+    address.bytes[i] = static_cast<std::uint8_t>(address.bytes[i] & keep);
   }
   return address;
 }
