@@ -63,7 +63,7 @@ for point in "${POINTS[@]}"; do
     log "generating N=$n D=$d"
     mkdir -p "$dir"
     python3 "$WORKLOAD_DIR/gen_workload.py" --rules "$n" --devices "$d" --queries "$QUERIES" \
-      --seed "$SEED" --out "$dir" >/dev/null
+      --seed "$SEED" --out "$dir" >"$dir.gen.log" 2>&1
   fi
 done
 
