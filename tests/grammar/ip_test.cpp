@@ -1,0 +1,59 @@
+#include "postern/grammar/ip.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace postern::grammar::ip;
+
+TEST_CASE("IPv4 addresses parse strictly", "[grammar][ip]") {
+  CHECK(parse_address("100.64.0.1").has_value());
+  CHECK(to_string(*parse_address("100.64.0.1")) == "100.64.0.1");
+  CHECK_FALSE(parse_address("100.64.0.01"));  // leading zero
+  CHECK_FALSE(parse_address("256.1.1.1"));
+  CHECK_FALSE(parse_address("1.2.3"));
+  CHECK_FALSE(parse_address("1.2.3.4.5"));
+  CHECK_FALSE(parse_address(""));
+  CHECK_FALSE(parse_address("tag:web"));
+}
+
+TEST_CASE("IPv6 addresses parse and print canonically", "[grammar][ip]") {
+  const auto a = parse_address("fd7a:115c:a1e0:0:0:0:0:1");
+  REQUIRE(a);
+  CHECK(a->v6);
+  CHECK(to_string(*a) == "fd7a:115c:a1e0::1");
+  CHECK_FALSE(parse_address("fd7a::1%eth0"));
+  CHECK_FALSE(parse_address("[fd7a::1]"));
+}
+
+TEST_CASE("prefixes are masked and contain their addresses", "[grammar][ip]") {
+  const auto p = parse_prefix("10.20.1.5/16");
+  REQUIRE(p);
+  CHECK(to_string(*p) == "10.20.0.0/16");
+  CHECK(contains(*p, *parse_address("10.20.255.1")));
+  CHECK_FALSE(contains(*p, *parse_address("10.21.0.1")));
+  CHECK_FALSE(contains(*p, *parse_address("fd7a::1")));  // other family never matches
+  CHECK(to_string(*parse_prefix("100.64.0.1")) == "100.64.0.1");
+  CHECK(parse_prefix("100.64.0.1")->length == 32);
+  const auto v6 = parse_prefix("fd7a:115c:a1e0::/48");
+  REQUIRE(v6);
+  CHECK(contains(*v6, *parse_address("fd7a:115c:a1e0::b")));
+  CHECK(to_string(*parse_prefix("0.0.0.0/0")) == "0.0.0.0/0");
+  CHECK(contains(*parse_prefix("0.0.0.0/0"), *parse_address("8.8.8.8")));
+  CHECK(to_string(*parse_prefix("10.20.1.255/23")) == "10.20.0.0/23");
+}
+
+TEST_CASE("bad prefixes are rejected", "[grammar][ip]") {
+  CHECK_FALSE(parse_prefix("10.0.0.0/33"));
+  CHECK_FALSE(parse_prefix("fd7a::/129"));
+  CHECK_FALSE(parse_prefix("10.0.0.0/"));
+  CHECK_FALSE(parse_prefix("10.0.0.0/08"));
+  CHECK_FALSE(parse_prefix("10.0.0.0/8x"));
+}
+
+TEST_CASE("ranges need one family and ascending ends", "[grammar][ip]") {
+  const auto r = parse_range("10.0.0.1-10.0.0.9");
+  REQUIRE(r);
+  CHECK(to_string(r->first) == "10.0.0.1");
+  CHECK_FALSE(parse_range("10.0.0.9-10.0.0.1"));
+  CHECK_FALSE(parse_range("10.0.0.1-fd7a::1"));
+  CHECK_FALSE(parse_range("10.0.0.1"));
+}
