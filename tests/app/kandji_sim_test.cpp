@@ -10,9 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +25,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -750,6 +753,49 @@ TEST_CASE("rate limits can be enforced", "[app][kandji_sim]") {
   CHECK(r->status == 429);
   CHECK(r->get_header_value("X-RateLimit-Remaining-Hour") == "0");
   CHECK(r->has_header("Retry-After"));
+}
+
+TEST_CASE("concurrent walks and admin calls are served consistently", "[app][kandji_sim]") {
+  Sim sim(generated_args(1000));
+  constexpr int kWalkers = 4;
+  std::vector<std::size_t> unique_counts(kWalkers, 0);
+  std::vector<std::thread> threads;
+  std::atomic<bool> walking{true};
+  for (int i = 0; i < kWalkers; ++i) {
+    threads.emplace_back([&, i] {
+      // No Catch assertions off the main thread: collect, then check below.
+      std::set<std::string> seen;
+      std::optional<std::string> cursor;
+      httplib::Client c("127.0.0.1", sim.port());
+      const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kToken}};
+      for (int guard = 0; guard < 100; ++guard) {
+        std::string q = std::string(kPath) + "?limit=50";
+        if (cursor) q += "&cursor=" + url_encode(*cursor);
+        auto r = c.Get(q.c_str(), auth);
+        if (!r || r->status != 200) return;
+        const json page = json::parse(r->body);
+        for (const auto& row : page["data"]) seen.insert(row["serial_number"].get<std::string>());
+        if (!page["cursor"].is_string()) break;
+        cursor = page["cursor"].get<std::string>();
+      }
+      unique_counts[static_cast<std::size_t>(i)] = seen.size();
+    });
+  }
+  std::thread patcher([&] {
+    httplib::Client c("127.0.0.1", sim.port());
+    for (int n = 1; walking.load() && n <= 200; ++n) {
+      char serial[32];
+      std::snprintf(serial, sizeof serial, "C02SIM%06d", n);
+      const json patch = {{"agent_installed", n % 2 == 0}};
+      c.Post((std::string("/_sim/devices/") + serial).c_str(), patch.dump(), "application/json");
+      c.Get("/_sim/requests");
+    }
+  });
+  for (auto& t : threads) t.join();
+  walking = false;
+  patcher.join();
+  for (auto count : unique_counts) CHECK(count == 1000);
+  CHECK(sim.admin("GET", "/_sim/requests").size() == kWalkers * 20);
 }
 
 TEST_CASE("command line", "[app][kandji_sim]") {
