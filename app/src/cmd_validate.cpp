@@ -10,6 +10,7 @@
 
 #include "command_registry.hpp"
 #include "policy_loading.hpp"
+#include "postern/engine/engine.hpp"
 #include "postern/engine/inventory.hpp"
 
 namespace postern::app {
@@ -49,11 +50,12 @@ std::optional<engine::Inventory> read_inventory(const std::string& path, bool js
 }
 
 // The single place where a valid policy's `tests` block runs (Tailscale runs them on every save;
-// spec §6). The engine's test runner (engine::run_policy_tests) is wired in here: it appends one
-// T4xx diagnostic per failing test to `report.policy.diags` and clears `report.valid` on failure.
+// spec §6): each failing test adds a T4xx diagnostic and makes the file invalid.
 void run_policy_tests_stage(FileReport& report, const engine::Inventory* inventory) {
-  (void)report;
-  (void)inventory;
+  auto& policy = report.policy;
+  auto result = engine::run_policy_tests(policy.file, *policy.ast, inventory);
+  for (auto& d : result.diagnostics) policy.diags.push_back(std::move(d));
+  if (!result.passed) report.valid = false;
 }
 
 int run_validate(const ValidateOptions& options) {
