@@ -346,7 +346,7 @@ TEST_CASE("the envelope has exactly Kandji's five keys and types", "[app][kandji
   }
 }
 
-TEST_CASE("GET /api/v1/devices: bare array, substring serial filter, total headers",
+TEST_CASE("GET /api/v1/devices is a bare array with a substring serial filter and total headers",
           "[app][kandji_sim]") {
   Sim sim(sample_args());
   auto r = sim.get("/api/v1/devices?limit=3&offset=0");
@@ -373,7 +373,7 @@ TEST_CASE("GET /api/v1/devices: bare array, substring serial filter, total heade
   CHECK(sim.get("/api/v1/devices?limit=0")->status == 400);
 }
 
-TEST_CASE("cursor pagination over 10,000 devices returns every device exactly once",
+TEST_CASE("cursor pagination over 10000 devices returns every device exactly once",
           "[app][kandji_sim]") {
   Sim sim(generated_args(10000, "cursor"));
   const Walk w = walk(sim, true);
@@ -402,7 +402,7 @@ TEST_CASE("cursor pagination over 10,000 devices returns every device exactly on
   }
 }
 
-TEST_CASE("offset pagination over 10,000 devices returns every device exactly once",
+TEST_CASE("offset pagination over 10000 devices returns every device exactly once",
           "[app][kandji_sim]") {
   Sim sim(generated_args(10000, "offset"));
   const Walk w = walk(sim, false);
@@ -415,7 +415,7 @@ TEST_CASE("offset pagination over 10,000 devices returns every device exactly on
   CHECK(sim.get_json(std::string(kPath) + "?limit=5&cursor=anything")["data"].size() == 5);
 }
 
-TEST_CASE("--page-size caps the page; the client's smaller limit wins", "[app][kandji_sim]") {
+TEST_CASE("the page-size option caps pages and a smaller client limit wins", "[app][kandji_sim]") {
   auto args = generated_args(250);
   args.insert(args.end(), {"--page-size", "100"});
   Sim sim(args);
@@ -450,7 +450,7 @@ TEST_CASE("generated tenants are deterministic and mix both field sets", "[app][
   }
 }
 
-TEST_CASE("bearer token checks: 401 and 403", "[app][kandji_sim]") {
+TEST_CASE("bearer token checks answer 401 and 403", "[app][kandji_sim]") {
   auto args = sample_args();
   args.insert(args.end(), {"--forbidden-token", "prism-less-token"});
   Sim sim(args);
@@ -723,7 +723,8 @@ TEST_CASE("the request log records requests and never the token", "[app][kandji_
   CHECK(sim.admin("GET", "/_sim/requests").empty());
 }
 
-TEST_CASE("reset restores the initial tenant, token, faults and log", "[app][kandji_sim]") {
+TEST_CASE("reset restores the initial tenant and token and clears faults and log",
+          "[app][kandji_sim]") {
   Sim sim(sample_args());
   sim.admin("POST", "/_sim/devices/C02CAROL0005", {{"agent_installed", true}});
   sim.admin("DELETE", "/_sim/devices/C02ALICE0001");
