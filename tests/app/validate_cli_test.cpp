@@ -145,3 +145,22 @@ TEST_CASE("validate: several files, one invalid", "[app][validate]") {
   CHECK(run.output.find("policy.hujson: valid") != std::string::npos);
   CHECK(run.output.find("multi.hujson: invalid") != std::string::npos);
 }
+
+TEST_CASE("validate: the policy's tests run after validation (E17)", "[app][validate]") {
+  const TempFile file("e17.hujson", R"({
+  "groups": {"group:eng": ["bob@example.com"]},
+  "tagOwners": {"tag:web": []},
+  "postures": {"posture:stable": ["node:tsReleaseTrack == 'stable'"]},
+  "defaultSrcPosture": ["posture:stable"],
+  "acls": [{"action": "accept", "src": ["group:eng"], "dst": ["tag:web:443"]}],
+  "tests": [
+    {"src": "bob@example.com", "accept": ["tag:web:443"]},
+    {"src": "bob@example.com", "srcPostureAttrs": {"node:tsReleaseTrack": "stable"}, "accept": ["tag:web:443"]},
+  ],
+})");
+  const auto run = run_postern("validate '" + file.path.string() + "'");
+  INFO(run.output);
+  CHECK(run.exit_code == 1);
+  CHECK(run.output.find("error[T4") != std::string::npos);
+  CHECK(run.output.find(file.path.string() + ":8:") != std::string::npos);
+}
