@@ -1,0 +1,43 @@
+#pragma once
+// JSON shapes of query answers, shared by `postern check --format json`, `postern filter` and the
+// HTTP server, so a decision reads the same wherever it comes from.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "postern/engine/engine.hpp"
+#include "postern/grammar/diag.hpp"
+
+namespace postern::app {
+
+// A string, number or boolean as JSON.
+nlohmann::json attr_value_json(const engine::AttrValue& value);
+
+// {"key": value, ...} -> AttrMap; nullopt + `error` when not an object of strings, numbers and
+// booleans (srcPostureAttrs, --attrs).
+std::optional<engine::AttrMap> parse_attr_map(const nlohmann::json& json, std::string& error);
+
+// {"rule": "acls[1]", "file": "policy.hujson", "line": 12}
+nlohmann::json rule_json(const grammar::SourceFile& file, const engine::RuleRef& rule);
+
+// A rule that would have accepted but for posture: rule_json plus "gate" and
+// "postures": [{"posture", "failed": [{"condition", "attribute", "expected", "actual"}]}]
+// ("actual": null when the attribute is unset or expired).
+nlohmann::json near_miss_json(const grammar::SourceFile& file, const engine::NearMiss& near_miss);
+
+// One answer: {"decision": "accept"|"deny", "src", "dst", "proto", "port", "rule"?, "reason"?,
+// "postureFailures"?}. postureFailures is present on a deny when `explain` is set.
+nlohmann::json decision_json(const grammar::SourceFile& file, const engine::Decision& decision,
+                             const std::string& src_label, const std::string& dst_label,
+                             std::uint8_t proto, std::uint16_t port, bool explain);
+
+// tailcfg FilterRules: [{"SrcIPs", "DstPorts": [{"IP", "Ports": {"First", "Last"}}], "IPProto"?}]
+nlohmann::json filter_rules_json(const std::vector<engine::FilterRule>& rules);
+
+// "tcp", "udp", "icmp", "ipv6-icmp", "sctp", else "proto N".
+std::string proto_label(std::uint8_t proto);
+
+}  // namespace postern::app

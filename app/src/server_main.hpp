@@ -1,0 +1,37 @@
+#pragma once
+// `postern serve`: wires the live state, the HTTP API, the expiry and reload timer, the optional
+// in-process sync and the signals together, and runs until SIGINT or SIGTERM.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace postern::server {
+
+struct ServeOptions {
+  std::string policy;
+  std::string tailnet;
+  std::string db;  // empty: no store (API-set attributes live in memory only)
+  std::string listen = "127.0.0.1:8080";
+  std::string api_token_file;
+  bool sync = false;
+  int sync_interval = 900;  // seconds between scheduled syncs
+  int reload_interval = 5;  // seconds between file polls; 0 = SIGHUP only
+  std::size_t threads = 8;  // HTTP worker threads
+  bool access_log = false;
+};
+
+struct ListenAddress {
+  std::string host;  // without brackets
+  int port = 0;
+};
+
+// `HOST:PORT`, `[v6]:PORT`; nullopt when malformed.
+std::optional<ListenAddress> parse_listen(const std::string& text);
+// localhost, 127.0.0.0/8 and ::1.
+bool is_loopback(const std::string& host);
+
+// Exit status: 0 after a graceful shutdown, 2 when the server cannot start.
+int run_server(const ServeOptions& options);
+
+}  // namespace postern::server

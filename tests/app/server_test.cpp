@@ -1,0 +1,790 @@
+// `postern serve` driven as a real process over loopback HTTP (127.0.0.1:0): health, checks and
+// explained denies, batch and filter, custom attributes written through the API (decision flips,
+// expiry flips back, §8.3 rules, persistence and audit with --db), the in-process Kandji sync
+// against postern-kandji-sim, policy reloads (valid, invalid, SIGHUP), bearer auth, the token
+// never echoed or logged, /v1/validate, startup refusals and graceful shutdown.
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "postern/sync/clock.hpp"
+#include "postern/sync/kandji.hpp"
+#include "postern/sync/store.hpp"
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr const char* kApiToken = "srv-8d41f0c2b7e94a6f9e3a51c07d2b6e88";
+constexpr const char* kKandjiToken = "kdj-3b9f1e7a2c5d4e8f9a0b1c2d3e4f5a6b";
+
+std::string postern_binary() { return std::string(POSTERN_BINARY_DIR) + "/app/postern"; }
+std::string sim_binary() { return std::string(POSTERN_BINARY_DIR) + "/app/postern-kandji-sim"; }
+std::string sample(const std::string& name) {
+  return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
+}
+
+class Scratch {
+ public:
+  Scratch() {
+    std::string tmpl = (fs::temp_directory_path() / "postern-serve-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    path_ = tmpl;
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  [[nodiscard]] fs::path file(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Replace the only occurrence of `from` in `text`.
+std::string replace_once(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  REQUIRE(text.find(from, at + 1) == std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+// 1-based line of the first occurrence of `needle` in the file.
+std::uint32_t line_of(const std::string& path, const std::string& needle) {
+  const std::string text = slurp(path);
+  const auto at = text.find(needle);
+  REQUIRE(at != std::string::npos);
+  return static_cast<std::uint32_t>(
+      1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+}
+
+std::string rfc3339_in(int seconds) {
+  const auto t = std::chrono::system_clock::now() + std::chrono::seconds(seconds);
+  return postern::sync::format_rfc3339(
+      std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+}
+
+// Polls `condition` every 100 ms for up to `timeout`.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return condition();
+}
+
+// A child process whose first stdout line is `listening on 127.0.0.1:PORT`; stderr goes to a
+// file. SIGTERM on destruction.
+class Process {
+ public:
+  Process(const std::string& binary, const std::vector<std::string>& args, fs::path stderr_path)
+      : stderr_path_(std::move(stderr_path)) {
+    int out[2];
+    REQUIRE(pipe(out) == 0);
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      const int err = open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (err >= 0) dup2(err, STDERR_FILENO);
+      close(out[0]);
+      close(out[1]);
+      std::vector<std::string> argv_s = {binary};
+      argv_s.insert(argv_s.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& a : argv_s) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    stdout_ = out[0];
+    first_line_ = read_line(std::chrono::seconds(120));
+    const std::string prefix = "listening on 127.0.0.1:";
+    if (first_line_.rfind(prefix, 0) == 0) port_ = std::stoi(first_line_.substr(prefix.size()));
+  }
+  ~Process() {
+    if (pid_ > 0) stop();
+    if (stdout_ >= 0) close(stdout_);
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // Sends `sig`, waits, returns the exit status (-1 when killed by a signal).
+  int stop(int sig = SIGTERM) {
+    if (pid_ <= 0) return exit_status_;
+    kill(pid_, sig);
+    return wait_exit();
+  }
+  // Waits for the process to end on its own.
+  int wait_exit() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return exit_status_;
+  }
+  void signal(int sig) const { kill(pid_, sig); }
+
+  [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] const std::string& first_line() const { return first_line_; }
+  [[nodiscard]] std::string stderr_text() const { return slurp(stderr_path_); }
+  [[nodiscard]] std::string rest_of_stdout() const {
+    std::string all;
+    char buffer[4096];
+    for (;;) {
+      pollfd p{stdout_, POLLIN, 0};
+      if (poll(&p, 1, 0) <= 0) break;
+      const auto n = read(stdout_, buffer, sizeof buffer);
+      if (n <= 0) break;
+      all.append(buffer, static_cast<std::size_t>(n));
+    }
+    return all;
+  }
+
+ private:
+  std::string read_line(std::chrono::seconds timeout) const {
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{stdout_, POLLIN, 0};
+      if (poll(&p, 1, 200) <= 0) continue;
+      char c = 0;
+      if (read(stdout_, &c, 1) != 1) break;
+      if (c == '\n') return line;
+      line += c;
+    }
+    return line;
+  }
+
+  fs::path stderr_path_;
+  pid_t pid_ = -1;
+  int stdout_ = -1;
+  int port_ = 0;
+  int exit_status_ = -1;
+  std::string first_line_;
+};
+
+struct Reply {
+  int status = 0;
+  json body;
+  std::string raw;
+};
+
+class Client {
+ public:
+  Client(int port, std::string token = {}) : port_(port), token_(std::move(token)) {}
+
+  Reply call(const std::string& method, const std::string& path, const std::string& body = {},
+             std::optional<std::string> token = std::nullopt) const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30, 0);
+    httplib::Headers headers;
+    const std::string t = token ? *token : token_;
+    if (!t.empty()) headers.emplace("Authorization", "Bearer " + t);
+    httplib::Result r = method == "POST" ? c.Post(path.c_str(), headers, body, "application/json")
+                        : method == "DELETE"
+                            ? c.Delete(path.c_str(), headers, body, "application/json")
+                            : c.Get(path.c_str(), headers);
+    REQUIRE(r);
+    Reply out;
+    out.status = r->status;
+    out.raw = r->body;
+    out.body = json::parse(r->body, nullptr, false);
+    INFO(method << " " << path << " -> " << out.status << " " << out.raw.substr(0, 400));
+    CHECK(r->get_header_value("Content-Type").rfind("application/json", 0) == 0);
+    REQUIRE(!out.body.is_discarded());
+    return out;
+  }
+  json ok(const std::string& method, const std::string& path, const json& body = nullptr,
+          int expected = 200) const {
+    auto r = call(method, path, body.is_null() ? std::string() : body.dump());
+    INFO(method << " " << path << " -> " << r.status << " " << r.raw.substr(0, 400));
+    REQUIRE(r.status == expected);
+    return r.body;
+  }
+  json check(const std::string& src, const std::string& dst, bool explain = false,
+             const json& extra = json::object()) const {
+    json q = {{"src", src}, {"dst", dst}, {"explain", explain}};
+    q.update(extra);
+    return ok("POST", "/v1/check", q);
+  }
+  std::string decision(const std::string& src, const std::string& dst) const {
+    return check(src, dst)["decision"].get<std::string>();
+  }
+
+ private:
+  int port_;
+  std::string token_;
+};
+
+// A running `postern serve`.
+class Server {
+ public:
+  Server(const Scratch& scratch, std::vector<std::string> extra, const std::string& name = "serve",
+         std::string token = {})
+      : process_(postern_binary(), args(std::move(extra)), scratch.file(name + ".stderr")),
+        client_(process_.port(), std::move(token)) {
+    INFO("first stdout line: " << process_.first_line() << "\nstderr:\n" << process_.stderr_text());
+    REQUIRE(process_.port() > 0);
+  }
+  Process& process() { return process_; }
+  const Client& client() const { return client_; }
+
+ private:
+  static std::vector<std::string> args(std::vector<std::string> extra) {
+    std::vector<std::string> a = {"serve", "--listen", "127.0.0.1:0"};
+    bool has_policy = false;
+    for (const auto& e : extra) has_policy = has_policy || e == "--policy";
+    if (!has_policy) {
+      a.insert(a.end(), {"--policy", sample("policy.hujson"), "--tailnet", sample("tailnet.json")});
+    }
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  Process process_;
+  Client client_;
+};
+
+// Runs `postern serve` expecting it to refuse to start; returns {exit status, stderr}.
+std::pair<int, std::string> refused(const Scratch& scratch, const std::vector<std::string>& args) {
+  std::vector<std::string> a = {"serve"};
+  a.insert(a.end(), args.begin(), args.end());
+  Process p(postern_binary(), a, scratch.file("refused.stderr"));
+  CHECK(p.port() == 0);
+  const int status = p.wait_exit();
+  return {status, p.stderr_text()};
+}
+
+}  // namespace
+
+TEST_CASE("health and checks on the samples", "[app][server]") {
+  Scratch scratch;
+  Server server(scratch, {});
+  const auto& c = server.client();
+
+  const json health = c.ok("GET", "/v1/health");
+  CHECK(health["status"] == "ok");
+  CHECK(health["policyVersion"] == 1);
+  CHECK(health["devices"] == 10);
+  CHECK(health["snapshotAge"].is_number());
+  CHECK(health["snapshotAge"].get<double>() >= 0);
+
+  SECTION("an accept names the deciding rule with file:line, like `postern check --format json`") {
+    const json r = c.check("alice-mbp", "web-1:443");
+    CHECK(r["decision"] == "accept");
+    CHECK(r["allow"] == true);
+    REQUIRE(r["results"].size() == 1);
+    const json& one = r["results"][0];
+    CHECK(one["src"] == "alice-mbp (100.64.0.1)");
+    CHECK(one["dst"] == "web-1 (100.64.0.10)");
+    CHECK(one["proto"] == 6);
+    CHECK(one["port"] == 443);
+    CHECK(one["rule"]["rule"] == "acls[0]");
+    CHECK(one["rule"]["file"] == sample("policy.hujson"));
+    CHECK(one["rule"]["line"] == line_of(sample("policy.hujson"), R"("dst": ["tag:web:80,443"])"));
+  }
+
+  SECTION("an explained deny lists each rule failed only by posture, with actual values") {
+    const json r = c.check("carol-mbp", "db-1:5432", true);
+    CHECK(r["decision"] == "deny");
+    CHECK(r["allow"] == false);
+    const json& failures = r["results"][0]["postureFailures"];
+    REQUIRE(failures.size() == 2);
+    CHECK(failures[0]["rule"] == "acls[1]");
+    CHECK(failures[0]["gate"] == "srcPosture");
+    CHECK(failures[0]["postures"][0]["posture"] == "posture:trusted");
+    const json& trusted = failures[0]["postures"][0]["failed"][0];
+    CHECK(trusted["attribute"] == "kandji:agentInstalled");
+    CHECK(trusted["actual"].is_null());
+    CHECK(failures[1]["rule"] == "grants[0]");
+    bool saw_os_version = false;
+    for (const auto& p : failures[1]["postures"]) {
+      for (const auto& f : p["failed"]) {
+        if (f["attribute"] == "node:osVersion") {
+          saw_os_version = true;
+          CHECK(f["actual"] == "13.6.1");
+        }
+      }
+    }
+    CHECK(saw_os_version);
+    // Without explain, no explanation (the throughput path).
+    CHECK_FALSE(c.check("carol-mbp", "db-1:5432")["results"][0].contains("postureFailures"));
+  }
+
+  SECTION("srcPostureAttrs replaces the source's attributes for one query") {
+    CHECK(c.check("carol-mbp", "db-1:5432", false,
+                  {{"srcPostureAttrs", {{"kandji:agentInstalled", true}}}})["decision"] ==
+          "accept");
+    CHECK(c.decision("carol-mbp", "db-1:5432") == "deny");
+  }
+
+  SECTION("a user login must be accepted on every one of their devices; proto and ICMP") {
+    const json r = c.check("alice@example.com", "web-1:443");
+    CHECK(r["results"].size() == 2);
+    CHECK(c.check("bob-win", "router-1:0", false, {{"proto", "icmp"}})["decision"] == "accept");
+    CHECK(c.check("bob-win", "router-1:0", false, {{"proto", 17}})["decision"] == "deny");
+  }
+
+  SECTION("bad queries get a JSON error with a 4xx status") {
+    auto r = c.call("POST", "/v1/check", R"({"src": "carol-mbp"})");
+    CHECK(r.status == 400);
+    CHECK(r.body["error"]["code"] == "invalid_query");
+    r = c.call("POST", "/v1/check", R"({"src": "nobody", "dst": "db-1:5432"})");
+    CHECK(r.status == 404);
+    CHECK(r.body["error"]["code"] == "unknown_endpoint");
+    CHECK(r.body["error"]["message"].get<std::string>().find("`nobody`") != std::string::npos);
+    r = c.call("POST", "/v1/check", R"({"src": "carol-mbp", "dst": "db-1:99999"})");
+    CHECK(r.status == 400);
+    r = c.call("POST", "/v1/check", R"({"src": "carol-mbp", "dst": "db-1:1", "proto": "bogus"})");
+    CHECK(r.status == 400);
+    r = c.call("POST", "/v1/check",
+               R"({"src": "carol-mbp", "dst": "db-1:1", "srcPostureAttr": {}})");
+    CHECK(r.status == 400);
+    CHECK(r.body["error"]["message"] == "unknown field `srcPostureAttr`");
+    r = c.call("POST", "/v1/check", "{not json");
+    CHECK(r.status == 400);
+    CHECK(r.body["error"]["code"] == "bad_request");
+    r = c.call("GET", "/v1/nothing-here");
+    CHECK(r.status == 404);
+    CHECK(r.body["error"]["code"] == "not_found");
+  }
+
+  SECTION("a batch answers in order, a bad query in its place") {
+    const json body = {{"queries",
+                        {{{"src", "alice-mbp"}, {"dst", "web-1:443"}},
+                         {{"src", "carol-mbp"}, {"dst", "db-1:5432"}, {"explain", true}},
+                         {{"src", "ghost"}, {"dst", "db-1:5432"}},
+                         {{"src", "bob-win"}, {"dst", "web-1:80"}}}}};
+    const json r = c.ok("POST", "/v1/check/batch", body);
+    REQUIRE(r["results"].size() == 4);
+    CHECK(r["results"][0]["decision"] == "accept");
+    CHECK(r["results"][1]["decision"] == "deny");
+    CHECK(r["results"][1]["results"][0]["postureFailures"].size() == 2);
+    CHECK(r["results"][2]["error"]["code"] == "unknown_endpoint");
+    CHECK(r["results"][3]["decision"] == "accept");
+    CHECK(c.call("POST", "/v1/check/batch", R"({"queries": 3})").status == 400);
+  }
+
+  SECTION("filter: the node's tailcfg FilterRules") {
+    const json r = c.ok("GET", "/v1/filter/db-1");
+    CHECK(r["node"]["nodeId"] == "nDb1SRV0011");
+    REQUIRE(r["rules"].is_array());
+    REQUIRE_FALSE(r["rules"].empty());
+    bool saw_5432 = false;
+    for (const auto& rule : r["rules"]) {
+      CHECK(rule["SrcIPs"].is_array());
+      for (const auto& d : rule["DstPorts"]) {
+        if (d["Ports"]["First"] == 5432) saw_5432 = true;
+      }
+    }
+    CHECK(saw_5432);
+    CHECK(c.call("GET", "/v1/filter/nope").status == 404);
+  }
+
+  SECTION("graceful shutdown on SIGTERM and SIGINT") {
+    CHECK(server.process().stop(SIGINT) == 0);
+    CHECK(server.process().stderr_text().find("shutting down (SIGINT)") != std::string::npos);
+  }
+  CHECK(server.process().stop(SIGTERM) == 0);
+}
+
+TEST_CASE("custom attributes through the API flip decisions; expiry flips them back",
+          "[app][server][attributes]") {
+  Scratch scratch;
+  Server server(scratch, {});
+  const auto& c = server.client();
+  const std::string path = "/v1/devices/carol-mbp/attributes/custom:tier";
+
+  REQUIRE(c.decision("carol-mbp", "db-1:5432") == "deny");
+  CHECK(c.ok("POST", path, {{"value", "gold"}, {"comment", "JIT for INC-42"}}) == json::object());
+  // grants[0]: posture:gold admits it on the very next check.
+  const json r = c.check("carol-mbp", "db-1:5432");
+  CHECK(r["decision"] == "accept");
+  CHECK(r["results"][0]["rule"]["rule"] == "grants[0]");
+
+  json attrs = c.ok("GET", "/v1/devices/nCar0lMBP05/attributes");
+  CHECK(attrs["attributes"]["custom:tier"] == "gold");
+  CHECK(attrs["attributes"]["node:os"] == "macos");
+  CHECK_FALSE(attrs.contains("expiries"));  // omitted entirely when nothing expires (§8.2)
+
+  CHECK(c.ok("DELETE", path) == json::object());
+  CHECK(c.decision("carol-mbp", "db-1:5432") == "deny");
+  CHECK_FALSE(
+      c.ok("GET", "/v1/devices/carol-mbp/attributes")["attributes"].contains("custom:tier"));
+  CHECK(c.ok("DELETE", path) == json::object());  // idempotent
+
+  // With an expiry: accepted now, denied again once it passes, without any other write.
+  const std::string expiry = rfc3339_in(3);
+  c.ok("POST", path, {{"value", "platinum"}, {"expiry", expiry}});
+  CHECK(c.decision("carol-mbp", "db-1:5432") == "accept");
+  attrs = c.ok("GET", "/v1/devices/carol-mbp/attributes");
+  CHECK(attrs["expiries"]["custom:tier"] == expiry);
+  CHECK(eventually([&] { return c.decision("carol-mbp", "db-1:5432") == "deny"; },
+                   std::chrono::seconds(10)));
+  attrs = c.ok("GET", "/v1/devices/carol-mbp/attributes");
+  CHECK_FALSE(attrs["attributes"].contains("custom:tier"));
+  CHECK_FALSE(attrs.contains("expiries"));
+  CHECK(server.process().stop() == 0);
+}
+
+TEST_CASE("attribute writes follow the §8.3 rules", "[app][server][attributes]") {
+  Scratch scratch;
+  Server server(scratch, {});
+  const auto& c = server.client();
+  auto status = [&](const std::string& method, const std::string& path, const json& body) {
+    const auto r = c.call(method, path, body.is_null() ? std::string() : body.dump());
+    if (r.status != 200) {
+      CHECK(r.body["error"]["code"].is_string());
+      CHECK(r.body["error"]["message"].is_string());
+    }
+    return r.status;
+  };
+  const std::string dev = "/v1/devices/carol-mbp/attributes/";
+
+  CHECK(status("POST", dev + "kandji:agentInstalled", {{"value", true}}) == 400);
+  CHECK(status("POST", dev + "node:os", {{"value", "linux"}}) == 400);
+  CHECK(status("POST", dev + "custom:", {{"value", 1}}) == 400);
+  CHECK(status("POST", dev + "custom:bad-key", {{"value", 1}}) == 400);
+  CHECK(status("POST", dev + "custom:" + std::string(121, 'k'), {{"value", 1}}) == 200);
+  CHECK(status("POST", dev + "custom:" + std::string(122, 'k'), {{"value", 1}}) == 400);
+  CHECK(status("POST", dev + "custom:note", {{"value", "has space"}}) == 400);
+  CHECK(status("POST", dev + "custom:note", {{"value", std::string(256, 'a')}}) == 400);
+  CHECK(status("POST", dev + "custom:note", {{"value", std::string(255, 'a')}}) == 200);
+  CHECK(status("POST", dev + "custom:score", {{"value", 1.5}}) == 400);
+  CHECK(status("POST", dev + "custom:score", {{"value", 9007199254740992.0}}) == 400);
+  CHECK(status("POST", dev + "custom:score", {{"value", 87}}) == 200);
+  CHECK(status("POST", dev + "custom:score", {{"value", json::array()}}) == 400);
+  CHECK(status("POST", dev + "custom:score", json::object()) == 400);
+  CHECK(status("POST", dev + "custom:score", {{"value", 1}, {"colour", "red"}}) == 400);
+  CHECK(status("POST", dev + "custom:score", {{"value", 1}, {"expiry", "tomorrow"}}) == 400);
+  CHECK(status("POST", dev + "custom:score", {{"value", 1}, {"expiry", rfc3339_in(-60)}}) == 400);
+  CHECK(status("POST", "/v1/devices/nosuch/attributes/custom:score", {{"value", 1}}) == 404);
+  CHECK(c.call("GET", "/v1/devices/nosuch/attributes").status == 404);
+  // One type per key across the tailnet: bob-linux holds custom:tier as a string (inventory).
+  CHECK(status("POST", dev + "custom:tier", {{"value", 3}}) == 409);
+  CHECK(status("POST", dev + "custom:tier", {{"value", "silver"}}) == 200);
+  // Keys are unique regardless of case.
+  CHECK(status("POST", dev + "custom:Tier", {{"value", "silver"}}) == 409);
+  // A value from the inventory file is not the API's to delete.
+  CHECK(status("DELETE", "/v1/devices/bob-linux/attributes/custom:tier", nullptr) == 409);
+  // The failed writes changed nothing.
+  const json attrs = c.ok("GET", "/v1/devices/carol-mbp/attributes")["attributes"];
+  CHECK(attrs["custom:score"] == 87);
+  CHECK(attrs["custom:tier"] == "silver");
+  CHECK_FALSE(attrs.contains("custom:Tier"));
+}
+
+TEST_CASE("with --db, API writes persist with an audit event and survive a restart",
+          "[app][server][attributes]") {
+  Scratch scratch;
+  const std::string db = scratch.file("postern.db").string();
+  {
+    Server server(scratch, {"--db", db}, "first");
+    server.client().ok("POST", "/v1/devices/carol-mbp/attributes/custom:tier",
+                       {{"value", "gold"}, {"comment", "ticket 7"}});
+    CHECK(server.client().decision("carol-mbp", "db-1:5432") == "accept");
+    CHECK(server.process().stop() == 0);
+  }
+  {
+    auto store = postern::sync::open_sqlite_store(db);
+    REQUIRE(store);
+    auto log = store.value()->audit_log(std::nullopt);
+    REQUIRE(log);
+    REQUIRE(log.value().size() == 1);
+    const auto& e = log.value()[0];
+    CHECK(e.actor == "api");
+    CHECK(e.action == "Update node attribute");
+    CHECK(e.target == "node:nCar0lMBP05");
+    const json details = json::parse(e.details);
+    CHECK(details["comment"] == "ticket 7");
+    CHECK(details["changes"][0]["key"] == "custom:tier");
+    CHECK(details["changes"][0]["new"] == "gold");
+    CHECK_FALSE(details["changes"][0].contains("old"));
+  }
+  Server again(scratch, {"--db", db}, "second");
+  CHECK(again.client().decision("carol-mbp", "db-1:5432") == "accept");
+  again.client().ok("DELETE", "/v1/devices/carol-mbp/attributes/custom:tier");
+  CHECK(again.client().decision("carol-mbp", "db-1:5432") == "deny");
+  auto store = postern::sync::open_sqlite_store(db);
+  REQUIRE(store);
+  auto attrs = store.value()->device_attributes("nCar0lMBP05");
+  REQUIRE(attrs);
+  CHECK(attrs.value().count("custom:tier") == 0);
+}
+
+TEST_CASE("--sync: a Kandji change reaches checks without a restart", "[app][server][sync]") {
+  Scratch scratch;
+  Process sim(sim_binary(),
+              {"--listen", "127.0.0.1:0", "--devices", sample("kandji-devices.json"), "--token",
+               kKandjiToken},
+              scratch.file("sim.stderr"));
+  REQUIRE(sim.port() > 0);
+  const std::string db = scratch.file("postern.db").string();
+  {
+    auto store = postern::sync::open_sqlite_store(db);
+    REQUIRE(store);
+    auto url =
+        postern::sync::normalise_kandji_url("http://127.0.0.1:" + std::to_string(sim.port()));
+    REQUIRE(url);
+    postern::sync::Integration integration;
+    integration.provider = "kandji";
+    integration.url = url.value();
+    REQUIRE(store.value()->create_integration(
+        integration, postern::sync::AuditEvent{0, 1, "admin:test", "integration:kandji",
+                                               "Create posture integration", "{}"}));
+    REQUIRE(postern::sync::write_token(db, "kandji", kKandjiToken));
+  }
+  write_file(scratch.file("api.token"), std::string(kApiToken) + "\n");
+  Server server(scratch,
+                {"--db", db, "--sync", "--api-token-file", scratch.file("api.token").string(),
+                 "--access-log"},
+                "serve", kApiToken);
+  const auto& c = server.client();
+
+  // The first sync runs at start.
+  REQUIRE(eventually([&] {
+    const json list = c.ok("GET", "/v1/integrations");
+    return list["integrations"].size() == 1 &&
+           !list["integrations"][0]["status"]["lastSuccess"].is_null();
+  }));
+  json list = c.ok("GET", "/v1/integrations");
+  CHECK(list["sync"] == true);
+  const json& kandji = list["integrations"][0];
+  CHECK(kandji["provider"] == "kandji");
+  CHECK(kandji["token"] == "set");
+  CHECK(kandji["status"]["matchedCount"].get<int>() >= 3);
+  CHECK(c.ok("GET", "/v1/devices/carol-mbp/attributes")["attributes"]["kandji:agentInstalled"] ==
+        false);
+  CHECK(c.decision("carol-mbp", "db-1:5432") == "deny");
+  CHECK(c.decision("alice-mbp", "db-1:5432") == "accept");  // agent installed per Kandji
+
+  httplib::Client admin("127.0.0.1", sim.port());
+  auto flip = [&](bool installed) {
+    auto r = admin.Post("/_sim/devices/C02CAROL0005", json{{"agent_installed", installed}}.dump(),
+                        "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    CHECK(c.ok("POST", "/v1/integrations/kandji/sync", nullptr, 202)["triggered"] == "kandji");
+  };
+  flip(true);
+  CHECK(eventually([&] { return c.decision("carol-mbp", "db-1:5432") == "accept"; }));
+  flip(false);
+  CHECK(eventually([&] { return c.decision("carol-mbp", "db-1:5432") == "deny"; }));
+  CHECK(c.ok("GET", "/v1/health")["policyVersion"] == 1);  // applied live, not recompiled
+  CHECK(c.call("POST", "/v1/integrations/jamf/sync").status == 404);
+
+  // Neither token ever shows up in a response or the log.
+  list = c.ok("GET", "/v1/integrations");
+  CHECK(list.dump().find(kKandjiToken) == std::string::npos);
+  CHECK(list.dump().find(kApiToken) == std::string::npos);
+  CHECK(server.process().stop() == 0);
+  const std::string log = server.process().stderr_text();
+  CHECK(log.find("sync kandji:") != std::string::npos);
+  CHECK(log.find("POST /v1/check 200") != std::string::npos);
+  CHECK(log.find(kKandjiToken) == std::string::npos);
+  CHECK(log.find(kApiToken) == std::string::npos);
+}
+
+TEST_CASE("without --sync, triggering a sync is a 409", "[app][server][sync]") {
+  Scratch scratch;
+  Server server(scratch, {});
+  const auto r = server.client().call("POST", "/v1/integrations/kandji/sync");
+  CHECK(r.status == 409);
+  CHECK(r.body["error"]["code"] == "sync_disabled");
+  const json list = server.client().ok("GET", "/v1/integrations");
+  CHECK(list["integrations"].empty());
+  CHECK(list["sync"] == false);
+}
+
+TEST_CASE("policy reloads: a valid change is served, an invalid one keeps the old policy",
+          "[app][server][reload]") {
+  Scratch scratch;
+  const std::string policy = scratch.file("policy.hujson").string();
+  const std::string original = slurp(sample("policy.hujson"));
+  write_file(policy, original);
+  Server server(
+      scratch, {"--policy", policy, "--tailnet", sample("tailnet.json"), "--reload-interval", "1"});
+  const auto& c = server.client();
+  REQUIRE(c.decision("alice-mbp", "web-1:80") == "accept");
+  // The API-set attribute survives a recompile.
+  c.ok("POST", "/v1/devices/carol-mbp/attributes/custom:tier", {{"value", "gold"}});
+
+  SECTION("a file change is picked up by the mtime poll") {
+    write_file(policy, replace_once(original, R"("tag:web:80,443")", R"("tag:web:443")"));
+    REQUIRE(eventually([&] { return c.ok("GET", "/v1/health")["policyVersion"] == 2; }));
+    CHECK(c.decision("alice-mbp", "web-1:80") == "deny");
+    CHECK(c.decision("carol-mbp", "db-1:5432") == "accept");
+
+    // Now an invalid policy: rejected, logged with its location, version 2 keeps serving.
+    write_file(policy,
+               replace_once(original, R"("posture:trusted": ["kandji:agentInstalled == true"])",
+                            R"("posture:trusted": ["kandji:agentInstalled == "])"));
+    REQUIRE(eventually([&] {
+      return server.process().stderr_text().find("reload rejected") != std::string::npos;
+    }));
+    const std::string log = server.process().stderr_text();
+    CHECK(log.find(policy + ":") != std::string::npos);
+    CHECK(log.find("error[P") != std::string::npos);
+    CHECK(c.ok("GET", "/v1/health")["policyVersion"] == 2);
+    CHECK(c.decision("alice-mbp", "web-1:80") == "deny");
+    CHECK(c.decision("carol-mbp", "db-1:5432") == "accept");
+  }
+
+  SECTION("SIGHUP reloads; a policy whose tests fail is rejected too") {
+    // The tests block now expects something the rules deny.
+    write_file(policy, replace_once(original, R"("deny":            ["printer:631"],)",
+                                    R"("accept":          ["printer:631"],)"));
+    server.process().signal(SIGHUP);
+    REQUIRE(eventually([&] {
+      return server.process().stderr_text().find("test(s) failed") != std::string::npos;
+    }));
+    CHECK(c.ok("GET", "/v1/health")["policyVersion"] == 1);
+    CHECK(c.decision("alice-mbp", "web-1:80") == "accept");
+    write_file(policy, original);
+    server.process().signal(SIGHUP);
+    REQUIRE(eventually([&] { return c.ok("GET", "/v1/health")["policyVersion"] == 2; }));
+  }
+  CHECK(server.process().stop() == 0);
+}
+
+TEST_CASE("bearer auth: required when configured, the token never echoed or logged",
+          "[app][server][auth]") {
+  Scratch scratch;
+  write_file(scratch.file("api.token"), std::string("  ") + kApiToken + "  \n");
+  Server server(scratch, {"--api-token-file", scratch.file("api.token").string(), "--access-log"},
+                "serve", kApiToken);
+  const auto& c = server.client();
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/v1/health"},
+           {"POST", "/v1/check"},
+           {"GET", "/v1/devices/carol-mbp/attributes"},
+           {"POST", "/v1/devices/carol-mbp/attributes/custom:tier"},
+           {"GET", "/v1/nothing"}}) {
+    INFO(method << " " << path);
+    for (const std::string& bad : {std::string(), std::string("wrong"),
+                                   std::string(kApiToken) + "x", std::string(kApiToken, 10)}) {
+      const auto r = c.call(method, path, R"({"value": "gold"})", bad);
+      CHECK(r.status == 401);
+      CHECK(r.body["error"]["code"] == "unauthorized");
+    }
+  }
+  // Nothing was written by the rejected requests.
+  CHECK_FALSE(
+      c.ok("GET", "/v1/devices/carol-mbp/attributes")["attributes"].contains("custom:tier"));
+  CHECK(c.ok("GET", "/v1/health")["status"] == "ok");
+  CHECK(c.decision("alice-mbp", "web-1:443") == "accept");
+  // An error message that would quote a request path carrying the token does not leak it either.
+  const auto r = c.call("GET", std::string("/v1/devices/") + kApiToken + "/attributes");
+  CHECK(r.status == 404);
+  CHECK(r.raw.find(kApiToken) == std::string::npos);
+  CHECK(server.process().stop() == 0);
+  const std::string log = server.process().stderr_text();
+  CHECK(log.find("GET /v1/health 401") != std::string::npos);
+  CHECK(log.find(kApiToken) == std::string::npos);
+  CHECK(server.process().rest_of_stdout().find(kApiToken) == std::string::npos);
+}
+
+TEST_CASE("/v1/validate answers like Tailscale's /acl/validate", "[app][server][validate]") {
+  Scratch scratch;
+  Server server(scratch, {});
+  const auto& c = server.client();
+  const std::string original = slurp(sample("policy.hujson"));
+  auto validate = [&](const std::string& text) {
+    const auto r = c.call("POST", "/v1/validate", text);
+    REQUIRE(r.status == 200);
+    return r.body;
+  };
+  CHECK(validate(original) == json::object());
+
+  const json broken = validate(replace_once(original, R"("src": ["group:eng"], "proto": "icmp")",
+                                            R"("src": ["group:nobody"], "proto": "icmp")"));
+  CHECK(broken["message"].get<std::string>().rfind("line ", 0) == 0);
+  REQUIRE(broken["data"].is_array());
+  REQUIRE_FALSE(broken["data"].empty());
+  CHECK(broken["data"][0]["code"].get<std::string>()[0] == 'V');
+  CHECK(broken["data"][0]["line"].is_number());
+
+  const json failing = validate(replace_once(original, R"("deny":            ["printer:631"],)",
+                                             R"("accept":          ["printer:631"],)"));
+  CHECK(failing["message"] == "test(s) failed");
+  REQUIRE(failing["data"].size() == 1);
+  CHECK(failing["data"][0]["user"] == "bob@example.com");
+  CHECK(failing["data"][0]["errors"].size() == 1);
+
+  CHECK(c.call("POST", "/v1/validate", "").status == 400);
+  CHECK(c.call("POST", "/v1/validate", "[]").status == 400);
+  // Validation never changes what is served.
+  CHECK(c.ok("GET", "/v1/health")["policyVersion"] == 1);
+}
+
+TEST_CASE("serve refuses to start on bad configuration", "[app][server]") {
+  Scratch scratch;
+  SECTION("an invalid policy, with the located errors") {
+    const std::string policy = scratch.file("bad.hujson").string();
+    write_file(policy,
+               "{\"acls\": [{\"action\": \"accept\", \"src\": [\"group:ghost\"], "
+               "\"dst\": [\"*:*\"]}]}\n");
+    const auto [status, err] = refused(
+        scratch,
+        {"--policy", policy, "--tailnet", sample("tailnet.json"), "--listen", "127.0.0.1:0"});
+    CHECK(status == 2);
+    CHECK(err.find(policy + ":1:") != std::string::npos);
+    CHECK(err.find("error[C772]") != std::string::npos);
+  }
+  SECTION("a non-loopback address without a token") {
+    const auto [status, err] = refused(scratch, {"--policy", sample("policy.hujson"), "--tailnet",
+                                                 sample("tailnet.json"), "--listen", "0.0.0.0:0"});
+    CHECK(status == 2);
+    CHECK(err.find("error[C771]") != std::string::npos);
+  }
+  SECTION("an unreadable token file, a malformed --listen") {
+    auto r = refused(
+        scratch, {"--policy", sample("policy.hujson"), "--tailnet", sample("tailnet.json"),
+                  "--api-token-file", scratch.file("missing").string(), "--listen", "127.0.0.1:0"});
+    CHECK(r.first == 2);
+    CHECK(r.second.find("error[C773]") != std::string::npos);
+    r = refused(scratch, {"--policy", sample("policy.hujson"), "--tailnet", sample("tailnet.json"),
+                          "--listen", "127.0.0.1"});
+    CHECK(r.first == 2);
+    CHECK(r.second.find("error[C703]") != std::string::npos);
+  }
+}
