@@ -226,6 +226,7 @@ int run_batch(const CheckOptions& o, const LoadedEngine& le) {
   const bool json = o.format == "json";
   std::unordered_map<std::string, Endpoint> src_cache[2];
   std::unordered_map<std::string, Endpoint> dst_cache;
+  const DeviceNames names(snap->inventory());
   std::string out;
   out.reserve(1 << 16);
   std::string line;
@@ -262,7 +263,8 @@ int run_batch(const CheckOptions& o, const LoadedEngine& le) {
     auto dit = dst_cache.find(host);
     if (dit == dst_cache.end()) {
       const auto literal = ip::parse_address(host);
-      dit = dst_cache.emplace(host, resolve_endpoint(*snap, host, literal && literal->v6, error))
+      dit = dst_cache
+                .emplace(host, resolve_endpoint(*snap, host, literal && literal->v6, error, &names))
                 .first;
     }
     if (dit->second.addresses.empty()) return fail("unknown destination `" + host + "`");
@@ -271,7 +273,7 @@ int run_batch(const CheckOptions& o, const LoadedEngine& le) {
     auto sit = src_cache[v6 ? 1 : 0].find(src_name);
     if (sit == src_cache[v6 ? 1 : 0].end()) {
       sit = src_cache[v6 ? 1 : 0]
-                .emplace(src_name, resolve_endpoint(*snap, src_name, v6, error))
+                .emplace(src_name, resolve_endpoint(*snap, src_name, v6, error, &names))
                 .first;
     }
     if (sit->second.addresses.empty()) return fail("unknown source `" + src_name + "`");

@@ -1,5 +1,6 @@
 #include "engine_loading.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -63,8 +64,65 @@ std::optional<LoadedEngine> load_engine(const std::string& command, const std::s
   return out;
 }
 
+namespace {
+
+std::string lowered(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string strip_dot(std::string s) {
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+std::string address_key(const ip::Address& a) {
+  return std::string(reinterpret_cast<const char*>(a.bytes.data()), a.v6 ? 16 : 4);
+}
+
+}  // namespace
+
+DeviceNames::DeviceNames(const engine::Inventory& inventory) {
+  for (std::size_t i = 0; i < inventory.devices.size(); ++i) {
+    const auto& d = inventory.devices[i];
+    auto add = [i](Index& index, const std::string& key) {
+      auto& v = index[key];
+      if (v.empty() || v.back() != i) v.push_back(i);
+    };
+    if (!d.id.empty()) add(ids_, d.id);
+    if (!d.node_id.empty()) add(ids_, d.node_id);
+    for (const auto& a : d.addresses) {
+      if (addresses_.count(address_key(a)) == 0) add(addresses_, address_key(a));
+    }
+    if (!d.name.empty()) {
+      add(fqdns_, lowered(strip_dot(d.name)));
+      add(labels_, lowered(d.name.substr(0, d.name.find('.'))));
+    }
+    if (!d.hostname.empty()) add(hostnames_, lowered(d.hostname));
+  }
+}
+
+std::vector<std::size_t> DeviceNames::find(const std::string& name) const {
+  if (name.empty()) return {};
+  if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+  std::string bare = name;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  if (const auto a = ip::parse_address(bare)) {
+    auto it = addresses_.find(address_key(*a));
+    return it == addresses_.end() ? std::vector<std::size_t>{} : it->second;
+  }
+  const std::string key = lowered(name);
+  if (auto it = fqdns_.find(strip_dot(key)); it != fqdns_.end()) return it->second;
+  if (auto it = hostnames_.find(key); it != hostnames_.end()) return it->second;
+  if (auto it = labels_.find(key); it != labels_.end()) return it->second;
+  return {};
+}
+
 Endpoint resolve_endpoint(const engine::Snapshot& snapshot, const std::string& name, bool v6,
-                          std::string& error) {
+                          std::string& error, const DeviceNames* names) {
   Endpoint out;
   const auto& inv = snapshot.inventory();
   auto add_device = [&](std::size_t index) {
@@ -79,7 +137,7 @@ Endpoint resolve_endpoint(const engine::Snapshot& snapshot, const std::string& n
     out.labels.push_back(d.hostname + " (" + ip::to_string(*pick) + ")");
     out.devices.emplace_back(static_cast<engine::DeviceIndex>(index));
   };
-  auto found = engine::find_devices(inv, name);
+  auto found = names != nullptr ? names->find(name) : engine::find_devices(inv, name);
   if (found.size() == 1) {
     add_device(found[0]);
     return out;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "policy_loading.hpp"
@@ -29,10 +30,23 @@ struct Endpoint {
   std::vector<std::optional<engine::DeviceIndex>> devices;
 };
 
+// Device names of one inventory, indexed with the tiers of engine::find_devices (id/nodeId,
+// address, FQDN, hostname, first label; names case-insensitive) for the batch path.
+class DeviceNames {
+ public:
+  explicit DeviceNames(const engine::Inventory& inventory);
+  [[nodiscard]] std::vector<std::size_t> find(const std::string& name) const;
+
+ private:
+  using Index = std::unordered_map<std::string, std::vector<std::size_t>>;
+  Index ids_, addresses_, fqdns_, hostnames_, labels_;
+};
+
 // SRC: hostname, FQDN, first label, id, nodeId, IP, or user login. `v6` picks device addresses
 // of that family. Empty addresses + `error` when it names nothing (or is ambiguous).
+// `names` (optional) speeds up repeated lookups; without it engine::find_devices is used.
 Endpoint resolve_endpoint(const engine::Snapshot& snapshot, const std::string& name, bool v6,
-                          std::string& error);
+                          std::string& error, const DeviceNames* names = nullptr);
 
 // DST `host:port` / `[v6]:port` split at the last colon.
 bool split_host_port(const std::string& text, std::string& host, std::uint16_t& port,
