@@ -110,25 +110,22 @@ Decision Snapshot::check(const Request& q) const noexcept {
   const std::uint32_t di = cp.slot_index.find(q.dst);
   Endpoint src{&q.src, si == SlotIndex::kNone ? nullptr : &cp.slots[si]};
   Endpoint dst{&q.dst, di == SlotIndex::kNone ? nullptr : &cp.slots[di]};
-  const DeviceState* state = nullptr;
-  if (src.slot != nullptr) {
-    const auto dev = src.slot->device;
-    state = &data.chunks[dev / kChunk]->states[dev % kChunk];
-  }
   const int column = cp.proto_column(q.proto);
   const bool icmp = q.proto == kProtoIcmp || q.proto == kProtoIcmpV6;
 
-  // Fast path: device to device, stored attributes, a port protocol or ICMP.
+  // Fast path: device to device, stored attributes, a port protocol or ICMP: the AND of four
+  // rule bitsets, lowest set bit first.
   if (src.slot != nullptr && dst.slot != nullptr && q.src_attrs == nullptr &&
       (column >= 0 || icmp)) {
-    const Word* s = cp.src_class_rows[src.slot->src_class].data();
-    const Word* pk = state->pok_row->data();
-    const Word* d = cp.dst_class_rows[dst.slot->dst_class].data();
+    const auto dev = src.slot->device;
+    const Word* s = src.slot->src_row;
+    const Word* pk = data.chunks[dev / kChunk]->pok[dev % kChunk];
+    const Word* d = dst.slot->dst_row;
     const Word* pr = icmp ? nullptr
                           : cp.port_rows[std::size_t{cp.interval_of[q.port]} * 3 +
                                          static_cast<std::size_t>(column)]
                                 .data();
-    bool near = false;
+    bool posture_near = false;
     for (std::size_t w = 0; w < cp.words; ++w) {
       Word m = s[w] & d[w];
       if (pr != nullptr) m &= pr[w];
@@ -137,17 +134,27 @@ Decision Snapshot::check(const Request& q) const noexcept {
       while (x != 0) {
         const std::size_t ri = w * 64 + static_cast<std::size_t>(std::countr_zero(x));
         x &= x - 1;
-        const auto& r = cp.rules[ri];
-        if (r.dst_self && !dst_ok(cp, ri, src, dst)) continue;
+        if (cp.rule_self[ri] != 0 && !dst_ok(cp, ri, src, dst)) continue;
         out.allow = true;
         out.reason = Reason::Rule;
-        out.rule = r.ref;
+        out.rule = cp.rule_refs[ri];
         return out;
       }
-      near = true;
+      for (Word y = m & ~pk[w]; y != 0 && !posture_near; y &= y - 1) {
+        const std::size_t ri = w * 64 + static_cast<std::size_t>(std::countr_zero(y));
+        posture_near = cp.rule_self[ri] == 0 || dst_ok(cp, ri, src, dst);
+      }
     }
-    if (!near) return out;
-    // Something matched but for posture (or self ownership): fall through to explain.
+    if (!posture_near) return out;
+    out.reason = Reason::PostureFailed;
+    if (!q.explain) return out;
+    // Explain: the generic path below lists every near miss with its failing conditions.
+  }
+
+  const DeviceState* state = nullptr;
+  if (src.slot != nullptr) {
+    const auto dev = src.slot->device;
+    state = &data.chunks[dev / kChunk]->states[dev % kChunk];
   }
 
   // Generic path: one rule at a time.

@@ -587,6 +587,14 @@ std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& 
     cp->rules.push_back(std::move(d.rule));
   }
   build_port_rows(*cp);
+  for (auto& slot : cp->slots) {
+    slot.src_row = cp->src_class_rows[slot.src_class].data();
+    slot.dst_row = cp->dst_class_rows[slot.dst_class].data();
+  }
+  for (const auto& rule : cp->rules) {
+    cp->rule_self.push_back(rule.dst_self ? 1 : 0);
+    cp->rule_refs.push_back(rule.ref);
+  }
   return cp;
 }
 
@@ -608,6 +616,7 @@ SnapshotData initial_state(std::shared_ptr<const CompiledPolicy> policy, std::in
       }
       chunk->states.push_back(evaluate_device(*policy, static_cast<DeviceIndex>(i),
                                               std::move(attrs), std::move(exp), now, cache));
+      chunk->refresh(i - base);
     }
     data.chunks.push_back(std::move(chunk));
   }

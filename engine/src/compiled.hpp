@@ -81,6 +81,8 @@ struct Slot {
   DeviceIndex device = 0;
   std::uint32_t src_class = 0;
   std::uint32_t dst_class = 0;
+  const std::uint64_t* src_row = nullptr;  // src_class_rows[src_class].data(), for the hot path
+  const std::uint64_t* dst_row = nullptr;
 };
 
 // Address → slot index: a dense array for the v4 range when it is compact, else a hash.
@@ -133,6 +135,9 @@ class CompiledPolicy {
   // Port/protocol rows: interval_of[port] -> interval; rows[interval * 3 + {tcp,udp,sctp}].
   std::vector<std::uint32_t> interval_of;
   std::vector<Bits> port_rows;
+  // Hot-path copies of per-rule data (CompiledRule is large and cold).
+  std::vector<std::uint8_t> rule_self;
+  std::vector<RuleRef> rule_refs;
 
   // Non-device source/destination addresses that are inside an approved route of a device.
   detail::AddrSet all_routes;
@@ -155,6 +160,8 @@ struct DeviceState {
 inline constexpr std::size_t kChunk = 32;
 struct DeviceChunk {
   std::vector<DeviceState> states;
+  std::array<const Word*, kChunk> pok{};  // states[i].pok_row->data(), for the hot path
+  void refresh(std::size_t i) { pok[i] = states[i].pok_row->data(); }
 };
 
 // ---- posture evaluation (posture_eval.cpp) ----

@@ -156,6 +156,7 @@ std::shared_ptr<const Snapshot> with_device(const SnapshotData& base, DeviceInde
   data->chunks = base.chunks;  // shares every other chunk
   auto chunk = std::make_shared<DeviceChunk>(*base.chunks[dev / kChunk]);
   chunk->states[dev % kChunk] = std::move(state);
+  chunk->refresh(dev % kChunk);
   data->chunks[dev / kChunk] = std::move(chunk);
   return std::make_shared<const Snapshot>(std::move(data));
 }
@@ -236,6 +237,7 @@ std::size_t Engine::advance_locked(std::int64_t now) {
       ApplyResult ignored;
       copy->states[i] = reevaluate(cp, static_cast<DeviceIndex>(c * kChunk + i), st, st.attributes,
                                    st.expiries, keys, now, impl_->cache, ignored);
+      copy->refresh(i);
       ++touched;
     }
     if (copy) next->chunks[c] = std::move(copy);
