@@ -90,7 +90,8 @@ int run_attributes(const Options& o) {
     json changes = json::array();
     auto check_key = [](const std::string& k) {
       if (k.rfind("custom:", 0) == 0 && k.size() > 7) return true;
-      print_sync_error("attributes", "C703", "only custom:* attributes can be set by hand, not `" + k + "`",
+      print_sync_error("attributes", "C703",
+                       "only custom:* attributes can be set by hand, not `" + k + "`",
                        "kandji:* attributes come from `postern sync`");
       return false;
     };
@@ -134,7 +135,9 @@ int run_attributes(const Options& o) {
     return kExitUsage;
   }
   if (o.format == "json") {
-    json out{{"device", key}, {"attributes", json::object()}, {"expiries", json::object()},
+    json out{{"device", key},
+             {"attributes", json::object()},
+             {"expiries", json::object()},
              {"sources", json::object()}};
     for (const auto& [k, a] : attrs.value()) {
       out["attributes"][k] = value_json(a.value);
@@ -176,8 +179,7 @@ const CommandRegistration kRegistration{
       cmd->add_option("--set", o->set, "Set custom:KEY=VALUE (bool, number or string)")
           ->type_name("KEY=VALUE");
       cmd->add_option("--delete", o->remove, "Delete a custom:* attribute")->type_name("KEY");
-      cmd->add_option("--expiry", o->expiry, "RFC 3339 expiry for --set values")
-          ->type_name("TIME");
+      cmd->add_option("--expiry", o->expiry, "RFC 3339 expiry for --set values")->type_name("TIME");
       cmd->add_option("--actor", o->actor, "Audit-log actor (default admin:$USER)");
       cmd->add_option("--format", o->format, "text (default) or json")
           ->check(CLI::IsMember({"text", "json"}));

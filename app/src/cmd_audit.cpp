@@ -39,12 +39,9 @@ int run_audit(const Options& o) {
     json details = json::parse(e.details, nullptr, false);
     if (details.is_discarded()) details = e.details;
     if (o.format == "json") {
-      std::cout << json{{"id", e.id},
-                        {"time", sync::format_rfc3339(e.time)},
-                        {"actor", e.actor},
-                        {"target", e.target},
-                        {"action", e.action},
-                        {"details", details}}
+      std::cout << json{{"id", e.id},         {"time", sync::format_rfc3339(e.time)},
+                        {"actor", e.actor},   {"target", e.target},
+                        {"action", e.action}, {"details", details}}
                        .dump()
                 << "\n";
     } else {

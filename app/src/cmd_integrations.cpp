@@ -128,8 +128,9 @@ int run_update(const Options& o) {
   auto existing = store->find_integration(o.provider);
   if (!existing || !existing.value()) {
     print_sync_error("integrations", "C740", "no `" + o.provider + "` integration",
-                     "add one with `postern integrations add " + o.provider + " --url URL "
-                     "--token-file FILE`");
+                     "add one with `postern integrations add " + o.provider +
+                         " --url URL "
+                         "--token-file FILE`");
     return kExitFailed;
   }
   sync::Integration integration = *existing.value();
@@ -170,8 +171,8 @@ int run_update(const Options& o) {
     print_sync_error("integrations", updated.error());
     return kExitFailed;
   }
-  std::cout << "updated " << o.provider << " integration (" << updated.value().url
-            << ", token: set" << (rotated ? ", rotated" : "") << "); any pause is cleared\n";
+  std::cout << "updated " << o.provider << " integration (" << updated.value().url << ", token: set"
+            << (rotated ? ", rotated" : "") << "); any pause is cleared\n";
   return sync_now(o, *store, updated.value());
 }
 
@@ -208,27 +209,27 @@ json status_json(const sync::Integration& i, const sync::SyncStatus& s, bool tok
   auto t = [](const std::optional<std::int64_t>& v) {
     return v ? json(sync::format_rfc3339(*v)) : json(nullptr);
   };
-  json j{{"id", i.id},
-         {"provider", i.provider},
-         {"url", i.url},
-         {"token", token_set ? "set" : "missing"},
-         {"configVersion", i.config_version},
-         {"state", state_of(s, now)},
-         {"lastSync", t(s.last_success)},
-         {"lastAttempt", t(s.last_attempt)},
-         {"error", s.last_error},
-         {"errorKind", s.last_error_kind},
-         {"pausedUntil", t(s.paused_until && *s.paused_until > now ? s.paused_until
-                                                                    : std::nullopt)},
-         {"nextRun", t(s.next_run)},
-         {"providerHostCount", s.provider_host_count},
-         {"matchedCount", s.matched_count},
-         {"possibleMatchedCount", s.possible_matched_count},
-         {"ambiguousSerials", s.ambiguous_serials},
-         {"recordsWithoutSerial", s.records_without_serial},
-         {"pages", s.pages},
-         {"durationMs", s.duration_ms},
-         {"warning", s.warning}};
+  json j{
+      {"id", i.id},
+      {"provider", i.provider},
+      {"url", i.url},
+      {"token", token_set ? "set" : "missing"},
+      {"configVersion", i.config_version},
+      {"state", state_of(s, now)},
+      {"lastSync", t(s.last_success)},
+      {"lastAttempt", t(s.last_attempt)},
+      {"error", s.last_error},
+      {"errorKind", s.last_error_kind},
+      {"pausedUntil", t(s.paused_until && *s.paused_until > now ? s.paused_until : std::nullopt)},
+      {"nextRun", t(s.next_run)},
+      {"providerHostCount", s.provider_host_count},
+      {"matchedCount", s.matched_count},
+      {"possibleMatchedCount", s.possible_matched_count},
+      {"ambiguousSerials", s.ambiguous_serials},
+      {"recordsWithoutSerial", s.records_without_serial},
+      {"pages", s.pages},
+      {"durationMs", s.duration_ms},
+      {"warning", s.warning}};
   return j;
 }
 
@@ -265,7 +266,9 @@ int run_list_or_status(const Options& o, bool detailed) {
     return kExitOk;
   }
   for (const auto& j : all) {
-    auto text = [](const json& v) { return v.is_null() ? std::string("never") : v.get<std::string>(); };
+    auto text = [](const json& v) {
+      return v.is_null() ? std::string("never") : v.get<std::string>();
+    };
     if (!detailed) {
       std::cout << j["provider"].get<std::string>() << "  " << j["url"].get<std::string>()
                 << "  token: " << j["token"].get<std::string>() << "  "
@@ -331,9 +334,9 @@ const CommandRegistration kRegistration{
           ->required();
       auto* tf = add->add_option("--token-file", o->token_file, "File holding the API token")
                      ->type_name("FILE");
-      auto* te = add->add_option("--token-env", o->token_env,
-                                 "Environment variable holding the API token")
-                     ->type_name("VAR");
+      auto* te =
+          add->add_option("--token-env", o->token_env, "Environment variable holding the API token")
+              ->type_name("VAR");
       tf->excludes(te);
       add->add_option("--tailnet", o->tailnet, "Tailnet inventory: sync right away against it")
           ->type_name("FILE");
@@ -358,9 +361,9 @@ const CommandRegistration kRegistration{
       update->add_option("--url", o->url, "New API URL");
       auto* utf = update->add_option("--token-file", o->token_file, "File with the new token")
                       ->type_name("FILE");
-      auto* ute = update->add_option("--token-env", o->token_env,
-                                     "Environment variable with the new token")
-                      ->type_name("VAR");
+      auto* ute =
+          update->add_option("--token-env", o->token_env, "Environment variable with the new token")
+              ->type_name("VAR");
       utf->excludes(ute);
       update->add_option("--tailnet", o->tailnet, "Tailnet inventory: sync right away against it")
           ->type_name("FILE");

@@ -87,8 +87,8 @@ int run_sync(const Options& o) {
         print_sync_error("sync", "Y608",
                          integration.provider + " is paused until " +
                              when(status.value().paused_until) + " after an authentication failure",
-                         "fix the token with `postern integrations update " +
-                             integration.provider + " --token-file FILE`");
+                         "fix the token with `postern integrations update " + integration.provider +
+                             " --token-file FILE`");
         failed = true;
       }
     }
@@ -100,8 +100,8 @@ int run_sync(const Options& o) {
       auto report = engine.sync(integration, nodes.value(), [&](const sync::SyncProgress& p) {
         if (!terminal) return;
         std::lock_guard<std::mutex> lock(g_output);
-        std::cerr << "\r\033[K" << integration.provider << ": page " << p.pages << ", "
-                  << p.devices << " devices";
+        std::cerr << "\r\033[K" << integration.provider << ": page " << p.pages << ", " << p.devices
+                  << " devices";
         if (p.matched) std::cerr << ", matched " << *p.matched;
         std::cerr << std::flush;
       });

@@ -21,10 +21,13 @@ void print_sync_error(std::string_view command, const sync::SyncError& error) {
   std::string help;
   switch (error.kind) {
     case sync::SyncErrorKind::Auth:
-      help = "create a token with the Prism > Device Information permission, then run "
-             "`postern integrations update kandji --token-file FILE`";
+      help =
+          "create a token with the Prism > Device Information permission, then run "
+          "`postern integrations update kandji --token-file FILE`";
       break;
-    case sync::SyncErrorKind::Config: help = "check the integration's API URL and token"; break;
+    case sync::SyncErrorKind::Config:
+      help = "check the integration's API URL and token";
+      break;
     case sync::SyncErrorKind::RateLimited:
       help = "the tenant's request budget is shared with other tools; the next sync retries";
       break;
@@ -32,7 +35,8 @@ void print_sync_error(std::string_view command, const sync::SyncError& error) {
     case sync::SyncErrorKind::Protocol:
       help = "nothing was written; the last good attributes stay in place";
       break;
-    default: break;
+    default:
+      break;
   }
   print_sync_error(command, sync::kind_code(error.kind), error.message, help);
 }
@@ -121,11 +125,16 @@ std::optional<std::int64_t> parse_since(std::string_view text, std::int64_t now)
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, amount);
   if (ec != std::errc{} || ptr != text.data() + text.size() - 1 || amount < 0) return std::nullopt;
   switch (text.back()) {
-    case 's': return now - amount;
-    case 'm': return now - amount * 60;
-    case 'h': return now - amount * 3600;
-    case 'd': return now - amount * 86400;
-    default: return std::nullopt;
+    case 's':
+      return now - amount;
+    case 'm':
+      return now - amount * 60;
+    case 'h':
+      return now - amount * 3600;
+    case 'd':
+      return now - amount * 86400;
+    default:
+      return std::nullopt;
   }
 }
 

@@ -53,7 +53,7 @@ void global_init() {
 
 class CurlTransport final : public HttpTransport {
  public:
-  CurlTransport() { global_init(); }
+  explicit CurlTransport(CurlOptions options) : options_(options) { global_init(); }
 
   Result<HttpResponse> get(const HttpRequest& request) override {
     CURL* curl = curl_easy_init();
@@ -69,7 +69,7 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // never carry the token elsewhere
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate/br as built
+    if (options_.compression) curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -97,10 +97,15 @@ class CurlTransport final : public HttpTransport {
     response.status = static_cast<int>(status);
     return response;
   }
+
+ private:
+  CurlOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<HttpTransport> make_curl_transport() { return std::make_unique<CurlTransport>(); }
+std::unique_ptr<HttpTransport> make_curl_transport(CurlOptions options) {
+  return std::make_unique<CurlTransport>(options);
+}
 
 }  // namespace postern::sync

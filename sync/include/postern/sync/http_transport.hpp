@@ -36,8 +36,13 @@ class HttpTransport {
   virtual Result<HttpResponse> get(const HttpRequest& request) = 0;
 };
 
-// libcurl: TLS verification on, gzip/deflate negotiated (CURLOPT_ACCEPT_ENCODING ""), http and
-// https only.
-std::unique_ptr<HttpTransport> make_curl_transport();
+struct CurlOptions {
+  // Negotiate gzip/deflate (CURLOPT_ACCEPT_ENCODING ""). Off only where compressing costs more
+  // than it saves (a loopback server).
+  bool compression = true;
+};
+
+// libcurl: TLS verification on, http and https only, no redirects.
+std::unique_ptr<HttpTransport> make_curl_transport(CurlOptions options = {});
 
 }  // namespace postern::sync
