@@ -1,0 +1,117 @@
+// `postern check` and `postern filter` end to end: the built binary on the samples and temp files.
+#include <sys/wait.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+};
+
+Run run(const std::string& args) {
+  const std::string cmd = std::string(POSTERN_BINARY_DIR) + "/app/postern " + args + " 2>/dev/null";
+  Run r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string samples() {
+  const std::string dir = std::string(POSTERN_SOURCE_DIR) + "/samples";
+  return "--policy " + dir + "/policy.hujson --tailnet " + dir + "/tailnet.json";
+}
+
+std::string temp_file(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / ("postern_check_cli_" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("check: a posture deny is explained with the actual value", "[app][check]") {
+  auto r = run("check " + samples() + " --src alice-mbp --dst db-1:5432 --explain");
+  CHECK(r.exit_code == 1);
+  CHECK(starts_with(r.out, "deny"));
+  CHECK(r.out.find("kandji:agentInstalled == true") != std::string::npos);
+  CHECK(r.out.find("actual: unset") != std::string::npos);
+  CHECK(r.out.find("policy.hujson:") != std::string::npos);
+}
+
+TEST_CASE("check: --attrs replaces the source's attributes", "[app][check]") {
+  auto r = run("check " + samples() +
+               " --src alice-mbp --dst db-1:5432 --attrs '{\"kandji:agentInstalled\": true}'");
+  CHECK(r.exit_code == 0);
+  CHECK(starts_with(r.out, "accept"));
+  auto j = run("check " + samples() +
+               " --src 100.64.0.1 --dst 100.64.0.11:5432 --format json --attrs "
+               "'{\"kandji:agentInstalled\": true}'");
+  CHECK(j.exit_code == 0);
+  auto doc = nlohmann::json::parse(j.out);
+  CHECK(doc["decision"] == "accept");
+  CHECK(doc["results"][0]["rule"]["line"].get<int>() > 0);
+}
+
+TEST_CASE("check: usage errors exit 2", "[app][check]") {
+  CHECK(run("check " + samples() + " --src no-such-device --dst db-1:5432").exit_code == 2);
+  CHECK(run("check " + samples() + " --src alice-mbp --dst db-1").exit_code == 2);
+  CHECK(run("check " + samples() + " --src alice-mbp --dst db-1:22 --proto bogus").exit_code == 2);
+  CHECK(run("check " + samples() + " --src alice-mbp --dst db-1:22 --attrs '[1]'").exit_code == 2);
+  CHECK(run("check " + samples()).exit_code == 2);
+}
+
+TEST_CASE("check --batch answers every line in order", "[app][check]") {
+  const auto path = temp_file("batch.jsonl",
+                              "{\"src\":\"alice-mbp\",\"dst\":\"db-1:5432\",\"proto\":\"tcp\"}\n"
+                              "{\"src\":\"alice-mbp\",\"dst\":\"db-1:5432\",\"proto\":\"tcp\","
+                              "\"srcPostureAttrs\":{\"kandji:agentInstalled\":true}}\n"
+                              "{\"src\":\"alice-mbp\",\"dst\":\"[fd7a:115c:a1e0::b]:5432\","
+                              "\"srcPostureAttrs\":{\"kandji:agentInstalled\":true}}\n");
+  auto r = run("check " + samples() + " --batch " + path);
+  CHECK(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  std::string l1, l2, l3;
+  std::getline(lines, l1);
+  std::getline(lines, l2);
+  std::getline(lines, l3);
+  CHECK(starts_with(l1, "deny"));
+  CHECK(starts_with(l2, "accept"));
+  CHECK(starts_with(l3, "accept"));
+  auto j = run("check " + samples() + " --batch " + path + " --format json");
+  std::istringstream jl(j.out);
+  std::getline(jl, l1);
+  CHECK(nlohmann::json::parse(l1)["decision"] == "deny");
+}
+
+TEST_CASE("filter: tailcfg FilterRules for one node", "[app][filter]") {
+  auto r = run("filter " + samples() + " --node db-1");
+  CHECK(r.exit_code == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  REQUIRE(doc.is_array());
+  REQUIRE_FALSE(doc.empty());
+  for (const auto& rule : doc) {
+    CHECK(rule.contains("SrcIPs"));
+    REQUIRE(rule.contains("DstPorts"));
+    for (const auto& d : rule["DstPorts"]) {
+      CHECK(d["Ports"]["First"].get<int>() <= d["Ports"]["Last"].get<int>());
+    }
+  }
+  CHECK(run("filter " + samples() + " --node nope").exit_code == 2);
+}
