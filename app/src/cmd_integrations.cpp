@@ -53,6 +53,7 @@ int sync_now(const Options& o, sync::Store& store, const sync::Integration& inte
   sync::SystemClock clock;
   sync::SyncEngine engine(store, *transport, clock, sync::file_token_reader(o.db));
   const auto report = engine.sync(integration, nodes.value());
+  schedule_next(store, integration.id, 15 * 60);
   if (!report.ok) {
     print_sync_error("integrations", *report.error);
     return kExitFailed;

@@ -105,6 +105,7 @@ int run_sync(const Options& o) {
         if (p.matched) std::cerr << ", matched " << *p.matched;
         std::cerr << std::flush;
       });
+      schedule_next(*store, integration.id, static_cast<std::int64_t>(o.interval_s));
       failed = failed || !report.ok;
       print_report(integration, report, terminal);
     }

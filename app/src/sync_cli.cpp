@@ -112,6 +112,16 @@ std::string actor_or_default(const std::string& actor) {
   return std::string("admin:") + (user != nullptr && *user != '\0' ? user : "unknown");
 }
 
+void schedule_next(sync::Store& store, std::int64_t integration_id, std::int64_t interval_s) {
+  auto status = store.load_status(integration_id);
+  if (!status) return;
+  sync::SyncStatus s = status.value();
+  const auto now = unix_now();
+  if (s.paused_until && *s.paused_until > now) return;
+  s.next_run = now + interval_s;
+  (void)store.save_status(integration_id, s);
+}
+
 std::int64_t unix_now() { return sync::to_unix(sync::SysClock::now()); }
 
 std::string when(const std::optional<std::int64_t>& t) {

@@ -34,6 +34,9 @@ std::optional<std::string> read_token_option(std::string_view command, const std
 // "admin:<login>" from $USER, unless --actor was given.
 std::string actor_or_default(const std::string& actor);
 
+// After a sync run outside the scheduler: next run in `interval_s` seconds unless paused.
+void schedule_next(sync::Store& store, std::int64_t integration_id, std::int64_t interval_s);
+
 // Unix seconds now.
 std::int64_t unix_now();
 // "2025-06-10T08:14:09Z" or "never".

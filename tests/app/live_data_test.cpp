@@ -1,0 +1,56 @@
+// Live data for checks: `postern check --db` answers on the synced attributes laid over the
+// tailnet file. carol-mbp is denied db-1:5432 by posture:trusted until Kandji reports her agent.
+// Needs `--db` on `postern check` (wired by the lead).
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "../sync/support/sim_process.hpp"
+
+using postern::test::run_process;
+
+TEST_CASE("live data: a sync flips carol's access through posture:trusted", "[app][sync]") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("postern-live-data-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string token = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+  const std::string src = POSTERN_SOURCE_DIR;
+  const std::string db = (dir / "postern.db").string();
+  const std::string tailnet = src + "/samples/tailnet.json";
+  const std::string policy = src + "/samples/policy.hujson";
+  const std::string postern = postern::test::binary("app/postern");
+  {
+    postern::test::Simulator sim(dir, {"--devices", src + "/samples/kandji-devices.json"}, token);
+    auto check = [&] {
+      return run_process({postern, "check", "--db", db, "--policy", policy, "--tailnet", tailnet,
+                          "--src", "carol-mbp", "--dst", "db-1:5432"},
+                         dir);
+    };
+    auto sync_once = [&] {
+      return run_process({postern, "sync", "--once", "--db", db, "--tailnet", tailnet}, dir)
+          .exit_code;
+    };
+    REQUIRE(run_process({postern, "integrations", "add", "kandji", "--url", sim.url(),
+                         "--token-env", "LIVE_TOKEN", "--db", db, "--tailnet", tailnet},
+                        dir, {"LIVE_TOKEN=" + token})
+                .exit_code == 0);
+    auto denied = check();
+    INFO(denied.out << denied.err);
+    CHECK(denied.exit_code == 1);
+    CHECK(denied.out.rfind("deny", 0) == 0);
+
+    sim.post("/_sim/devices/C02CAROL0005", R"({"agent_installed": true})");
+    REQUIRE(sync_once() == 0);
+    auto accepted = check();
+    INFO(accepted.out << accepted.err);
+    CHECK(accepted.exit_code == 0);
+    CHECK(accepted.out.rfind("accept", 0) == 0);
+
+    sim.post("/_sim/devices/C02CAROL0005", R"({"agent_installed": false})");
+    REQUIRE(sync_once() == 0);
+    auto denied_again = check();
+    CHECK(denied_again.exit_code == 1);
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,253 @@
+// The sync CLI end to end: postern integrations/sync/attributes/audit against
+// postern-kandji-sim on loopback. Every byte any command prints is checked for the token.
+#include <signal.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../sync/support/sim_process.hpp"
+
+using nlohmann::json;
+using postern::test::ProcessResult;
+using postern::test::run_process;
+using postern::test::Simulator;
+
+namespace {
+
+const std::string kToken = "9d4b1e7a-2c3f-4a5b-8e6d-1f0a2b3c4d5e";
+
+struct Dir {
+  std::filesystem::path path;
+  Dir() {
+    static int n = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("postern-sync-cli-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~Dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  Dir(const Dir&) = delete;
+  Dir& operator=(const Dir&) = delete;
+};
+
+struct Cli {
+  Dir dir;
+  std::string db = (dir.path / "postern.db").string();
+  std::string tailnet = std::string(POSTERN_SOURCE_DIR) + "/samples/tailnet.json";
+  std::string everything;  // all output of all commands
+
+  ProcessResult run(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
+    args.insert(args.begin(), postern::test::binary("app/postern"));
+    auto r = run_process(args, dir.path, env);
+    everything += r.out + r.err;
+    return r;
+  }
+  std::filesystem::path file(const std::string& name, const std::string& text) {
+    const auto p = dir.path / name;
+    std::ofstream(p) << text;
+    return p;
+  }
+};
+
+std::string samples_devices() {
+  return std::string(POSTERN_SOURCE_DIR) + "/samples/kandji-devices.json";
+}
+
+}  // namespace
+
+TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove", "[app][sync]") {
+  Cli cli;
+  Simulator sim(cli.dir.path, {"--devices", samples_devices()}, kToken);
+  const std::string env = "KANDJI_TOKEN=" + kToken;
+
+  auto add = cli.run({"integrations", "add", "kandji", "--url", sim.url(), "--token-env",
+                      "KANDJI_TOKEN", "--db", cli.db, "--tailnet", cli.tailnet},
+                     {env});
+  REQUIRE(add.exit_code == 0);
+  CHECK(add.out.find("token: set") != std::string::npos);
+  CHECK(add.out.find("matched 5 of 6 possible") != std::string::npos);
+
+  auto again = cli.run({"integrations", "add", "kandji", "--url", sim.url(), "--token-env",
+                        "KANDJI_TOKEN", "--db", cli.db},
+                       {env});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.find("error[C742]") != std::string::npos);
+
+  auto status = cli.run({"integrations", "status", "--db", cli.db, "--format", "json"});
+  REQUIRE(status.exit_code == 0);
+  const json s = json::parse(status.out)[0];
+  CHECK(s["token"] == "set");
+  CHECK(s["providerHostCount"] == 7);
+  CHECK(s["matchedCount"] == 5);
+  CHECK(s["possibleMatchedCount"] == 6);
+  CHECK(s["error"] == "");
+  CHECK_FALSE(s["lastSync"].is_null());
+
+  auto once = cli.run({"sync", "--once", "--db", cli.db, "--tailnet", cli.tailnet});
+  REQUIRE(once.exit_code == 0);
+  CHECK(once.out.find("0 node(s) changed") != std::string::npos);
+
+  auto attrs = cli.run(
+      {"attributes", "carol-mbp", "--db", cli.db, "--tailnet", cli.tailnet, "--format", "json"});
+  REQUIRE(attrs.exit_code == 0);
+  CHECK(json::parse(attrs.out)["attributes"]["kandji:agentInstalled"] == false);
+
+  // Revoke: 401 pauses; --once refuses while paused; update with a new token resumes.
+  sim.post("/_sim/token", R"({"token": "rotated-token-0000"})");
+  auto denied = cli.run({"sync", "--once", "--db", cli.db, "--tailnet", cli.tailnet});
+  CHECK(denied.exit_code == 1);
+  CHECK(denied.err.find("error[Y602]") != std::string::npos);
+  auto paused = cli.run({"sync", "--once", "--db", cli.db, "--tailnet", cli.tailnet});
+  CHECK(paused.exit_code == 1);
+  CHECK(paused.err.find("error[Y608]") != std::string::npos);
+  auto paused_status = cli.run({"integrations", "status", "kandji", "--db", cli.db});
+  CHECK(paused_status.out.find("paused until") != std::string::npos);
+
+  sim.post("/_sim/devices/C02CAROL0005", R"({"agent_installed": true})");
+  const auto new_token = cli.file("new-token.txt", "rotated-token-0000\n");
+  auto update = cli.run({"integrations", "update", "kandji", "--token-file", new_token.string(),
+                         "--db", cli.db, "--tailnet", cli.tailnet});
+  REQUIRE(update.exit_code == 0);
+  CHECK(update.out.find("1 node(s) changed") != std::string::npos);
+  attrs = cli.run({"attributes", "nCar0lMBP05", "--db", cli.db, "--format", "json"});
+  CHECK(json::parse(attrs.out)["attributes"]["kandji:agentInstalled"] == true);
+
+  auto audit = cli.run({"audit", "--db", cli.db, "--format", "json"});
+  REQUIRE(audit.exit_code == 0);
+  std::vector<json> events;
+  std::istringstream lines(audit.out);
+  for (std::string line; std::getline(lines, line);) events.push_back(json::parse(line));
+  REQUIRE(events.size() == 1 + 5 + 1 + 1);  // create, 5 nodes, update, carol's flip
+  CHECK(events[0]["action"] == "Create posture integration");
+  CHECK(events[6]["action"] == "Update posture integration");
+  CHECK(events[6]["details"]["token_rotated"] == "yes");
+  CHECK(events[7]["target"] == "node:nCar0lMBP05");
+  CHECK(events[7]["details"]["changes"][0] ==
+        json{{"key", "kandji:agentInstalled"}, {"old", false}, {"new", true}});
+  auto recent = cli.run({"audit", "--db", cli.db, "--since", "1h"});
+  CHECK(recent.exit_code == 0);
+  CHECK(cli.run({"audit", "--db", cli.db, "--since", "yesterday"}).exit_code == 2);
+
+  auto remove = cli.run({"integrations", "remove", "kandji", "--db", cli.db});
+  REQUIRE(remove.exit_code == 0);
+  attrs = cli.run({"attributes", "nCar0lMBP05", "--db", cli.db});
+  CHECK(attrs.out.find("no stored attributes") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(cli.db + ".secrets/kandji.token"));
+
+  // The token never appears in any output, the database or its WAL.
+  for (const std::string& secret : {kToken, std::string("rotated-token-0000")}) {
+    CHECK(cli.everything.find(secret) == std::string::npos);
+    for (const char* suffix : {"", "-wal"}) {
+      CHECK(postern::test::slurp(cli.db + suffix).find(secret) == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("cli: bad URL, missing token and unknown provider are usage errors", "[app][sync]") {
+  Cli cli;
+  const auto token = cli.file("t.txt", kToken);
+  auto bad_url = cli.run({"integrations", "add", "kandji", "--url", "ftp://x", "--token-file",
+                          token.string(), "--db", cli.db});
+  CHECK(bad_url.exit_code == 2);
+  CHECK(bad_url.err.find("error[Y606]") != std::string::npos);
+  auto no_token = cli.run({"integrations", "add", "kandji", "--url", "acme.api.kandji.io",
+                           "--token-env", "POSTERN_SURELY_UNSET_VAR", "--db", cli.db});
+  CHECK(no_token.exit_code == 2);
+  CHECK(no_token.err.find("error[C741]") != std::string::npos);
+  auto unknown = cli.run({"integrations", "add", "jamf", "--url", "x.example", "--token-file",
+                          token.string(), "--db", cli.db});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("error[C740]") != std::string::npos);
+  auto none = cli.run({"sync", "--once", "--db", cli.db, "--tailnet", cli.tailnet});
+  CHECK(none.exit_code == 1);
+  for (const auto& cmd : std::vector<std::vector<std::string>>{{"integrations", "add", "--help"},
+                                                               {"integrations", "status", "--help"},
+                                                               {"sync", "--help"},
+                                                               {"attributes", "--help"},
+                                                               {"audit", "--help"}}) {
+    auto help = cli.run(cmd);
+    CHECK(help.exit_code == 0);
+    CHECK(help.out.find("--db") != std::string::npos);
+  }
+  CHECK(cli.run({"integrations", "--help"}).out.find("status") != std::string::npos);
+  CHECK(cli.everything.find(kToken) == std::string::npos);
+}
+
+TEST_CASE("cli: a sync killed at any instant leaves the database consistent", "[app][sync]") {
+  Cli cli;
+  Simulator sim(cli.dir.path, {"--generate", "3000", "--seed", "11"}, kToken);
+  // A tailnet with one node per simulated serial, so the first sync writes 6000 attributes and
+  // 3000 audit events in one transaction.
+  const json devices = json::parse(sim.get("/_sim/devices"));
+  const json& list = devices.is_array() ? devices : devices.at("devices");
+  json tailnet{{"users", json::array({{{"loginName", "ops@example.com"}, {"role", "admin"}}})},
+               {"devices", json::array()}};
+  int n = 0;
+  for (const auto& d : list) {
+    const std::string serial = d.value("serial_number", "");
+    if (serial.empty()) continue;
+    ++n;
+    tailnet["devices"].push_back({{"id", std::to_string(10000 + n)},
+                                  {"nodeId", "nGen" + std::to_string(n)},
+                                  {"name", "gen-" + std::to_string(n) + ".example.ts.net"},
+                                  {"hostname", "gen-" + std::to_string(n)},
+                                  {"addresses", json::array({"100.80." + std::to_string(n / 250) +
+                                                             "." + std::to_string(n % 250 + 1)})},
+                                  {"user", "ops@example.com"},
+                                  {"os", "macOS"},
+                                  {"clientVersion", "1.86.2"},
+                                  {"postureIdentity", {{"serialNumbers", json::array({serial})}}}});
+  }
+  const auto tailnet_path = cli.file("tailnet.json", tailnet.dump());
+  const auto token = cli.file("t.txt", kToken);
+  const std::string node_count = std::to_string(n);
+
+  for (int delay_ms : {0, 60, 150, 300, 500, 800, 1200, 2000}) {
+    INFO("killed after " << delay_ms << " ms");
+    const auto db = cli.dir.path / ("crash-" + std::to_string(delay_ms) + ".db");
+    REQUIRE(cli.run({"integrations", "add", "kandji", "--url", sim.url(), "--token-file",
+                     token.string(), "--db", db.string()})
+                .exit_code == 0);
+    const pid_t pid =
+        postern::test::spawn({postern::test::binary("app/postern"), "sync", "--once", "--db",
+                              db.string(), "--tailnet", tailnet_path.string()},
+                             cli.dir.path / "crash-out.txt", cli.dir.path / "crash-err.txt");
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(pid, SIGKILL);
+    int wstatus = 0;
+    ::waitpid(pid, &wstatus, 0);
+
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+    auto scalar = [&](const char* sql) {
+      sqlite3_stmt* st = nullptr;
+      REQUIRE(sqlite3_prepare_v2(raw, sql, -1, &st, nullptr) == SQLITE_OK);
+      REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+      std::string out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      sqlite3_finalize(st);
+      return out;
+    };
+    CHECK(scalar("PRAGMA integrity_check") == "ok");
+    const std::string rows = scalar("SELECT count(*) FROM attributes");
+    const std::string events =
+        scalar("SELECT count(*) FROM audit_log WHERE action = 'Update node attribute'");
+    const std::string synced = scalar(
+        "SELECT count(*) FROM sync_status WHERE json_extract(data, '$.last_success') "
+        "IS NOT NULL");
+    // All of the sync or none of it.
+    if (rows == "0") {
+      CHECK(events == "0");
+      CHECK(synced == "0");
+    } else {
+      CHECK(rows == std::to_string(2 * n));
+      CHECK(events == node_count);
+      CHECK(synced == "1");
+    }
+    sqlite3_close(raw);
+  }
+}
