@@ -36,7 +36,8 @@ struct Resolver {
   std::map<std::string, std::vector<std::uint32_t>> by_tag;
   std::map<std::string, std::vector<std::uint32_t>> by_user;  // untagged classes of a user
   std::map<std::string, std::uint32_t> user_index;            // login -> users[] index
-  AddrSet routes;
+  AddrSet routes;         // every approved route, exit routes included (`*` as destination)
+  AddrSet subnet_routes;  // without exit routes: `*` as source never means internet hosts
   std::map<std::string, AddrSet> ipset_cache;
   std::set<std::string> ipset_active;
   std::map<std::string, std::vector<std::uint32_t>> sel_cache;
@@ -176,7 +177,7 @@ struct Resolver {
   }
 
   // The address part of a selector.
-  AddrSet addresses(const policy::Selector& s) {
+  AddrSet addresses(const policy::Selector& s, bool as_src) {
     AddrSet out;
     switch (s.kind) {
       case policy::SelectorKind::Address:
@@ -192,7 +193,7 @@ struct Resolver {
         break;
       case policy::SelectorKind::Wildcard:
         out = detail::tailnet_ranges();
-        out.add(routes);
+        out.add(as_src ? subnet_routes : routes);
         break;
       case policy::SelectorKind::Autogroup:
         if (s.name == "autogroup:internet") out = detail::internet_ranges();
@@ -281,7 +282,7 @@ void add_src(Resolver& r, const std::vector<policy::Selector>& src, RuleDraft& d
     }
     const auto& ids = r.identity(s);
     d.src_classes.insert(d.src_classes.end(), ids.begin(), ids.end());
-    d.rule.src_addrs.add(r.addresses(s));
+    d.rule.src_addrs.add(r.addresses(s, true));
   }
   std::sort(d.src_classes.begin(), d.src_classes.end());
   d.src_classes.erase(std::unique(d.src_classes.begin(), d.src_classes.end()), d.src_classes.end());
@@ -298,7 +299,7 @@ void add_dst(Resolver& r, const policy::Selector& s, RuleDraft& d) {
   if (s.kind == policy::SelectorKind::Autogroup && s.name == "autogroup:danger-all") return;
   const auto& ids = r.identity(s);
   d.dst_classes.insert(d.dst_classes.end(), ids.begin(), ids.end());
-  d.rule.dst_addrs.add(r.addresses(s));
+  d.rule.dst_addrs.add(r.addresses(s, false));
 }
 
 void finish_dst(RuleDraft& d) {
@@ -461,7 +462,7 @@ std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& 
   cp->allow_all = !ast.has_acls && !ast.has_grants;
   compile_postures(*cp, ast);
 
-  Resolver r{ast, cp->inventory, {}, {}, {}, {}, {}, {}, {}, {}};
+  Resolver r{ast, cp->inventory, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   for (std::size_t i = 0; i < inventory.users.size(); ++i) {
     r.user_index.emplace(inventory.users[i].login, static_cast<std::uint32_t>(i));
   }
@@ -506,9 +507,12 @@ std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& 
       auto o = owner_ids.emplace(dev.user, static_cast<std::uint32_t>(owner_ids.size())).first;
       cp->device_owner.push_back(o->second);
     }
-    for (const auto& route : dev.enabled_routes) r.routes.add(route);
+    for (const auto& route : dev.enabled_routes) {
+      r.routes.add(route);
+      if (route.length > 0) r.subnet_routes.add(route);
+    }
   }
-  cp->all_routes = r.routes;
+  cp->all_routes = r.subnet_routes;
 
   // Rules: one per ACL destination entry, one per grant ip item (self destinations apart).
   std::vector<RuleDraft> drafts;

@@ -69,7 +69,7 @@ bool predicate_holds(const Predicate& p, const AttrValue* v) {
     case Op::In:
     case Op::NotIn: {
       bool hit = false;
-      for (const auto& o : p.operands) hit = hit || same_value(*v, o, false);
+      for (const auto& o : p.operands) hit = hit || same_value(*v, o, p.version);
       return p.op == Op::In ? hit : !hit;
     }
     case Op::Lt:
