@@ -13,7 +13,7 @@
 # Environment: SHARED_DIR (default /work/shared), WORK_DIR (default /tmp/postern-grid),
 #   BUILD_DIR (default <repo>/build/grid-release), CEDAR_DIR (default /tmp/peer-cedar),
 #   BENCH_EVAL_ARGS (extra arguments for bench_eval), JOBS (default 2).
-# bench_eval receives the workload directory in the environment variable POSTERN_BENCH_WORKLOAD
+# bench_eval finds each workload through POSTERN_WORKLOAD_ROOT (a wl_n<N>_d<D> symlink per point)
 # (Google Benchmark owns its command line).
 set -euo pipefail
 
@@ -88,8 +88,11 @@ log "running the floor benchmark"
 for point in "${POINTS[@]}"; do
   n=${point%:*}; d=${point#*:}; dir=$(dir_of "$n" "$d")
   log "bench_eval N=$n D=$d"
+  # bench_eval looks workloads up as $POSTERN_WORKLOAD_ROOT/wl_n<N>_d<D>.
+  ln -sfn "$dir" "$WORK_DIR/wl_n${n}_d${d}"
   # shellcheck disable=SC2086 # BENCH_EVAL_ARGS is a word list on purpose
-  POSTERN_BENCH_WORKLOAD=$dir "$BENCH_EVAL" --benchmark_repetitions="$REPS" \
+  POSTERN_WORKLOAD_ROOT=$WORK_DIR "$BENCH_EVAL" --benchmark_filter="/${n}/${d}\$" \
+    --benchmark_repetitions="$REPS" \
     --benchmark_report_aggregates_only=true --benchmark_min_time="$MIN_TIME" \
     --benchmark_format=json ${BENCH_EVAL_ARGS:-} >"$RESULTS/bench_eval_n${n}_d${d}.json" 2>/dev/null
 done

@@ -179,13 +179,16 @@ bool AddrSet::contains(const ip::Address& address) const {
 
 bool AddrSet::overlaps(const ip::Prefix& prefix) const {
   if (prefix.address.v6) {
-    auto [a, b] = v6_bounds(prefix);
-    return std::any_of(v6_.begin(), v6_.end(),
-                       [&](const auto& r) { return r.first <= b && a <= r.second; });
+    // Named copies, not structured bindings: clang 14 cannot capture bindings in a lambda.
+    const auto bounds = v6_bounds(prefix);
+    return std::any_of(v6_.begin(), v6_.end(), [&bounds](const auto& r) {
+      return r.first <= bounds.second && bounds.first <= r.second;
+    });
   }
-  auto [a, b] = v4_bounds(prefix);
-  return std::any_of(v4_.begin(), v4_.end(),
-                     [&](const auto& r) { return r.first <= b && a <= r.second; });
+  const auto bounds = v4_bounds(prefix);
+  return std::any_of(v4_.begin(), v4_.end(), [&bounds](const auto& r) {
+    return r.first <= bounds.second && bounds.first <= r.second;
+  });
 }
 
 namespace {
