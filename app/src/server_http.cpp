@@ -83,7 +83,8 @@ void install_api(httplib::Server& server, ApiContext& context) {
           send_error(res, 413, "payload_too_large",
                      "the request body exceeds " + std::to_string(kMaxBodyBytes) + " bytes");
         } else {
-          send_error(res, res.status, "bad_request", "the request could not be handled");
+          send_error(res, res.status, "bad_request",
+                     "cannot handle `" + req.method + " " + req.path + "`");
         }
         return httplib::Server::HandlerResponse::Handled;
       }));

@@ -171,6 +171,8 @@ int run_server(const ServeOptions& options) {
   httplib::Server server;
   const std::size_t threads = options.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Small JSON answers must not wait for Nagle + delayed ACK (tens of ms per keep-alive call).
+  server.set_tcp_nodelay(true);
   install_api(server, context);
   int port = listen->port;
   if (port == 0) {
