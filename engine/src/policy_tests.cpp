@@ -167,8 +167,8 @@ std::vector<ip::Address> resolve(const policy::Ast& ast, const Inventory& inv,
 
 AttrMap to_attrs(const std::map<std::string, policy::AttrLiteral>& lits) {
   AttrMap out;
-  for (const auto& [k, v] : lits) {
-    std::visit([&](const auto& x) { out.emplace(k, AttrValue{x}); }, v);
+  for (const auto& entry : lits) {
+    std::visit([&](const auto& x) { out.emplace(entry.first, AttrValue{x}); }, entry.second);
   }
   return out;
 }
