@@ -18,6 +18,7 @@ namespace ip = grammar::ip;
 struct CheckOptions {
   std::string policy;
   std::string tailnet;
+  std::string db;
   std::string src;
   std::string dst;
   std::string proto = "tcp";
@@ -342,7 +343,7 @@ int run_check(const CheckOptions& o) {
     std::cerr << "postern check: error[C703]: give --src and --dst, or --batch FILE\n";
     return kExitUsage;
   }
-  auto le = load_engine("check", o.policy, o.tailnet);
+  auto le = load_engine("check", o.policy, o.tailnet, o.db);
   if (!le) return kExitUsage;
   return o.batch.empty() ? run_single(o, *le) : run_batch(o, *le);
 }
@@ -359,6 +360,10 @@ const CommandRegistration kRegistration{
           "Exit status: 0 accept, 1 deny, 2 error (batch mode: 0 when every line was answered).");
       cmd->add_option("--policy", o->policy, "Policy file (HuJSON)")->required()->type_name("FILE");
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (spec/inventory.md)")
+          ->type_name("FILE");
+      cmd->add_option("--db", o->db,
+                      "Attribute store (SQLite, from `postern sync`): its kandji:* and custom:*\n"
+                      "values are laid over the inventory's (needs --tailnet)")
           ->type_name("FILE");
       cmd->add_option("--src", o->src,
                       "Source: hostname, FQDN, first label, id, nodeId, IP, or a user login\n"

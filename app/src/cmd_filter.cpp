@@ -14,11 +14,12 @@ namespace {
 struct FilterOptions {
   std::string policy;
   std::string tailnet;
+  std::string db;
   std::string node;
 };
 
 int run_filter(const FilterOptions& o) {
-  auto le = load_engine("filter", o.policy, o.tailnet);
+  auto le = load_engine("filter", o.policy, o.tailnet, o.db);
   if (!le) return kExitUsage;
   const auto snap = le->engine->snapshot();
   const auto found = engine::find_devices(snap->inventory(), o.node);
@@ -54,6 +55,9 @@ const CommandRegistration kRegistration{
       cmd->add_option("--policy", o->policy, "Policy file (HuJSON)")->required()->type_name("FILE");
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (spec/inventory.md)")
           ->required()
+          ->type_name("FILE");
+      cmd->add_option("--db", o->db,
+                      "Attribute store (SQLite): laid over the inventory's attributes")
           ->type_name("FILE");
       cmd->add_option("--node", o->node, "The node: hostname, FQDN, id, nodeId or address")
           ->required()

@@ -1,5 +1,6 @@
 // `postern validate FILE... [--tailnet FILE] [--format text|json]`: check policy files the way
 // Tailscale does on save, reporting every problem at file:line:col.
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "command_registry.hpp"
+#include "engine_loading.hpp"
 #include "policy_loading.hpp"
 #include "postern/engine/engine.hpp"
 #include "postern/engine/inventory.hpp"
@@ -19,8 +21,15 @@ namespace {
 struct ValidateOptions {
   std::vector<std::string> files;
   std::string tailnet;
+  std::string db;
   std::string format = "text";
 };
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 struct FileReport {
   LoadedPolicy policy;
@@ -53,7 +62,9 @@ std::optional<engine::Inventory> read_inventory(const std::string& path, bool js
 // spec §6): each failing test adds a T4xx diagnostic and makes the file invalid.
 void run_policy_tests_stage(FileReport& report, const engine::Inventory* inventory) {
   auto& policy = report.policy;
-  auto result = engine::run_policy_tests(policy.file, *policy.ast, inventory);
+  // Expiries in the inventory or the store are judged against the wall clock.
+  auto result = engine::run_policy_tests(policy.file, *policy.ast, inventory,
+                                         engine::CompileOptions{unix_now()});
   for (auto& d : result.diagnostics) policy.diags.push_back(std::move(d));
   if (!result.passed) report.valid = false;
 }
@@ -65,7 +76,13 @@ int run_validate(const ValidateOptions& options) {
   if (!options.tailnet.empty()) {
     inventory = read_inventory(options.tailnet, json_output);
     if (!inventory) return kExitUsage;
+    if (!options.db.empty() && !overlay_store_attributes("validate", options.db, *inventory)) {
+      return kExitUsage;
+    }
     context = validate_context(*inventory);
+  } else if (!options.db.empty()) {
+    std::cerr << "postern validate: error[C703]: --db needs --tailnet\n";
+    return kExitUsage;
   }
 
   bool io_failure = false;
@@ -133,6 +150,10 @@ const CommandRegistration kRegistration{
       cmd->add_option("--tailnet", options->tailnet,
                       "Tailnet inventory (JSON, see spec/inventory.md); enables the check that\n"
                       "`user:*@<domain>` selectors name a domain of the tailnet's users")
+          ->type_name("FILE");
+      cmd->add_option("--db", options->db,
+                      "Attribute store (SQLite, from `postern sync`) laid over the inventory's\n"
+                      "attributes (needs --tailnet)")
           ->type_name("FILE");
       cmd->add_option("--format", options->format,
                       "Output format: `text` (diagnostics on stderr, one verdict line per file on\n"

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "postern/engine/inventory.hpp"
+#include "postern/sync/overlay.hpp"
 
 namespace postern::app {
 namespace ip = grammar::ip;
@@ -23,9 +24,28 @@ std::optional<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
+bool overlay_store_attributes(const std::string& command, const std::string& db_path,
+                              engine::Inventory& inventory) {
+  auto table = sync::load_attribute_overlay(db_path);
+  if (!table) {
+    std::cerr << "postern " << command << ": error[C743]: cannot read the attribute store `"
+              << db_path << "`: " << table.error().message << "\n"
+              << "  help: create it with `postern integrations add` or `postern sync`\n";
+    return false;
+  }
+  sync::apply_overlay(inventory, table.value());
+  return true;
+}
+
 std::optional<LoadedEngine> load_engine(const std::string& command, const std::string& policy_path,
-                                        const std::string& tailnet_path) {
+                                        const std::string& tailnet_path,
+                                        const std::string& db_path) {
   engine::Inventory inventory;
+  if (!db_path.empty() && tailnet_path.empty()) {
+    std::cerr << "postern " << command << ": error[C703]: --db needs --tailnet\n"
+              << "  help: stored attributes belong to the inventory's devices\n";
+    return std::nullopt;
+  }
   if (!tailnet_path.empty()) {
     auto text = read_file(tailnet_path);
     if (!text) {
@@ -43,6 +63,9 @@ std::optional<LoadedEngine> load_engine(const std::string& command, const std::s
       return std::nullopt;
     }
     inventory = std::move(*result.inventory);
+  }
+  if (!db_path.empty() && !overlay_store_attributes(command, db_path, inventory)) {
+    return std::nullopt;
   }
   LoadedEngine out;
   out.policy = load_policy(policy_path, validate_context(inventory));

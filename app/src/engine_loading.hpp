@@ -20,8 +20,16 @@ struct LoadedEngine {
 
 // Prints diagnostics (policy errors, unreadable files) to stderr prefixed with `command`; nullopt
 // when the engine cannot be built (exit 2).
+// With `db_path`, the store's attributes (synced kandji:*, API-set custom:*) are laid over the
+// inventory's before compiling (issue 4 item 12), so a check right after a sync reflects it.
 std::optional<LoadedEngine> load_engine(const std::string& command, const std::string& policy_path,
-                                        const std::string& tailnet_path);
+                                        const std::string& tailnet_path,
+                                        const std::string& db_path = {});
+
+// Lays the store at `db_path` over `inventory`; prints a located error to stderr and returns
+// false when the store cannot be read. Shared by check, filter and validate.
+bool overlay_store_attributes(const std::string& command, const std::string& db_path,
+                              engine::Inventory& inventory);
 
 // A query endpoint: one or more addresses (a user login names all their untagged devices).
 struct Endpoint {
