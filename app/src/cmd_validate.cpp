@@ -34,6 +34,7 @@ std::int64_t unix_now() {
 struct FileReport {
   LoadedPolicy policy;
   bool valid = false;
+  std::size_t tests_run = 0;  // entries of the policy's `tests` block that ran
 };
 
 // Reads --tailnet; nullopt (after printing why) when it cannot be used.
@@ -65,6 +66,7 @@ void run_policy_tests_stage(FileReport& report, const engine::Inventory* invento
   // Expiries in the inventory or the store are judged against the wall clock.
   auto result = engine::run_policy_tests(policy.file, *policy.ast, inventory,
                                          engine::CompileOptions{unix_now()});
+  report.tests_run = result.tests_run;
   for (auto& d : result.diagnostics) policy.diags.push_back(std::move(d));
   if (!result.passed) report.valid = false;
 }
@@ -112,10 +114,15 @@ int run_validate(const ValidateOptions& options) {
                             {"valid", report.valid},
                             {"errors", p.error_count()},
                             {"warnings", p.warning_count()},
+                            {"testsRun", report.tests_run},
                             {"diagnostics", diagnostics_json(p.file, p.diags)}});
     } else {
       if (!p.diags.empty()) std::cerr << render_text(p.file, p.diags);
       std::cout << path << ": " << (report.valid ? "valid" : "invalid");
+      if (report.valid && report.tests_run > 0) {
+        std::cout << ", " << report.tests_run << (report.tests_run == 1 ? " test" : " tests")
+                  << " passed";
+      }
       const auto errors = p.error_count();
       const auto warnings = p.warning_count();
       if (errors > 0 || warnings > 0) {
