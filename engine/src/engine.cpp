@@ -110,6 +110,15 @@ std::shared_ptr<const Snapshot> Engine::snapshot() const noexcept { return curre
 
 Decision Engine::check(const Request& request) const noexcept { return current()->check(request); }
 
+void Engine::check_batch(std::span<const Request> requests, std::span<bool> allow) const noexcept {
+  current()->check_batch(requests, allow);
+}
+
+void Engine::check_batch(std::span<const Request> requests,
+                         std::span<Decision> decisions) const noexcept {
+  current()->check_batch(requests, decisions);
+}
+
 namespace {
 
 // Re-evaluate one device after its attributes changed: only postures reading `keys`.

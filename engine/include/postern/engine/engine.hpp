@@ -155,6 +155,12 @@ class Snapshot {
   Snapshot& operator=(const Snapshot&) = delete;
 
   [[nodiscard]] Decision check(const Request& request) const noexcept;
+  // The throughput path: allow[i] = check(requests[i]).allow for i < min(sizes); explanations
+  // are never built. Queries are independent, so each one's tables are fetched from memory
+  // while the ones before it are decided.
+  void check_batch(std::span<const Request> requests, std::span<bool> allow) const noexcept;
+  // Same with whole decisions: decisions[i] = check(requests[i]) (near misses when explain).
+  void check_batch(std::span<const Request> requests, std::span<Decision> decisions) const noexcept;
 
   // A device by id, nodeId, one of its addresses, FQDN, hostname or first FQDN label (the tiers
   // of engine::find_devices); nullopt when unknown or ambiguous.
@@ -189,6 +195,9 @@ class Engine {
 
   // The one query path (design.md §1.6). Never throws.
   [[nodiscard]] Decision check(const Request& request) const noexcept;
+  // Snapshot::check_batch over the current snapshot (one snapshot for the whole batch).
+  void check_batch(std::span<const Request> requests, std::span<bool> allow) const noexcept;
+  void check_batch(std::span<const Request> requests, std::span<Decision> decisions) const noexcept;
   // The current snapshot: hold it to answer many queries against one consistent state.
   [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const noexcept;
 
