@@ -66,7 +66,10 @@ std::unique_ptr<LiveState> LiveState::open(ServerPaths paths, Log& log, std::str
   return state;
 }
 
-std::shared_ptr<const View> LiveState::view() const noexcept { return view_.load(); }
+std::shared_ptr<const View> LiveState::view() const noexcept {
+  std::lock_guard lock(view_mu_);
+  return view_;
+}
 
 std::optional<LiveState::FileStamp> LiveState::stamp(const std::string& path) const {
   std::error_code ec;
@@ -165,7 +168,12 @@ void LiveState::publish_locked() {
   v->policy_version = version_;
   v->policy_loaded_at = loaded_at_;
   v->published = std::chrono::steady_clock::now();
-  view_.store(std::move(v));
+  std::shared_ptr<const View> next = std::move(v);
+  {
+    std::lock_guard lock(view_mu_);
+    view_.swap(next);
+  }
+  // The previous view (now in `next`) is released here, outside the lock.
 }
 
 ReloadOutcome LiveState::reload(bool force) {

@@ -1,6 +1,7 @@
 #pragma once
 // The live state `postern serve` answers from. Readers (the HTTP worker threads) take view(): an
-// immutable View holding one engine snapshot, loaded with one atomic load, so they never wait.
+// immutable View holding one engine snapshot, copied out under a lock held only for a pointer
+// swap, so they never wait for a writer's work.
 // Writers (API attribute writes, the sync's changes, expiry ticks, policy and inventory reloads)
 // are serialised by one mutex; each applies its change to the Engine and publishes a new View.
 //
@@ -124,7 +125,12 @@ class LiveState {
   std::optional<FileStamp> policy_stamp_;
   std::optional<FileStamp> tailnet_stamp_;
 
-  std::atomic<std::shared_ptr<const View>> view_;
+  // Guards only the pointer copy and swap (never held while compiling or applying), so readers
+  // never wait for a writer's work. Not std::atomic<std::shared_ptr>: libstdc++ 12's load()
+  // releases its internal lock with memory_order_relaxed, a race ThreadSanitizer reports
+  // against every store.
+  mutable std::mutex view_mu_;
+  std::shared_ptr<const View> view_;
 };
 
 }  // namespace postern::server
