@@ -551,7 +551,8 @@ TEST_CASE("with --db, API writes persist with an audit event and survive a resta
   CHECK(attrs.value().count("custom:tier") == 0);
 }
 
-TEST_CASE("--sync: a Kandji change reaches checks without a restart", "[app][server][sync]") {
+TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
+          "[app][server][sync]") {
   Scratch scratch;
   Process sim(sim_binary(),
               {"--listen", "127.0.0.1:0", "--devices", sample("kandji-devices.json"), "--token",
