@@ -54,10 +54,7 @@ Diagnostic make_warning(DiagCode code, Span span, std::string message, std::stri
 }
 
 SourceFile::SourceFile(std::string path, std::string text)
-    : path_(std::move(path)), text_(std::move(text)) {}
-
-void SourceFile::index_lines() const {
-  if (!line_starts_.empty()) return;
+    : path_(std::move(path)), text_(std::move(text)) {
   line_starts_.push_back(0);
   for (std::size_t i = 0; i < text_.size(); ++i) {
     if (text_[i] == '\n') line_starts_.push_back(static_cast<std::uint32_t>(i + 1));
@@ -65,7 +62,6 @@ void SourceFile::index_lines() const {
 }
 
 LineCol SourceFile::line_col(std::uint32_t byte) const {
-  index_lines();
   byte = std::min<std::uint32_t>(byte, static_cast<std::uint32_t>(text_.size()));
   const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), byte);
   const auto line_index = static_cast<std::uint32_t>(it - line_starts_.begin() - 1);
@@ -73,7 +69,6 @@ LineCol SourceFile::line_col(std::uint32_t byte) const {
 }
 
 std::string_view SourceFile::line_text(std::uint32_t line) const {
-  index_lines();
   if (line == 0 || line > line_starts_.size()) return {};
   const std::size_t begin = line_starts_[line - 1];
   std::size_t end = line < line_starts_.size() ? line_starts_[line] : text_.size();

@@ -70,7 +70,8 @@ struct LineCol {
   friend bool operator==(const LineCol&, const LineCol&) = default;
 };
 
-// The bytes of one input with a lazily built line-start table.
+// The bytes of one input with its line-start table, built once at construction so a shared
+// SourceFile is safe to read from many threads (snapshots hand it to concurrent checks).
 class SourceFile {
  public:
   SourceFile(std::string path, std::string text);
@@ -83,11 +84,9 @@ class SourceFile {
   [[nodiscard]] std::string_view slice(Span span) const;
 
  private:
-  void index_lines() const;
-
   std::string path_;
   std::string text_;
-  mutable std::vector<std::uint32_t> line_starts_;
+  std::vector<std::uint32_t> line_starts_;
 };
 
 // `path:line:col: error[CODE]: message`, the source line, a caret/underline, then `help:` lines.
