@@ -1,5 +1,6 @@
 // `postern check` and `postern filter` end to end: the built binary on the samples and temp files.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -35,7 +36,8 @@ std::string samples() {
 }
 
 std::string temp_file(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / ("postern_check_cli_" + name);
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("postern_check_cli_" + std::to_string(getpid()) + "_" + name);
   std::ofstream(path) << text;
   return path.string();
 }

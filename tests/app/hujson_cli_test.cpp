@@ -1,5 +1,6 @@
 // `postern hujson`: runs the built binary, checking stdout, stderr and the exit code separately.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -25,7 +26,9 @@ struct Run {
 struct TempFile {
   fs::path path;
   TempFile(const std::string& name, const std::string& text)
-      : path(fs::temp_directory_path() / ("postern_hujson_cli_" + name)) {
+      // The pid keeps files apart when ctest runs this binary's cases in parallel.
+      : path(fs::temp_directory_path() /
+             ("postern_hujson_cli_" + std::to_string(getpid()) + "_" + name)) {
     std::ofstream(path, std::ios::binary) << text;
   }
   ~TempFile() {

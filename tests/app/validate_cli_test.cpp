@@ -1,5 +1,6 @@
 // Runs the built `postern` binary on temporary files and checks exit codes and output.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -36,7 +37,8 @@ Run run_postern(const std::string& args) {
 struct TempFile {
   fs::path path;
   TempFile(const std::string& name, const std::string& text)
-      : path(fs::temp_directory_path() / ("postern_validate_cli_" + name)) {
+      : path(fs::temp_directory_path() /
+             ("postern_validate_cli_" + std::to_string(getpid()) + "_" + name)) {
     std::ofstream(path, std::ios::binary) << text;
   }
   ~TempFile() {
