@@ -69,7 +69,9 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // never carry the token elsewhere
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (options_.compression) curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+    // gzip/deflate only: Kandji serves gzip, and offering br lets a server pick brotli at its
+    // slowest default quality (cpp-httplib takes ~1.2 s a page; measured in bench/README.md).
+    if (options_.compression) curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);

@@ -37,8 +37,8 @@ class HttpTransport {
 };
 
 struct CurlOptions {
-  // Negotiate gzip/deflate (CURLOPT_ACCEPT_ENCODING ""). Off only where compressing costs more
-  // than it saves (a loopback server).
+  // Negotiate gzip/deflate (never brotli: see curl_transport.cpp). Off only where compressing
+  // costs more than it saves (a loopback server).
   bool compression = true;
 };
 
