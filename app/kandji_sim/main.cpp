@@ -1,5 +1,5 @@
 // postern-kandji-sim: a Kandji-compatible test server for the sync's loopback tests, the demo and
-// the benchmark. See docs/decisions/sim.md for what it serves and why.
+// the benchmark. See docs/decisions.md#sim for what it serves and why.
 
 #include <pthread.h>
 #include <signal.h>

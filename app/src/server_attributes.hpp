@@ -1,7 +1,7 @@
 #pragma once
 // Rules for API-written posture attributes (spec policy-language.md §8.3): only the `custom:`
 // namespace, key and value syntax and length limits, integers only, one type per key across the
-// tailnet, keys unique regardless of case. Decisions on the open points: docs/semantics/server.md.
+// tailnet, keys unique regardless of case. Decisions on the open points: docs/semantics.md#server.
 
 #include <cstddef>
 #include <cstdint>

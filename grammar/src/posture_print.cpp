@@ -93,7 +93,7 @@ bool equivalent(const Condition& a, const Condition& b) {
 }
 
 bool is_version_attribute(std::string_view attribute) {
-  // Spec §5.1/§5.4 and docs/semantics/posture.md: the two `node:` versions plus SentinelOne's
+  // Spec §5.1/§5.4 and docs/semantics.md#posture: the two `node:` versions plus SentinelOne's
   // agent version, which the integration documents with type "version".
   static constexpr std::array<std::string_view, 3> kVersionAttributes = {
       "node:osVersion", "node:tsVersion", "sentinelOne:agentVersion"};

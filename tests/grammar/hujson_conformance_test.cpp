@@ -1,7 +1,7 @@
 // JSONTestSuite (tests/corpus/jsontestsuite, MIT, Nicolas Seriot) through the HuJSON parser:
 // every y_ file is accepted and equals nlohmann::json's value, every n_ file is rejected except
 // the few that HuJSON's comments or trailing comma make valid, and every i_ file has an explicit
-// decision (docs/semantics/hujson.md).
+// decision (docs/semantics.md#hujson).
 #include <catch2/catch.hpp>
 #include <map>
 #include <nlohmann/json.hpp>

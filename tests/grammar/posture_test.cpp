@@ -1,4 +1,4 @@
-// Posture condition grammar (spec policy-language.md §5.3, docs/semantics/posture.md): every spec
+// Posture condition grammar (spec policy-language.md §5.3, docs/semantics.md#posture): every spec
 // example, each decided UNCERTAIN point, every diagnostic with its underlined snippet, spans inside
 // the policy file, analyze<>, and runs with and without actions.
 #include "postern/grammar/posture.hpp"

@@ -1,4 +1,4 @@
-// Serial normalisation and the matching rules of docs/semantics/sync.md.
+// Serial normalisation and the matching rules of docs/semantics.md#sync.
 #include "postern/sync/matcher.hpp"
 
 #include <catch2/catch.hpp>

@@ -230,7 +230,7 @@ const Device* ReferenceEvaluator::device_at(const ip::Address& address) const {
 }
 
 // Approved routes; exit routes (/0) count only when `with_exit_routes`
-// (docs/semantics/reference.md).
+// (docs/semantics.md#reference).
 bool ReferenceEvaluator::in_approved_route(const ip::Address& address,
                                            bool with_exit_routes) const {
   for (const auto& device : inventory_.devices) {
@@ -333,7 +333,7 @@ bool ReferenceEvaluator::source_matches(const policy::Selector& selector,
 }
 
 // §7.4: both ends untagged devices of one user of this tailnet (shared-in devices have no
-// "own devices" here: docs/semantics/reference.md).
+// "own devices" here: docs/semantics.md#reference).
 bool ReferenceEvaluator::self_matches(const ip::Address& src, const ip::Address& dst) const {
   const Device* from = device_at(src);
   const Device* to = device_at(dst);

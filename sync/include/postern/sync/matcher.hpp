@@ -1,7 +1,7 @@
 #pragma once
 // Matching provider devices to tailnet nodes by serial number (spec kandji.md §2.5, §3.5).
 //
-// Rules (docs/semantics/sync.md):
+// Rules (docs/semantics.md#sync):
 // * a node matches a provider device when any of its usable serials equals the device's;
 // * several provider records with one serial: the freshest `last_seen` wins; equal freshness with
 //   different attribute values makes the serial ambiguous;
