@@ -1,9 +1,11 @@
 // `postern check`: may SRC reach DST:PORT right now? One query, or a batch of JSON lines.
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <sstream>
 #include <string>
 #include <unordered_map>
@@ -238,9 +240,20 @@ int run_batch(const CheckOptions& o, const LoadedEngine& le) {
     std::fwrite(out.data(), 1, out.size(), stdout);
     out.clear();
   };
+  // Lines are answered in blocks through check_batch (it overlaps independent queries' memory
+  // loads); each line keeps its requests' range, or its error, so answers stay in line order.
+  struct Pending {
+    std::string error;
+    std::size_t first = 0;
+    std::size_t count = 0;
+  };
+  std::vector<Pending> pending;
+  std::vector<engine::Request> requests;
+  std::deque<engine::AttrMap> attr_store;  // srcPostureAttrs of the block (stable addresses)
+  std::vector<engine::Decision> decisions;
   auto fail = [&](const std::string& message) {
     any_error = true;
-    out += "error: line " + std::to_string(line_no) + ": " + message + "\n";
+    pending.push_back({"error: line " + std::to_string(line_no) + ": " + message + "\n", 0, 0});
   };
   auto handle = [&](const std::string& text) {
     ++line_no;
@@ -278,27 +291,39 @@ int run_batch(const CheckOptions& o, const LoadedEngine& le) {
                 .first;
     }
     if (sit->second.addresses.empty()) return fail("unknown source `" + src_name + "`");
-    std::optional<engine::AttrMap> attrs;
+    const engine::AttrMap* attrs = nullptr;
     if (auto a = j.find("srcPostureAttrs"); a != j.end()) {
-      attrs = parse_attrs(*a, error);
-      if (!attrs) return fail(error);
+      auto parsed = parse_attrs(*a, error);
+      if (!parsed) return fail(error);
+      attrs = &attr_store.emplace_back(std::move(*parsed));
     }
     std::uint8_t p = *proto;
     if (p == engine::kProtoIcmp && v6) p = engine::kProtoIcmpV6;
-    bool all = true;
-    engine::Decision last;
+    pending.push_back({"", requests.size(), sit->second.addresses.size()});
     for (const auto& s : sit->second.addresses) {
       engine::Request q;
       q.src = s;
       q.dst = dit->second.addresses[0];
       q.proto = p;
       q.port = port;
-      q.src_attrs = attrs ? &*attrs : nullptr;
+      q.src_attrs = attrs;
       q.explain = o.explain;
-      last = snap->check(q);
-      all = all && last.allow;
-      if (!last.allow) break;
+      requests.push_back(q);
     }
+  };
+  auto answer = [&](const Pending& line_entry) {
+    if (!line_entry.error.empty()) {
+      out += line_entry.error;
+      return;
+    }
+    // A user login may name several devices: accept only when every one is accepted.
+    bool all = true;
+    const engine::Decision* found = nullptr;
+    for (std::size_t k = 0; k < line_entry.count && all; ++k) {
+      found = &decisions[line_entry.first + k];
+      all = found->allow;
+    }
+    const engine::Decision& last = *found;
     if (json) {
       nlohmann::json r = {{"decision", all ? "accept" : "deny"}};
       if (all && last.rule) r["rule"] = rule_json(file, *last.rule);
@@ -324,15 +349,26 @@ int run_batch(const CheckOptions& o, const LoadedEngine& le) {
     }
     if (out.size() > (1 << 15)) flush();
   };
+  auto answer_block = [&] {
+    decisions.resize(requests.size());
+    snap->check_batch(requests, std::span<engine::Decision>(decisions));
+    for (const auto& entry : pending) answer(entry);
+    pending.clear();
+    requests.clear();
+    attr_store.clear();
+  };
+  constexpr std::size_t kBlock = 4096;
   while (std::fgets(buffer, sizeof buffer, in) != nullptr) {
     line += buffer;
     if (!line.empty() && line.back() == '\n') {
       line.pop_back();
       handle(line);
       line.clear();
+      if (pending.size() >= kBlock) answer_block();
     }
   }
   if (!line.empty()) handle(line);
+  answer_block();
   flush();
   if (in != stdin) std::fclose(in);
   return any_error ? kExitUsage : kExitOk;

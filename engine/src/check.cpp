@@ -103,11 +103,13 @@ struct FastQuery {
   const Slot* dst = nullptr;
   const Word* pok = nullptr;   // rules whose posture gate the source passes
   const Word* port = nullptr;  // rules admitting the protocol and port (all_rules for ICMP)
+  bool masked = false;         // visit only the words set in `mask` (RowMasks)
+  Word mask = 0;
 };
 
 struct FastResult {
   std::int64_t rule = -1;     // the deciding rule, -1 = deny
-  bool posture_near = false;  // (kNear only) some rule fails only by posture
+  bool posture_near = false;  // (run_batch<true> and check() only) some rule fails only by posture
 };
 
 // autogroup:self (§4): both devices belong to the same user, and neither is tagged.
@@ -123,14 +125,15 @@ FastResult fast_match(const CompiledPolicy& cp, const FastQuery& f) {
   const Word* s = f.src->src_row;
   const Word* d = f.dst->dst_row;
   FastResult out;
-  for (std::size_t w = 0; w < cp.words; ++w) {
+  // Word w in increasing order; true once decided.
+  auto visit = [&](std::size_t w) {
     const Word m = s[w] & d[w] & f.port[w];
-    if (m == 0) continue;
+    if (m == 0) return false;
     for (Word x = m & f.pok[w]; x != 0; x &= x - 1) {
       const std::size_t ri = w * 64 + static_cast<std::size_t>(std::countr_zero(x));
       if (cp.rule_self[ri] != 0 && !same_owner(cp, f)) continue;
       out.rule = static_cast<std::int64_t>(ri);
-      return out;
+      return true;
     }
     if constexpr (kNear) {
       for (Word y = m & ~f.pok[w]; y != 0 && !out.posture_near; y &= y - 1) {
@@ -138,8 +141,57 @@ FastResult fast_match(const CompiledPolicy& cp, const FastQuery& f) {
         out.posture_near = cp.rule_self[ri] == 0 || same_owner(cp, f);
       }
     }
+    return false;
+  };
+  if (f.masked) {
+    for (Word wm = f.mask; wm != 0; wm &= wm - 1) {
+      if (visit(static_cast<std::size_t>(std::countr_zero(wm)))) return out;
+    }
+  } else {
+    for (std::size_t w = 0; w < cp.words; ++w) {
+      if (visit(w)) return out;
+    }
   }
   return out;
+}
+
+// The allow-only form: any admitting rule will do, so the posture row joins the AND and the
+// words go four at a time (one branch per block; the compiler keeps the block in vector
+// registers).
+bool fast_allows(const CompiledPolicy& cp, const FastQuery& f) {
+  const Word* s = f.src->src_row;
+  const Word* d = f.dst->dst_row;
+  const Word* p = f.port;
+  const Word* k = f.pok;
+  auto admits = [&](std::size_t w, Word m) {
+    for (; m != 0; m &= m - 1) {
+      const std::size_t ri = w * 64 + static_cast<std::size_t>(std::countr_zero(m));
+      if (cp.rule_self[ri] == 0 || same_owner(cp, f)) return true;
+    }
+    return false;
+  };
+  std::size_t w = 0;
+  for (; w + 4 <= cp.words; w += 4) {
+    std::array<Word, 4> m;
+    for (std::size_t j = 0; j < 4; ++j) m[j] = s[w + j] & d[w + j] & p[w + j] & k[w + j];
+    if ((m[0] | m[1] | m[2] | m[3]) == 0) continue;
+    for (std::size_t j = 0; j < 4; ++j) {
+      if (admits(w + j, m[j])) return true;
+    }
+  }
+  for (; w < cp.words; ++w) {
+    if (admits(w, s[w] & d[w] & p[w] & k[w])) return true;
+  }
+  return false;
+}
+
+// The words worth visiting (RowMasks), when the snapshot has them.
+void set_mask(const SnapshotData& data, FastQuery& f, std::size_t port_index, bool icmp) {
+  const RowMasks* rm = data.masks.get();
+  if (rm == nullptr) return;
+  f.masked = true;
+  f.mask = rm->src[f.src->src_class] & rm->dst[f.dst->dst_class] &
+           (icmp ? ~Word{0} : rm->port[port_index]);
 }
 
 bool is_icmp(std::uint8_t proto) { return proto == kProtoIcmp || proto == kProtoIcmpV6; }
@@ -150,12 +202,14 @@ bool fast_shape(const CompiledPolicy& cp, const Request& q) {
          (cp.proto_column(q.proto) >= 0 || is_icmp(q.proto));
 }
 
-const Word* port_row(const CompiledPolicy& cp, const Request& q) {
-  if (is_icmp(q.proto)) return cp.all_rules.data();
-  return cp
-      .port_rows[std::size_t{cp.interval_of[q.port]} * 3 +
-                 static_cast<std::size_t>(cp.proto_column(q.proto))]
-      .data();
+std::size_t port_index(const CompiledPolicy& cp, const Request& q) {
+  if (is_icmp(q.proto)) return 0;
+  return std::size_t{cp.interval_of[q.port]} * 3 +
+         static_cast<std::size_t>(cp.proto_column(q.proto));
+}
+
+const Word* port_row(const CompiledPolicy& cp, const Request& q, std::size_t index) {
+  return is_icmp(q.proto) ? cp.all_rules.data() : cp.port_rows[index].data();
 }
 
 const Word* pok_row(const SnapshotData& data, DeviceIndex dev) {
@@ -175,24 +229,26 @@ void fill(Decision& out, const CompiledPolicy& cp, const FastResult& r) {
   }
 }
 
+// The first cache lines of a row (a longer scan is sequential, which the hardware prefetcher
+// follows on its own).
 void prefetch_row(const Word* row, std::size_t words) {
-  // The first lines only: a longer row is read sequentially, which the hardware prefetcher
-  // follows on its own.
-  constexpr std::size_t kLines = 4;
-  const auto* p = reinterpret_cast<const char*>(row);
-  const std::size_t bytes = std::min(words * sizeof(Word), kLines * 64);
-  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+  const std::size_t lines = std::min<std::size_t>((words + 7) / 8, 4);
+  for (std::size_t l = 0; l < lines; ++l) __builtin_prefetch(row + l * 8);
 }
 
-// The batch pipeline: each query goes through four stages, kStep queries apart, each stage
+// The batch pipeline: each query goes through four stages before it is decided, each stage
 // loading what the next one reads (address index entry -> slot -> posture-row pointer -> rows),
-// so the cache misses of about 4 * kStep queries overlap. `decide(i, fast, result)` receives
-// each query in order; fast = false means it must be answered by check().
+// so the cache misses of the next kDecide queries overlap. The index entry (a large, sparsely
+// touched array) gets the longest lead. `decide(i, fast, result)` receives each query in
+// order; fast = false means it must be answered by check().
 template <bool kNear, class Decide>
 void run_batch(const SnapshotData& data, std::span<const Request> requests, Decide&& decide) {
   const CompiledPolicy& cp = *data.policy;
-  constexpr std::size_t kStep = 4;
-  constexpr std::size_t kRing = 32;  // > 4 * kStep: a query's stage data lives until decided
+  constexpr std::size_t kFind = 8;      // after the index prefetch: find, slot prefetch
+  constexpr std::size_t kRows = 12;     // slot read: rows and the posture-row pointer
+  constexpr std::size_t kPosture = 14;  // posture row
+  constexpr std::size_t kDecide = 16;
+  constexpr std::size_t kRing = 32;  // > kDecide: a query's stage data lives until decided
   struct Stage {
     bool fast = false;
     std::size_t port_index = 0;
@@ -200,8 +256,8 @@ void run_batch(const SnapshotData& data, std::span<const Request> requests, Deci
   };
   std::array<Stage, kRing> ring{};
   const std::size_t n = requests.size();
-  for (std::size_t t = 0; t < n + 4 * kStep; ++t) {
-    if (t < n) {  // 1: shape; address index entries and the port's interval
+  for (std::size_t t = 0; t < n + kDecide; ++t) {
+    if (t < n) {  // shape; address index entries and the port's interval
       const Request& q = requests[t];
       Stage& st = ring[t % kRing];
       st.fast = fast_shape(cp, q);
@@ -211,52 +267,56 @@ void run_batch(const SnapshotData& data, std::span<const Request> requests, Deci
         if (!is_icmp(q.proto)) __builtin_prefetch(cp.interval_of.data() + q.port);
       }
     }
-    if (t >= kStep && t - kStep < n) {  // 2: slots; the port row's header
-      const std::size_t i = t - kStep;
+    if (t >= kFind && t - kFind < n) {  // slots; the port row's header
+      const std::size_t i = t - kFind;
       const Request& q = requests[i];
       Stage& st = ring[i % kRing];
       if (st.fast) {
-        const std::uint32_t si = cp.slot_index.find(q.src);
-        const std::uint32_t di = cp.slot_index.find(q.dst);
+        const std::uint32_t si = cp.slot_index.find_inline(q.src);
+        const std::uint32_t di = cp.slot_index.find_inline(q.dst);
         st.fast = si != SlotIndex::kNone && di != SlotIndex::kNone;
         if (st.fast) {
-          st.f.src = &cp.slots[si];
-          st.f.dst = &cp.slots[di];
+          st.f = FastQuery{&cp.slots[si], &cp.slots[di], nullptr, nullptr, false, 0};
           __builtin_prefetch(st.f.src);
           __builtin_prefetch(st.f.dst);
-          if (!is_icmp(q.proto)) {
-            st.port_index = std::size_t{cp.interval_of[q.port]} * 3 +
-                            static_cast<std::size_t>(cp.proto_column(q.proto));
-            __builtin_prefetch(cp.port_rows.data() + st.port_index);
-          }
+          st.port_index = port_index(cp, q);
+          if (!is_icmp(q.proto)) __builtin_prefetch(cp.port_rows.data() + st.port_index);
         }
       }
     }
-    if (t >= 2 * kStep && t - 2 * kStep < n) {  // 3: selector and port rows; posture pointer
-      const std::size_t i = t - 2 * kStep;
+    if (t >= kRows && t - kRows < n) {  // selector and port rows; posture-row pointer
+      const std::size_t i = t - kRows;
       Stage& st = ring[i % kRing];
       if (st.fast) {
         const DeviceIndex dev = st.f.src->device;
         __builtin_prefetch(&data.chunks[dev / kChunk]->pok[dev % kChunk]);
+        st.f.port = port_row(cp, requests[i], st.port_index);
+        if constexpr (kNear) set_mask(data, st.f, st.port_index, is_icmp(requests[i].proto));
         prefetch_row(st.f.src->src_row, cp.words);
         prefetch_row(st.f.dst->dst_row, cp.words);
-        st.f.port =
-            is_icmp(requests[i].proto) ? cp.all_rules.data() : cp.port_rows[st.port_index].data();
         prefetch_row(st.f.port, cp.words);
       }
     }
-    if (t >= 3 * kStep && t - 3 * kStep < n) {  // 4: posture row
-      const std::size_t i = t - 3 * kStep;
+    if (t >= kPosture && t - kPosture < n) {  // posture row
+      const std::size_t i = t - kPosture;
       Stage& st = ring[i % kRing];
       if (st.fast) {
         st.f.pok = pok_row(data, st.f.src->device);
         prefetch_row(st.f.pok, cp.words);
       }
     }
-    if (t >= 4 * kStep) {  // 5: decide
-      const std::size_t i = t - 4 * kStep;
+    if (t >= kDecide) {
+      const std::size_t i = t - kDecide;
       const Stage& st = ring[i % kRing];
-      decide(i, st.fast, st.fast ? fast_match<kNear>(cp, st.f) : FastResult{});
+      FastResult r;
+      if (st.fast) {
+        if constexpr (kNear) {
+          r = fast_match<true>(cp, st.f);
+        } else {
+          r.rule = fast_allows(cp, st.f) ? 0 : -1;  // allow-only: not the deciding rule
+        }
+      }
+      decide(i, st.fast, r);
     }
   }
 }
@@ -281,7 +341,9 @@ Decision Snapshot::check(const Request& q) const noexcept {
 
   // Fast path: device to device, stored attributes, a port protocol or ICMP.
   if (src.slot != nullptr && dst.slot != nullptr && fast_shape(cp, q)) {
-    const FastQuery f{src.slot, dst.slot, pok_row(data, src.slot->device), port_row(cp, q)};
+    const std::size_t pi = port_index(cp, q);
+    FastQuery f{src.slot, dst.slot, pok_row(data, src.slot->device), port_row(cp, q, pi)};
+    set_mask(data, f, pi, is_icmp(q.proto));
     const FastResult r = fast_match<true>(cp, f);
     fill(out, cp, r);
     if (out.allow || !r.posture_near || !q.explain) return out;

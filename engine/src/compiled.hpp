@@ -1,5 +1,5 @@
 #pragma once
-// Internal data of the compiled evaluator. Layout (docs/decisions/engine.md):
+// Internal data of the compiled evaluator. Layout (docs/decisions.md#engine):
 // - every ACL destination entry and every grant (dst × ip item) becomes one CompiledRule; their
 //   order (acls first, then grants) is the bit order of every rule bitset, so the lowest set bit
 //   of a match is the deciding rule;
@@ -103,6 +103,14 @@ class SlotIndex {
       __builtin_prefetch(v4_keys_.data() + i);
       __builtin_prefetch(v4_vals_.data() + i);
     }
+  }
+  // find() with the common dense IPv4 case inlined into the batch loop.
+  [[nodiscard]] std::uint32_t find_inline(const grammar::ip::Address& a) const noexcept {
+    if (a.v6 || !v4_is_dense_) return find(a);
+    const std::uint32_t k = (std::uint32_t{a.bytes[0]} << 24) | (std::uint32_t{a.bytes[1]} << 16) |
+                            (std::uint32_t{a.bytes[2]} << 8) | std::uint32_t{a.bytes[3]};
+    const std::uint32_t off = k - v4_base_;
+    return k >= v4_base_ && off < v4_dense_.size() ? v4_dense_[off] : kNone;
   }
   static constexpr std::uint32_t kNone = ~std::uint32_t{0};
 
@@ -208,8 +216,20 @@ std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& 
                                                      const grammar::policy::Ast& ast,
                                                      const Inventory& inventory);
 
+// Per-row summaries for the fast path: bit w is set when word w of the row is nonzero, so a
+// check visits only the words where the source, destination and port rows all have rules.
+// Only for policies of at most 64 words (4096 rules); larger ones scan every word.
+struct RowMasks {
+  std::vector<Word> src;   // per source class
+  std::vector<Word> dst;   // per destination class
+  std::vector<Word> port;  // per port row
+};
+// nullptr when the policy has more than 64 words.
+std::shared_ptr<const RowMasks> make_row_masks(const CompiledPolicy& policy);
+
 struct SnapshotData {
   std::shared_ptr<const CompiledPolicy> policy;
+  std::shared_ptr<const RowMasks> masks;  // null: scan every word
   std::vector<std::shared_ptr<const DeviceChunk>> chunks;
   std::int64_t now = 0;
 };

@@ -40,6 +40,27 @@ AttrChange AttrChange::set_expiry(std::string key, std::int64_t expiry) {
   return c;
 }
 
+std::shared_ptr<const RowMasks> make_row_masks(const CompiledPolicy& policy) {
+  if (policy.words > 64) return nullptr;
+  auto summarize = [](const std::vector<Bits>& rows) {
+    std::vector<Word> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) {
+      Word mask = 0;
+      for (std::size_t w = 0; w < row.size(); ++w) {
+        if (row[w] != 0) mask |= Word{1} << w;
+      }
+      out.push_back(mask);
+    }
+    return out;
+  };
+  auto masks = std::make_shared<RowMasks>();
+  masks->src = summarize(policy.src_class_rows);
+  masks->dst = summarize(policy.dst_class_rows);
+  masks->port = summarize(policy.port_rows);
+  return masks;
+}
+
 // ---- Snapshot ----
 
 Snapshot::Snapshot(std::unique_ptr<const SnapshotData> data) : data_(std::move(data)) {}
@@ -93,6 +114,7 @@ std::unique_ptr<Engine> Engine::compile(const grammar::SourceFile& file,
   auto policy = compile_policy(file, ast, inventory);
   RowCache cache;
   auto data = std::make_unique<SnapshotData>(initial_state(policy, options.now, cache));
+  data->masks = make_row_masks(*policy);
   auto engine = std::make_unique<Engine>(std::make_shared<const Snapshot>(std::move(data)));
   engine->impl_->cache = std::move(cache);
   return engine;
@@ -161,6 +183,7 @@ std::shared_ptr<const Snapshot> with_device(const SnapshotData& base, DeviceInde
                                             DeviceState state, std::int64_t now) {
   auto data = std::make_unique<SnapshotData>();
   data->policy = base.policy;
+  data->masks = base.masks;
   data->now = now;
   data->chunks = base.chunks;  // shares every other chunk
   auto chunk = std::make_shared<DeviceChunk>(*base.chunks[dev / kChunk]);
@@ -230,6 +253,7 @@ std::size_t Engine::advance_locked(std::int64_t now) {
   const CompiledPolicy& cp = *data.policy;
   auto next = std::make_unique<SnapshotData>();
   next->policy = data.policy;
+  next->masks = data.masks;
   next->now = now;
   next->chunks = data.chunks;
   std::size_t touched = 0;
@@ -260,6 +284,7 @@ void Engine::reload(const grammar::SourceFile& file, const grammar::policy::Ast&
   auto policy = compile_policy(file, ast, inventory);
   RowCache cache;
   auto data = std::make_unique<SnapshotData>(initial_state(policy, options.now, cache));
+  data->masks = make_row_masks(*policy);
   std::lock_guard lock(impl_->writer);
   impl_->cache = std::move(cache);
   publish(std::make_shared<const Snapshot>(std::move(data)));
