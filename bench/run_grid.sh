@@ -9,7 +9,8 @@
 #   5. optionally run the Cedar peer (cedar-wasm) on the standard grid;
 # then print one table of medians and ratios.
 #
-# Usage: bench/run_grid.sh [--no-cedar] [--no-scale] [--quick]
+# Usage: bench/run_grid.sh [--no-cedar] [--no-scale] [--quick] [--table-only]
+#   --table-only: print the table again from the raw outputs of the last run
 # Environment: SHARED_DIR (default /work/shared), WORK_DIR (default /tmp/postern-grid),
 #   BUILD_DIR (default <repo>/build/grid-release), CEDAR_DIR (default /tmp/peer-cedar),
 #   BENCH_EVAL_ARGS (extra arguments for bench_eval), JOBS (default 2).
@@ -28,6 +29,7 @@ QUERIES=10000
 SEED=1
 RUN_CEDAR=1
 RUN_SCALE=1
+TABLE_ONLY=0
 REPS=5
 RUNS=5
 MIN_TIME=0.3
@@ -37,6 +39,7 @@ for arg in "$@"; do
     --no-cedar) RUN_CEDAR=0 ;;
     --no-scale) RUN_SCALE=0 ;;
     --quick) REPS=3; RUNS=3; MIN_TIME=0.1 ;;
+    --table-only) TABLE_ONLY=1 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run_grid.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -56,6 +59,7 @@ mkdir -p "$RESULTS"
 log() { printf '== %s\n' "$*" >&2; }
 dir_of() { echo "$WORK_DIR/v1_n$1_d$2_q${QUERIES}_s${SEED}"; }  # the Cedar peer's cache layout
 
+measure() {
 # ---- 1. workloads
 for point in "${POINTS[@]}"; do
   n=${point%:*}; d=${point#*:}; dir=$(dir_of "$n" "$d")
@@ -133,6 +137,9 @@ else
   rm -f "$RESULTS/cedar.json"
 fi
 
+}
+(( TABLE_ONLY )) || measure
+
 # ---- 6. one table
 python3 - "$RESULTS" "$WORK_DIR" "$QUERIES" "$SEED" "${POINTS[@]}" <<'PY'
 import json, os, re, statistics, sys
@@ -148,14 +155,18 @@ def load(path):
         return None
 
 def medians(bench_json):
-    """name -> median real time in ns (Google Benchmark JSON; single runs count as their median)."""
+    """name -> median CPU time in ns (Google Benchmark JSON; single runs count as their median).
+    CPU time, not wall time: the machine is shared, and a descheduled benchmark's wall time
+    measures the other processes."""
     out, single = {}, {}
     if not bench_json:
         return out
     scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
     for b in bench_json.get("benchmarks", []):
         name = b.get("run_name", b["name"])
-        ns = b["real_time"] * scale.get(b.get("time_unit", "ns"), 1.0)
+        ns = b["cpu_time"] * scale.get(b.get("time_unit", "ns"), 1.0)
+        if b.get("items_per_second"):  # a batch benchmark: time per item, not per iteration
+            ns = 1e9 / b["items_per_second"]
         if b.get("run_type") == "aggregate":
             if b.get("aggregate_name") == "median":
                 out[name] = ns
@@ -191,10 +202,10 @@ if cj:
 
 print(f"# Postern benchmark grid (Q={queries}, seed {seed}), medians")
 print()
-print("Floor (isolated = BM_Check_Dep, batch = BM_Check_Indep; best of umap/flat/dense):",
+print("Floor, CPU medians (isolated = BM_Check_Dep, batch = BM_Check_Indep; best of umap/flat/dense):",
       ", ".join(f"D={d}: {fmt_ns(floor_at('Dep', d))} / {fmt_ns(floor_at('Indep', d))}" for d in (100, 10000)))
 print()
-print("| N | D | bench_eval benchmark | median | × floor |")
+print("| N | D | bench_eval benchmark | median (CPU) | × floor |")
 print("|---:|---:|---|---:|---:|")
 for n, d in points:
     be = medians(load(os.path.join(results, f"bench_eval_n{n}_d{d}.json")))
@@ -210,8 +221,8 @@ for n, d in points:
     if not be:
         print(f"| {n} | {d} | (no bench_eval output) | - | - |")
 print()
-print("| N | D | `check --batch` wall (median) | per query | peak RSS | decisions = expect | Cedar-wasm per decision | Cedar / Postern per query |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| N | D | `check --batch` wall (median) | per query | peak RSS | decisions = expect | Cedar-wasm per decision | Cedar / Postern per query | Postern per decision (isolated / batch, CPU) | Cedar / Postern per decision (isolated / batch) |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 failed = False
 for n, d in points:
     wl = os.path.join(work, f"v1_n{n}_d{d}_q{queries}_s{seed}")
@@ -239,8 +250,15 @@ for n, d in points:
     c = cedar.get((n, d))
     cedar_ns = c["stateful"]["meanNs"] if c else None
     ratio = f"{cedar_ns / per_query:,.0f}×" if cedar_ns and per_query else "-"
+    be = medians(load(os.path.join(results, f"bench_eval_n{n}_d{d}.json")))
+    iso = be.get(f"BM_CheckIsolated/{n}/{d}")
+    bat = be.get(f"BM_CheckBatch/{n}/{d}")
+    per_decision = f"{fmt_ns(iso)} / {fmt_ns(bat)}" if iso and bat else "-"
+    dratio = (f"{cedar_ns / iso:,.0f}× / {cedar_ns / bat:,.0f}×"
+              if cedar_ns and iso and bat else "-")
     print(f"| {n} | {d} | {fmt_ns(wall)} | {fmt_ns(per_query)} | {rss} | "
-          f"{matches}/{len(expect)}{'' if ok else ' MISMATCH'} | {fmt_ns(cedar_ns)} | {ratio} |")
+          f"{matches}/{len(expect)}{'' if ok else ' MISMATCH'} | {fmt_ns(cedar_ns)} | {ratio} | "
+          f"{per_decision} | {dratio} |")
 print()
 print("Per query = whole-process wall time / queries (load and compile included); Cedar per decision")
 print("= statefulIsAuthorized mean with pre-parsed policies (cedar/README.md).")

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 #include <span>
 
 #include "compiled.hpp"
@@ -156,8 +157,15 @@ FastResult fast_match(const CompiledPolicy& cp, const FastQuery& f) {
 }
 
 // The allow-only form: any admitting rule will do, so the posture row joins the AND and the
-// words go four at a time (one branch per block; the compiler keeps the block in vector
-// registers).
+// words go four at a time as two 128-bit vectors (one branch per block).
+using Pair = Word __attribute__((vector_size(16)));
+
+Pair load_pair(const Word* p) {
+  Pair v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
 bool fast_allows(const CompiledPolicy& cp, const FastQuery& f) {
   const Word* s = f.src->src_row;
   const Word* d = f.dst->dst_row;
@@ -172,12 +180,13 @@ bool fast_allows(const CompiledPolicy& cp, const FastQuery& f) {
   };
   std::size_t w = 0;
   for (; w + 4 <= cp.words; w += 4) {
-    std::array<Word, 4> m;
-    for (std::size_t j = 0; j < 4; ++j) m[j] = s[w + j] & d[w + j] & p[w + j] & k[w + j];
-    if ((m[0] | m[1] | m[2] | m[3]) == 0) continue;
-    for (std::size_t j = 0; j < 4; ++j) {
-      if (admits(w + j, m[j])) return true;
-    }
+    const Pair lo = load_pair(s + w) & load_pair(d + w) & load_pair(p + w) & load_pair(k + w);
+    const Pair hi =
+        load_pair(s + w + 2) & load_pair(d + w + 2) & load_pair(p + w + 2) & load_pair(k + w + 2);
+    const Pair any = lo | hi;
+    if ((any[0] | any[1]) == 0) continue;
+    if (admits(w, lo[0]) || admits(w + 1, lo[1]) || admits(w + 2, hi[0]) || admits(w + 3, hi[1]))
+      return true;
   }
   for (; w < cp.words; ++w) {
     if (admits(w, s[w] & d[w] & p[w] & k[w])) return true;
