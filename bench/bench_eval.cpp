@@ -1,4 +1,4 @@
-// Evaluation benchmarks over ../shared/workload/gen_workload.py output (bench/README_eval.md).
+// Evaluation benchmarks over ../shared/workload/gen_workload.py output (bench/README.md).
 // Workloads are looked up as $POSTERN_WORKLOAD_ROOT/wl_n<N>_d<D> (default root /tmp), made by
 //   python3 gen_workload.py --rules N --devices D --queries 10000 --updates 1000 --seed 1
 //       --out /tmp/wl_nN_dD
