@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "command_registry.hpp"
+#include "decision_json.hpp"
 #include "engine_loading.hpp"
 
 namespace postern::app {
@@ -32,36 +33,8 @@ struct CheckOptions {
 
 std::string value_text(const engine::AttrValue& v) { return engine::attr_value_text(v); }
 
-nlohmann::json value_json(const engine::AttrValue& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return *s;
-  if (const auto* b = std::get_if<bool>(&v)) return *b;
-  return std::get<double>(v);
-}
-
 std::string where(const grammar::SourceFile& file, const engine::RuleRef& r) {
   return file.path() + ":" + std::to_string(r.line);
-}
-
-nlohmann::json rule_json(const grammar::SourceFile& file, const engine::RuleRef& r) {
-  return {{"rule", engine::rule_name(r)}, {"file", file.path()}, {"line", r.line}};
-}
-
-nlohmann::json near_json(const grammar::SourceFile& file, const engine::NearMiss& nm) {
-  nlohmann::json postures = nlohmann::json::array();
-  for (const auto& pf : nm.postures) {
-    nlohmann::json conds = nlohmann::json::array();
-    for (const auto& c : pf.conditions) {
-      conds.push_back({{"condition", c.text},
-                       {"attribute", c.attribute},
-                       {"expected", c.expected},
-                       {"actual", c.actual ? value_json(*c.actual) : nlohmann::json(nullptr)}});
-    }
-    postures.push_back({{"posture", pf.posture}, {"failed", conds}});
-  }
-  auto out = rule_json(file, nm.rule);
-  out["gate"] = nm.from_default ? "defaultSrcPosture" : "srcPosture";
-  out["postures"] = postures;
-  return out;
 }
 
 void print_explanation(std::ostream& out, const grammar::SourceFile& file,
@@ -76,44 +49,6 @@ void print_explanation(std::ostream& out, const grammar::SourceFile& file,
             << "` (actual: " << (c.actual ? value_text(*c.actual) : "unset") << ")\n";
       }
     }
-  }
-}
-
-std::optional<engine::AttrMap> parse_attrs(const nlohmann::json& j, std::string& error) {
-  if (!j.is_object()) {
-    error = "attributes must be a JSON object of key -> string, number or boolean";
-    return std::nullopt;
-  }
-  engine::AttrMap out;
-  for (const auto& [k, v] : j.items()) {
-    if (v.is_string()) {
-      out.emplace(k, v.get<std::string>());
-    } else if (v.is_boolean()) {
-      out.emplace(k, v.get<bool>());
-    } else if (v.is_number()) {
-      out.emplace(k, v.get<double>());
-    } else {
-      error = "attribute `" + k + "` must be a string, number or boolean";
-      return std::nullopt;
-    }
-  }
-  return out;
-}
-
-std::string proto_label(std::uint8_t p) {
-  switch (p) {
-    case engine::kProtoTcp:
-      return "tcp";
-    case engine::kProtoUdp:
-      return "udp";
-    case engine::kProtoIcmp:
-      return "icmp";
-    case engine::kProtoIcmpV6:
-      return "ipv6-icmp";
-    case engine::kProtoSctp:
-      return "sctp";
-    default:
-      return "proto " + std::to_string(p);
   }
 }
 
@@ -152,7 +87,7 @@ int run_single(const CheckOptions& o, const LoadedEngine& le) {
       std::cerr << "postern check: error[C722]: --attrs is not valid JSON\n";
       return kExitUsage;
     }
-    attrs = parse_attrs(j, error);
+    attrs = parse_attr_map(j, error);
     if (!attrs) {
       std::cerr << "postern check: error[C722]: --attrs: " << error << "\n";
       return kExitUsage;
@@ -185,7 +120,7 @@ int run_single(const CheckOptions& o, const LoadedEngine& le) {
       if (d.rule) r["rule"] = rule_json(file, *d.rule);
       if (d.reason == engine::Reason::AllowAll) r["reason"] = "policy has no acls and no grants";
       nlohmann::json nms = nlohmann::json::array();
-      for (const auto& nm : d.near_misses) nms.push_back(near_json(file, nm));
+      for (const auto& nm : d.near_misses) nms.push_back(near_miss_json(file, nm));
       if (!d.allow) r["postureFailures"] = nms;
       results.push_back(r);
       continue;
@@ -293,7 +228,7 @@ int run_batch(const CheckOptions& o, const LoadedEngine& le) {
     if (sit->second.addresses.empty()) return fail("unknown source `" + src_name + "`");
     const engine::AttrMap* attrs = nullptr;
     if (auto a = j.find("srcPostureAttrs"); a != j.end()) {
-      auto parsed = parse_attrs(*a, error);
+      auto parsed = parse_attr_map(*a, error);
       if (!parsed) return fail(error);
       attrs = &attr_store.emplace_back(std::move(*parsed));
     }
@@ -329,7 +264,7 @@ int run_batch(const CheckOptions& o, const LoadedEngine& le) {
       if (all && last.rule) r["rule"] = rule_json(file, *last.rule);
       if (!all && o.explain) {
         nlohmann::json nms = nlohmann::json::array();
-        for (const auto& nm : last.near_misses) nms.push_back(near_json(file, nm));
+        for (const auto& nm : last.near_misses) nms.push_back(near_miss_json(file, nm));
         r["postureFailures"] = nms;
       }
       out += r.dump();
