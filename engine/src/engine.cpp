@@ -151,16 +151,16 @@ DeviceState reevaluate(const CompiledPolicy& cp, DeviceIndex dev, const DeviceSt
   DeviceState st = old;
   st.attributes = std::move(attrs);
   st.expiries = std::move(exp);
-  std::vector<std::uint32_t> todo;
+  std::vector<std::uint32_t> affected_postures;
   for (const auto& k : keys) {
     auto it = cp.attr_ids.find(k);
     if (it == cp.attr_ids.end()) continue;
-    for (auto p : cp.attr_to_postures[it->second]) todo.push_back(p);
+    for (auto p : cp.attr_to_postures[it->second]) affected_postures.push_back(p);
   }
-  std::sort(todo.begin(), todo.end());
-  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  std::sort(affected_postures.begin(), affected_postures.end());
+  affected_postures.erase(std::unique(affected_postures.begin(), affected_postures.end()), affected_postures.end());
   bool changed = false;
-  for (auto p : todo) {
+  for (auto p : affected_postures) {
     const bool ok = posture_holds(cp, p, *st.attributes, st.expiries.get(), now);
     ++result.postures_reevaluated;
     if (ok != st.posture_ok[p]) {
