@@ -158,7 +158,8 @@ DeviceState reevaluate(const CompiledPolicy& cp, DeviceIndex dev, const DeviceSt
     for (auto p : cp.attr_to_postures[it->second]) affected_postures.push_back(p);
   }
   std::sort(affected_postures.begin(), affected_postures.end());
-  affected_postures.erase(std::unique(affected_postures.begin(), affected_postures.end()), affected_postures.end());
+  affected_postures.erase(std::unique(affected_postures.begin(), affected_postures.end()),
+                          affected_postures.end());
   bool changed = false;
   for (auto p : affected_postures) {
     const bool ok = posture_holds(cp, p, *st.attributes, st.expiries.get(), now);
