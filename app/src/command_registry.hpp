@@ -10,9 +10,9 @@
 namespace postern::app {
 
 // Exit codes shared by every command.
-inline constexpr int kExitOk = 0;        // valid / accept / success
-inline constexpr int kExitFailed = 1;    // invalid / deny / the operation failed
-inline constexpr int kExitUsage = 2;     // usage, I/O or configuration error
+inline constexpr int kExitOk = 0;      // valid / accept / success
+inline constexpr int kExitFailed = 1;  // invalid / deny / the operation failed
+inline constexpr int kExitUsage = 2;   // usage, I/O or configuration error
 
 // Adds a subcommand to `root` and returns it; the callback stores the exit code in `exit_code`.
 using CommandFactory = std::function<void(CLI::App& root, int& exit_code)>;

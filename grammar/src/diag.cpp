@@ -112,7 +112,8 @@ std::string render(const SourceFile& file, const Diagnostic& diag) {
     std::size_t width = 1;
     if (diag.span.end > diag.span.begin) {
       const std::size_t room = line.size() >= at.column ? line.size() - (at.column - 1) : 1;
-      width = std::clamp<std::size_t>(diag.span.end - diag.span.begin, 1, std::max<std::size_t>(room, 1));
+      width = std::clamp<std::size_t>(diag.span.end - diag.span.begin, 1,
+                                      std::max<std::size_t>(room, 1));
     }
     out += '^';
     out.append(width - 1, '~');

@@ -75,7 +75,8 @@ std::optional<Prefix> parse_prefix(std::string_view text) {
     return std::nullopt;
   }
   unsigned length = 0;
-  const auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
+  const auto [ptr, ec] =
+      std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
   if (ec != std::errc{} || ptr != len_text.data() + len_text.size()) return std::nullopt;
   if (length > (address->v6 ? 128U : 32U)) return std::nullopt;
   const auto len8 = static_cast<std::uint8_t>(length);

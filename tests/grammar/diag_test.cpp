@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "postern/grammar/diag.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace postern::grammar;
 

@@ -16,7 +16,7 @@ struct Address {
 };
 
 struct Prefix {
-  Address address;     // masked to `length`
+  Address address;          // masked to `length`
   std::uint8_t length = 0;  // 0..32 or 0..128
   friend auto operator<=>(const Prefix&, const Prefix&) = default;
 };
@@ -28,8 +28,9 @@ struct Range {
 };
 
 std::optional<Address> parse_address(std::string_view text);
-std::optional<Prefix> parse_prefix(std::string_view text);  // "a.b.c.d/len", "v6/len"; bare address = host prefix
-std::optional<Range> parse_range(std::string_view text);    // "a-b"
+std::optional<Prefix> parse_prefix(
+    std::string_view text);  // "a.b.c.d/len", "v6/len"; bare address = host prefix
+std::optional<Range> parse_range(std::string_view text);  // "a-b"
 std::string to_string(const Address& address);
 std::string to_string(const Prefix& prefix);  // "10.0.0.0/8"; host prefixes print as bare address
 bool contains(const Prefix& prefix, const Address& address);

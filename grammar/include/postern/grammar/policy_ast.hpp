@@ -26,16 +26,16 @@ struct Text {
 
 // What a src/dst selector string denotes, decided by its spelling (spec §3.2, §3.3).
 enum class SelectorKind : std::uint8_t {
-  Wildcard,       // *
-  User,           // alice@example.com, alice@github (name = login)
-  UserDomain,     // user:*@example.com (name = domain)
-  Group,          // group:eng (name = "group:eng")
-  Tag,            // tag:web (name = "tag:web")
-  Autogroup,      // autogroup:member ... (name = "autogroup:member")
-  Host,           // bare alias from `hosts` or `host:alias` (name = alias without prefix)
-  Address,        // 100.64.0.1, fd7a::1, 10.0.0.0/8 (prefix set; a bare address is a host prefix)
-  IpSet,          // ipset:name (name = "ipset:name")
-  Service,        // svc:name (dst only)
+  Wildcard,    // *
+  User,        // alice@example.com, alice@github (name = login)
+  UserDomain,  // user:*@example.com (name = domain)
+  Group,       // group:eng (name = "group:eng")
+  Tag,         // tag:web (name = "tag:web")
+  Autogroup,   // autogroup:member ... (name = "autogroup:member")
+  Host,        // bare alias from `hosts` or `host:alias` (name = alias without prefix)
+  Address,     // 100.64.0.1, fd7a::1, 10.0.0.0/8 (prefix set; a bare address is a host prefix)
+  IpSet,       // ipset:name (name = "ipset:name")
+  Service,     // svc:name (dst only)
 };
 
 struct Selector {
@@ -76,7 +76,7 @@ struct AclRule {
 
 // One grant `ip` item: `*`, `443`, `80-443`, `tcp:443`, `icmp:*`, `6:22`.
 struct IpSpec {
-  Proto proto;                   // number absent = default protocol set
+  Proto proto;  // number absent = default protocol set
   std::vector<PortRange> ports;
   Text source;
 };
@@ -136,16 +136,16 @@ struct Ast {
   bool has_grants = false;  // key present (even if empty)
   std::vector<AclRule> acls;
   std::vector<Grant> grants;
-  std::map<std::string, std::vector<Text>> groups;      // "group:eng" -> members
+  std::map<std::string, std::vector<Text>> groups;  // "group:eng" -> members
   std::map<std::string, Span> group_spans;
   std::map<std::string, std::vector<Text>> tag_owners;  // "tag:web" -> owners
   std::map<std::string, Span> tag_spans;
-  std::map<std::string, Text> hosts;                    // alias -> "IP" or "CIDR"
-  std::map<std::string, ip::Prefix> host_prefixes;      // alias -> parsed prefix
-  std::map<std::string, Span> host_spans;               // alias -> span of its key
-  std::map<std::string, std::vector<IpSetOp>> ipsets;   // "ipset:x" -> ops in order
+  std::map<std::string, Text> hosts;                   // alias -> "IP" or "CIDR"
+  std::map<std::string, ip::Prefix> host_prefixes;     // alias -> parsed prefix
+  std::map<std::string, Span> host_spans;              // alias -> span of its key
+  std::map<std::string, std::vector<IpSetOp>> ipsets;  // "ipset:x" -> ops in order
   std::map<std::string, Span> ipset_spans;
-  std::map<std::string, Posture> postures;              // "posture:x" -> definition
+  std::map<std::string, Posture> postures;  // "posture:x" -> definition
   std::optional<std::vector<Text>> default_src_posture;
   std::vector<TestCase> tests;
   std::vector<SshRule> ssh;
