@@ -206,11 +206,11 @@ int v4_prefix_len(std::uint32_t first, std::uint32_t last) {
 
 int v6_prefix_len(U128 first, U128 last) {
   for (int len = 0; len <= 128; ++len) {
-    ip::Prefix p;
-    p.address = v6_address(first);
-    p.length = static_cast<std::uint8_t>(len);
-    auto [a, b] = v6_bounds(p);
-    if (a == first && b == last) return len;
+    // The host bits of a /len: the block is a prefix only when `first` has none of them set.
+    const auto span =
+        v6_bounds(ip::Prefix{v6_address(U128{}), static_cast<std::uint8_t>(len)}).second;
+    const bool aligned = (first.hi & span.hi) == 0 && (first.lo & span.lo) == 0;
+    if (aligned && U128{first.hi | span.hi, first.lo | span.lo} == last) return len;
   }
   return -1;
 }
@@ -245,6 +245,13 @@ AddrSet tailnet_ranges() {
   reserved.add(*ip::parse_prefix("100.115.92.0/23"));
   s.remove(reserved);
   s.add(*ip::parse_prefix("fd7a:115c:a1e0::/48"));
+  return s;
+}
+
+AddrSet all_addresses() {
+  AddrSet s;
+  s.add(*ip::parse_prefix("0.0.0.0/0"));
+  s.add(*ip::parse_prefix("::/0"));
   return s;
 }
 

@@ -43,6 +43,8 @@ class AddrSet {
   std::vector<std::pair<U128, U128>> v6_;
 };
 
+// 0.0.0.0/0 and ::/0.
+AddrSet all_addresses();
 // 100.64.0.0/10 minus 100.115.92.0/23, plus fd7a:115c:a1e0::/48 (spec §3.2).
 AddrSet tailnet_ranges();
 // 0.0.0.0/0 minus private and CGNAT ranges, plus 2000::/3 (spec §3.3).

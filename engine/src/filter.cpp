@@ -15,6 +15,59 @@ bool overlaps_text(const detail::AddrSet& route, const std::string& text) {
   return false;
 }
 
+// SrcIPs of rule `ri` as delivered to `node`: the addresses of source nodes that pass the rule's
+// posture (spec §7.6), plus its non-node sources (literal prefixes, approved routes), from which
+// the addresses of posture-failing nodes are carved out — a node named by IP or CIDR is still
+// posture-checked (spec §5.7), exactly as check() does.
+std::vector<std::string> src_ips_for(const SnapshotData& data, std::size_t ri, DeviceIndex node) {
+  const CompiledPolicy& cp = *data.policy;
+  const auto& r = cp.rules[ri];
+  const bool gated = r.posture_list >= 0;
+  if (r.src_any_address && !gated && !r.dst_self) return {"*"};
+  // An ungated `*` is its address list as is: nodes, shared-in nodes and routes alike.
+  if (r.src_all_devices && !gated && !r.dst_self) return r.src_addrs.to_strings();
+
+  std::vector<ip::Address> passing;
+  detail::AddrSet failing;
+  for (std::size_t index = 0; index < cp.slots.size(); ++index) {
+    const auto& slot = cp.slots[index];
+    if (!test_bit(cp.src_class_rows[slot.src_class], ri)) continue;
+    const auto& st = data.chunks[slot.device / kChunk]->states[slot.device % kChunk];
+    const bool passes = test_bit(*st.pok_row, ri);
+    if (passes && r.dst_self) {
+      const auto owner = cp.device_owner[slot.device];
+      if (owner == CompiledPolicy::kNoOwner || owner != cp.device_owner[node]) continue;
+    }
+    // The slot's address: find it among the device's addresses via the index.
+    for (const auto& a : cp.inventory.devices[slot.device].addresses) {
+      if (cp.slot_index.find(a) != index) continue;
+      if (passes) {
+        passing.push_back(a);
+      } else {
+        failing.add(ip::host_prefix(a));
+      }
+    }
+  }
+  // autogroup:self admits owned devices only: no literal part.
+  detail::AddrSet literal;
+  if (!r.dst_self) {
+    literal = r.src_any_address   ? detail::all_addresses()  // autogroup:danger-all
+              : r.src_all_devices ? cp.all_routes            // `*`: nodes are listed one by one
+                                  : r.src_addrs;
+    literal.remove(failing);
+  }
+  if (r.src_any_address && failing.empty()) return {"*"};
+
+  std::sort(passing.begin(), passing.end());
+  passing.erase(std::unique(passing.begin(), passing.end()), passing.end());
+  std::vector<std::string> out;
+  for (const auto& a : passing) {
+    if (!literal.contains(a)) out.push_back(ip::to_string(a));  // else the prefix covers it
+  }
+  for (auto& text : literal.to_strings()) out.push_back(std::move(text));
+  return out;
+}
+
 }  // namespace
 
 std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
@@ -65,42 +118,7 @@ std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
     if (dst_ips.empty()) continue;
 
     FilterRule fr;
-    if (r.src_any_address) {
-      fr.src_ips = {"*"};
-    } else {
-      std::vector<ip::Address> addrs;
-      const bool gated = r.posture_list >= 0;
-      const bool plain_wildcard = r.src_all_devices && !gated && !r.dst_self;
-      if (!plain_wildcard) {
-        for (const auto& slot : cp.slots) {
-          if (!test_bit(cp.src_class_rows[slot.src_class], ri)) continue;
-          const auto& st = data.chunks[slot.device / kChunk]->states[slot.device % kChunk];
-          if (!test_bit(*st.pok_row, ri)) continue;  // posture-failing node: left out
-          if (r.dst_self) {
-            const auto owner = cp.device_owner[slot.device];
-            if (owner == CompiledPolicy::kNoOwner || owner != cp.device_owner[node]) continue;
-          }
-          const auto& d = cp.inventory.devices[slot.device];
-          const auto index = static_cast<std::size_t>(&slot - cp.slots.data());
-          // The slot's address: find it among the device's addresses via the index.
-          for (const auto& a : d.addresses) {
-            if (cp.slot_index.find(a) == index) addrs.push_back(a);
-          }
-        }
-        std::sort(addrs.begin(), addrs.end());
-        addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
-        for (const auto& a : addrs) fr.src_ips.push_back(ip::to_string(a));
-      }
-      if (!r.dst_self) {
-        if (plain_wildcard) {
-          fr.src_ips = r.src_addrs.to_strings();
-        } else if (r.src_all_devices) {
-          for (const auto& s : cp.all_routes.to_strings()) fr.src_ips.push_back(s);
-        } else {
-          for (const auto& s : r.src_addrs.to_strings()) fr.src_ips.push_back(s);
-        }
-      }
-    }
+    fr.src_ips = src_ips_for(data, ri, node);
     if (fr.src_ips.empty()) continue;
     for (const auto& d : dst_ips) {
       for (const auto& p : r.ports)

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "postern/grammar/hujson.hpp"
+#include "scratch.hpp"
 
 namespace {
 
@@ -39,10 +40,7 @@ struct TempFile {
   TempFile& operator=(const TempFile&) = delete;
 };
 
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using postern::test::slurp;
 
 // `prefix` goes before the binary (e.g. a pipe into it).
 Run run_postern(const std::string& args, const std::string& prefix = "") {

@@ -28,6 +28,9 @@
 #include <thread>
 #include <vector>
 
+#include "listening_process.hpp"
+#include "scratch.hpp"
+
 namespace {
 
 using nlohmann::json;
@@ -44,82 +47,21 @@ std::string sample_devices() {
   return std::string(POSTERN_SOURCE_DIR) + "/samples/kandji-devices.json";
 }
 
-// A scratch directory removed on destruction.
-class Scratch {
- public:
-  Scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "postern-sim-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  [[nodiscard]] fs::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using Scratch = postern::test::ScratchDir;
+using postern::test::slurp;
+using postern::test::write_file;
 
 // Runs the simulator with `args`, waits for its `listening on` line, stops it on destruction.
 class Sim {
  public:
-  explicit Sim(const std::vector<std::string>& args) {
-    int out[2];
-    REQUIRE(pipe(out) == 0);
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::vector<std::string> argv_s = {sim_binary()};
-      argv_s.insert(argv_s.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : argv_s) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    stdout_ = out[0];
-    first_line_ = read_line(std::chrono::seconds(120));
-    const std::string prefix = "listening on 127.0.0.1:";
-    INFO("first stdout line: " << first_line_);
-    REQUIRE(first_line_.rfind(prefix, 0) == 0);
-    port_ = std::stoi(first_line_.substr(prefix.size()));
-    REQUIRE(port_ > 0);
+  explicit Sim(const std::vector<std::string>& args) : process_(sim_binary(), args) {
+    INFO("first stdout line: " << process_.first_line());
+    REQUIRE(process_.port() > 0);
+    port_ = process_.port();
   }
-  ~Sim() {
-    if (pid_ > 0) stop();
-    if (stdout_ >= 0) close(stdout_);
-  }
-  Sim(const Sim&) = delete;
-  Sim& operator=(const Sim&) = delete;
 
-  // SIGTERM, then the exit status (-1 when it did not exit normally).
-  int stop(int sig = SIGTERM) {
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
+  // Sends `sig`, then the exit status (-1 when it did not exit normally).
+  int stop(int sig = SIGTERM) { return process_.stop(sig); }
 
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] std::unique_ptr<httplib::Client> client() const {
@@ -155,24 +97,8 @@ class Sim {
   void faults(const json& list) const { admin("POST", "/_sim/faults", list); }
 
  private:
-  std::string read_line(std::chrono::seconds timeout) const {
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{stdout_, POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) continue;
-      char c = 0;
-      if (read(stdout_, &c, 1) != 1) break;
-      if (c == '\n') return line;
-      line += c;
-    }
-    return line;
-  }
-
-  pid_t pid_ = -1;
-  int stdout_ = -1;
+  postern::test::ListeningProcess process_;
   int port_ = 0;
-  std::string first_line_;
 };
 
 std::string url_encode(const std::string& s) {

@@ -27,9 +27,11 @@
 #include <thread>
 #include <vector>
 
+#include "listening_process.hpp"
 #include "postern/sync/clock.hpp"
 #include "postern/sync/kandji.hpp"
 #include "postern/sync/store.hpp"
+#include "scratch.hpp"
 
 namespace {
 
@@ -45,36 +47,10 @@ std::string sample(const std::string& name) {
   return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
 }
 
-class Scratch {
- public:
-  Scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "postern-serve-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  [[nodiscard]] fs::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using Scratch = postern::test::ScratchDir;
+using Process = postern::test::ListeningProcess;
+using postern::test::slurp;
+using postern::test::write_file;
 
 // Replace the only occurrence of `from` in `text`.
 std::string replace_once(std::string text, const std::string& from, const std::string& to) {
@@ -109,99 +85,6 @@ bool eventually(const std::function<bool()>& condition,
   }
   return condition();
 }
-
-// A child process whose first stdout line is `listening on 127.0.0.1:PORT`; stderr goes to a
-// file. SIGTERM on destruction.
-class Process {
- public:
-  Process(const std::string& binary, const std::vector<std::string>& args, fs::path stderr_path)
-      : stderr_path_(std::move(stderr_path)) {
-    int out[2];
-    REQUIRE(pipe(out) == 0);
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      const int err = open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      if (err >= 0) dup2(err, STDERR_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::vector<std::string> argv_s = {binary};
-      argv_s.insert(argv_s.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : argv_s) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    stdout_ = out[0];
-    first_line_ = read_line(std::chrono::seconds(120));
-    const std::string prefix = "listening on 127.0.0.1:";
-    if (first_line_.rfind(prefix, 0) == 0) port_ = std::stoi(first_line_.substr(prefix.size()));
-  }
-  ~Process() {
-    if (pid_ > 0) stop();
-    if (stdout_ >= 0) close(stdout_);
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  // Sends `sig`, waits, returns the exit status (-1 when killed by a signal).
-  int stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return exit_status_;
-    kill(pid_, sig);
-    return wait_exit();
-  }
-  // Waits for the process to end on its own.
-  int wait_exit() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return exit_status_;
-  }
-  void signal(int sig) const { kill(pid_, sig); }
-
-  [[nodiscard]] int port() const { return port_; }
-  [[nodiscard]] const std::string& first_line() const { return first_line_; }
-  [[nodiscard]] std::string stderr_text() const { return slurp(stderr_path_); }
-  [[nodiscard]] std::string rest_of_stdout() const {
-    std::string all;
-    char buffer[4096];
-    for (;;) {
-      pollfd p{stdout_, POLLIN, 0};
-      if (poll(&p, 1, 0) <= 0) break;
-      const auto n = read(stdout_, buffer, sizeof buffer);
-      if (n <= 0) break;
-      all.append(buffer, static_cast<std::size_t>(n));
-    }
-    return all;
-  }
-
- private:
-  std::string read_line(std::chrono::seconds timeout) const {
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{stdout_, POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) continue;
-      char c = 0;
-      if (read(stdout_, &c, 1) != 1) break;
-      if (c == '\n') return line;
-      line += c;
-    }
-    return line;
-  }
-
-  fs::path stderr_path_;
-  pid_t pid_ = -1;
-  int stdout_ = -1;
-  int port_ = 0;
-  int exit_status_ = -1;
-  std::string first_line_;
-};
-
 struct Reply {
   int status = 0;
   json body;

@@ -12,6 +12,20 @@ bool has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// Whether SrcIPs admit `address`, as a client matches them (spec §7.6).
+bool admits(const std::vector<std::string>& src_ips, const std::string& address) {
+  const auto a = *grammar::ip::parse_address(address);
+  for (const auto& text : src_ips) {
+    if (text == "*") return true;
+    if (const auto range = grammar::ip::parse_range(text)) {
+      if (range->first.v6 == a.v6 && range->first <= a && a <= range->last) return true;
+    } else if (const auto prefix = grammar::ip::parse_prefix(text)) {
+      if (grammar::ip::contains(*prefix, a)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("posture-gated rule: only passing nodes appear in SrcIPs", "[engine][filter]") {
@@ -63,4 +77,74 @@ TEST_CASE("wildcards, subnet routes and autogroup:self", "[engine][filter]") {
   REQUIRE(d1.size() == 2);
   CHECK(d1[1].src_ips == std::vector<std::string>{"100.64.0.1", "100.64.0.2", "fd7a:115c:a1e0::1",
                                                   "fd7a:115c:a1e0::2"});
+}
+
+// Regression: a posture-gated rule naming a node by IP or CIDR used to put the literal prefix in
+// SrcIPs, so a node failing the posture was admitted by the filter while check() denied it.
+TEST_CASE("posture-gated literal sources: failing nodes are carved out of the prefix",
+          "[engine][filter]") {
+  auto c = test::compile_fixture(test::prelude(R"("postures": {
+    "posture:trusted": ["kandji:agentInstalled == true"],
+  },
+  "acls": [
+    { "action": "accept", "src": ["100.64.0.4", "100.64.0.0/29", "corp-lan"], "proto": "tcp",
+      "srcPosture": ["posture:trusted"], "dst": ["tag:prod:5432"] },
+  ],)"));
+  auto snap = c.engine->snapshot();
+  const auto s2 = *snap->find_device("S2");
+  auto rules = snap->filter_for(s2);
+  REQUIRE(rules.size() == 1);
+  const auto& src = rules[0].src_ips;
+  CHECK_FALSE(admits(src, "100.64.0.4"));
+  CHECK(admits(src, "100.64.0.1"));  // D1 passes
+  CHECK(admits(src, "100.64.0.6"));  // not a node: not posture-checked
+  CHECK(has(src, "10.20.0.0/16"));   // subnet sources are not posture-checked (E12)
+  engine::Request probe;
+  probe.src = *grammar::ip::parse_address("100.64.0.4");
+  probe.dst = *grammar::ip::parse_address("100.64.0.11");
+  probe.proto = 6;
+  probe.port = 5432;
+  CHECK_FALSE(snap->check(probe).allow);
+
+  std::vector<engine::AttrChange> ch{engine::AttrChange::set("kandji:agentInstalled", true)};
+  c.engine->apply(*snap->find_device("D4"), ch, test::kFixtureNow);
+  auto after = c.engine->snapshot();
+  CHECK(after->check(probe).allow);
+  CHECK(admits(after->filter_for(s2)[0].src_ips, "100.64.0.4"));
+}
+
+// Regression: an IPv6 host address with an odd last bit printed as a /127 (covering a neighbour
+// too), and an unaligned IPv6 range ending at the top of the space printed as a /0.
+TEST_CASE("IPv6 sources print as exact addresses and ranges", "[engine][filter]") {
+  auto c = test::compile_fixture(test::prelude(R"("ipsets": {"ipset:v6": ["add fd00::11-fd00::ff"]},
+  "acls": [
+    { "action": "accept", "src": ["fd7a:115c:a1e0::3", "ipset:v6"], "dst": ["tag:prod:5432"] },
+  ],)"));
+  auto snap = c.engine->snapshot();
+  auto rules = snap->filter_for(*snap->find_device("S2"));
+  REQUIRE(rules.size() == 1);
+  CHECK(rules[0].src_ips == std::vector<std::string>{"fd00::11-fd00::ff", "fd7a:115c:a1e0::3"});
+}
+
+// Regression: autogroup:danger-all with a posture compiled to SrcIPs "*", admitting the tailnet
+// nodes that fail the posture; they are now carved out of the address space.
+TEST_CASE("posture-gated autogroup:danger-all leaves failing nodes out", "[engine][filter]") {
+  auto c = test::compile_fixture(test::prelude(R"("postures": {
+    "posture:trusted": ["kandji:agentInstalled == true"],
+  },
+  "acls": [
+    { "action": "accept", "src": ["autogroup:danger-all"], "proto": "tcp",
+      "srcPosture": ["posture:trusted"], "dst": ["tag:prod:5432"] },
+  ],)"));
+  auto snap = c.engine->snapshot();
+  auto rules = snap->filter_for(*snap->find_device("S2"));
+  REQUIRE(rules.size() == 1);
+  const auto& src = rules[0].src_ips;
+  INFO(::Catch::Detail::stringify(src));
+  CHECK_FALSE(has(src, "*"));
+  CHECK(admits(src, "8.8.8.8"));  // the internet is not posture-checked
+  CHECK(admits(src, "2001:db8::1"));
+  CHECK(admits(src, "100.64.0.1"));        // D1 passes
+  CHECK_FALSE(admits(src, "100.64.0.4"));  // D4 fails
+  CHECK_FALSE(admits(src, "fd7a:115c:a1e0::4"));
 }

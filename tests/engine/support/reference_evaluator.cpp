@@ -344,9 +344,11 @@ bool ReferenceEvaluator::self_matches(const ip::Address& src, const ip::Address&
   return a && b && *a == *b;
 }
 
-// A grant with `via` reaches only addresses routed by a device carrying one of those tags.
+// A grant with `via` reaches only addresses routed by a device carrying one of those tags; a
+// device's own tailnet address is never routed, even when an exit route (0.0.0.0/0) covers it.
 bool ReferenceEvaluator::via_allows(const Rule& rule, const ip::Address& dst) const {
   if (rule.via == nullptr || rule.via->empty()) return true;
+  if (device_at(dst) != nullptr) return false;
   for (const auto& device : inventory_.devices) {
     const bool routes_via = std::any_of(rule.via->begin(), rule.via->end(), [&](const auto& tag) {
       return std::find(device.tags.begin(), device.tags.end(), tag.value) != device.tags.end();

@@ -17,17 +17,12 @@
 #include <thread>
 #include <vector>
 
+#include "scratch.hpp"
+
 namespace postern::test {
 
 inline std::string binary(const std::string& relative) {
   return std::string(POSTERN_BINARY_DIR) + "/" + relative;
-}
-
-inline std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 inline std::vector<char*> argv_of(std::vector<std::string>& args) {
