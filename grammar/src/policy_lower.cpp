@@ -244,6 +244,25 @@ class Lowering {
                std::string(where) + ": missing required field `" + std::string(field) + "`");
   }
 
+  enum class Presence : bool { Optional, Required };
+
+  // Lowers `member` (field `name` of the object at `where`, spanning `object`) into `target` with
+  // `lower`, one of the detail::lower_* functions. False when the value is invalid, or when the
+  // field is absent but required (both reported); an absent optional field leaves `target` as is.
+  template <class Target, class Lower>
+  bool lower_field(const json::Member* member, Span object, const std::string& where,
+                   std::string_view name, Presence presence, Target& target, Lower lower) {
+    if (member == nullptr) {
+      if (presence == Presence::Optional) return true;
+      missing(object, where, name);
+      return false;
+    }
+    auto value = lower(out_, member->value, where + "." + std::string(name));
+    if (!value) return false;
+    target = std::move(*value);
+    return true;
+  }
+
   void acls(const json::Value& value) {
     ast_.has_acls = true;
     if (!detail::expect_kind(out_, value, json::Kind::Array, "acls")) return;
@@ -262,30 +281,15 @@ class Lowering {
       AclRule rule;
       rule.index = i;
       rule.span = item.span;
-      bool ok = true;
-      if (f[0] == nullptr) {
-        missing(item.span, where, "action");
-        ok = false;
-      } else if (auto action = detail::lower_string(out_, f[0]->value, where + ".action")) {
-        rule.action = std::move(*action);
-      } else {
-        ok = false;
-      }
-      if (f[1] == nullptr) {
-        missing(item.span, where, "src");
-        ok = false;
-      } else if (auto src = detail::lower_selector_list(out_, f[1]->value, where + ".src")) {
-        rule.src = std::move(*src);
-      } else {
-        ok = false;
-      }
-      if (f[2] != nullptr) {
-        if (auto proto = detail::lower_proto(out_, f[2]->value, where + ".proto")) {
-          rule.proto = std::move(*proto);
-        } else {
-          ok = false;
-        }
-      }
+      const auto span = item.span;
+      bool ok = lower_field(f[0], span, where, "action", Presence::Required, rule.action,
+                            detail::lower_string);
+      ok = lower_field(f[1], span, where, "src", Presence::Required, rule.src,
+                       detail::lower_selector_list) &&
+           ok;
+      ok = lower_field(f[2], span, where, "proto", Presence::Optional, rule.proto,
+                       detail::lower_proto) &&
+           ok;
       if (f[3] == nullptr) {
         missing(item.span, where, "dst");
         ok = false;
@@ -334,19 +338,11 @@ class Lowering {
       Grant grant;
       grant.index = i;
       grant.span = item.span;
-      bool ok = true;
-      for (const std::size_t k : {std::size_t{0}, std::size_t{1}}) {
-        const auto field = std::string(kFields[k].name);
-        if (f[k] == nullptr) {
-          missing(item.span, where, field);
-          ok = false;
-        } else if (auto list =
-                       detail::lower_selector_list(out_, f[k]->value, where + "." + field)) {
-          (k == 0 ? grant.src : grant.dst) = std::move(*list);
-        } else {
-          ok = false;
-        }
-      }
+      bool ok = lower_field(f[0], item.span, where, "src", Presence::Required, grant.src,
+                            detail::lower_selector_list);
+      ok = lower_field(f[1], item.span, where, "dst", Presence::Required, grant.dst,
+                       detail::lower_selector_list) &&
+           ok;
       if (f[2] != nullptr &&
           detail::expect_kind(out_, f[2]->value, json::Kind::Array, where + ".ip")) {
         const auto& list = f[2]->value.items;
@@ -372,11 +368,9 @@ class Lowering {
         }
       }
       grant.src_posture = src_posture(f[4], where);
-      if (f[5] != nullptr) {
-        if (auto via = detail::lower_string_list(out_, f[5]->value, where + ".via")) {
-          grant.via = std::move(*via);
-        }
-      }
+      // An invalid `via` is reported but keeps the grant (the rest of it is still checked).
+      (void)lower_field(f[5], item.span, where, "via", Presence::Optional, grant.via,
+                        detail::lower_string_list);
       if (ok) ast_.grants.push_back(std::move(grant));
     }
   }
@@ -400,52 +394,28 @@ class Lowering {
       SshRule rule;
       rule.index = i;
       rule.span = item.span;
-      bool ok = true;
+      const auto span = item.span;
       // A missing action is reported by validation with Tailscale's text.
-      rule.action = Text{"", item.span};
-      if (f[0] != nullptr) {
-        if (auto action = detail::lower_string(out_, f[0]->value, where + ".action")) {
-          rule.action = std::move(*action);
-        } else {
-          ok = false;
-        }
-      }
-      if (f[1] == nullptr) {
-        missing(item.span, where, "src");
-        ok = false;
-      } else if (auto src = detail::lower_selector_list(out_, f[1]->value, where + ".src")) {
-        rule.src = std::move(*src);
-      } else {
-        ok = false;
-      }
-      if (f[2] == nullptr) {
-        missing(item.span, where, "dst");
-        ok = false;
-      } else if (auto dst = detail::lower_string_list(out_, f[2]->value, where + ".dst")) {
-        rule.dst = std::move(*dst);
-      } else {
-        ok = false;
-      }
-      if (f[3] != nullptr) {
-        rule.has_users = true;
-        if (auto users = detail::lower_string_list(out_, f[3]->value, where + ".users")) {
-          rule.users = std::move(*users);
-        } else {
-          ok = false;
-        }
-      }
+      rule.action = Text{"", span};
+      bool ok = lower_field(f[0], span, where, "action", Presence::Optional, rule.action,
+                            detail::lower_string);
+      ok = lower_field(f[1], span, where, "src", Presence::Required, rule.src,
+                       detail::lower_selector_list) &&
+           ok;
+      ok = lower_field(f[2], span, where, "dst", Presence::Required, rule.dst,
+                       detail::lower_string_list) &&
+           ok;
+      rule.has_users = f[3] != nullptr;
+      ok = lower_field(f[3], span, where, "users", Presence::Optional, rule.users,
+                       detail::lower_string_list) &&
+           ok;
       rule.src_posture = src_posture(f[4], where);
-      if (f[5] != nullptr) {
-        rule.check_period = detail::lower_string(out_, f[5]->value, where + ".checkPeriod");
-        if (!rule.check_period) ok = false;
-      }
-      if (f[6] != nullptr) {
-        if (auto env = detail::lower_string_list(out_, f[6]->value, where + ".acceptEnv")) {
-          rule.accept_env = std::move(*env);
-        } else {
-          ok = false;
-        }
-      }
+      ok = lower_field(f[5], span, where, "checkPeriod", Presence::Optional, rule.check_period,
+                       detail::lower_string) &&
+           ok;
+      ok = lower_field(f[6], span, where, "acceptEnv", Presence::Optional, rule.accept_env,
+                       detail::lower_string_list) &&
+           ok;
       if (ok) ast_.ssh.push_back(std::move(rule));
     }
   }
@@ -467,36 +437,22 @@ class Lowering {
       TestCase test;
       test.index = i;
       test.span = item.span;
-      bool ok = true;
-      if (f[0] == nullptr) {
-        missing(item.span, where, "src");
-        ok = false;
-      } else if (auto src = detail::lower_string(out_, f[0]->value, where + ".src")) {
-        test.src = std::move(*src);
-      } else {
-        ok = false;
-      }
+      const auto span = item.span;
+      bool ok =
+          lower_field(f[0], span, where, "src", Presence::Required, test.src, detail::lower_string);
       if (f[1] != nullptr) {
         test.has_src_posture_attrs = true;
         ok = posture_attrs(f[1]->value, where + ".srcPostureAttrs", test) && ok;
       }
-      if (f[2] != nullptr) {
-        if (auto proto = detail::lower_proto(out_, f[2]->value, where + ".proto")) {
-          test.proto = std::move(*proto);
-        } else {
-          ok = false;
-        }
-      }
-      for (const std::size_t k : {std::size_t{3}, std::size_t{4}}) {
-        if (f[k] == nullptr) continue;
-        auto list = detail::lower_string_list(out_, f[k]->value,
-                                              where + "." + std::string(kFields[k].name));
-        if (list) {
-          (k == 3 ? test.accept : test.deny) = std::move(*list);
-        } else {
-          ok = false;
-        }
-      }
+      ok = lower_field(f[2], span, where, "proto", Presence::Optional, test.proto,
+                       detail::lower_proto) &&
+           ok;
+      ok = lower_field(f[3], span, where, "accept", Presence::Optional, test.accept,
+                       detail::lower_string_list) &&
+           ok;
+      ok = lower_field(f[4], span, where, "deny", Presence::Optional, test.deny,
+                       detail::lower_string_list) &&
+           ok;
       if (f[3] == nullptr && f[4] == nullptr) {
         out_.error(DiagCode::S211, item.span, where + ": a test needs `accept` or `deny`",
                    "list the destinations the source must (`accept`) or must not (`deny`) reach");
