@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "command_registry.hpp"
+#include "integration_json.hpp"
 #include "postern/sync/http_transport.hpp"
 #include "postern/sync/provider.hpp"
 #include "postern/sync/sync_engine.hpp"
@@ -25,8 +26,6 @@ struct Options {
   std::string actor;
   std::string format = "text";
 };
-
-constexpr std::int64_t kStaleAfter = 24 * 3600;
 
 void warn_token_shape(const std::string& token) {
   static const std::regex kUuid(
@@ -197,43 +196,6 @@ int run_remove(const Options& o) {
   return kExitOk;
 }
 
-std::string state_of(const sync::SyncStatus& s, std::int64_t now) {
-  if (s.paused_until && *s.paused_until > now) return "paused";
-  if (!s.last_error.empty()) return "failing";
-  if (!s.last_success) return "pending";
-  if (now - *s.last_success > kStaleAfter) return "stale";
-  return "ok";
-}
-
-json status_json(const sync::Integration& i, const sync::SyncStatus& s, bool token_set,
-                 std::int64_t now) {
-  auto t = [](const std::optional<std::int64_t>& v) {
-    return v ? json(sync::format_rfc3339(*v)) : json(nullptr);
-  };
-  json j{
-      {"id", i.id},
-      {"provider", i.provider},
-      {"url", i.url},
-      {"token", token_set ? "set" : "missing"},
-      {"configVersion", i.config_version},
-      {"state", state_of(s, now)},
-      {"lastSync", t(s.last_success)},
-      {"lastAttempt", t(s.last_attempt)},
-      {"error", s.last_error},
-      {"errorKind", s.last_error_kind},
-      {"pausedUntil", t(s.paused_until && *s.paused_until > now ? s.paused_until : std::nullopt)},
-      {"nextRun", t(s.next_run)},
-      {"providerHostCount", s.provider_host_count},
-      {"matchedCount", s.matched_count},
-      {"possibleMatchedCount", s.possible_matched_count},
-      {"ambiguousSerials", s.ambiguous_serials},
-      {"recordsWithoutSerial", s.records_without_serial},
-      {"pages", s.pages},
-      {"durationMs", s.duration_ms},
-      {"warning", s.warning}};
-  return j;
-}
-
 int run_list_or_status(const Options& o, bool detailed) {
   auto store = open_store("integrations", o.db);
   if (!store) return kExitUsage;
@@ -251,7 +213,7 @@ int run_list_or_status(const Options& o, bool detailed) {
     auto status = store->load_status(i.id);
     const sync::SyncStatus s = status ? status.value() : sync::SyncStatus{};
     const bool token_set = sync::read_token(o.db, i.provider).ok();
-    all.push_back(status_json(i, s, token_set, now));
+    all.push_back(integration_json(i, s, token_set, now));
   }
   if (!found) {
     print_sync_error("integrations", "C740", "no `" + o.provider + "` integration");
@@ -283,10 +245,9 @@ int run_list_or_status(const Options& o, bool detailed) {
               << "  last successful sync: " << text(j["lastSync"]) << "\n"
               << "  last attempt:         " << text(j["lastAttempt"]) << "\n"
               << "  last error:           "
-              << (j["error"].get<std::string>().empty()
-                      ? std::string("none")
-                      : j["error"].get<std::string>() + " (" + j["errorKind"].get<std::string>() +
-                            ")")
+              << (j["lastError"].is_null() ? std::string("none")
+                                           : j["lastError"].get<std::string>() + " (" +
+                                                 j["lastErrorKind"].get<std::string>() + ")")
               << "\n";
     if (!j["pausedUntil"].is_null()) {
       std::cout << "  paused until:         " << j["pausedUntil"].get<std::string>()
@@ -303,7 +264,7 @@ int run_list_or_status(const Options& o, bool detailed) {
               << "  without serial:       " << j["recordsWithoutSerial"] << "\n"
               << "  pages:                " << j["pages"] << "\n"
               << "  duration:             " << j["durationMs"] << " ms\n";
-    if (!j["warning"].get<std::string>().empty()) {
+    if (!j["warning"].is_null()) {
       std::cout << "  warning:              " << j["warning"].get<std::string>() << "\n";
     }
     if (j["state"] == "stale") {

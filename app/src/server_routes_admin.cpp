@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <string>
 
+#include "integration_json.hpp"
 #include "policy_loading.hpp"
 #include "postern/sync/clock.hpp"
 #include "postern/sync/store.hpp"
@@ -10,29 +11,6 @@
 
 namespace postern::server {
 namespace {
-
-nlohmann::json optional_time(const std::optional<std::int64_t>& t) {
-  return t ? nlohmann::json(sync::format_rfc3339(*t)) : nlohmann::json(nullptr);
-}
-
-nlohmann::json status_json(const sync::SyncStatus& s, Log& log) {
-  return {{"lastSuccess", optional_time(s.last_success)},
-          {"lastAttempt", optional_time(s.last_attempt)},
-          {"lastError", s.last_error.empty() ? nlohmann::json(nullptr)
-                                             : nlohmann::json(log.scrub(s.last_error))},
-          {"lastErrorKind",
-           s.last_error_kind.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.last_error_kind)},
-          {"pausedUntil", optional_time(s.paused_until)},
-          {"nextRun", optional_time(s.next_run)},
-          {"providerHostCount", s.provider_host_count},
-          {"matchedCount", s.matched_count},
-          {"possibleMatchedCount", s.possible_matched_count},
-          {"ambiguousSerials", s.ambiguous_serials},
-          {"recordsWithoutSerial", s.records_without_serial},
-          {"pages", s.pages},
-          {"durationMs", s.duration_ms},
-          {"warning", s.warning.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.warning)}};
-}
 
 // The policy's tests failed: Tailscale's ACLTestFailureSummary list.
 nlohmann::json test_failures_json(const engine::TestRunResult& tests) {
@@ -73,15 +51,12 @@ void install_admin_routes(httplib::Server& server, ApiContext& context) {
         std::error_code ec;
         // Only whether a token exists: its value is never read here.
         const bool has_token = std::filesystem::exists(sync::token_path(db, i.provider), ec);
-        nlohmann::json entry = {{"id", i.id},
-                                {"provider", i.provider},
-                                {"url", i.url},
-                                {"token", has_token ? "set" : "missing"},
-                                {"configVersion", i.config_version},
-                                {"createdAt", sync::format_rfc3339(i.created_at)},
-                                {"updatedAt", sync::format_rfc3339(i.updated_at)}};
-        if (auto status = store->load_status(i.id)) {
-          entry["status"] = status_json(status.value(), context.log);
+        auto status = store->load_status(i.id);
+        auto entry = app::integration_json(i, status ? status.value() : sync::SyncStatus{},
+                                           has_token, unix_now());
+        // The stored error is redacted already; scrubbing again also hides this server's secrets.
+        if (entry["lastError"].is_string()) {
+          entry["lastError"] = context.log.scrub(entry["lastError"].get<std::string>());
         }
         list.push_back(std::move(entry));
       }
