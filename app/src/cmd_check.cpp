@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "access_query.hpp"
 #include "command_registry.hpp"
 #include "decision_json.hpp"
 #include "engine_loading.hpp"
@@ -55,31 +56,13 @@ void print_explanation(std::ostream& out, const grammar::SourceFile& file,
 int run_single(const CheckOptions& o, const LoadedEngine& le) {
   const auto snap = le.engine->snapshot();
   const auto& file = le.policy.file;
-  std::string error;
-  std::string host;
-  std::uint16_t port = 0;
-  if (!split_host_port(o.dst, host, port, error)) {
-    std::cerr << "postern check: error[C722]: " << error << "\n";
-    return kExitUsage;
-  }
   const auto proto = parse_query_proto(o.proto);
   if (!proto) {
     std::cerr << "postern check: error[C722]: unknown protocol `" << o.proto
               << "` (use tcp, udp, icmp, sctp, a protocol name or 0-255)\n";
     return kExitUsage;
   }
-  const auto literal = ip::parse_address(host);
-  Endpoint dst = resolve_endpoint(*snap, host, literal ? literal->v6 : false, error);
-  if (dst.addresses.empty()) {
-    std::cerr << "postern check: error[C721]: " << error << "\n";
-    return kExitUsage;
-  }
-  const bool v6 = dst.addresses[0].v6;
-  Endpoint src = resolve_endpoint(*snap, o.src, v6, error);
-  if (src.addresses.empty()) {
-    std::cerr << "postern check: error[C721]: " << error << "\n";
-    return kExitUsage;
-  }
+  std::string error;
   std::optional<engine::AttrMap> attrs;
   if (!o.attrs.empty()) {
     nlohmann::json j = nlohmann::json::parse(o.attrs, nullptr, false);
@@ -93,40 +76,32 @@ int run_single(const CheckOptions& o, const LoadedEngine& le) {
       return kExitUsage;
     }
   }
-  std::uint8_t p = *proto;
-  if (p == engine::kProtoIcmp && v6) p = engine::kProtoIcmpV6;
+  AccessQueryError problem;
+  const auto query = resolve_access_query(*snap, o.src, o.dst, *proto, std::move(attrs), problem);
+  if (!query) {
+    const bool unknown = problem.kind == AccessQueryError::Kind::UnknownEndpoint;
+    std::cerr << "postern check: error[" << (unknown ? "C721" : "C722") << "]: " << problem.message
+              << "\n";
+    return kExitUsage;
+  }
+  const auto& src = query->src;
+  const auto& dst = query->dst;
+  const auto p = query->proto;
+  const auto port = query->port;
 
   // A user login may name several devices: accept only when every one is accepted.
-  bool all = true;
+  const auto answer = answer_access_query(*snap, *query, /*explain=*/true);
+  const bool all = answer.accept;
   nlohmann::json results = nlohmann::json::array();
   std::ostringstream text;
-  for (std::size_t i = 0; i < src.addresses.size(); ++i) {
-    engine::Request q;
-    q.src = src.addresses[i];
-    q.dst = dst.addresses[0];
-    q.proto = p;
-    q.port = port;
-    q.src_attrs = attrs ? &*attrs : nullptr;
-    q.explain = true;
-    const auto d = snap->check(q);
-    all = all && d.allow;
-    const std::string verdict = d.allow ? "accept" : "deny";
+  for (std::size_t i = 0; i < answer.decisions.size(); ++i) {
+    const auto& d = answer.decisions[i];
     if (o.format == "json") {
-      nlohmann::json r = {{"decision", verdict},
-                          {"src", src.labels[i]},
-                          {"dst", dst.labels[0]},
-                          {"proto", p},
-                          {"port", port}};
-      if (d.rule) r["rule"] = rule_json(file, *d.rule);
-      if (d.reason == engine::Reason::AllowAll) r["reason"] = "policy has no acls and no grants";
-      nlohmann::json nms = nlohmann::json::array();
-      for (const auto& nm : d.near_misses) nms.push_back(near_miss_json(file, nm));
-      if (!d.allow) r["postureFailures"] = nms;
-      results.push_back(r);
+      results.push_back(decision_json(file, d, src.labels[i], dst.labels[0], p, port, true));
       continue;
     }
-    text << verdict << " " << src.labels[i] << " -> " << dst.labels[0] << " " << proto_label(p)
-         << "/" << port;
+    text << (d.allow ? "accept" : "deny") << " " << src.labels[i] << " -> " << dst.labels[0] << " "
+         << proto_label(p) << "/" << port;
     if (d.rule) {
       text << " by " << engine::rule_name(*d.rule) << " (" << where(file, *d.rule) << ")";
     } else if (d.reason == engine::Reason::AllowAll) {

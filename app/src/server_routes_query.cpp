@@ -2,6 +2,7 @@
 // query (or a whole batch) sees one consistent snapshot while writers publish new ones.
 #include <string>
 
+#include "access_query.hpp"
 #include "decision_json.hpp"
 #include "engine_loading.hpp"
 #include "server_http.hpp"
@@ -9,7 +10,6 @@
 namespace postern::server {
 namespace {
 
-namespace ip = grammar::ip;
 
 struct QueryError {
   int status = 400;
@@ -73,40 +73,22 @@ nlohmann::json answer(const engine::Snapshot& snap, const nlohmann::json& q, Que
       return {};
     }
   }
-  std::string host;
-  std::uint16_t port = 0;
-  if (!app::split_host_port(dst_it->get<std::string>(), host, port, message)) {
-    error = {400, "invalid_query", message};
+  app::AccessQueryError problem;
+  const auto query =
+      app::resolve_access_query(snap, src_it->get<std::string>(), dst_it->get<std::string>(), proto,
+                                std::move(attrs), problem);
+  if (!query) {
+    error = problem.kind == app::AccessQueryError::Kind::UnknownEndpoint
+                ? QueryError{404, "unknown_endpoint", problem.message}
+                : QueryError{400, "invalid_query", problem.message};
     return {};
   }
-  const auto literal = ip::parse_address(host);
-  const auto dst = app::resolve_endpoint(snap, host, literal && literal->v6, message);
-  if (dst.addresses.empty()) {
-    error = {404, "unknown_endpoint", message};
-    return {};
-  }
-  const bool v6 = dst.addresses[0].v6;
-  const auto src = app::resolve_endpoint(snap, src_it->get<std::string>(), v6, message);
-  if (src.addresses.empty()) {
-    error = {404, "unknown_endpoint", message};
-    return {};
-  }
-  if (proto == engine::kProtoIcmp && v6) proto = engine::kProtoIcmpV6;
-
-  bool all = true;
+  const auto answer = app::answer_access_query(snap, *query, explain);
+  const bool all = answer.accept;
   nlohmann::json results = nlohmann::json::array();
-  for (std::size_t i = 0; i < src.addresses.size(); ++i) {
-    engine::Request request;
-    request.src = src.addresses[i];
-    request.dst = dst.addresses[0];
-    request.proto = proto;
-    request.port = port;
-    request.src_attrs = attrs ? &*attrs : nullptr;
-    request.explain = explain;
-    const auto decision = snap.check(request);
-    all = all && decision.allow;
-    results.push_back(app::decision_json(snap.file(), decision, src.labels[i], dst.labels[0], proto,
-                                         port, explain));
+  for (std::size_t i = 0; i < answer.decisions.size(); ++i) {
+    results.push_back(app::decision_json(snap.file(), answer.decisions[i], query->src.labels[i],
+                                         query->dst.labels[0], query->proto, query->port, explain));
   }
   ok = true;
   return {{"decision", all ? "accept" : "deny"}, {"allow", all}, {"results", std::move(results)}};
