@@ -10,7 +10,6 @@
 namespace postern::server {
 namespace {
 
-
 struct QueryError {
   int status = 400;
   std::string code;
