@@ -246,22 +246,45 @@ class Lowering {
 
   enum class Presence : bool { Optional, Required };
 
-  // Lowers `member` (field `name` of the object at `where`, spanning `object`) into `target` with
-  // `lower`, one of the detail::lower_* functions. False when the value is invalid, or when the
-  // field is absent but required (both reported); an absent optional field leaves `target` as is.
-  template <class Target, class Lower>
-  bool lower_field(const json::Member* member, Span object, const std::string& where,
-                   std::string_view name, Presence presence, Target& target, Lower lower) {
-    if (member == nullptr) {
-      if (presence == Presence::Optional) return true;
-      missing(object, where, name);
-      return false;
+  // Reads the fields of one object (as matched by detail::match_fields) and remembers whether
+  // every one was valid.
+  class FieldReader {
+   public:
+    FieldReader(Lowering& lowering, const std::vector<const json::Member*>& fields, Span object,
+                const std::string& where)
+        : lowering_(lowering), fields_(fields), object_(object), where_(where) {}
+
+    // Lowers field `index` (named `name`) into `target` with `lower`, one of the
+    // detail::lower_* functions. An invalid value, or an absent required field, is reported
+    // and makes the object invalid; an absent optional field leaves `target` as it is.
+    template <class Target, class Lower>
+    void read(std::size_t index, std::string_view name, Presence presence, Target& target,
+              Lower lower) {
+      const json::Member* member = fields_[index];
+      if (member == nullptr) {
+        if (presence == Presence::Required) {
+          lowering_.missing(object_, where_, name);
+          ok_ = false;
+        }
+        return;
+      }
+      auto value = lower(lowering_.out_, member->value, where_ + "." + std::string(name));
+      if (value) {
+        target = std::move(*value);
+      } else {
+        ok_ = false;
+      }
     }
-    auto value = lower(out_, member->value, where + "." + std::string(name));
-    if (!value) return false;
-    target = std::move(*value);
-    return true;
-  }
+    void fail() { ok_ = false; }
+    [[nodiscard]] bool ok() const { return ok_; }
+
+   private:
+    Lowering& lowering_;
+    const std::vector<const json::Member*>& fields_;
+    Span object_;
+    const std::string& where_;
+    bool ok_ = true;
+  };
 
   void acls(const json::Value& value) {
     ast_.has_acls = true;
@@ -281,18 +304,13 @@ class Lowering {
       AclRule rule;
       rule.index = i;
       rule.span = item.span;
-      const auto span = item.span;
-      bool ok = lower_field(f[0], span, where, "action", Presence::Required, rule.action,
-                            detail::lower_string);
-      ok = lower_field(f[1], span, where, "src", Presence::Required, rule.src,
-                       detail::lower_selector_list) &&
-           ok;
-      ok = lower_field(f[2], span, where, "proto", Presence::Optional, rule.proto,
-                       detail::lower_proto) &&
-           ok;
+      FieldReader fields(*this, f, item.span, where);
+      fields.read(0, "action", Presence::Required, rule.action, detail::lower_string);
+      fields.read(1, "src", Presence::Required, rule.src, detail::lower_selector_list);
+      fields.read(2, "proto", Presence::Optional, rule.proto, detail::lower_proto);
       if (f[3] == nullptr) {
         missing(item.span, where, "dst");
-        ok = false;
+        fields.fail();
       } else if (detail::expect_kind(out_, f[3]->value, json::Kind::Array, where + ".dst")) {
         const auto& list = f[3]->value.items;
         for (std::size_t d = 0; d < list.size(); ++d) {
@@ -312,10 +330,10 @@ class Lowering {
           rule.dst.push_back(std::move(*dst));
         }
       } else {
-        ok = false;
+        fields.fail();
       }
       rule.src_posture = src_posture(f[4], where);
-      if (ok) ast_.acls.push_back(std::move(rule));
+      if (fields.ok()) ast_.acls.push_back(std::move(rule));
     }
   }
 
@@ -338,11 +356,9 @@ class Lowering {
       Grant grant;
       grant.index = i;
       grant.span = item.span;
-      bool ok = lower_field(f[0], item.span, where, "src", Presence::Required, grant.src,
-                            detail::lower_selector_list);
-      ok = lower_field(f[1], item.span, where, "dst", Presence::Required, grant.dst,
-                       detail::lower_selector_list) &&
-           ok;
+      FieldReader fields(*this, f, item.span, where);
+      fields.read(0, "src", Presence::Required, grant.src, detail::lower_selector_list);
+      fields.read(1, "dst", Presence::Required, grant.dst, detail::lower_selector_list);
       if (f[2] != nullptr &&
           detail::expect_kind(out_, f[2]->value, json::Kind::Array, where + ".ip")) {
         const auto& list = f[2]->value.items;
@@ -369,9 +385,13 @@ class Lowering {
       }
       grant.src_posture = src_posture(f[4], where);
       // An invalid `via` is reported but keeps the grant (the rest of it is still checked).
-      (void)lower_field(f[5], item.span, where, "via", Presence::Optional, grant.via,
-                        detail::lower_string_list);
-      if (ok) ast_.grants.push_back(std::move(grant));
+      // An invalid `via` is reported but keeps the grant, so validation still checks the rest.
+      if (f[5] != nullptr) {
+        if (auto via = detail::lower_string_list(out_, f[5]->value, where + ".via")) {
+          grant.via = std::move(*via);
+        }
+      }
+      if (fields.ok()) ast_.grants.push_back(std::move(grant));
     }
   }
 
@@ -394,29 +414,18 @@ class Lowering {
       SshRule rule;
       rule.index = i;
       rule.span = item.span;
-      const auto span = item.span;
+      FieldReader fields(*this, f, item.span, where);
       // A missing action is reported by validation with Tailscale's text.
-      rule.action = Text{"", span};
-      bool ok = lower_field(f[0], span, where, "action", Presence::Optional, rule.action,
-                            detail::lower_string);
-      ok = lower_field(f[1], span, where, "src", Presence::Required, rule.src,
-                       detail::lower_selector_list) &&
-           ok;
-      ok = lower_field(f[2], span, where, "dst", Presence::Required, rule.dst,
-                       detail::lower_string_list) &&
-           ok;
+      rule.action = Text{"", item.span};
+      fields.read(0, "action", Presence::Optional, rule.action, detail::lower_string);
+      fields.read(1, "src", Presence::Required, rule.src, detail::lower_selector_list);
+      fields.read(2, "dst", Presence::Required, rule.dst, detail::lower_string_list);
       rule.has_users = f[3] != nullptr;
-      ok = lower_field(f[3], span, where, "users", Presence::Optional, rule.users,
-                       detail::lower_string_list) &&
-           ok;
+      fields.read(3, "users", Presence::Optional, rule.users, detail::lower_string_list);
       rule.src_posture = src_posture(f[4], where);
-      ok = lower_field(f[5], span, where, "checkPeriod", Presence::Optional, rule.check_period,
-                       detail::lower_string) &&
-           ok;
-      ok = lower_field(f[6], span, where, "acceptEnv", Presence::Optional, rule.accept_env,
-                       detail::lower_string_list) &&
-           ok;
-      if (ok) ast_.ssh.push_back(std::move(rule));
+      fields.read(5, "checkPeriod", Presence::Optional, rule.check_period, detail::lower_string);
+      fields.read(6, "acceptEnv", Presence::Optional, rule.accept_env, detail::lower_string_list);
+      if (fields.ok()) ast_.ssh.push_back(std::move(rule));
     }
   }
 
@@ -437,28 +446,21 @@ class Lowering {
       TestCase test;
       test.index = i;
       test.span = item.span;
-      const auto span = item.span;
-      bool ok =
-          lower_field(f[0], span, where, "src", Presence::Required, test.src, detail::lower_string);
+      FieldReader fields(*this, f, item.span, where);
+      fields.read(0, "src", Presence::Required, test.src, detail::lower_string);
       if (f[1] != nullptr) {
         test.has_src_posture_attrs = true;
-        ok = posture_attrs(f[1]->value, where + ".srcPostureAttrs", test) && ok;
+        if (!posture_attrs(f[1]->value, where + ".srcPostureAttrs", test)) fields.fail();
       }
-      ok = lower_field(f[2], span, where, "proto", Presence::Optional, test.proto,
-                       detail::lower_proto) &&
-           ok;
-      ok = lower_field(f[3], span, where, "accept", Presence::Optional, test.accept,
-                       detail::lower_string_list) &&
-           ok;
-      ok = lower_field(f[4], span, where, "deny", Presence::Optional, test.deny,
-                       detail::lower_string_list) &&
-           ok;
+      fields.read(2, "proto", Presence::Optional, test.proto, detail::lower_proto);
+      fields.read(3, "accept", Presence::Optional, test.accept, detail::lower_string_list);
+      fields.read(4, "deny", Presence::Optional, test.deny, detail::lower_string_list);
       if (f[3] == nullptr && f[4] == nullptr) {
         out_.error(DiagCode::S211, item.span, where + ": a test needs `accept` or `deny`",
                    "list the destinations the source must (`accept`) or must not (`deny`) reach");
-        ok = false;
+        fields.fail();
       }
-      if (ok) ast_.tests.push_back(std::move(test));
+      if (fields.ok()) ast_.tests.push_back(std::move(test));
     }
   }
 
