@@ -13,34 +13,16 @@
 #include "policy_pipeline.hpp"
 #include "postern/engine/engine.hpp"
 #include "reference_evaluator.hpp"
+#include "seeded_random.hpp"
 
 using namespace postern;
 namespace ip = grammar::ip;
 
 namespace {
 
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return fallback;
-  return std::strtoull(text, nullptr, 10);
-}
+using test::env_number;
 
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : engine_(seed) {}
-  std::size_t below(std::size_t n) {
-    return static_cast<std::size_t>(
-        std::uniform_int_distribution<std::uint64_t>(0, n - 1)(engine_));
-  }
-  bool chance(double p) { return std::bernoulli_distribution(p)(engine_); }
-  template <class T>
-  const T& pick(const std::vector<T>& items) {
-    return items[below(items.size())];
-  }
-
- private:
-  std::mt19937_64 engine_;
-};
+using Random = test::SeededRandom;
 
 constexpr std::int64_t kStart = 1'800'000'000;  // 2027-01-15
 

@@ -13,33 +13,16 @@
 
 #include "engine_fixture.hpp"
 #include "postern/engine/engine.hpp"
+#include "seeded_random.hpp"
 
 using namespace postern;
 namespace ip = grammar::ip;
 
 namespace {
 
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : engine_(seed) {}
-  std::size_t below(std::size_t n) {
-    return static_cast<std::size_t>(
-        std::uniform_int_distribution<std::uint64_t>(0, n - 1)(engine_));
-  }
-  bool chance(double p) { return std::bernoulli_distribution(p)(engine_); }
-  template <class T>
-  const T& pick(const std::vector<T>& items) {
-    return items[below(items.size())];
-  }
+using Random = test::SeededRandom;
 
- private:
-  std::mt19937_64 engine_;
-};
-
-std::uint64_t seed_from_env() {
-  const char* text = std::getenv("POSTERN_BATCH_SEED");
-  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : 20261125U;
-}
+std::uint64_t seed_from_env() { return test::env_number("POSTERN_BATCH_SEED", 20261125U); }
 
 const std::vector<std::string> kLogins = {"ann@example.com", "ben@example.com", "cy@example.com",
                                           "di@example.com"};
