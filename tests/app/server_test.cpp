@@ -467,8 +467,7 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
   // The first sync runs at start.
   REQUIRE(eventually([&] {
     const json list = c.ok("GET", "/v1/integrations");
-    return list["integrations"].size() == 1 &&
-           !list["integrations"][0]["lastSync"].is_null();
+    return list["integrations"].size() == 1 && !list["integrations"][0]["lastSync"].is_null();
   }));
   json list = c.ok("GET", "/v1/integrations");
   CHECK(list["sync"] == true);
