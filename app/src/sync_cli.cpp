@@ -1,5 +1,8 @@
 #include "sync_cli.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -109,7 +112,13 @@ std::optional<std::string> read_token_option(std::string_view command, const std
 std::string actor_or_default(const std::string& actor) {
   if (!actor.empty()) return actor;
   const char* user = std::getenv("USER");
-  return std::string("admin:") + (user != nullptr && *user != '\0' ? user : "unknown");
+  if (user != nullptr && *user != '\0') return std::string("admin:") + user;
+  // No $USER (cron, containers, `sudo -i` shells): the account the process runs as.
+  if (const passwd* account = getpwuid(geteuid());
+      account != nullptr && account->pw_name != nullptr) {
+    return std::string("admin:") + account->pw_name;
+  }
+  return "admin:uid-" + std::to_string(geteuid());
 }
 
 void schedule_next(sync::Store& store, std::int64_t integration_id, std::int64_t interval_s) {

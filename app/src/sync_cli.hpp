@@ -31,7 +31,7 @@ sync::Result<engine::Inventory> load_tailnet(const std::string& path);
 std::optional<std::string> read_token_option(std::string_view command, const std::string& file,
                                              const std::string& env);
 
-// "admin:<login>" from $USER, unless --actor was given.
+// "admin:<login>" from $USER, else from the account the process runs as, unless --actor was given.
 std::string actor_or_default(const std::string& actor);
 
 // After a sync run outside the scheduler: next run in `interval_s` seconds unless paused.

@@ -1,5 +1,6 @@
 // The sync CLI end to end: postern integrations/sync/attributes/audit against
 // postern-kandji-sim on loopback. Every byte any command prints is checked for the token.
+#include <pwd.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -250,4 +251,20 @@ TEST_CASE("cli: a sync killed at any instant leaves the database consistent", "[
     }
     sqlite3_close(raw);
   }
+}
+
+// Regression: without $USER (cron, containers) the audit actor was "admin:unknown".
+TEST_CASE("cli: the audit actor falls back to the process's account without $USER", "[app][sync]") {
+  Cli cli;
+  Simulator sim(cli.dir.path, {"--devices", samples_devices()}, kToken);
+  auto add = cli.run({"integrations", "add", "kandji", "--url", sim.url(), "--token-env",
+                      "KANDJI_TOKEN", "--db", cli.db},
+                     {"KANDJI_TOKEN=" + kToken, "USER="});
+  REQUIRE(add.exit_code == 0);
+  auto audit = cli.run({"audit", "--db", cli.db, "--format", "json"});
+  REQUIRE(audit.exit_code == 0);
+  const json first = json::parse(audit.out.substr(0, audit.out.find('\n')));
+  const passwd* account = getpwuid(geteuid());
+  REQUIRE(account != nullptr);
+  CHECK(first["actor"] == std::string("admin:") + account->pw_name);
 }
