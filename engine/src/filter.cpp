@@ -1,6 +1,7 @@
 // Snapshot::filter_for: the tailcfg.FilterRule list control would send to one node (spec §7.6),
 // with posture-failing source nodes left out of SrcIPs.
 #include <algorithm>
+#include <optional>
 
 #include "compiled.hpp"
 
@@ -83,6 +84,17 @@ std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
     out.push_back(std::move(all));
     return out;
   }
+  // Every device address of the tailnet, built on first use.
+  std::optional<detail::AddrSet> all_devices;
+  auto device_addresses = [&]() -> const detail::AddrSet& {
+    if (!all_devices) {
+      all_devices.emplace();
+      for (const auto& d : cp.inventory.devices) {
+        for (const auto& a : d.addresses) all_devices->add(ip::host_prefix(a));
+      }
+    }
+    return *all_devices;
+  };
   // This node's slots, in address order.
   std::vector<std::pair<std::uint32_t, ip::Address>> node_slots;
   for (const auto& a : dev.addresses) {
@@ -108,7 +120,11 @@ std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
       detail::AddrSet mine;
       for (const auto& route : dev.enabled_routes) mine.add(route);
       if (!mine.empty()) {
-        for (const auto& text : r.dst_addrs.to_strings()) {
+        detail::AddrSet routed = r.dst_addrs;
+        // A `via` grant never reaches a device's own address, even inside an exit route
+        // (check.cpp dst_ok): those addresses are not routed through any node.
+        if (r.has_via) routed.remove(device_addresses());
+        for (const auto& text : routed.to_strings()) {
           if (overlaps_text(mine, text) && (!r.has_via || overlaps_text(r.via_routes, text))) {
             dst_ips.push_back(text);
           }

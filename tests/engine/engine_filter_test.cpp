@@ -148,3 +148,34 @@ TEST_CASE("posture-gated autogroup:danger-all leaves failing nodes out", "[engin
   CHECK_FALSE(admits(src, "100.64.0.4"));  // D4 fails
   CHECK_FALSE(admits(src, "fd7a:115c:a1e0::4"));
 }
+
+// Regression: a `via` grant whose destination names a device's own address (here R1's) put that
+// address in the filter of R1 when R1 is an exit node of the `via` tag, although check() never lets
+// a `via` grant reach a device address.
+TEST_CASE("via grants: a device's own address is not a routed destination", "[engine][filter]") {
+  auto inventory = test::fixture_inventory();
+  auto& router = inventory.devices[*engine::find_devices(inventory, "R1").begin()];
+  router.enabled_routes.push_back(*grammar::ip::parse_prefix("0.0.0.0/0"));
+  auto c = test::compile_with(test::prelude(R"("grants": [
+    { "src": ["group:eng"], "dst": ["100.64.0.12", "autogroup:internet"], "ip": ["tcp:443"],
+      "via": ["tag:router"] },
+  ],)"),
+                              inventory);
+  auto snap = c.engine->snapshot();
+  const auto r1 = *snap->find_device("R1");
+  auto rules = snap->filter_for(r1);
+  REQUIRE(rules.size() == 1);
+  bool internet = false;
+  for (const auto& d : rules[0].dst_ports) {
+    CHECK(d.ip != "100.64.0.12");
+    internet = internet || d.ip == "0.0.0.0-9.255.255.255" || d.ip == "0.0.0.0/5";
+  }
+  CHECK(internet);
+  engine::Request probe;
+  probe.src = *grammar::ip::parse_address("100.64.0.3");
+  probe.dst = *grammar::ip::parse_address("100.64.0.12");
+  probe.port = 443;
+  CHECK_FALSE(snap->check(probe).allow);
+  probe.dst = *grammar::ip::parse_address("8.8.8.8");
+  CHECK(snap->check(probe).allow);
+}
