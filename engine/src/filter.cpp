@@ -69,6 +69,14 @@ std::vector<std::string> src_ips_for(const SnapshotData& data, std::size_t ri, D
   return out;
 }
 
+detail::AddrSet intersection(const detail::AddrSet& a, const detail::AddrSet& b) {
+  detail::AddrSet outside = a;  // a - b
+  outside.remove(b);
+  detail::AddrSet both = a;
+  both.remove(outside);
+  return both;
+}
+
 }  // namespace
 
 std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
@@ -115,19 +123,20 @@ std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
         }
       }
     }
-    if (!r.dst_all_devices && !r.dst_self) {
+    if ((!r.dst_all_devices || r.has_via) && !r.dst_self) {
       // Routed destinations: the rule's own prefixes that fall inside this node's routes.
       detail::AddrSet mine;
       for (const auto& route : dev.enabled_routes) mine.add(route);
-      if (!mine.empty()) {
-        detail::AddrSet routed = r.dst_addrs;
-        // A `via` grant never reaches a device's own address, even inside an exit route
-        // (check.cpp dst_ok): those addresses are not routed through any node.
-        if (r.has_via) routed.remove(device_addresses());
-        for (const auto& text : routed.to_strings()) {
-          if (overlaps_text(mine, text) && (!r.has_via || overlaps_text(r.via_routes, text))) {
-            dst_ips.push_back(text);
-          }
+      if (!mine.empty() && r.has_via) {
+        // A `via` grant reaches exactly the destinations routed by a node of its `via` tags
+        // (`*` included), never a device's own address (check.cpp dst_ok).
+        auto routed = intersection(intersection(r.dst_addrs, mine), r.via_routes);
+        routed.remove(device_addresses());
+        for (auto& text : routed.to_strings()) dst_ips.push_back(std::move(text));
+      } else if (!mine.empty()) {
+        // As written in the policy, like Tailscale's DstPorts.
+        for (const auto& text : r.dst_addrs.to_strings()) {
+          if (overlaps_text(mine, text)) dst_ips.push_back(text);
         }
       }
     }

@@ -539,15 +539,33 @@ TEST_CASE("the engine agrees with the reference evaluator on random policies",
     }
 
     // 4. The packet filter each node would receive admits exactly what check() accepts, for
-    //    traffic between tailnet addresses (posture-failing sources are left out of SrcIPs).
+    //    traffic from tailnet addresses to the node's own addresses and to hosts inside its
+    //    approved routes (posture-failing sources are left out of SrcIPs).
     const auto snapshot = engine->snapshot();
     static const std::vector<std::uint16_t> kFilterPorts = {22, 80, 443, 1500, 8050};
+    static const std::vector<ip::Address> kRoutedHosts = [] {
+      std::vector<ip::Address> hosts;
+      for (const char* host : {"10.1.2.3", "10.1.3.7", "10.2.0.9", "192.168.7.20", "8.8.8.8",
+                               "fd00:1::5", "2001:4860::8888"}) {
+        hosts.push_back(*ip::parse_address(host));
+      }
+      return hosts;
+    }();
     for (engine::DeviceIndex dst = 0; dst < inventory.devices.size(); ++dst) {
       const auto filter = snapshot->filter_for(dst);
       const auto& dst_device = inventory.devices[dst];
+      std::vector<ip::Address> destinations = dst_device.addresses;
+      for (const auto& host : kRoutedHosts) {
+        for (const auto& route : dst_device.enabled_routes) {
+          if (ip::contains(route, host)) {
+            destinations.push_back(host);
+            break;
+          }
+        }
+      }
       for (const auto& src_device : inventory.devices) {
         for (const auto& src_addr : src_device.addresses) {
-          for (const auto& dst_addr : dst_device.addresses) {
+          for (const auto& dst_addr : destinations) {
             if (src_addr.v6 != dst_addr.v6) continue;
             const auto port = kFilterPorts[rng.below(kFilterPorts.size())];
             const std::uint8_t proto = rng.chance(0.5) ? 6 : 17;

@@ -179,3 +179,22 @@ TEST_CASE("via grants: a device's own address is not a routed destination", "[en
   probe.dst = *grammar::ip::parse_address("8.8.8.8");
   CHECK(snap->check(probe).allow);
 }
+
+// Regression: a `via` grant to `*` put nothing in the router's filter (only non-`*` destinations
+// were routed), while check() accepted hosts behind the router.
+TEST_CASE("via grants to `*` reach the hosts behind the via router", "[engine][filter]") {
+  auto c = test::compile_fixture(test::prelude(R"("grants": [
+    { "src": ["group:eng"], "dst": ["*"], "ip": ["tcp:443"], "via": ["tag:router"] },
+  ],)"));
+  auto snap = c.engine->snapshot();
+  auto rules = snap->filter_for(*snap->find_device("R1"));
+  REQUIRE(rules.size() == 1);
+  REQUIRE(rules[0].dst_ports.size() == 1);
+  CHECK(rules[0].dst_ports[0].ip == "10.20.0.0/16");
+  CHECK(admits(rules[0].src_ips, "100.64.0.3"));
+  engine::Request probe;
+  probe.src = *grammar::ip::parse_address("100.64.0.3");
+  probe.dst = *grammar::ip::parse_address("10.20.1.5");
+  probe.port = 443;
+  CHECK(snap->check(probe).allow);
+}
