@@ -3,7 +3,7 @@
 // updated incrementally must agree with a fresh compile of the final attributes.
 //
 // Deterministic for a seed. Environment: POSTERN_DIFF_SEED (default 20261125),
-// POSTERN_DIFF_POLICIES (default 200), POSTERN_DIFF_QUERIES (default 200 per policy).
+// POSTERN_DIFF_POLICIES (default 1000), POSTERN_DIFF_QUERIES (default 200 per policy).
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -449,7 +449,7 @@ bool filter_admits(const std::vector<engine::FilterRule>& rules, const ip::Addre
 TEST_CASE("the engine agrees with the reference evaluator on random policies",
           "[engine][differential]") {
   const auto seed = env_number("POSTERN_DIFF_SEED", 20261125);
-  const auto policies = env_number("POSTERN_DIFF_POLICIES", 200);
+  const auto policies = env_number("POSTERN_DIFF_POLICIES", 1000);
   const auto queries = env_number("POSTERN_DIFF_QUERIES", 200);
   std::size_t valid = 0;
   std::size_t checked = 0;
