@@ -286,9 +286,25 @@ class Lowering {
     bool ok_ = true;
   };
 
+  // Lowers every object of the array `value` (the top-level section `section`, e.g. "acls"):
+  // checks the shapes, matches each object's keys against `specs` and hands it to `lower_one`
+  // as (index, object, where, fields by spec, a FieldReader over them).
+  template <std::size_t N, class LowerOne>
+  void for_each_entry(const json::Value& value, std::string_view section,
+                      const std::array<FieldSpec, N>& specs, LowerOne lower_one) {
+    if (!detail::expect_kind(out_, value, json::Kind::Array, section)) return;
+    for (std::size_t i = 0; i < value.items.size(); ++i) {
+      const auto& item = value.items[i];
+      const auto where = detail::index_path(section, i);
+      if (!detail::expect_kind(out_, item, json::Kind::Object, where)) continue;
+      const auto f = detail::match_fields(out_, item, specs, where);
+      FieldReader fields(*this, f, item.span, where);
+      lower_one(i, item, where, f, fields);
+    }
+  }
+
   void acls(const json::Value& value) {
     ast_.has_acls = true;
-    if (!detail::expect_kind(out_, value, json::Kind::Array, "acls")) return;
     static constexpr std::array<FieldSpec, 5> kFields = {{
         {"action"},
         {"src", "users"},
@@ -296,50 +312,48 @@ class Lowering {
         {"dst", "ports"},
         {"srcPosture"},
     }};
-    for (std::size_t i = 0; i < value.items.size(); ++i) {
-      const auto& item = value.items[i];
-      const auto where = detail::index_path("acls", i);
-      if (!detail::expect_kind(out_, item, json::Kind::Object, where)) continue;
-      const auto f = detail::match_fields(out_, item, kFields, where);
-      AclRule rule;
-      rule.index = i;
-      rule.span = item.span;
-      FieldReader fields(*this, f, item.span, where);
-      fields.read(0, "action", Presence::Required, rule.action, detail::lower_string);
-      fields.read(1, "src", Presence::Required, rule.src, detail::lower_selector_list);
-      fields.read(2, "proto", Presence::Optional, rule.proto, detail::lower_proto);
-      if (f[3] == nullptr) {
-        missing(item.span, where, "dst");
-        fields.fail();
-      } else if (detail::expect_kind(out_, f[3]->value, json::Kind::Array, where + ".dst")) {
-        const auto& list = f[3]->value.items;
-        for (std::size_t d = 0; d < list.size(); ++d) {
-          if (!detail::expect_kind(out_, list[d], json::Kind::String,
-                                   detail::index_path(where + ".dst", d))) {
-            continue;
+    for_each_entry(
+        value, "acls", kFields,
+        [&](std::size_t i, const json::Value& item, const std::string& where,
+            const std::vector<const json::Member*>& f, FieldReader& fields) {
+          AclRule rule;
+          rule.index = i;
+          rule.span = item.span;
+          fields.read(0, "action", Presence::Required, rule.action, detail::lower_string);
+          fields.read(1, "src", Presence::Required, rule.src, detail::lower_selector_list);
+          fields.read(2, "proto", Presence::Optional, rule.proto, detail::lower_proto);
+          if (f[3] == nullptr) {
+            missing(item.span, where, "dst");
+            fields.fail();
+          } else if (detail::expect_kind(out_, f[3]->value, json::Kind::Array, where + ".dst")) {
+            const auto& list = f[3]->value.items;
+            for (std::size_t d = 0; d < list.size(); ++d) {
+              if (!detail::expect_kind(out_, list[d], json::Kind::String,
+                                       detail::index_path(where + ".dst", d))) {
+                continue;
+              }
+              auto dst = detail::lower_destination(out_, list[d]);
+              if (!dst) continue;
+              if (rule.proto.number && !proto_has_ports(*rule.proto.number) &&
+                  !detail::is_wildcard_ports(dst->ports)) {
+                out_.error(
+                    DiagCode::S208, list[d].span, "protocol does not support specific ports",
+                    "only tcp, udp and sctp have ports; use `*` as the port with protocol `" +
+                        rule.proto.source.value + "`");
+                continue;
+              }
+              rule.dst.push_back(std::move(*dst));
+            }
+          } else {
+            fields.fail();
           }
-          auto dst = detail::lower_destination(out_, list[d]);
-          if (!dst) continue;
-          if (rule.proto.number && !proto_has_ports(*rule.proto.number) &&
-              !detail::is_wildcard_ports(dst->ports)) {
-            out_.error(DiagCode::S208, list[d].span, "protocol does not support specific ports",
-                       "only tcp, udp and sctp have ports; use `*` as the port with protocol `" +
-                           rule.proto.source.value + "`");
-            continue;
-          }
-          rule.dst.push_back(std::move(*dst));
-        }
-      } else {
-        fields.fail();
-      }
-      rule.src_posture = src_posture(f[4], where);
-      if (fields.ok()) ast_.acls.push_back(std::move(rule));
-    }
+          rule.src_posture = src_posture(f[4], where);
+          if (fields.ok()) ast_.acls.push_back(std::move(rule));
+        });
   }
 
   void grants(const json::Value& value) {
     ast_.has_grants = true;
-    if (!detail::expect_kind(out_, value, json::Kind::Array, "grants")) return;
     static constexpr std::array<FieldSpec, 6> kFields = {{
         {"src"},
         {"dst"},
@@ -348,55 +362,51 @@ class Lowering {
         {"srcPosture"},
         {"via"},
     }};
-    for (std::size_t i = 0; i < value.items.size(); ++i) {
-      const auto& item = value.items[i];
-      const auto where = detail::index_path("grants", i);
-      if (!detail::expect_kind(out_, item, json::Kind::Object, where)) continue;
-      const auto f = detail::match_fields(out_, item, kFields, where);
-      Grant grant;
-      grant.index = i;
-      grant.span = item.span;
-      FieldReader fields(*this, f, item.span, where);
-      fields.read(0, "src", Presence::Required, grant.src, detail::lower_selector_list);
-      fields.read(1, "dst", Presence::Required, grant.dst, detail::lower_selector_list);
-      if (f[2] != nullptr &&
-          detail::expect_kind(out_, f[2]->value, json::Kind::Array, where + ".ip")) {
-        const auto& list = f[2]->value.items;
-        grant.ip_entries = list.size();
-        for (std::size_t k = 0; k < list.size(); ++k) {
-          if (!detail::expect_kind(out_, list[k], json::Kind::String,
-                                   detail::index_path(where + ".ip", k))) {
-            continue;
+    for_each_entry(
+        value, "grants", kFields,
+        [&](std::size_t i, const json::Value& item, const std::string& where,
+            const std::vector<const json::Member*>& f, FieldReader& fields) {
+          Grant grant;
+          grant.index = i;
+          grant.span = item.span;
+          fields.read(0, "src", Presence::Required, grant.src, detail::lower_selector_list);
+          fields.read(1, "dst", Presence::Required, grant.dst, detail::lower_selector_list);
+          if (f[2] != nullptr &&
+              detail::expect_kind(out_, f[2]->value, json::Kind::Array, where + ".ip")) {
+            const auto& list = f[2]->value.items;
+            grant.ip_entries = list.size();
+            for (std::size_t k = 0; k < list.size(); ++k) {
+              if (!detail::expect_kind(out_, list[k], json::Kind::String,
+                                       detail::index_path(where + ".ip", k))) {
+                continue;
+              }
+              if (auto spec = detail::lower_ip_spec(out_, list[k]))
+                grant.ip.push_back(std::move(*spec));
+            }
           }
-          if (auto spec = detail::lower_ip_spec(out_, list[k]))
-            grant.ip.push_back(std::move(*spec));
-        }
-      }
-      if (f[3] != nullptr &&
-          detail::expect_kind(out_, f[3]->value, json::Kind::Object, where + ".app")) {
-        std::vector<const json::Member*> seen;
-        for (const auto& cap : f[3]->value.members) {
-          if (!detail::note_key(out_, seen, cap, where + ".app")) continue;
-          if (detail::expect_kind(out_, cap.value, json::Kind::Array,
-                                  detail::key_path(where + ".app", cap.key))) {
-            grant.app_capabilities.push_back(Text{cap.key, cap.key_span});
+          if (f[3] != nullptr &&
+              detail::expect_kind(out_, f[3]->value, json::Kind::Object, where + ".app")) {
+            std::vector<const json::Member*> seen;
+            for (const auto& cap : f[3]->value.members) {
+              if (!detail::note_key(out_, seen, cap, where + ".app")) continue;
+              if (detail::expect_kind(out_, cap.value, json::Kind::Array,
+                                      detail::key_path(where + ".app", cap.key))) {
+                grant.app_capabilities.push_back(Text{cap.key, cap.key_span});
+              }
+            }
           }
-        }
-      }
-      grant.src_posture = src_posture(f[4], where);
-      // An invalid `via` is reported but keeps the grant (the rest of it is still checked).
-      // An invalid `via` is reported but keeps the grant, so validation still checks the rest.
-      if (f[5] != nullptr) {
-        if (auto via = detail::lower_string_list(out_, f[5]->value, where + ".via")) {
-          grant.via = std::move(*via);
-        }
-      }
-      if (fields.ok()) ast_.grants.push_back(std::move(grant));
-    }
+          grant.src_posture = src_posture(f[4], where);
+          // An invalid `via` is reported but keeps the grant, so validation still checks the rest.
+          if (f[5] != nullptr) {
+            if (auto via = detail::lower_string_list(out_, f[5]->value, where + ".via")) {
+              grant.via = std::move(*via);
+            }
+          }
+          if (fields.ok()) ast_.grants.push_back(std::move(grant));
+        });
   }
 
   void ssh(const json::Value& value) {
-    if (!detail::expect_kind(out_, value, json::Kind::Array, "ssh")) return;
     static constexpr std::array<FieldSpec, 7> kFields = {{
         {"action"},
         {"src"},
@@ -406,31 +416,30 @@ class Lowering {
         {"checkPeriod"},
         {"acceptEnv"},
     }};
-    for (std::size_t i = 0; i < value.items.size(); ++i) {
-      const auto& item = value.items[i];
-      const auto where = detail::index_path("ssh", i);
-      if (!detail::expect_kind(out_, item, json::Kind::Object, where)) continue;
-      const auto f = detail::match_fields(out_, item, kFields, where);
-      SshRule rule;
-      rule.index = i;
-      rule.span = item.span;
-      FieldReader fields(*this, f, item.span, where);
-      // A missing action is reported by validation with Tailscale's text.
-      rule.action = Text{"", item.span};
-      fields.read(0, "action", Presence::Optional, rule.action, detail::lower_string);
-      fields.read(1, "src", Presence::Required, rule.src, detail::lower_selector_list);
-      fields.read(2, "dst", Presence::Required, rule.dst, detail::lower_string_list);
-      rule.has_users = f[3] != nullptr;
-      fields.read(3, "users", Presence::Optional, rule.users, detail::lower_string_list);
-      rule.src_posture = src_posture(f[4], where);
-      fields.read(5, "checkPeriod", Presence::Optional, rule.check_period, detail::lower_string);
-      fields.read(6, "acceptEnv", Presence::Optional, rule.accept_env, detail::lower_string_list);
-      if (fields.ok()) ast_.ssh.push_back(std::move(rule));
-    }
+    for_each_entry(
+        value, "ssh", kFields,
+        [&](std::size_t i, const json::Value& item, const std::string& where,
+            const std::vector<const json::Member*>& f, FieldReader& fields) {
+          SshRule rule;
+          rule.index = i;
+          rule.span = item.span;
+          // A missing action is reported by validation with Tailscale's text.
+          rule.action = Text{"", item.span};
+          fields.read(0, "action", Presence::Optional, rule.action, detail::lower_string);
+          fields.read(1, "src", Presence::Required, rule.src, detail::lower_selector_list);
+          fields.read(2, "dst", Presence::Required, rule.dst, detail::lower_string_list);
+          rule.has_users = f[3] != nullptr;
+          fields.read(3, "users", Presence::Optional, rule.users, detail::lower_string_list);
+          rule.src_posture = src_posture(f[4], where);
+          fields.read(5, "checkPeriod", Presence::Optional, rule.check_period,
+                      detail::lower_string);
+          fields.read(6, "acceptEnv", Presence::Optional, rule.accept_env,
+                      detail::lower_string_list);
+          if (fields.ok()) ast_.ssh.push_back(std::move(rule));
+        });
   }
 
   void tests(const json::Value& value) {
-    if (!detail::expect_kind(out_, value, json::Kind::Array, "tests")) return;
     static constexpr std::array<FieldSpec, 5> kFields = {{
         {"src", "user"},
         {"srcPostureAttrs"},
@@ -438,30 +447,29 @@ class Lowering {
         {"accept", "allow"},
         {"deny"},
     }};
-    for (std::size_t i = 0; i < value.items.size(); ++i) {
-      const auto& item = value.items[i];
-      const auto where = detail::index_path("tests", i);
-      if (!detail::expect_kind(out_, item, json::Kind::Object, where)) continue;
-      const auto f = detail::match_fields(out_, item, kFields, where);
-      TestCase test;
-      test.index = i;
-      test.span = item.span;
-      FieldReader fields(*this, f, item.span, where);
-      fields.read(0, "src", Presence::Required, test.src, detail::lower_string);
-      if (f[1] != nullptr) {
-        test.has_src_posture_attrs = true;
-        if (!posture_attrs(f[1]->value, where + ".srcPostureAttrs", test)) fields.fail();
-      }
-      fields.read(2, "proto", Presence::Optional, test.proto, detail::lower_proto);
-      fields.read(3, "accept", Presence::Optional, test.accept, detail::lower_string_list);
-      fields.read(4, "deny", Presence::Optional, test.deny, detail::lower_string_list);
-      if (f[3] == nullptr && f[4] == nullptr) {
-        out_.error(DiagCode::S211, item.span, where + ": a test needs `accept` or `deny`",
-                   "list the destinations the source must (`accept`) or must not (`deny`) reach");
-        fields.fail();
-      }
-      if (fields.ok()) ast_.tests.push_back(std::move(test));
-    }
+    for_each_entry(
+        value, "tests", kFields,
+        [&](std::size_t i, const json::Value& item, const std::string& where,
+            const std::vector<const json::Member*>& f, FieldReader& fields) {
+          TestCase test;
+          test.index = i;
+          test.span = item.span;
+          fields.read(0, "src", Presence::Required, test.src, detail::lower_string);
+          if (f[1] != nullptr) {
+            test.has_src_posture_attrs = true;
+            if (!posture_attrs(f[1]->value, where + ".srcPostureAttrs", test)) fields.fail();
+          }
+          fields.read(2, "proto", Presence::Optional, test.proto, detail::lower_proto);
+          fields.read(3, "accept", Presence::Optional, test.accept, detail::lower_string_list);
+          fields.read(4, "deny", Presence::Optional, test.deny, detail::lower_string_list);
+          if (f[3] == nullptr && f[4] == nullptr) {
+            out_.error(
+                DiagCode::S211, item.span, where + ": a test needs `accept` or `deny`",
+                "list the destinations the source must (`accept`) or must not (`deny`) reach");
+            fields.fail();
+          }
+          if (fields.ok()) ast_.tests.push_back(std::move(test));
+        });
   }
 
   bool posture_attrs(const json::Value& value, const std::string& where, TestCase& test) {
