@@ -24,20 +24,9 @@ struct Run {
   std::string err;
 };
 
-struct TempFile {
-  fs::path path;
+struct TempFile : postern::test::TempFile {
   TempFile(const std::string& name, const std::string& text)
-      // The pid keeps files apart when ctest runs this binary's cases in parallel.
-      : path(fs::temp_directory_path() /
-             ("postern_hujson_cli_" + std::to_string(getpid()) + "_" + name)) {
-    std::ofstream(path, std::ios::binary) << text;
-  }
-  ~TempFile() {
-    std::error_code ignored;
-    fs::remove(path, ignored);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
+      : postern::test::TempFile("postern_hujson_cli", name, text) {}
 };
 
 using postern::test::slurp;

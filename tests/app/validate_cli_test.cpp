@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "scratch.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -34,19 +36,9 @@ Run run_postern(const std::string& args) {
   return run;
 }
 
-struct TempFile {
-  fs::path path;
+struct TempFile : postern::test::TempFile {
   TempFile(const std::string& name, const std::string& text)
-      : path(fs::temp_directory_path() /
-             ("postern_validate_cli_" + std::to_string(getpid()) + "_" + name)) {
-    std::ofstream(path, std::ios::binary) << text;
-  }
-  ~TempFile() {
-    std::error_code ignored;
-    fs::remove(path, ignored);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
+      : postern::test::TempFile("postern_validate_cli", name, text) {}
 };
 
 const std::string kSamples = std::string(POSTERN_SOURCE_DIR) + "/samples/";

@@ -1,6 +1,7 @@
 #include "scratch.hpp"
 
 #include <stdlib.h>  // mkdtemp
+#include <unistd.h>  // getpid
 
 #include <fstream>
 #include <sstream>
@@ -21,6 +22,16 @@ ScratchDir::ScratchDir(const std::string& prefix) {
 ScratchDir::~ScratchDir() {
   std::error_code ignored;
   fs::remove_all(path_, ignored);
+}
+
+TempFile::TempFile(const std::string& prefix, const std::string& name, const std::string& text)
+    : path(fs::temp_directory_path() / (prefix + "_" + std::to_string(getpid()) + "_" + name)) {
+  write_file(path, text);
+}
+
+TempFile::~TempFile() {
+  std::error_code ignored;
+  fs::remove(path, ignored);
 }
 
 void write_file(const fs::path& path, const std::string& text) {

@@ -22,6 +22,18 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
+// A file `<temp dir>/<prefix>_<pid>_<name>` holding `text`, removed on destruction. The pid keeps
+// files apart when ctest runs one binary's cases in parallel.
+class TempFile {
+ public:
+  TempFile(const std::string& prefix, const std::string& name, const std::string& text);
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  const std::filesystem::path path;
+};
+
 void write_file(const std::filesystem::path& path, const std::string& text);
 // The whole file; empty when it cannot be read.
 std::string slurp(const std::filesystem::path& path);
