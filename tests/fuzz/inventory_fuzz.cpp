@@ -1,0 +1,83 @@
+// Fuzz target for the inventory loader (`--tailnet FILE`) and what runs on what it loads.
+// Invariants: no crash or UB; a rejected document has located errors and no inventory (nothing
+// half-loaded); an accepted one compiles with the sample policy, and checks between its devices
+// and every device's packet filter run.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <string_view>
+
+#include "postern/engine/engine.hpp"
+#include "postern/engine/inventory.hpp"
+#include "postern/engine/validate.hpp"
+#include "postern/grammar/hujson.hpp"
+#include "postern/grammar/policy_ast.hpp"
+
+namespace {
+
+using namespace postern;
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+// samples/policy.hujson (POSTERN_FUZZ_POLICY, set by CMake), parsed once.
+struct SamplePolicy {
+  std::unique_ptr<grammar::SourceFile> file;
+  grammar::policy::Ast ast;
+};
+
+const SamplePolicy& sample_policy() {
+  static const SamplePolicy policy = [] {
+    std::ifstream in(POSTERN_FUZZ_POLICY, std::ios::binary);
+    SamplePolicy p;
+    p.file = std::make_unique<grammar::SourceFile>(
+        "policy.hujson",
+        std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+    auto doc = grammar::hujson::parse(*p.file);
+    require(doc.ok());
+    auto lowered = grammar::policy::lower(*p.file, *doc.value);
+    require(lowered.value.has_value());
+    p.ast = std::move(*lowered.value);
+    return p;
+  }();
+  return policy;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto loaded = engine::load_inventory(text);
+  if (!loaded.inventory) {
+    require(!loaded.errors.empty());
+    for (const auto& e : loaded.errors) require(!e.message.empty());
+    return 0;
+  }
+  require(loaded.errors.empty());
+  const auto& inventory = *loaded.inventory;
+  const auto& policy = sample_policy();
+  auto compiled =
+      engine::Engine::compile(*policy.file, policy.ast, inventory, {.now = 1'800'000'000});
+  require(compiled != nullptr);
+  const auto snapshot = compiled->snapshot();
+  const std::size_t limit = std::min<std::size_t>(inventory.devices.size(), 16);
+  for (engine::DeviceIndex dst = 0; dst < limit; ++dst) {
+    (void)snapshot->filter_for(dst);
+    for (std::size_t src = 0; src < limit; ++src) {
+      for (const auto& from : inventory.devices[src].addresses) {
+        for (const auto& to : inventory.devices[dst].addresses) {
+          engine::Request request;
+          request.src = from;
+          request.dst = to;
+          request.port = 5432;
+          (void)snapshot->check(request);
+        }
+      }
+    }
+  }
+  return 0;
+}
