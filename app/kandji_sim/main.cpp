@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "listen_address.hpp"
 #include "simulator.hpp"
 
 namespace {
@@ -51,37 +52,7 @@ Fault objects: {"kind": K, "on_request": N, "page": P, "times": T (default 1, -1
   duplicate_rows        {"count": 1}: the page repeats the previous page's last rows
 Any fault may add {"headers": {"Name": "value"}} to its response.)";
 
-struct ListenAddress {
-  std::string host;
-  int port = 0;
-};
-
-std::optional<ListenAddress> parse_listen(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
-  ListenAddress out;
-  out.host = text.substr(0, colon);
-  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') {
-    out.host = out.host.substr(1, out.host.size() - 2);
-  }
-  const std::string port = text.substr(colon + 1);
-  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  out.port = std::stoi(port);
-  if (out.port > 65535) return std::nullopt;
-  return out;
-}
-
-std::optional<std::string> read_token_file(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line)) return std::nullopt;
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-    line.pop_back();
-  }
-  return line;
-}
+using postern::app::parse_listen;
 
 int fail(const std::string& message) {
   std::cerr << "postern-kandji-sim: error: " << message << '\n';
@@ -162,7 +133,7 @@ int main(int argc, char** argv) {
                 "` (pass --allow-remote to override)");
   }
   if (*token_file_opt) {
-    auto read = read_token_file(token_file);
+    auto read = postern::app::read_secret_line(token_file);
     if (!read) return fail("cannot read a token from `" + token_file + "`");
     token = *read;
   }

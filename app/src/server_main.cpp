@@ -29,16 +29,6 @@ int fail(const std::string& message) {
 }
 
 // The first line of the token file, surrounding whitespace removed.
-std::optional<std::string> read_api_token(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string line;
-  if (!in || !std::getline(in, line)) return std::nullopt;
-  const auto begin = line.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return std::nullopt;
-  const auto end = line.find_last_not_of(" \t\r\n");
-  return line.substr(begin, end - begin + 1);
-}
-
 // Expiries every second; file polls (and, with a store, changes written by other processes)
 // every `reload_interval` seconds. Wakes early for stop().
 class Ticker {
@@ -88,26 +78,6 @@ class Ticker {
 
 }  // namespace
 
-std::optional<ListenAddress> parse_listen(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
-  ListenAddress out;
-  out.host = text.substr(0, colon);
-  if (out.host.front() == '[') {
-    if (out.host.size() < 3 || out.host.back() != ']') return std::nullopt;
-    out.host = out.host.substr(1, out.host.size() - 2);
-  } else if (out.host.find(':') != std::string::npos) {
-    return std::nullopt;  // a bare IPv6 address needs brackets
-  }
-  const std::string port = text.substr(colon + 1);
-  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  out.port = std::stoi(port);
-  if (out.port > 65535) return std::nullopt;
-  return out;
-}
-
 bool is_loopback(const std::string& host) {
   if (host == "localhost") return true;
   const auto address = grammar::ip::parse_address(host);
@@ -127,7 +97,7 @@ int run_server(const ServeOptions& options) {
   }
   std::optional<std::string> token;
   if (!options.api_token_file.empty()) {
-    token = read_api_token(options.api_token_file);
+    token = app::read_secret_line(options.api_token_file);
     if (!token) {
       return fail("error[C773]: cannot read an API token from `" + options.api_token_file + "`");
     }

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "listen_address.hpp"
+
 namespace postern::server {
 
 struct ServeOptions {
@@ -21,13 +23,8 @@ struct ServeOptions {
   bool access_log = false;
 };
 
-struct ListenAddress {
-  std::string host;  // without brackets
-  int port = 0;
-};
-
-// `HOST:PORT`, `[v6]:PORT`; nullopt when malformed.
-std::optional<ListenAddress> parse_listen(const std::string& text);
+using app::ListenAddress;
+using app::parse_listen;
 // localhost, 127.0.0.0/8 and ::1.
 bool is_loopback(const std::string& host);
 
