@@ -14,7 +14,8 @@ nlohmann::json text_or_null(const std::string& text) {
   return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
 }
 
-}  // namespace
+// After this long without a successful sync the attributes may be outdated.
+constexpr std::int64_t kStaleAfterSeconds = 24 * 3600;
 
 std::string integration_state(const sync::SyncStatus& status, std::int64_t now) {
   if (status.paused_until && *status.paused_until > now) return "paused";
@@ -23,6 +24,8 @@ std::string integration_state(const sync::SyncStatus& status, std::int64_t now) 
   if (now - *status.last_success > kStaleAfterSeconds) return "stale";
   return "ok";
 }
+
+}  // namespace
 
 nlohmann::json integration_json(const sync::Integration& integration,
                                 const sync::SyncStatus& status, bool token_set, std::int64_t now) {

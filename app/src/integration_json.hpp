@@ -11,17 +11,13 @@
 
 namespace postern::app {
 
-// After this long without a successful sync the state is "stale" (attributes may be outdated).
-inline constexpr std::int64_t kStaleAfterSeconds = 24 * 3600;
-
-// "ok", "pending" (never synced), "failing" (last run failed), "paused" (authentication failure,
-// until a configuration change or the pause ends) or "stale".
-std::string integration_state(const sync::SyncStatus& status, std::int64_t now);
-
 // {id, provider, url, token: "set"|"missing", configVersion, createdAt, updatedAt, state,
 //  lastSync, lastAttempt, lastError, lastErrorKind, pausedUntil, nextRun, providerHostCount,
 //  matchedCount, possibleMatchedCount, ambiguousSerials, recordsWithoutSerial, pages, durationMs,
-//  warning}; times are RFC 3339 or null, absent texts null. `status` is default-constructed for
+//  warning}; times are RFC 3339 or null, absent texts null. `state` is "ok", "pending" (never
+//  synced), "failing" (last run failed), "paused" (authentication failure, until a configuration
+//  change or the pause ends) or "stale" (no successful sync for 24 h). `status` is
+//  default-constructed for
 // an integration that never ran.
 nlohmann::json integration_json(const sync::Integration& integration,
                                 const sync::SyncStatus& status, bool token_set, std::int64_t now);

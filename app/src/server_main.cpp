@@ -6,13 +6,13 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <thread>
 
 #include "command_registry.hpp"
+#include "listen_address.hpp"
 #include "postern/grammar/ip.hpp"
 #include "postern/sync/store.hpp"
 #include "server_http.hpp"
@@ -28,7 +28,6 @@ int fail(const std::string& message) {
   return app::kExitUsage;
 }
 
-// The first line of the token file, surrounding whitespace removed.
 // Expiries every second; file polls (and, with a store, changes written by other processes)
 // every `reload_interval` seconds. Wakes early for stop().
 class Ticker {
@@ -90,7 +89,7 @@ bool is_loopback(const std::string& host) {
 }
 
 int run_server(const ServeOptions& options) {
-  const auto listen = parse_listen(options.listen);
+  const auto listen = app::parse_listen(options.listen);
   if (!listen) {
     return fail("error[C703]: `--listen` must be HOST:PORT (e.g. 127.0.0.1:8080, [::1]:0), got `" +
                 options.listen + "`");

@@ -6,8 +6,6 @@
 #include <optional>
 #include <string>
 
-#include "listen_address.hpp"
-
 namespace postern::server {
 
 struct ServeOptions {
@@ -23,8 +21,6 @@ struct ServeOptions {
   bool access_log = false;
 };
 
-using app::ListenAddress;
-using app::parse_listen;
 // localhost, 127.0.0.0/8 and ::1.
 bool is_loopback(const std::string& host);
 

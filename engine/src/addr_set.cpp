@@ -248,6 +248,12 @@ AddrSet tailnet_ranges() {
   return s;
 }
 
+void AddrSet::retain(const AddrSet& other) {
+  AddrSet outside = *this;  // this - other
+  outside.remove(other);
+  remove(outside);
+}
+
 AddrSet all_addresses() {
   AddrSet s;
   s.add(*ip::parse_prefix("0.0.0.0/0"));

@@ -29,6 +29,8 @@ class AddrSet {
   void add_range(const grammar::ip::Address& first, const grammar::ip::Address& last);
   void add(const AddrSet& other);
   void remove(const AddrSet& other);
+  // Keeps only the addresses also in `other` (intersection).
+  void retain(const AddrSet& other);
   [[nodiscard]] bool contains(const grammar::ip::Address& address) const;
   [[nodiscard]] bool overlaps(const grammar::ip::Prefix& prefix) const;
   [[nodiscard]] bool empty() const { return v4_.empty() && v6_.empty(); }

@@ -69,14 +69,6 @@ std::vector<std::string> src_ips_for(const SnapshotData& data, std::size_t ri, D
   return out;
 }
 
-detail::AddrSet intersection(const detail::AddrSet& a, const detail::AddrSet& b) {
-  detail::AddrSet outside = a;  // a - b
-  outside.remove(b);
-  detail::AddrSet both = a;
-  both.remove(outside);
-  return both;
-}
-
 }  // namespace
 
 std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
@@ -130,7 +122,9 @@ std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
       if (!mine.empty() && r.has_via) {
         // A `via` grant reaches exactly the destinations routed by a node of its `via` tags
         // (`*` included), never a device's own address (check.cpp dst_ok).
-        auto routed = intersection(intersection(r.dst_addrs, mine), r.via_routes);
+        detail::AddrSet routed = r.dst_addrs;
+        routed.retain(mine);
+        routed.retain(r.via_routes);
         routed.remove(device_addresses());
         for (auto& text : routed.to_strings()) dst_ips.push_back(std::move(text));
       } else if (!mine.empty()) {

@@ -286,12 +286,14 @@ class Lowering {
     bool ok_ = true;
   };
 
-  // Lowers every object of the array `value` (the top-level section `section`, e.g. "acls"):
-  // checks the shapes, matches each object's keys against `specs` and hands it to `lower_one`
-  // as (index, object, where, fields by spec, a FieldReader over them).
-  template <std::size_t N, class LowerOne>
-  void for_each_entry(const json::Value& value, std::string_view section,
-                      const std::array<FieldSpec, N>& specs, LowerOne lower_one) {
+  // Lowers every object of the array `value` (the top-level section `section`, e.g. "acls")
+  // into an Entry appended to `out`: checks the shapes, matches the object's keys against
+  // `specs`, sets the entry's index and span (the object's) and lets `lower_one(entry, where,
+  // fields by spec, a FieldReader over them)` fill it. An entry with an invalid field is left out.
+  template <class Entry, std::size_t N, class LowerOne>
+  void lower_entries(const json::Value& value, std::string_view section,
+                     const std::array<FieldSpec, N>& specs, std::vector<Entry>& out,
+                     LowerOne lower_one) {
     if (!detail::expect_kind(out_, value, json::Kind::Array, section)) return;
     for (std::size_t i = 0; i < value.items.size(); ++i) {
       const auto& item = value.items[i];
@@ -299,7 +301,11 @@ class Lowering {
       if (!detail::expect_kind(out_, item, json::Kind::Object, where)) continue;
       const auto f = detail::match_fields(out_, item, specs, where);
       FieldReader fields(*this, f, item.span, where);
-      lower_one(i, item, where, f, fields);
+      Entry entry;
+      entry.index = i;
+      entry.span = item.span;
+      lower_one(entry, where, f, fields);
+      if (fields.ok()) out.push_back(std::move(entry));
     }
   }
 
@@ -312,18 +318,15 @@ class Lowering {
         {"dst", "ports"},
         {"srcPosture"},
     }};
-    for_each_entry(
-        value, "acls", kFields,
-        [&](std::size_t i, const json::Value& item, const std::string& where,
-            const std::vector<const json::Member*>& f, FieldReader& fields) {
-          AclRule rule;
-          rule.index = i;
-          rule.span = item.span;
+    lower_entries(
+        value, "acls", kFields, ast_.acls,
+        [&](AclRule& rule, const std::string& where, const std::vector<const json::Member*>& f,
+            FieldReader& fields) {
           fields.read(0, "action", Presence::Required, rule.action, detail::lower_string);
           fields.read(1, "src", Presence::Required, rule.src, detail::lower_selector_list);
           fields.read(2, "proto", Presence::Optional, rule.proto, detail::lower_proto);
           if (f[3] == nullptr) {
-            missing(item.span, where, "dst");
+            missing(rule.span, where, "dst");
             fields.fail();
           } else if (detail::expect_kind(out_, f[3]->value, json::Kind::Array, where + ".dst")) {
             const auto& list = f[3]->value.items;
@@ -348,7 +351,6 @@ class Lowering {
             fields.fail();
           }
           rule.src_posture = src_posture(f[4], where);
-          if (fields.ok()) ast_.acls.push_back(std::move(rule));
         });
   }
 
@@ -362,13 +364,10 @@ class Lowering {
         {"srcPosture"},
         {"via"},
     }};
-    for_each_entry(
-        value, "grants", kFields,
-        [&](std::size_t i, const json::Value& item, const std::string& where,
-            const std::vector<const json::Member*>& f, FieldReader& fields) {
-          Grant grant;
-          grant.index = i;
-          grant.span = item.span;
+    lower_entries(
+        value, "grants", kFields, ast_.grants,
+        [&](Grant& grant, const std::string& where, const std::vector<const json::Member*>& f,
+            FieldReader& fields) {
           fields.read(0, "src", Presence::Required, grant.src, detail::lower_selector_list);
           fields.read(1, "dst", Presence::Required, grant.dst, detail::lower_selector_list);
           if (f[2] != nullptr &&
@@ -402,7 +401,6 @@ class Lowering {
               grant.via = std::move(*via);
             }
           }
-          if (fields.ok()) ast_.grants.push_back(std::move(grant));
         });
   }
 
@@ -416,15 +414,12 @@ class Lowering {
         {"checkPeriod"},
         {"acceptEnv"},
     }};
-    for_each_entry(
-        value, "ssh", kFields,
-        [&](std::size_t i, const json::Value& item, const std::string& where,
-            const std::vector<const json::Member*>& f, FieldReader& fields) {
-          SshRule rule;
-          rule.index = i;
-          rule.span = item.span;
+    lower_entries(
+        value, "ssh", kFields, ast_.ssh,
+        [&](SshRule& rule, const std::string& where, const std::vector<const json::Member*>& f,
+            FieldReader& fields) {
           // A missing action is reported by validation with Tailscale's text.
-          rule.action = Text{"", item.span};
+          rule.action = Text{"", rule.span};
           fields.read(0, "action", Presence::Optional, rule.action, detail::lower_string);
           fields.read(1, "src", Presence::Required, rule.src, detail::lower_selector_list);
           fields.read(2, "dst", Presence::Required, rule.dst, detail::lower_string_list);
@@ -435,7 +430,6 @@ class Lowering {
                       detail::lower_string);
           fields.read(6, "acceptEnv", Presence::Optional, rule.accept_env,
                       detail::lower_string_list);
-          if (fields.ok()) ast_.ssh.push_back(std::move(rule));
         });
   }
 
@@ -447,13 +441,10 @@ class Lowering {
         {"accept", "allow"},
         {"deny"},
     }};
-    for_each_entry(
-        value, "tests", kFields,
-        [&](std::size_t i, const json::Value& item, const std::string& where,
-            const std::vector<const json::Member*>& f, FieldReader& fields) {
-          TestCase test;
-          test.index = i;
-          test.span = item.span;
+    lower_entries(
+        value, "tests", kFields, ast_.tests,
+        [&](TestCase& test, const std::string& where, const std::vector<const json::Member*>& f,
+            FieldReader& fields) {
           fields.read(0, "src", Presence::Required, test.src, detail::lower_string);
           if (f[1] != nullptr) {
             test.has_src_posture_attrs = true;
@@ -464,11 +455,10 @@ class Lowering {
           fields.read(4, "deny", Presence::Optional, test.deny, detail::lower_string_list);
           if (f[3] == nullptr && f[4] == nullptr) {
             out_.error(
-                DiagCode::S211, item.span, where + ": a test needs `accept` or `deny`",
+                DiagCode::S211, test.span, where + ": a test needs `accept` or `deny`",
                 "list the destinations the source must (`accept`) or must not (`deny`) reach");
             fields.fail();
           }
-          if (fields.ok()) ast_.tests.push_back(std::move(test));
         });
   }
 

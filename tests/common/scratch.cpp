@@ -12,6 +12,7 @@ namespace postern::test {
 namespace fs = std::filesystem;
 
 ScratchDir::ScratchDir(const std::string& prefix) {
+  // mkdtemp's template: it replaces the trailing six X's with a unique suffix.
   std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
   if (mkdtemp(pattern.data()) == nullptr) {
     throw std::runtime_error("cannot create a scratch directory from " + pattern);

@@ -553,6 +553,19 @@ TEST_CASE("the engine agrees with the reference evaluator on random policies",
     }();
     for (engine::DeviceIndex dst = 0; dst < inventory.devices.size(); ++dst) {
       const auto filter = snapshot->filter_for(dst);
+      // Described once per node, for the failure messages below.
+      std::ostringstream filter_text;
+      for (const auto& rule : filter) {
+        filter_text << "\n  src";
+        for (const auto& src_ip : rule.src_ips) filter_text << " " << src_ip;
+        filter_text << " dst";
+        for (const auto& d : rule.dst_ports) {
+          filter_text << " " << d.ip << ":" << d.ports.first << "-" << d.ports.last;
+        }
+        filter_text << " proto";
+        for (const auto number : rule.ip_proto) filter_text << " " << number;
+      }
+      const std::string filter_description = filter_text.str();
       const auto& dst_device = inventory.devices[dst];
       std::vector<ip::Address> destinations = dst_device.addresses;
       for (const auto& host : kRoutedHosts) {
@@ -578,18 +591,7 @@ TEST_CASE("the engine agrees with the reference evaluator on random policies",
             INFO("filter of " << dst_device.hostname << ": " << ip::to_string(src_addr) << " -> "
                               << ip::to_string(dst_addr) << " proto " << int{proto} << " port "
                               << port);
-            std::ostringstream filter_text;
-            for (const auto& rule : filter) {
-              filter_text << "\n  src";
-              for (const auto& src_ip : rule.src_ips) filter_text << " " << src_ip;
-              filter_text << " dst";
-              for (const auto& d : rule.dst_ports) {
-                filter_text << " " << d.ip << ":" << d.ports.first << "-" << d.ports.last;
-              }
-              filter_text << " proto";
-              for (const auto number : rule.ip_proto) filter_text << " " << number;
-            }
-            INFO("filter:" << filter_text.str());
+            INFO("filter:" << filter_description);
             agree(filter_admits(filter, src_addr, dst_addr, proto, port),
                   snapshot->check(request).allow);
             ++filter_checked;
