@@ -57,15 +57,14 @@ class Sim {
   explicit Sim(const std::vector<std::string>& args) : process_(sim_binary(), args) {
     INFO("first stdout line: " << process_.first_line());
     REQUIRE(process_.port() > 0);
-    port_ = process_.port();
   }
 
   // Sends `sig`, then the exit status (-1 when it did not exit normally).
   int stop(int sig = SIGTERM) { return process_.stop(sig); }
 
-  [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] int port() const { return process_.port(); }
   [[nodiscard]] std::unique_ptr<httplib::Client> client() const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port());
     c->set_read_timeout(30, 0);
     return c;
   }
@@ -98,7 +97,6 @@ class Sim {
 
  private:
   postern::test::ListeningProcess process_;
-  int port_ = 0;
 };
 
 std::string url_encode(const std::string& s) {
