@@ -11,7 +11,7 @@
 #
 # Usage: bench/run_grid.sh [--no-cedar] [--no-scale] [--quick] [--table-only]
 #   --table-only: print the table again from the raw outputs of the last run
-# Environment: SHARED_DIR (default /work/shared), WORK_DIR (default /tmp/postern-grid),
+# Environment: SHARED_DIR (default ../shared next to the checkout), WORK_DIR (default /tmp/postern-grid),
 #   BUILD_DIR (default <repo>/build/grid-release), CEDAR_DIR (default /tmp/peer-cedar),
 #   BENCH_EVAL_ARGS (extra arguments for bench_eval), JOBS (default 2).
 # bench_eval finds each workload through POSTERN_WORKLOAD_ROOT (a wl_n<N>_d<D> symlink per point)
@@ -19,7 +19,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SHARED_DIR=${SHARED_DIR:-/work/shared}
+SHARED_DIR=${SHARED_DIR:-$(cd "$ROOT/../shared" && pwd)}
 WORKLOAD_DIR=$SHARED_DIR/workload
 WORK_DIR=${WORK_DIR:-/tmp/postern-grid}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build/grid-release}
