@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "postern/sync/sync_engine.hpp"
+#include "postern/store/store.hpp"
 
 namespace {
 
@@ -88,7 +89,7 @@ void BM_FullSync(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     const auto db = dir / ("bench-" + std::to_string(run++) + ".db");
-    auto store = std::move(open_sqlite_store(db).value());
+    auto store = std::move(store::open_sqlite_store(db).value());
     const auto now = to_unix(clock.now());
     auto integration =
         store

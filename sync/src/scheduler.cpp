@@ -4,9 +4,9 @@
 
 namespace postern::sync {
 
-Scheduler::Scheduler(Store& store, SyncEngine& engine, Clock& clock, NodeSource nodes,
+Scheduler::Scheduler(SyncLedger& ledger, SyncEngine& engine, Clock& clock, NodeSource nodes,
                      SchedulerOptions options, ReportSink on_report)
-    : store_(store),
+    : ledger_(ledger),
       engine_(engine),
       clock_(clock),
       nodes_(std::move(nodes)),
@@ -65,7 +65,7 @@ bool Scheduler::start_run(std::int64_t id) {
 
 std::vector<Integration> Scheduler::due_integrations(bool ignore_schedule) {
   std::vector<Integration> due;
-  auto integrations = store_.list_integrations();
+  auto integrations = ledger_.list_integrations();
   if (!integrations) return due;
   const auto now = to_unix(clock_.now());
   for (const auto& integration : integrations.value()) {
@@ -76,7 +76,7 @@ std::vector<Integration> Scheduler::due_integrations(bool ignore_schedule) {
       if (state.running) continue;
       forced = state.forced;
     }
-    auto status = store_.load_status(integration.id);
+    auto status = ledger_.load_status(integration.id);
     if (!status) continue;
     const SyncStatus& s = status.value();
     if (s.paused_until && *s.paused_until > now) continue;  // only a config change unpauses
@@ -94,27 +94,27 @@ void Scheduler::run_to_completion(const Integration& first) {
       report = engine_.sync(integration, nodes.value());
     } else {
       report.error = nodes.error();
-      if (auto status = store_.load_status(integration.id)) {
+      if (auto status = ledger_.load_status(integration.id)) {
         SyncStatus s = status.value();
         s.last_attempt = to_unix(clock_.now());
         s.last_error = truncate_utf8("cannot load the tailnet: " + nodes.error().message, 500);
         s.last_error_kind = std::string(kind_name(nodes.error().kind));
-        (void)store_.save_status(integration.id, s);
+        (void)ledger_.save_status(integration.id, s);
       }
     }
     // Schedule the next run, unless the sync paused the integration or its configuration changed
     // meanwhile (then the store already asks for a run now).
-    auto latest = store_.find_integration(integration.provider);
+    auto latest = ledger_.find_integration(integration.provider);
     const bool still_there = latest && latest.value() && latest.value()->id == integration.id;
     const bool changed =
         still_there && latest.value()->config_version != integration.config_version;
     if (still_there && !changed) {
-      if (auto status = store_.load_status(integration.id)) {
+      if (auto status = ledger_.load_status(integration.id)) {
         SyncStatus s = status.value();
         const auto now = to_unix(clock_.now());
         if (!(s.paused_until && *s.paused_until > now)) {
           s.next_run = to_unix(next_after(clock_.now()));
-          (void)store_.save_status(integration.id, s);
+          (void)ledger_.save_status(integration.id, s);
         }
       }
     }

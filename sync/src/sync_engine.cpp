@@ -28,15 +28,9 @@ struct NodeDiff {
 
 }  // namespace
 
-TokenReader file_token_reader(std::filesystem::path db_path) {
-  return [db = std::move(db_path)](const Integration& integration) {
-    return read_token(db, integration.provider);
-  };
-}
-
-SyncEngine::SyncEngine(Store& store, HttpTransport& transport, Clock& clock, TokenReader tokens,
+SyncEngine::SyncEngine(SyncLedger& ledger, HttpTransport& transport, Clock& clock, TokenReader tokens,
                        EngineOptions options)
-    : store_(store),
+    : ledger_(ledger),
       transport_(transport),
       clock_(clock),
       tokens_(std::move(tokens)),
@@ -49,7 +43,7 @@ void SyncEngine::record_failure(const Integration& integration, const SyncError&
   report.error->message = redact(error.message, token);
   report.duration = std::chrono::duration_cast<Millis>(clock_.now() - started);
   if (error.kind == SyncErrorKind::Discarded) return;  // the integration changed: nothing to say
-  auto loaded = store_.load_status(integration.id);
+  auto loaded = ledger_.load_status(integration.id);
   SyncStatus status = loaded ? loaded.value() : SyncStatus{};
   const auto now = to_unix(clock_.now());
   status.last_attempt = now;
@@ -59,7 +53,7 @@ void SyncEngine::record_failure(const Integration& integration, const SyncError&
     status.paused_until = now + options_.auth_pause.count();
     status.next_run = status.paused_until;
   }
-  (void)store_.save_status(integration.id, status);  // removed meanwhile: nothing to record
+  (void)ledger_.save_status(integration.id, status);  // removed meanwhile: nothing to record
 }
 
 SyncReport SyncEngine::sync(const Integration& integration, const std::vector<TailnetNode>& nodes,
@@ -96,8 +90,8 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
   shown.matched = match.matched;
   if (progress) progress(shown);
 
-  auto current = store_.load_attributes();
-  auto previous = store_.load_status(integration.id);
+  auto current = ledger_.load_attributes();
+  auto previous = ledger_.load_status(integration.id);
   if (!current || !previous) {
     record_failure(integration, !current ? current.error() : previous.error(), config.token,
                    started, report);
@@ -195,7 +189,7 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
   report.duration = std::chrono::duration_cast<Millis>(clock_.now() - started);
   status.duration_ms = report.duration.count();
   commit.status = status;
-  if (auto committed = store_.commit_sync(commit); !committed) {
+  if (auto committed = ledger_.commit_sync(commit); !committed) {
     record_failure(integration, committed.error(), config.token, started, report);
     return report;
   }
@@ -209,33 +203,31 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
   return report;
 }
 
-Status SyncEngine::remove(const Integration& integration, const std::string& actor) {
+RemovalPlan plan_removal(const Integration& integration, const AttributeTable& current,
+                         const std::string& actor, std::int64_t now) {
   const auto provider = make_provider(integration.provider);
   const std::string prefix = provider ? provider->attribute_prefix() : integration.provider + ":";
-  auto current = store_.load_attributes();
-  if (!current) return current.error();
-  const auto now = to_unix(clock_.now());
-  std::vector<AttributeWrite> writes;
-  std::vector<AuditEvent> events;
-  for (const auto& [device, attrs] : current.value()) {
+  RemovalPlan plan;
+  for (const auto& [device, attrs] : current) {
     json changes = json::array();
     for (const auto& [key, stored] : attrs) {
       if (stored.source != integration.provider || !has_prefix(key, prefix)) continue;
       changes.push_back(json{{"key", key}, {"old", value_json(stored.value)}});
-      writes.push_back(AttributeWrite{device, key, std::nullopt, stored.source, std::nullopt});
+      plan.writes.push_back(
+          AttributeWrite{device, key, std::nullopt, stored.source, std::nullopt});
     }
     if (changes.empty()) continue;
     json details{{"node", device}, {"integration", integration.provider}, {"changes", changes}};
-    events.push_back(AuditEvent{0, now, actor, "node:" + device, std::string(kActionNodeAttribute),
-                                details.dump()});
+    plan.events.push_back(AuditEvent{0, now, actor, "node:" + device,
+                                     std::string(kActionNodeAttribute), details.dump()});
   }
   json details{{"provider", integration.provider},
                {"integration_id", integration.id},
                {"url", integration.url},
-               {"attributes_removed", writes.size()}};
-  events.push_back(AuditEvent{0, now, actor, "integration:" + integration.provider,
-                              std::string(kActionRemove), details.dump()});
-  return store_.remove_integration(integration.id, writes, events);
+               {"attributes_removed", plan.writes.size()}};
+  plan.events.push_back(AuditEvent{0, now, actor, "integration:" + integration.provider,
+                                   std::string(kActionRemove), details.dump()});
+  return plan;
 }
 
 }  // namespace postern::sync

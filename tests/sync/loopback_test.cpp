@@ -4,6 +4,7 @@
 
 #include "fake_transport.hpp"
 #include "postern/sync/scheduler.hpp"
+#include "postern/store/store.hpp"
 #include "sim_process.hpp"
 
 using namespace postern;
@@ -12,6 +13,12 @@ using nlohmann::json;
 
 namespace {
 
+TokenReader test_token_reader(std::filesystem::path db) {
+  return [db = std::move(db)](const Integration& integration) {
+    return store::read_token(db, integration.provider);
+  };
+}
+
 const std::string kToken = "5e0c2a4b-7d1f-4e3a-9b6c-0f8e2d4a6c19";
 
 struct Loopback {
@@ -19,7 +26,7 @@ struct Loopback {
   test::Simulator sim;
   SystemClock clock;
   std::unique_ptr<HttpTransport> transport;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<store::Store> store;
   std::unique_ptr<SyncEngine> engine;
   Integration integration;
   std::vector<TailnetNode> nodes;
@@ -30,15 +37,15 @@ struct Loopback {
   explicit Loopback(std::vector<std::string> sim_args, bool compression = true)
       : sim(dir.path(), std::move(sim_args), kToken),
         transport(make_curl_transport(CurlOptions{compression})) {
-    store = std::move(open_sqlite_store(dir.path() / "postern.db").value());
-    REQUIRE(write_token(dir.path() / "postern.db", "kandji", kToken).ok());
+    store = std::move(store::open_sqlite_store(dir.path() / "postern.db").value());
+    REQUIRE(store::write_token(dir.path() / "postern.db", "kandji", kToken).ok());
     EngineOptions options;
     options.fetch.backoff_base = Millis{20};
     options.fetch.backoff_cap = Millis{100};
     options.fetch.request_timeout = Millis{3'000};
     options.fetch.max_retry_wait = Millis{5'000};
     engine = std::make_unique<SyncEngine>(*store, *transport, clock,
-                                          file_token_reader(dir.path() / "postern.db"), options);
+                                          test_token_reader(dir.path() / "postern.db"), options);
     const auto now = to_unix(clock.now());
     integration = store
                       ->create_integration(
@@ -67,7 +74,7 @@ struct Loopback {
     for (const auto& [device, attrs] : table.value()) n += attrs.size();
     return n;
   }
-  std::size_t events() { return store->audit_log(std::nullopt).value().size(); }
+  std::size_t events() { return store->audit_log({}).value().size(); }
   json requests() { return json::parse(sim.get("/_sim/requests")); }
   void faults(const std::string& body) { sim.post("/_sim/faults", body); }
   void check_no_token() {
@@ -202,7 +209,7 @@ TEST_CASE("loopback: a slow response hits the request timeout", "[sync][loopback
   options.fetch.request_timeout = Millis{300};
   options.fetch.max_attempts = 2;
   SyncEngine quick(*lb.store, *lb.transport, lb.clock,
-                   file_token_reader(lb.dir.path() / "postern.db"), options);
+                   test_token_reader(lb.dir.path() / "postern.db"), options);
   auto report = quick.sync(lb.integration, lb.nodes);
   REQUIRE_FALSE(report.ok);
   CHECK(report.error->kind == SyncErrorKind::Transient);

@@ -1,6 +1,7 @@
 // The scheduler on a FakeClock: cadence with jitter, immediate runs after create and update,
 // the 24 h authentication pause, and coalescing of concurrent triggers.
 #include "postern/sync/scheduler.hpp"
+#include "postern/store/store.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -22,13 +23,13 @@ struct Harness {
   FakeClock clock;
   test::FakeTransport transport;
   test::PagedKandji kandji;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<store::Store> store;
   std::unique_ptr<SyncEngine> engine;
   std::atomic<int> reports{0};
   Integration integration;
 
   explicit Harness(Millis jitter = Millis{0}) {
-    store = std::move(open_sqlite_store(dir.path() / "postern.db").value());
+    store = std::move(store::open_sqlite_store(dir.path() / "postern.db").value());
     engine = std::make_unique<SyncEngine>(*store, transport, clock, [this](const Integration&) {
       return Result<std::string>(kandji.token);
     });

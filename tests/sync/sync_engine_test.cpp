@@ -1,6 +1,7 @@
 // SyncEngine over FakeTransport + a real SQLite store: all-or-nothing, diffing, audit events,
 // removals and the mass-removal guard, authentication pause, token redaction.
 #include "postern/sync/sync_engine.hpp"
+#include "postern/store/store.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -18,13 +19,13 @@ struct Harness {
   FakeClock clock;
   test::FakeTransport transport;
   test::PagedKandji kandji;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<store::Store> store;
   std::unique_ptr<SyncEngine> engine;
   Integration integration;
   std::vector<TailnetNode> nodes;
 
   Harness() {
-    auto opened = open_sqlite_store(dir.path() / "postern.db");
+    auto opened = store::open_sqlite_store(dir.path() / "postern.db");
     REQUIRE(opened.ok());
     store = std::move(opened.value());
     EngineOptions options;
@@ -48,7 +49,7 @@ struct Harness {
   SyncReport run() { return engine->sync(integration, nodes); }
   std::size_t node_events() {
     std::size_t n = 0;
-    const auto log = store->audit_log(std::nullopt);
+    const auto log = store->audit_log({});
     for (const auto& e : log.value()) {
       if (e.action == kActionNodeAttribute) ++n;
     }
@@ -81,7 +82,7 @@ TEST_CASE("a first sync writes every matched node; a second identical sync write
   CHECK(status.possible_matched_count == 6);
   CHECK(status.pages == 1);
 
-  const auto events = h.store->audit_log(std::nullopt).value();
+  const auto events = h.store->audit_log({}).value();
   const auto& e = events.back();
   CHECK(e.actor == "integration:kandji");
   CHECK(e.target == "node:node5");
@@ -105,7 +106,7 @@ TEST_CASE("a changed device gets one event listing old and new", "[sync][engine]
   REQUIRE(report.ok);
   CHECK(report.changed_nodes == 1);
   CHECK(h.agent("node1") == true);
-  const json details = json::parse(h.store->audit_log(std::nullopt).value().back().details);
+  const json details = json::parse(h.store->audit_log({}).value().back().details);
   REQUIRE(details["changes"].size() == 1);
   CHECK(details["changes"][0] ==
         json{{"key", "kandji:agentInstalled"}, {"old", false}, {"new", true}});
@@ -115,7 +116,7 @@ TEST_CASE("failed or partial fetches write nothing but status", "[sync][engine]"
   Harness h;
   REQUIRE(h.run().ok);
   const auto before = h.store->load_attributes().value().size();
-  const auto events_before = h.store->audit_log(std::nullopt).value().size();
+  const auto events_before = h.store->audit_log({}).value().size();
   h.kandji.rows.clear();
   for (int i = 0; i < 700; ++i) {
     h.kandji.rows.push_back(
@@ -136,7 +137,7 @@ TEST_CASE("failed or partial fetches write nothing but status", "[sync][engine]"
   auto report = h.run();
   REQUIRE_FALSE(report.ok);
   CHECK(h.store->load_attributes().value().size() == before);
-  CHECK(h.store->audit_log(std::nullopt).value().size() == events_before);
+  CHECK(h.store->audit_log({}).value().size() == events_before);
   CHECK(h.agent("node0") == true);
   const auto status = h.store->load_status(h.integration.id).value();
   CHECK_FALSE(status.last_error.empty());
@@ -184,7 +185,7 @@ TEST_CASE("devices that left the provider lose their attributes after a successf
   CHECK(report.changed_nodes == 1);
   CHECK_FALSE(h.agent("node0").has_value());
   CHECK(h.store->device_attributes("node0").value().empty());
-  const json details = json::parse(h.store->audit_log(std::nullopt).value().back().details);
+  const json details = json::parse(h.store->audit_log({}).value().back().details);
   CHECK(details["changes"].size() == 2);
   CHECK_FALSE(details["changes"][0].contains("new"));
 }
@@ -261,11 +262,13 @@ TEST_CASE("removing an integration clears its attributes with one event per node
               ->write_attributes(
                   {{"node1", "custom:tier", AttrValue{std::string("gold")}, "api", {}}}, {})
               .ok());
-  REQUIRE(h.engine->remove(h.integration, "admin:test").ok());
+  const auto plan =
+      plan_removal(h.integration, h.store->load_attributes().value(), "admin:test", 2000);
+  REQUIRE(h.store->remove_integration(h.integration.id, plan.writes, plan.events).ok());
   const auto table = h.store->load_attributes().value();
   REQUIRE(table.size() == 1);
   CHECK(table.at("node1").count("custom:tier") == 1);
-  const auto log = h.store->audit_log(std::nullopt).value();
+  const auto log = h.store->audit_log({}).value();
   CHECK(log.back().action == kActionRemove);
   CHECK(h.node_events() == 12);  // 6 from the sync, 6 from the removal
   CHECK_FALSE(h.store->find_integration("kandji").value().has_value());

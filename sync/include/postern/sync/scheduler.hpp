@@ -30,7 +30,7 @@ class Scheduler {
   using NodeSource = std::function<Result<std::vector<TailnetNode>>()>;
   using ReportSink = std::function<void(const Integration&, const SyncReport&)>;
 
-  Scheduler(Store& store, SyncEngine& engine, Clock& clock, NodeSource nodes,
+  Scheduler(SyncLedger& ledger, SyncEngine& engine, Clock& clock, NodeSource nodes,
             SchedulerOptions options = {}, ReportSink on_report = {});
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
@@ -58,7 +58,7 @@ class Scheduler {
   std::vector<Integration> due_integrations(bool ignore_schedule);
   TimePoint next_after(TimePoint finished);
 
-  Store& store_;
+  SyncLedger& ledger_;
   SyncEngine& engine_;
   Clock& clock_;
   NodeSource nodes_;

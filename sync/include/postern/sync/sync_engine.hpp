@@ -5,7 +5,6 @@
 // integration.
 
 #include <chrono>
-#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -13,14 +12,10 @@
 
 #include "postern/sync/matcher.hpp"
 #include "postern/sync/provider.hpp"
-#include "postern/sync/store.hpp"
+#include "postern/sync/ledger.hpp"
 
 namespace postern::sync {
 
-inline constexpr std::string_view kActionCreate = "Create posture integration";
-inline constexpr std::string_view kActionUpdate = "Update posture integration";
-inline constexpr std::string_view kActionRemove = "Removed posture integration";
-inline constexpr std::string_view kActionNodeAttribute = "Update node attribute";
 
 struct EngineOptions {
   FetchOptions fetch;
@@ -50,22 +45,26 @@ struct SyncProgress {
   std::optional<std::size_t> matched;  // known once matching ran
 };
 
-// Where the engine gets an integration's token (by default the token file next to the DB).
+// Where the engine gets an integration's token (the control layer reads the secret store).
 using TokenReader = std::function<Result<std::string>(const Integration&)>;
-TokenReader file_token_reader(std::filesystem::path db_path);
+
+// What removing an integration deletes: every attribute its provider wrote (one audit event per
+// node) and the "Removed posture integration" event itself, by `actor`.
+struct RemovalPlan {
+  std::vector<AttributeWrite> writes;
+  std::vector<AuditEvent> events;
+};
+RemovalPlan plan_removal(const Integration& integration, const AttributeTable& current,
+                         const std::string& actor, std::int64_t now);
 
 class SyncEngine {
  public:
-  SyncEngine(Store& store, HttpTransport& transport, Clock& clock, TokenReader tokens,
+  SyncEngine(SyncLedger& ledger, HttpTransport& transport, Clock& clock, TokenReader tokens,
              EngineOptions options = {});
 
   // One full sync of `integration` against `nodes`. Thread-safe for different integrations.
   SyncReport sync(const Integration& integration, const std::vector<TailnetNode>& nodes,
                   const std::function<void(const SyncProgress&)>& progress = {});
-
-  // Remove an integration: delete every attribute its provider wrote (one audit event per node),
-  // its status and its token, and log "Removed posture integration" by `actor`.
-  Status remove(const Integration& integration, const std::string& actor);
 
   [[nodiscard]] const EngineOptions& options() const { return options_; }
 
@@ -73,7 +72,7 @@ class SyncEngine {
   void record_failure(const Integration& integration, const SyncError& error,
                       const std::string& token, TimePoint started, SyncReport& report);
 
-  Store& store_;
+  SyncLedger& ledger_;
   HttpTransport& transport_;
   Clock& clock_;
   TokenReader tokens_;

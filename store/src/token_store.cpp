@@ -8,9 +8,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "postern/sync/store.hpp"
+#include "postern/store/store.hpp"
 
-namespace postern::sync {
+namespace postern::store {
+
+using sync::SyncError;
+using sync::SyncErrorKind;
 namespace {
 
 SyncError store_error(const std::string& message) {
@@ -85,4 +88,4 @@ Status remove_token(const std::filesystem::path& db_path, std::string_view provi
   return ok_status();
 }
 
-}  // namespace postern::sync
+}  // namespace postern::store

@@ -2,16 +2,20 @@
 // PRAGMA user_version with forward-only migrations.
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "postern/sync/clock.hpp"
-#include "postern/sync/store.hpp"
+#include "postern/store/store.hpp"
 
-namespace postern::sync {
+namespace postern::store {
 namespace {
+
+using sync::SyncError;
+using sync::SyncErrorKind;
 
 using nlohmann::json;
 
@@ -57,6 +61,16 @@ constexpr const char* kMigrations[] = {
     // v2: `postern audit --since` and attribute clean-up by source.
     "CREATE INDEX audit_log_time ON audit_log(time);"
     "CREATE INDEX attributes_source ON attributes(source);",
+    // v3: the policy file and its history; where an audit event came from.
+    "CREATE TABLE policy_versions("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  origin TEXT NOT NULL,"
+    "  text TEXT NOT NULL);"
+    "ALTER TABLE audit_log ADD COLUMN origin TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX audit_log_actor ON audit_log(actor);"
+    "CREATE INDEX audit_log_target ON audit_log(target);",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -350,19 +364,57 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<std::vector<AuditEvent>> audit_log(std::optional<std::int64_t> since) override {
+  Result<std::vector<AuditEvent>> audit_log(const AuditQuery& q) override {
     return guard([&] {
       std::vector<AuditEvent> out;
+      // Empty filters match everything; the newest `limit` rows are read, then put oldest first.
       Statement st(db_,
-                   "SELECT id, time, actor, target, action, details FROM audit_log "
-                   "WHERE time >= ? ORDER BY id");
-      st.bind(1, since.value_or(std::numeric_limits<std::int64_t>::min()));
+                   "SELECT id, time, actor, target, action, details, origin FROM audit_log "
+                   "WHERE time >= ? AND time < ? AND (? = '' OR actor = ?) "
+                   "AND (? = '' OR target = ?) AND (? = '' OR action = ?) "
+                   "ORDER BY id DESC LIMIT ?");
+      st.bind(1, q.since.value_or(std::numeric_limits<std::int64_t>::min()));
+      st.bind(2, q.until.value_or(std::numeric_limits<std::int64_t>::max()));
+      st.bind(3, q.actor).bind(4, q.actor).bind(5, q.target).bind(6, q.target);
+      st.bind(7, q.action).bind(8, q.action);
+      st.bind(9, q.limit ? static_cast<std::int64_t>(*q.limit) : std::int64_t{-1});
       while (st.step()) {
         out.push_back(AuditEvent{st.integer(0), st.integer(1), st.text(2), st.text(3), st.text(4),
-                                 st.text(5)});
+                                 st.text(5), st.text(6)});
       }
+      std::reverse(out.begin(), out.end());
       return out;
     });
+  }
+
+  Result<PolicyVersion> save_policy(PolicyVersion version, AuditEvent event,
+                                    std::optional<std::int64_t> expected_current) override {
+    return guard([&] {
+      Transaction tx(*this);
+      if (expected_current && current_policy_id() != *expected_current) {
+        throw DiscardedFailure("the policy file was changed by someone else meanwhile");
+      }
+      Statement st(db_,
+                   "INSERT INTO policy_versions(time, actor, origin, text) VALUES(?, ?, ?, ?)");
+      st.bind(1, version.time).bind(2, version.actor).bind(3, version.origin);
+      st.bind(4, version.text).run();
+      version.id = sqlite3_last_insert_rowid(db_);
+      insert_event(event);
+      tx.commit();
+      return version;
+    });
+  }
+
+  Result<std::optional<PolicyVersion>> current_policy() override {
+    return guard([&]() -> std::optional<PolicyVersion> {
+      auto versions = read_policies(1);
+      if (versions.empty()) return std::nullopt;
+      return std::move(versions.front());
+    });
+  }
+
+  Result<std::vector<PolicyVersion>> policy_history(std::size_t limit) override {
+    return guard([&] { return read_policies(limit); });
   }
 
  private:
@@ -441,10 +493,29 @@ class SqliteStore final : public Store {
 
   void insert_event(const AuditEvent& e) {
     Statement st(db_,
-                 "INSERT INTO audit_log(time, actor, target, action, details) "
-                 "VALUES(?, ?, ?, ?, ?)");
+                 "INSERT INTO audit_log(time, actor, target, action, details, origin) "
+                 "VALUES(?, ?, ?, ?, ?, ?)");
     st.bind(1, e.time).bind(2, e.actor).bind(3, e.target).bind(4, e.action);
-    st.bind(5, e.details.empty() ? std::string_view("{}") : std::string_view(e.details)).run();
+    st.bind(5, e.details.empty() ? std::string_view("{}") : std::string_view(e.details));
+    st.bind(6, e.origin).run();
+  }
+
+  std::int64_t current_policy_id() {
+    Statement st(db_, "SELECT COALESCE(MAX(id), 0) FROM policy_versions");
+    return st.step() ? st.integer(0) : 0;
+  }
+
+  std::vector<PolicyVersion> read_policies(std::size_t limit) {
+    std::vector<PolicyVersion> out;
+    Statement st(db_,
+                 "SELECT id, time, actor, origin, text FROM policy_versions "
+                 "ORDER BY id DESC LIMIT ?");
+    st.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    while (st.step()) {
+      out.push_back(
+          PolicyVersion{st.integer(0), st.integer(1), st.text(2), st.text(3), st.text(4)});
+    }
+    return out;
   }
 
   void apply_writes(const std::vector<AttributeWrite>& writes, std::int64_t time) {
@@ -500,4 +571,4 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& pa
   return std::unique_ptr<Store>(std::move(store));
 }
 
-}  // namespace postern::sync
+}  // namespace postern::store

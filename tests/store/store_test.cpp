@@ -1,5 +1,5 @@
 // The SQLite store: schema, integrations, attribute writes, audit log, status, token files.
-#include "postern/sync/store.hpp"
+#include "postern/store/store.hpp"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -7,15 +7,15 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
-#include "fake_transport.hpp"
+#include "scratch.hpp"
 
 using namespace postern;
 using namespace postern::sync;
 
 namespace {
 
-std::unique_ptr<Store> open(const std::filesystem::path& path) {
-  auto store = open_sqlite_store(path);
+std::unique_ptr<store::Store> open(const std::filesystem::path& path) {
+  auto store = store::open_sqlite_store(path);
   REQUIRE(store.ok());
   return std::move(store.value());
 }
@@ -31,7 +31,7 @@ AuditEvent event(std::string action, std::int64_t t = 1000) {
 }  // namespace
 
 TEST_CASE("a new store is at the latest schema version, in WAL mode", "[sync][store]") {
-  test::TempDir dir;
+  test::ScratchDir dir;
   const auto db = dir.path() / "postern.db";
   { auto store = open(db); }
   sqlite3* raw = nullptr;
@@ -49,20 +49,20 @@ TEST_CASE("a new store is at the latest schema version, in WAL mode", "[sync][st
   // Reopening an up-to-date store migrates nothing; a newer schema is refused.
   sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
   sqlite3_close(raw);
-  auto newer = open_sqlite_store(db);
+  auto newer = store::open_sqlite_store(db);
   REQUIRE_FALSE(newer.ok());
   CHECK(newer.error().message.find("newer") != std::string::npos);
 }
 
 TEST_CASE("an unopenable path is a store error", "[sync][store]") {
-  auto store = open_sqlite_store("/nonexistent-dir/postern.db");
+  auto store = store::open_sqlite_store("/nonexistent-dir/postern.db");
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().kind == SyncErrorKind::Store);
 }
 
 TEST_CASE("integrations: one per provider, updates bump the version and clear the pause",
           "[sync][store]") {
-  test::TempDir dir;
+  test::ScratchDir dir;
   auto store = open(dir.path() / "p.db");
   auto created = store->create_integration(kandji(), event("Create posture integration"));
   REQUIRE(created.ok());
@@ -90,15 +90,15 @@ TEST_CASE("integrations: one per provider, updates bump the version and clear th
   CHECK_FALSE(status.value().paused_until.has_value());
   CHECK(status.value().next_run == 2000);
 
-  auto log = store->audit_log(std::nullopt);
+  auto log = store->audit_log({});
   REQUIRE(log.ok());
   REQUIRE(log.value().size() == 2);  // the refused create logged nothing
   CHECK(log.value()[1].action == "Update posture integration");
-  CHECK(store->audit_log(1500).value().size() == 1);
+  CHECK(store->audit_log({.since = 1500}).value().size() == 1);
 }
 
 TEST_CASE("commit_sync is refused when the configuration changed meanwhile", "[sync][store]") {
-  test::TempDir dir;
+  test::ScratchDir dir;
   auto store = open(dir.path() / "p.db");
   auto created = store->create_integration(kandji(), event("Create posture integration")).value();
   SyncCommit commit;
@@ -117,7 +117,7 @@ TEST_CASE("commit_sync is refused when the configuration changed meanwhile", "[s
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().kind == SyncErrorKind::Discarded);
   CHECK(store->load_attributes().value().empty());
-  CHECK(store->audit_log(std::nullopt).value().size() == 2);
+  CHECK(store->audit_log({}).value().size() == 2);
 
   commit.expected_config_version = 2;
   REQUIRE(store->commit_sync(commit).ok());
@@ -130,7 +130,7 @@ TEST_CASE("commit_sync is refused when the configuration changed meanwhile", "[s
 }
 
 TEST_CASE("attribute values keep their JSON type; expiries are stored", "[sync][store]") {
-  test::TempDir dir;
+  test::ScratchDir dir;
   auto store = open(dir.path() / "p.db");
   std::vector<AttributeWrite> writes = {
       {"n1", "custom:tier", AttrValue{std::string("gold")}, "api", 1'900'000'000},
@@ -147,21 +147,21 @@ TEST_CASE("attribute values keep their JSON type; expiries are stored", "[sync][
 }
 
 TEST_CASE("tokens live in an owner-only file next to the database", "[sync][store]") {
-  test::TempDir dir;
+  test::ScratchDir dir;
   const auto db = dir.path() / "postern.db";
   const std::string token = "3f1c9a7e-5b2d-4c8e-9a01-7d2e4b6a8f10";
-  REQUIRE(write_token(db, "kandji", token + "\n").ok());
+  REQUIRE(store::write_token(db, "kandji", token + "\n").ok());
   struct stat st {};
   REQUIRE(::stat(token_path(db, "kandji").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   REQUIRE(::stat((db.string() + ".secrets").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
-  CHECK(read_token(db, "kandji").value() == token);
+  CHECK(store::read_token(db, "kandji").value() == token);
   { auto store = open(db); }
   // The database file itself never holds the token.
   std::ifstream in(db, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(bytes.find(token) == std::string::npos);
   REQUIRE(remove_token(db, "kandji").ok());
-  CHECK_FALSE(read_token(db, "kandji").ok());
+  CHECK_FALSE(store::read_token(db, "kandji").ok());
 }

@@ -1,13 +1,13 @@
-#include "postern/sync/overlay.hpp"
+#include "postern/control/overlay.hpp"
 
 #include <catch2/catch.hpp>
 
-#include "fake_transport.hpp"
 
 using namespace postern;
 using namespace postern::sync;
+using postern::control::apply_overlay;
 
-TEST_CASE("stored attributes win over the inventory's, node:* never", "[sync][overlay]") {
+TEST_CASE("stored attributes win over the inventory's, node:* never; rows by device key", "[control][overlay]") {
   engine::Inventory inventory;
   engine::Device carol;
   carol.id = "1005";
@@ -25,6 +25,8 @@ TEST_CASE("stored attributes win over the inventory's, node:* never", "[sync][ov
   overlay["nCar0lMBP05"]["custom:tier"] = StoredAttribute{std::string("gold"), "api", 1, {}};
   overlay["nCar0lMBP05"]["node:os"] = StoredAttribute{std::string("linux"), "api", 1, {}};
   overlay["77"]["kandji:mdmEnabled"] = StoredAttribute{true, "kandji", 1, 2'000'000'000};
+  // Carol has a nodeId, so a row under her numeric id is not hers: one rule maps rows to devices.
+  overlay["1005"]["custom:other"] = StoredAttribute{std::string("x"), "api", 1, {}};
   overlay["ghost"]["kandji:mdmEnabled"] = StoredAttribute{true, "kandji", 1, {}};
 
   CHECK(apply_overlay(inventory, overlay) == 3);
@@ -32,24 +34,9 @@ TEST_CASE("stored attributes win over the inventory's, node:* never", "[sync][ov
   CHECK(std::get<bool>(c.attributes.at("kandji:agentInstalled")) == false);
   CHECK(std::get<std::string>(c.attributes.at("custom:tier")) == "gold");
   CHECK(c.expiries.count("custom:tier") == 0);
+  CHECK(c.attributes.count("custom:other") == 0);
   CHECK(std::get<std::string>(c.attributes.at("node:os")) == "macOS");
   const auto& l = inventory.devices[1];
   CHECK(std::get<bool>(l.attributes.at("kandji:mdmEnabled")));
   CHECK(l.expiries.at("kandji:mdmEnabled") == 2'000'000'000);
-}
-
-TEST_CASE("load_attribute_overlay reads the store and refuses a missing file", "[sync][overlay]") {
-  test::TempDir dir;
-  const auto db = dir.path() / "postern.db";
-  CHECK_FALSE(load_attribute_overlay(db).ok());
-  {
-    auto store = std::move(open_sqlite_store(db).value());
-    REQUIRE(store
-                ->write_attributes(
-                    {{"n1", "custom:tier", AttrValue{std::string("gold")}, "api", {}}}, {})
-                .ok());
-  }
-  auto overlay = load_attribute_overlay(db);
-  REQUIRE(overlay.ok());
-  CHECK(overlay.value().at("n1").count("custom:tier") == 1);
 }

@@ -1,0 +1,188 @@
+#pragma once
+// The control plane: the tailnet's state (policy and its versions, inventory, posture attributes,
+// integrations, audit log) and one function per user action. The CLI, the HTTP API and the
+// console parse their input, call one of these and format what comes back; every rule, audit
+// event and store write lives here.
+//
+// Each change is validated, audited, stored and applied to the live evaluator in one step, under
+// one writer lock. Readers (checks) take the current engine snapshot and never wait for a writer.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "postern/control/actor.hpp"
+#include "postern/control/outcome.hpp"
+#include "postern/engine/engine.hpp"
+#include "postern/engine/policy_load.hpp"
+#include "postern/store/store.hpp"
+#include "postern/sync/clock.hpp"
+#include "postern/sync/http_transport.hpp"
+#include "postern/sync/records.hpp"
+#include "postern/sync/sync_engine.hpp"
+
+namespace postern::control {
+
+struct TailnetOptions {
+  std::string tailnet_path;  // the inventory file (devices, users, inventory attributes)
+  // The policy file. With a store it seeds the stored policy and, when it changes, is saved as a
+  // new version; without `store_policy_file` (CLI checks) it is used as given and never stored.
+  std::optional<std::string> policy_path;
+  bool store_policy_file = true;
+  std::optional<std::filesystem::path> db;  // the store; none: state lives in memory only
+  bool create_db = true;                    // false: a missing store file is an error
+  sync::Clock* clock = nullptr;             // default: the system clock
+  sync::HttpTransport* transport = nullptr; // default: libcurl (syncs only)
+  sync::EngineOptions sync_options;
+  std::chrono::seconds sync_interval{15 * 60};
+  // Where to report what happened in the background (syncs, reloads); may be empty.
+  std::function<void(bool error, const std::string& line)> log;
+};
+
+// The policy as served.
+struct PolicyState {
+  std::string path;     // a label for messages: the file name, or "policy.hujson" when stored
+  std::string text;     // exactly as written, comments kept
+  std::int64_t version = 0;  // store version id; 0 when not stored
+  std::int64_t loaded_at = 0;
+  std::uint64_t generation = 0;  // +1 per install (policy or inventory), for caches
+};
+
+// A policy checked without being installed: every diagnostic and the test outcome.
+struct PolicyVerdict {
+  engine::LoadedPolicy loaded;
+  std::optional<engine::TestRunResult> tests;  // run when the policy is valid
+  [[nodiscard]] bool accepted() const { return loaded.ok() && (!tests || tests->passed); }
+};
+
+enum class ReloadOutcome : std::uint8_t { Unchanged, Reloaded, Rejected };
+
+// One attribute of one device as the console and the API show it.
+struct AttributeView {
+  std::string key;
+  engine::AttrValue value;
+  std::string source;  // "node" (built in), "inventory", "api", or a provider id ("kandji")
+  std::optional<std::int64_t> updated_at;
+  std::optional<std::int64_t> expires_at;
+};
+
+struct DeviceAttributesView {
+  engine::DeviceIndex device = 0;
+  std::string device_key;  // nodeId, else id
+  std::vector<AttributeView> attributes;  // by key; expired ones left out
+};
+
+// One attribute edit of a batch: no value deletes.
+struct AttributeEdit {
+  std::string device;
+  std::string key;
+  std::optional<engine::AttrValue> value;
+  std::optional<std::int64_t> expiry;
+};
+
+// An integration with its status, as `integrations status`, the API and the console show it.
+struct IntegrationView {
+  sync::Integration integration;
+  sync::SyncStatus status;
+  bool token_set = false;
+  // "ok", "pending" (never synced), "failing", "paused" (auth failure) or "stale" (24 h).
+  std::string state;
+};
+
+struct IntegrationChange {
+  std::optional<std::string> url;
+  std::optional<std::string> token;  // held only until written to the secret store
+};
+
+struct SyncRun {
+  sync::Integration integration;
+  sync::SyncReport report;
+};
+
+class Tailnet {
+ public:
+  // Loads the inventory, opens the store, installs the policy (the store's, or the file's)
+  // after validating it and running its tests. Every reason for failure is in the error.
+  static Outcome<std::unique_ptr<Tailnet>> open(TailnetOptions options);
+  ~Tailnet();
+  Tailnet(const Tailnet&) = delete;
+  Tailnet& operator=(const Tailnet&) = delete;
+
+  // ---- reading ----
+  [[nodiscard]] std::shared_ptr<const engine::Snapshot> snapshot() const noexcept;
+  [[nodiscard]] PolicyState policy() const;
+  [[nodiscard]] bool has_store() const noexcept { return store_ != nullptr; }
+  [[nodiscard]] std::int64_t now() const;
+  [[nodiscard]] sync::Clock& clock() const noexcept { return *clock_; }
+
+  // ---- policy ----
+  // Validate, run the tests, store a new version, swap, audit. `expected_version` (the version
+  // the caller read) makes it conditional: someone else's save meanwhile is a Precondition error.
+  // On rejection `verdict` (when given) receives the diagnostics and test failures.
+  Outcome<PolicyState> replace_policy(std::string text, const Actor& actor,
+                                      std::optional<std::int64_t> expected_version = {},
+                                      PolicyVerdict* verdict = nullptr);
+  // Check `text` against the current inventory without installing it.
+  [[nodiscard]] PolicyVerdict validate_policy(std::string text, std::string path) const;
+  [[nodiscard]] Outcome<std::vector<store::PolicyVersion>> policy_history(std::size_t limit) const;
+  // Re-read the inventory and policy files when they changed (or always when `force`). A file
+  // that does not load, or a policy that is invalid or fails its tests, is rejected and the
+  // current state keeps serving; `error` says why.
+  ReloadOutcome reload_files(bool force, std::string* error = nullptr);
+
+  // ---- attributes ----
+  [[nodiscard]] Outcome<DeviceAttributesView> device_attributes(std::string_view device) const;
+  Outcome<DeviceAttributesView> set_attribute(std::string_view device, const std::string& key,
+                                              const engine::AttrValue& value,
+                                              std::optional<std::int64_t> expiry,
+                                              const std::string& comment, const Actor& actor);
+  Outcome<DeviceAttributesView> delete_attribute(std::string_view device, const std::string& key,
+                                                 const std::string& comment, const Actor& actor);
+  // All edits or none (Tailscale's PATCH device-attributes), one audit event per device.
+  Done edit_attributes(const std::vector<AttributeEdit>& edits, const std::string& comment,
+                       const Actor& actor);
+  // Let attributes whose expiry has passed take effect; returns how many devices changed.
+  std::size_t advance_time();
+
+  // ---- integrations ----
+  [[nodiscard]] Outcome<std::vector<IntegrationView>> integrations() const;
+  [[nodiscard]] Outcome<IntegrationView> integration(std::string_view provider) const;
+  // Create or update, then sync at once (in the background when the scheduler runs, else here).
+  Outcome<IntegrationView> create_integration(const std::string& provider, const std::string& url,
+                                              const std::string& token, const Actor& actor);
+  Outcome<IntegrationView> update_integration(const std::string& provider,
+                                              const IntegrationChange& change, const Actor& actor);
+  // Deletes the integration, every attribute it wrote and its token.
+  Done delete_integration(const std::string& provider, const Actor& actor);
+  // Sync one integration now: in the scheduler when it runs (returns at once with no report),
+  // else in this thread.
+  Outcome<std::optional<SyncRun>> sync_now(const std::string& provider);
+  // Sync every integration that is not paused, in this thread (`postern sync --once`).
+  Outcome<std::vector<SyncRun>> sync_all_now();
+  // Run the schedule (every sync_interval with jitter; at once after a create or change) on
+  // background threads until stop_syncing(). `on_run` sees each finished run.
+  void start_syncing(std::function<void(const SyncRun&)> on_run = {});
+  void stop_syncing();
+
+  // ---- audit ----
+  [[nodiscard]] Outcome<std::vector<sync::AuditEvent>> audit(const store::AuditQuery& query) const;
+
+  struct Impl;  // implementation detail (control/src/tailnet_impl.hpp)
+
+ private:
+  explicit Tailnet(TailnetOptions options);
+  friend struct Impl;
+
+  TailnetOptions options_;
+  std::unique_ptr<sync::Clock> own_clock_;
+  sync::Clock* clock_ = nullptr;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace postern::control

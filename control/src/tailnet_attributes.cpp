@@ -1,0 +1,253 @@
+// Attribute operations: read a device's attributes with their sources; set, delete and batch-edit
+// custom:* attributes (validated, stored, audited, applied); let expiries take effect.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "postern/control/attribute_rules.hpp"
+#include "postern/sync/matcher.hpp"
+#include "tailnet_impl.hpp"
+
+namespace postern::control {
+namespace {
+
+using grammar::DiagCode;
+using nlohmann::json;
+
+json value_json(const engine::AttrValue& v) {
+  return std::visit([](const auto& x) { return json(x); }, v);
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+Error unknown_device(std::string_view device) {
+  return not_found(DiagCode::C744, fmt::format("no single device is named `{}`", device),
+                   "use the device's id, nodeId, address, FQDN or hostname");
+}
+
+// One type per key tailnet-wide, and no two keys that differ only in case. `pending` are writes
+// of the same batch already checked.
+std::optional<Error> check_key_consistency(const engine::Snapshot& snapshot, std::string_view key,
+                                           const engine::AttrValue& value) {
+  for (std::size_t i = 0; i < snapshot.device_count(); ++i) {
+    const auto index = static_cast<engine::DeviceIndex>(i);
+    for (const auto& [k, v] : snapshot.attributes(index)) {
+      if (k == key) {
+        if (v.index() == value.index()) continue;
+        return conflict(DiagCode::K803,
+                        fmt::format("`{}` holds {} values (device `{}`); it cannot hold a {}", key,
+                                    value_type_name(v), snapshot.device(index).hostname,
+                                    value_type_name(value)));
+      }
+      if (iequals(k, key)) {
+        return conflict(DiagCode::K804,
+                        fmt::format("`{}` differs only in case from `{}` (device `{}`); keys are "
+                                    "unique regardless of case",
+                                    key, k, snapshot.device(index).hostname));
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::string audit_details(const std::string& device_key, const std::string& hostname,
+                          const json& changes, const std::string& comment) {
+  json details = {{"node", device_key}, {"name", hostname}, {"changes", changes}};
+  if (!comment.empty()) details["comment"] = comment;
+  return details.dump();
+}
+
+json change_json(const std::string& key, const std::optional<engine::AttrValue>& old_value,
+                 const std::optional<engine::AttrValue>& new_value,
+                 std::optional<std::int64_t> expiry) {
+  json change = {{"key", key}};
+  if (old_value) change["old"] = value_json(*old_value);
+  if (new_value) change["new"] = value_json(*new_value);
+  if (expiry) change["expiry"] = *expiry;
+  return change;
+}
+
+std::optional<engine::AttrValue> current_value(const engine::Snapshot& snap,
+                                               engine::DeviceIndex device,
+                                               const std::string& key) {
+  const auto attrs = snap.attributes(device);
+  const auto it = attrs.find(key);
+  if (it == attrs.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace
+
+void Tailnet::Impl::apply_writes(const std::vector<sync::AttributeWrite>& writes) {
+  const auto snap = engine->snapshot();
+  std::map<engine::DeviceIndex, std::vector<engine::AttrChange>> by_device;
+  for (const auto& w : writes) {
+    const auto index = snap->find_device(w.device);
+    if (w.value) {
+      overlay[w.device][w.key] = sync::StoredAttribute{*w.value, w.source, self.now(), w.expires_at};
+    } else if (auto held = overlay.find(w.device); held != overlay.end()) {
+      held->second.erase(w.key);
+      if (held->second.empty()) overlay.erase(held);
+    }
+    if (!index || w.key.rfind("node:", 0) == 0) continue;  // not in the inventory: nothing to do
+    if (w.value) {
+      by_device[*index].push_back(engine::AttrChange::set(w.key, *w.value, w.expires_at));
+    } else if (auto restored = file_value(*index, w.key)) {
+      // The stored value is gone: the inventory file's value, if any, shows through again.
+      by_device[*index].push_back(std::move(*restored));
+    } else {
+      by_device[*index].push_back(engine::AttrChange::remove(w.key));
+    }
+  }
+  const auto now = self.now();
+  for (const auto& [device, changes] : by_device) {
+    if (const auto applied = engine->apply(device, changes, now); !applied.ok) {
+      log(true, fmt::format("cannot apply attributes of device {}: {}", device, applied.error));
+    }
+  }
+}
+
+Outcome<DeviceAttributesView> Tailnet::device_attributes(std::string_view device) const {
+  const auto snap = snapshot();
+  const auto index = snap->find_device(device);
+  if (!index) return unknown_device(device);
+  const auto& d = snap->device(*index);
+  DeviceAttributesView view{*index, sync::device_key(d), {}};
+  std::lock_guard lock(impl_->writer);  // the overlay is a writer's structure
+  const auto held = impl_->overlay.find(view.device_key);
+  const auto& file = impl_->base.devices[*index];
+  for (const auto& [key, value] : snap->attributes(*index)) {
+    AttributeView a{key, value, "inventory", std::nullopt, std::nullopt};
+    if (key.rfind("node:", 0) == 0) a.source = "node";
+    if (const auto exp = d.expiries.find(key); exp != d.expiries.end()) a.expires_at = exp->second;
+    if (held != impl_->overlay.end()) {
+      if (const auto s = held->second.find(key); s != held->second.end() && a.source != "node") {
+        a.source = s->second.source;
+        a.updated_at = s->second.updated_at;
+        a.expires_at = s->second.expires_at;
+      }
+    }
+    if (a.source == "inventory" && file.attributes.count(key) == 0) a.source = "api";
+    view.attributes.push_back(std::move(a));
+  }
+  return view;
+}
+
+Outcome<DeviceAttributesView> Tailnet::set_attribute(std::string_view device,
+                                                     const std::string& key,
+                                                     const engine::AttrValue& value,
+                                                     std::optional<std::int64_t> expiry,
+                                                     const std::string& comment,
+                                                     const Actor& actor) {
+  AttributeEdit edit{std::string(device), key, value, expiry};
+  if (auto done_edit = edit_attributes({edit}, comment, actor); !done_edit) {
+    return done_edit.error();
+  }
+  return device_attributes(device);
+}
+
+Outcome<DeviceAttributesView> Tailnet::delete_attribute(std::string_view device,
+                                                        const std::string& key,
+                                                        const std::string& comment,
+                                                        const Actor& actor) {
+  AttributeEdit edit{std::string(device), key, std::nullopt, std::nullopt};
+  if (auto done_edit = edit_attributes({edit}, comment, actor); !done_edit) {
+    return done_edit.error();
+  }
+  return device_attributes(device);
+}
+
+Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std::string& comment,
+                              const Actor& actor) {
+  if (auto e = check_comment(comment)) return *e;
+  auto& impl = *impl_;
+  std::lock_guard lock(impl.writer);
+  const auto snap = impl.engine->snapshot();
+  const auto now = this->now();
+  struct DeviceEdits {
+    std::string key;
+    std::string hostname;
+    json changes = json::array();
+  };
+  std::map<engine::DeviceIndex, DeviceEdits> per_device;
+  std::vector<sync::AttributeWrite> writes;
+  for (const auto& edit : edits) {
+    if (auto e = check_custom_key(edit.key)) return *e;
+    const auto index = snap->find_device(edit.device);
+    if (!index) return unknown_device(edit.device);
+    const auto& d = snap->device(*index);
+    const std::string device_key = sync::device_key(d);
+    auto& entry = per_device[*index];
+    entry.key = device_key;
+    entry.hostname = d.hostname;
+    const auto old_value = current_value(*snap, *index, edit.key);
+    if (edit.value) {
+      if (auto e = check_custom_value(*edit.value)) return *e;
+      if (edit.expiry && *edit.expiry <= now) {
+        return invalid(DiagCode::K806, "`expiry` must be in the future",
+                       "omit it (or send 0001-01-01T00:00:00Z) for no expiry");
+      }
+      if (auto e = check_key_consistency(*snap, edit.key, *edit.value)) return *e;
+      entry.changes.push_back(change_json(edit.key, old_value, edit.value, edit.expiry));
+      writes.push_back(sync::AttributeWrite{device_key, edit.key, edit.value, "api", edit.expiry});
+      continue;
+    }
+    const auto held = impl.overlay.find(device_key);
+    const bool stored = held != impl.overlay.end() && held->second.count(edit.key) != 0;
+    if (!stored) {
+      if (impl.file_value(*index, edit.key)) {
+        return conflict(DiagCode::K805,
+                        fmt::format("`{}` of `{}` comes from the tailnet inventory file `{}`",
+                                    edit.key, d.hostname, options_.tailnet_path),
+                        "change it in that file");
+      }
+      continue;  // nothing to delete: deleting is idempotent
+    }
+    auto restored = impl.file_value(*index, edit.key);
+    entry.changes.push_back(change_json(
+        edit.key, old_value, restored ? std::optional(restored->value) : std::nullopt, {}));
+    writes.push_back(sync::AttributeWrite{device_key, edit.key, std::nullopt, "api", std::nullopt});
+  }
+  if (writes.empty()) return done();
+  std::vector<sync::AuditEvent> events;
+  for (const auto& [index, entry] : per_device) {
+    if (entry.changes.empty()) continue;
+    events.push_back(sync::AuditEvent{0, now, actor.name, "node:" + entry.key,
+                                      std::string(sync::kActionNodeAttribute),
+                                      audit_details(entry.key, entry.hostname, entry.changes,
+                                                    comment),
+                                      actor.origin});
+  }
+  if (store_) {
+    if (auto written = store_->write_attributes(writes, events); !written) {
+      return from_sync(written.error());
+    }
+  }
+  impl.apply_writes(writes);
+  return done();
+}
+
+std::size_t Tailnet::advance_time() {
+  std::lock_guard lock(impl_->writer);
+  return impl_->engine->advance_time(now());
+}
+
+Outcome<std::vector<sync::AuditEvent>> Tailnet::audit(const store::AuditQuery& query) const {
+  if (!store_) {
+    return Error{ErrorKind::NotFound, DiagCode::K821, "no store: the audit log is not kept",
+                 "run with --db FILE"};
+  }
+  auto events = store_->audit_log(query);
+  if (!events) return from_sync(events.error());
+  return std::move(events.value());
+}
+
+}  // namespace postern::control

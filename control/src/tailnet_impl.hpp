@@ -1,0 +1,91 @@
+#pragma once
+// Tailnet's private state, shared by the files that implement its operations.
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "postern/control/tailnet.hpp"
+#include "postern/sync/scheduler.hpp"
+
+namespace postern::control {
+
+struct FileStamp {
+  std::filesystem::file_time_type mtime{};
+  std::uintmax_t size = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+std::optional<FileStamp> stamp_of(const std::string& path);
+std::optional<std::string> read_text(const std::string& path);
+
+// The sync's view of the world: reads go to the store; a sync's change set is committed to the
+// store and exactly its writes are applied to the live evaluator (no re-read, no re-diff).
+class LiveLedger final : public sync::SyncLedger {
+ public:
+  explicit LiveLedger(Tailnet::Impl& impl) : impl_(impl) {}
+  sync::Result<std::vector<sync::Integration>> list_integrations() override;
+  sync::Result<std::optional<sync::Integration>> find_integration(
+      std::string_view provider) override;
+  sync::Result<sync::AttributeTable> load_attributes() override;
+  sync::Result<sync::SyncStatus> load_status(std::int64_t integration_id) override;
+  sync::Status save_status(std::int64_t integration_id, const sync::SyncStatus& status) override;
+  sync::Status commit_sync(const sync::SyncCommit& commit) override;
+
+ private:
+  Tailnet::Impl& impl_;
+};
+
+struct Tailnet::Impl {
+  Impl(Tailnet& owner) : self(owner), ledger(*this) {}
+
+  Tailnet& self;
+  std::mutex writer;  // serialises every change; readers never take it
+  std::unique_ptr<engine::Engine> engine;
+  engine::Inventory base;         // the inventory file, before the overlay
+  sync::AttributeTable overlay;   // stored attributes (or API-set ones held in memory)
+  PolicyState policy;
+  std::optional<FileStamp> policy_stamp;
+  std::optional<FileStamp> tailnet_stamp;
+  mutable std::mutex policy_mu;  // guards `policy` for readers
+
+  LiveLedger ledger;
+  std::unique_ptr<sync::HttpTransport> own_transport;
+  std::unique_ptr<sync::SyncEngine> sync_engine;
+  std::unique_ptr<sync::Scheduler> scheduler;
+  std::thread scheduler_thread;
+  std::function<void(const SyncRun&)> on_run;
+
+  // Compile `loaded` over base + overlay and publish (writer held).
+  void install(engine::Inventory inventory, const engine::LoadedPolicy& loaded,
+               PolicyState state);
+  // Apply stored writes to the evaluator and the overlay (writer held).
+  void apply_writes(const std::vector<sync::AttributeWrite>& writes);
+  // The inventory file's own value of `key` on `device`, as a change that restores it.
+  [[nodiscard]] std::optional<engine::AttrChange> file_value(engine::DeviceIndex device,
+                                                             const std::string& key) const;
+  void log(bool error, const std::string& line) const;
+  [[nodiscard]] store::Store& store() const { return *self.store_; }
+  sync::SyncEngine& syncer();
+  std::vector<sync::TailnetNode> nodes() const;
+};
+
+// Loading both files: the inventory, then the policy validated against it and its tests run.
+struct LoadedFiles {
+  engine::Inventory inventory;
+  std::optional<FileStamp> tailnet_stamp;
+  std::optional<FileStamp> policy_stamp;
+  std::optional<std::string> policy_text;  // when a policy file is configured
+};
+Outcome<LoadedFiles> load_files(const TailnetOptions& options);
+Outcome<engine::Inventory> load_inventory_file(const std::string& path);
+// Validate `text` and run its tests against `inventory`; an error renders every diagnostic.
+Outcome<engine::LoadedPolicy> accept_policy(const std::string& path, std::string text,
+                                            const engine::Inventory& inventory,
+                                            std::int64_t now);
+// Every diagnostic as `path:line:col: error[CODE]: message` text (design.md §5).
+std::string render_diagnostics(const grammar::SourceFile& file,
+                               const std::vector<grammar::Diagnostic>& diags);
+
+}  // namespace postern::control

@@ -1,0 +1,274 @@
+// Integration operations: create, update, delete, sync now, the schedule, status; and the ledger
+// through which a sync's change set is committed and applied.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "postern/sync/provider.hpp"
+#include "postern/sync/redact.hpp"
+#include "tailnet_impl.hpp"
+
+namespace postern::control {
+namespace {
+
+using grammar::DiagCode;
+using nlohmann::json;
+
+constexpr std::int64_t kStaleAfterSeconds = 24 * 3600;
+
+std::string integration_state(const sync::SyncStatus& status, std::int64_t now) {
+  if (status.paused_until && *status.paused_until > now) return "paused";
+  if (!status.last_error.empty()) return "failing";
+  if (!status.last_success) return "pending";
+  if (now - *status.last_success > kStaleAfterSeconds) return "stale";
+  return "ok";
+}
+
+Error unknown_provider(const std::string& provider) {
+  std::string supported;
+  for (const auto& id : sync::provider_ids()) supported += (supported.empty() ? "" : ", ") + id;
+  return invalid(DiagCode::C740, fmt::format("unknown provider `{}`", provider),
+                 fmt::format("supported providers: {}", supported));
+}
+
+Error no_integration(const std::string& provider) {
+  return not_found(DiagCode::C740, fmt::format("no `{}` integration", provider),
+                   fmt::format("connect one first (postern integrations add {} --url URL "
+                               "--token-file FILE)",
+                               provider));
+}
+
+Error needs_store() {
+  return invalid(DiagCode::K821, "posture integrations need a store", "run with --db FILE");
+}
+
+}  // namespace
+
+// ---- the ledger ----
+
+sync::Result<std::vector<sync::Integration>> LiveLedger::list_integrations() {
+  return impl_.store().list_integrations();
+}
+sync::Result<std::optional<sync::Integration>> LiveLedger::find_integration(
+    std::string_view provider) {
+  return impl_.store().find_integration(provider);
+}
+sync::Result<sync::AttributeTable> LiveLedger::load_attributes() {
+  return impl_.store().load_attributes();
+}
+sync::Result<sync::SyncStatus> LiveLedger::load_status(std::int64_t integration_id) {
+  return impl_.store().load_status(integration_id);
+}
+sync::Status LiveLedger::save_status(std::int64_t integration_id, const sync::SyncStatus& status) {
+  return impl_.store().save_status(integration_id, status);
+}
+sync::Status LiveLedger::commit_sync(const sync::SyncCommit& commit) {
+  std::lock_guard lock(impl_.writer);
+  auto committed = impl_.store().commit_sync(commit);
+  if (committed) impl_.apply_writes(commit.writes);
+  return committed;
+}
+
+// ---- the sync machinery ----
+
+sync::SyncEngine& Tailnet::Impl::syncer() {
+  if (!sync_engine) {
+    sync::HttpTransport* transport = self.options_.transport;
+    if (transport == nullptr) {
+      own_transport = sync::make_curl_transport();
+      transport = own_transport.get();
+    }
+    const auto db = *self.options_.db;
+    auto tokens = [db](const sync::Integration& integration) {
+      return store::read_token(db, integration.provider);
+    };
+    sync_engine = std::make_unique<sync::SyncEngine>(ledger, *transport, *self.clock_, tokens,
+                                                     self.options_.sync_options);
+    sync::SchedulerOptions schedule;
+    schedule.interval = std::chrono::duration_cast<sync::Millis>(self.options_.sync_interval);
+    schedule.jitter = std::min(schedule.jitter, schedule.interval / 10);
+    scheduler = std::make_unique<sync::Scheduler>(
+        ledger, *sync_engine, *self.clock_,
+        [this]() -> sync::Result<std::vector<sync::TailnetNode>> { return nodes(); }, schedule,
+        [this](const sync::Integration& integration, const sync::SyncReport& report) {
+          if (on_run) on_run(SyncRun{integration, report});
+        });
+  }
+  return *sync_engine;
+}
+
+void Tailnet::start_syncing(std::function<void(const SyncRun&)> on_run) {
+  if (!store_ || impl_->scheduler_thread.joinable()) return;
+  impl_->syncer();
+  impl_->on_run = std::move(on_run);
+  impl_->scheduler_thread = std::thread([this] { impl_->scheduler->run(); });
+}
+
+void Tailnet::stop_syncing() {
+  if (!impl_ || !impl_->scheduler) return;
+  impl_->scheduler->stop();
+  if (impl_->scheduler_thread.joinable()) impl_->scheduler_thread.join();
+}
+
+Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
+  if (!store_) return needs_store();
+  auto found = store_->find_integration(provider);
+  if (!found) return from_sync(found.error());
+  if (!found.value()) return no_integration(provider);
+  impl_->syncer();
+  if (impl_->scheduler_thread.joinable()) {
+    impl_->scheduler->trigger(found.value()->id);
+    return std::optional<SyncRun>{};
+  }
+  const auto report = impl_->sync_engine->sync(*found.value(), impl_->nodes());
+  // The next scheduled run counts from this one, unless the sync paused the integration.
+  if (auto status = store_->load_status(found.value()->id)) {
+    auto s = status.value();
+    if (!(s.paused_until && *s.paused_until > now())) {
+      s.next_run = now() + options_.sync_interval.count();
+      (void)store_->save_status(found.value()->id, s);
+    }
+  }
+  return std::optional<SyncRun>{SyncRun{*found.value(), report}};
+}
+
+Outcome<std::vector<SyncRun>> Tailnet::sync_all_now() {
+  if (!store_) return needs_store();
+  impl_->syncer();
+  std::vector<SyncRun> runs;
+  auto previous = impl_->on_run;
+  impl_->on_run = [&runs](const SyncRun& run) { runs.push_back(run); };
+  impl_->scheduler->run_all_now();
+  impl_->on_run = previous;
+  return runs;
+}
+
+// ---- status ----
+
+Outcome<std::vector<IntegrationView>> Tailnet::integrations() const {
+  if (!store_) return std::vector<IntegrationView>{};
+  auto all = store_->list_integrations();
+  if (!all) return from_sync(all.error());
+  std::vector<IntegrationView> views;
+  const auto t = now();
+  for (const auto& i : all.value()) {
+    auto status = store_->load_status(i.id);
+    IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}};
+    v.token_set = store::read_token(*options_.db, i.provider).ok();
+    v.state = integration_state(v.status, t);
+    views.push_back(std::move(v));
+  }
+  return views;
+}
+
+Outcome<IntegrationView> Tailnet::integration(std::string_view provider) const {
+  auto all = integrations();
+  if (!all) return all.error();
+  for (auto& v : all.value()) {
+    if (v.integration.provider == provider) return std::move(v);
+  }
+  if (!sync::make_provider(provider)) return unknown_provider(std::string(provider));
+  return no_integration(std::string(provider));
+}
+
+// ---- configuration ----
+
+Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider,
+                                                     const std::string& url,
+                                                     const std::string& token,
+                                                     const Actor& actor) {
+  if (!store_) return needs_store();
+  const auto impl_provider = sync::make_provider(provider);
+  if (!impl_provider) return unknown_provider(provider);
+  auto normalised = impl_provider->normalise_url(url);
+  if (!normalised) {
+    return invalid(DiagCode::Y606, normalised.error().message,
+                   "give the API URL from Kandji's Settings > Access, e.g. `acme.api.kandji.io`");
+  }
+  if (token.empty()) return invalid(DiagCode::C741, "the API token is empty");
+  auto existing = store_->find_integration(provider);
+  if (!existing) return from_sync(existing.error());
+  if (existing.value()) {
+    return conflict(DiagCode::C742, fmt::format("a `{}` integration already exists", provider),
+                    "change it with an update instead");
+  }
+  if (auto written = store::write_token(*options_.db, provider, token); !written) {
+    return from_sync(written.error());
+  }
+  const auto t = now();
+  const json details{{"provider", provider}, {"url", normalised.value()}, {"token", "set"}};
+  auto created = store_->create_integration(
+      sync::Integration{0, provider, normalised.value(), 1, t, t},
+      sync::AuditEvent{0, t, actor.name, "integration:" + provider,
+                       std::string(sync::kActionCreate), details.dump(), actor.origin});
+  if (!created) return from_sync(created.error());
+  impl_->log(false, fmt::format("{} connected {} ({})", actor.name, provider, normalised.value()));
+  return integration(provider);
+}
+
+Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider,
+                                                     const IntegrationChange& change,
+                                                     const Actor& actor) {
+  if (!store_) return needs_store();
+  const auto impl_provider = sync::make_provider(provider);
+  if (!impl_provider) return unknown_provider(provider);
+  if (!change.url && !change.token) {
+    return invalid(DiagCode::C703, "nothing to update", "give a new URL or a new token");
+  }
+  auto existing = store_->find_integration(provider);
+  if (!existing) return from_sync(existing.error());
+  if (!existing.value()) return no_integration(provider);
+  sync::Integration next = *existing.value();
+  json changed = json::array();
+  if (change.url) {
+    auto normalised = impl_provider->normalise_url(*change.url);
+    if (!normalised) return invalid(DiagCode::Y606, normalised.error().message);
+    if (normalised.value() != next.url) changed.push_back("url");
+    next.url = normalised.value();
+  }
+  bool rotated = false;
+  if (change.token) {
+    if (change.token->empty()) return invalid(DiagCode::C741, "the API token is empty");
+    auto old = store::read_token(*options_.db, provider);
+    rotated = !old || old.value() != *change.token;
+    if (auto written = store::write_token(*options_.db, provider, *change.token); !written) {
+      return from_sync(written.error());
+    }
+    if (rotated) changed.push_back("token");
+  }
+  next.updated_at = now();
+  const json details{{"provider", provider},
+                     {"integration_id", next.id},
+                     {"url", next.url},
+                     {"changed", changed},
+                     {"token_rotated", rotated ? "yes" : "no"}};
+  auto updated = store_->update_integration(
+      next, sync::AuditEvent{0, next.updated_at, actor.name, "integration:" + provider,
+                             std::string(sync::kActionUpdate), details.dump(), actor.origin});
+  if (!updated) return from_sync(updated.error());
+  return integration(provider);
+}
+
+Done Tailnet::delete_integration(const std::string& provider, const Actor& actor) {
+  if (!store_) return needs_store();
+  auto existing = store_->find_integration(provider);
+  if (!existing) return from_sync(existing.error());
+  if (!existing.value()) return no_integration(provider);
+  auto& impl = *impl_;
+  std::lock_guard lock(impl.writer);
+  auto current = store_->load_attributes();
+  if (!current) return from_sync(current.error());
+  auto plan = sync::plan_removal(*existing.value(), current.value(), actor.name, now());
+  for (auto& e : plan.events) e.origin = actor.origin;
+  if (auto removed = store_->remove_integration(existing.value()->id, plan.writes, plan.events);
+      !removed) {
+    return from_sync(removed.error());
+  }
+  (void)store::remove_token(*options_.db, provider);
+  impl.apply_writes(plan.writes);
+  impl.log(false, fmt::format("{} removed {} and {} attribute(s) it wrote", actor.name, provider,
+                              plan.writes.size()));
+  return done();
+}
+
+}  // namespace postern::control

@@ -1,0 +1,278 @@
+// Opening the tailnet, loading and reloading its files, and installing a compiled policy.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <iterator>
+#include <system_error>
+
+#include "postern/control/overlay.hpp"
+#include "postern/sync/matcher.hpp"
+#include "tailnet_impl.hpp"
+
+namespace postern::control {
+
+using grammar::DiagCode;
+
+std::optional<FileStamp> stamp_of(const std::string& path) {
+  std::error_code ec;
+  FileStamp s;
+  s.mtime = std::filesystem::last_write_time(path, ec);
+  if (ec) return std::nullopt;
+  s.size = std::filesystem::file_size(path, ec);
+  if (ec) return std::nullopt;
+  return s;
+}
+
+std::optional<std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string render_diagnostics(const grammar::SourceFile& file,
+                               const std::vector<grammar::Diagnostic>& diags) {
+  return grammar::render_all(file, diags);
+}
+
+Outcome<engine::Inventory> load_inventory_file(const std::string& path) {
+  const auto text = read_text(path);
+  if (!text) {
+    return invalid(DiagCode::C701, fmt::format("cannot read tailnet inventory `{}`", path));
+  }
+  auto result = engine::load_inventory(*text);
+  if (!result.inventory) {
+    std::string message = fmt::format("tailnet inventory `{}` is invalid:", path);
+    for (const auto& e : result.errors) {
+      message += fmt::format("\n{}: {}{}", path, e.json_path.empty() ? "" : e.json_path + ": ",
+                             e.message);
+    }
+    return invalid(DiagCode::C702, std::move(message));
+  }
+  return std::move(*result.inventory);
+}
+
+Outcome<engine::LoadedPolicy> accept_policy(const std::string& path, std::string text,
+                                            const engine::Inventory& inventory,
+                                            std::int64_t now) {
+  auto loaded = engine::load_policy(path, std::move(text), engine::validate_context(inventory));
+  if (!loaded.ok()) {
+    return invalid(DiagCode::K810,
+                   fmt::format("policy `{}` is invalid\n{}", path,
+                               render_diagnostics(loaded.file, loaded.diags)));
+  }
+  // Tailscale refuses to save a policy whose tests fail; so does Postern.
+  const auto tests =
+      engine::run_policy_tests(loaded.file, *loaded.ast, &inventory, engine::CompileOptions{now});
+  if (!tests.passed) {
+    return invalid(DiagCode::K811,
+                   fmt::format("policy `{}`: test(s) failed\n{}", path,
+                               render_diagnostics(loaded.file, tests.diagnostics)));
+  }
+  return loaded;
+}
+
+Outcome<LoadedFiles> load_files(const TailnetOptions& options) {
+  LoadedFiles out;
+  // Stamp before reading: a write in between is seen as a change at the next poll.
+  out.tailnet_stamp = stamp_of(options.tailnet_path);
+  if (options.policy_path) out.policy_stamp = stamp_of(*options.policy_path);
+  auto inventory = load_inventory_file(options.tailnet_path);
+  if (!inventory) return inventory.error();
+  out.inventory = std::move(inventory.value());
+  if (options.policy_path) {
+    out.policy_text = read_text(*options.policy_path);
+    if (!out.policy_text) {
+      return invalid(DiagCode::C701, fmt::format("cannot read policy `{}`", *options.policy_path));
+    }
+  }
+  return out;
+}
+
+void Tailnet::Impl::log(bool error, const std::string& line) const {
+  if (self.options_.log) self.options_.log(error, line);
+}
+
+void Tailnet::Impl::install(engine::Inventory inventory, const engine::LoadedPolicy& loaded,
+                            PolicyState state) {
+  engine::Inventory effective = inventory;
+  apply_overlay(effective, overlay);
+  const auto now = self.now();
+  if (!engine) {
+    engine = engine::Engine::compile(loaded.file, *loaded.ast, effective,
+                                     engine::CompileOptions{now});
+  } else {
+    engine->reload(loaded.file, *loaded.ast, effective, engine::CompileOptions{now});
+  }
+  base = std::move(inventory);
+  std::lock_guard lock(policy_mu);
+  state.loaded_at = now;
+  state.generation = policy.generation + 1;
+  policy = std::move(state);
+}
+
+std::optional<engine::AttrChange> Tailnet::Impl::file_value(engine::DeviceIndex device,
+                                                            const std::string& key) const {
+  if (device >= base.devices.size()) return std::nullopt;
+  const auto& d = base.devices[device];
+  const auto it = d.attributes.find(key);
+  if (it == d.attributes.end()) return std::nullopt;
+  const auto exp = d.expiries.find(key);
+  return engine::AttrChange::set(
+      key, it->second,
+      exp == d.expiries.end() ? std::nullopt : std::optional<std::int64_t>(exp->second));
+}
+
+std::vector<sync::TailnetNode> Tailnet::Impl::nodes() const {
+  return sync::tailnet_nodes(engine->snapshot()->inventory());
+}
+
+Tailnet::Tailnet(TailnetOptions options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>(*this)) {
+  if (options_.clock == nullptr) {
+    own_clock_ = std::make_unique<sync::SystemClock>();
+    clock_ = own_clock_.get();
+  } else {
+    clock_ = options_.clock;
+  }
+}
+
+Tailnet::~Tailnet() { stop_syncing(); }
+
+std::int64_t Tailnet::now() const { return sync::to_unix(clock_->now()); }
+
+std::shared_ptr<const engine::Snapshot> Tailnet::snapshot() const noexcept {
+  return impl_->engine->snapshot();
+}
+
+PolicyState Tailnet::policy() const {
+  std::lock_guard lock(impl_->policy_mu);
+  return impl_->policy;
+}
+
+namespace {
+
+Outcome<std::unique_ptr<store::Store>> open_store(const TailnetOptions& options) {
+  std::error_code ec;
+  if (!options.create_db && !std::filesystem::exists(*options.db, ec)) {
+    return not_found(DiagCode::C743, fmt::format("no store at `{}`", options.db->string()),
+                     "give the --db that `postern integrations` or `postern serve` used");
+  }
+  auto opened = store::open_sqlite_store(*options.db);
+  if (!opened) {
+    return Error{ErrorKind::Unavailable, DiagCode::C743,
+                 fmt::format("cannot open the store: {}", opened.error().message), {}};
+  }
+  return std::move(opened.value());
+}
+
+}  // namespace
+
+Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
+  std::unique_ptr<Tailnet> tailnet(new Tailnet(std::move(options)));
+  const auto& opts = tailnet->options_;
+  auto& impl = *tailnet->impl_;
+  if (opts.db) {
+    auto store = open_store(opts);
+    if (!store) return store.error();
+    tailnet->store_ = std::move(store.value());
+    auto table = tailnet->store_->load_attributes();
+    if (!table) return from_sync(table.error());
+    impl.overlay = std::move(table.value());
+  }
+  auto files = load_files(opts);
+  if (!files) return files.error();
+  auto& loaded_files = files.value();
+
+  // Which policy serves: the file when it is given (stored as a new version when it differs
+  // from the stored one), else the store's current version.
+  std::optional<store::PolicyVersion> stored;
+  if (tailnet->store_) {
+    auto current = tailnet->store_->current_policy();
+    if (!current) return from_sync(current.error());
+    stored = current.value();
+  }
+  std::string text;
+  std::string path;
+  if (loaded_files.policy_text) {
+    text = *loaded_files.policy_text;
+    path = *opts.policy_path;
+  } else if (stored) {
+    text = stored->text;
+    path = "policy.hujson";
+  } else {
+    return invalid(DiagCode::C703, "no policy: the store holds none and no policy file was given",
+                   "give --policy FILE (it is stored and served from then on)");
+  }
+  auto accepted = accept_policy(path, text, loaded_files.inventory, tailnet->now());
+  if (!accepted) return accepted.error();
+  PolicyState state{path, text, stored ? stored->id : 0, 0, 0};
+  const bool seed = loaded_files.policy_text && opts.store_policy_file && tailnet->store_ &&
+                    (!stored || stored->text != text);
+  if (seed) {
+    auto saved = tailnet->store_->save_policy(
+        store::PolicyVersion{0, tailnet->now(), local_admin(kOriginFile).name,
+                             std::string(kOriginFile), text},
+        sync::AuditEvent{0, tailnet->now(), local_admin(kOriginFile).name, "policy",
+                         std::string(sync::kActionPolicy),
+                         nlohmann::json{{"file", std::filesystem::path(path).filename().string()}}
+                             .dump(),
+                         std::string(kOriginFile)},
+        std::nullopt);
+    if (!saved) return from_sync(saved.error());
+    state.version = saved.value().id;
+  }
+  std::lock_guard lock(impl.writer);
+  impl.tailnet_stamp = loaded_files.tailnet_stamp;
+  impl.policy_stamp = loaded_files.policy_stamp;
+  impl.install(std::move(loaded_files.inventory), accepted.value(), std::move(state));
+  return tailnet;
+}
+
+ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
+  auto& impl = *impl_;
+  std::lock_guard lock(impl.writer);
+  const auto tailnet_now = stamp_of(options_.tailnet_path);
+  const auto policy_now =
+      options_.policy_path ? stamp_of(*options_.policy_path) : std::optional<FileStamp>{};
+  if (!force && tailnet_now == impl.tailnet_stamp && policy_now == impl.policy_stamp) {
+    return ReloadOutcome::Unchanged;
+  }
+  const bool policy_file_changed = options_.policy_path && policy_now != impl.policy_stamp;
+  // Remember what was seen so the same bad file is reported once, not at every poll.
+  impl.tailnet_stamp = tailnet_now;
+  impl.policy_stamp = policy_now;
+  auto reject = [&](const Error& e) {
+    impl.log(true, fmt::format("reload rejected; still serving policy version {}: {}",
+                               impl.policy.version, e.message));
+    if (error != nullptr) *error = e.message;
+    return ReloadOutcome::Rejected;
+  };
+  auto files = load_files(options_);
+  if (!files) return reject(files.error());
+  PolicyState state = policy();
+  // A changed policy file replaces the served policy; otherwise the served one is recompiled
+  // against the new inventory (the API may have changed it since the file was read).
+  if (policy_file_changed || (force && files.value().policy_text && !store_)) {
+    state.text = *files.value().policy_text;
+    state.path = *options_.policy_path;
+  }
+  auto accepted = accept_policy(state.path, state.text, files.value().inventory, now());
+  if (!accepted) return reject(accepted.error());
+  if (store_ && state.text != policy().text && options_.store_policy_file) {
+    const Actor actor = local_admin(kOriginFile);
+    auto saved = store_->save_policy(
+        store::PolicyVersion{0, now(), actor.name, actor.origin, state.text},
+        sync::AuditEvent{0, now(), actor.name, "policy", std::string(sync::kActionPolicy),
+                         R"({"reason":"the policy file changed"})", actor.origin},
+        std::nullopt);
+    if (!saved) return reject(from_sync(saved.error()));
+    state.version = saved.value().id;
+  }
+  impl.install(std::move(files.value().inventory), accepted.value(), std::move(state));
+  impl.log(false, fmt::format("reloaded: policy version {}, {} devices", impl.policy.version,
+                              impl.base.devices.size()));
+  return ReloadOutcome::Reloaded;
+}
+
+}  // namespace postern::control

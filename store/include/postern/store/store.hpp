@@ -1,0 +1,95 @@
+#pragma once
+// Persistent state behind one interface (SQLite today; PostgreSQL for replicas next): the policy
+// file and every earlier version, posture integrations and their sync status, device attributes
+// and the audit log. Used only by the control layer. Every mutating call is one transaction, so a
+// crash leaves either all of it or none of it. Secrets never enter the database (token_store).
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "postern/sync/ledger.hpp"
+#include "postern/sync/records.hpp"
+#include "postern/sync/result.hpp"
+
+namespace postern::store {
+
+using sync::AttributeTable;
+using sync::AttributeWrite;
+using sync::AuditEvent;
+using sync::DeviceAttributes;
+using sync::Integration;
+using sync::Result;
+using sync::Status;
+using sync::StoredAttribute;
+using sync::SyncCommit;
+using sync::SyncStatus;
+
+inline constexpr std::string_view kDefaultDbPath = "postern.db";
+
+// One saved version of the policy file, exactly as it was written (comments kept).
+struct PolicyVersion {
+  std::int64_t id = 0;  // assigned by the store, increasing
+  std::int64_t time = 0;
+  std::string actor;
+  std::string origin;  // "CLI", "CONFIG_API", "ADMIN_CONSOLE", "SEED"
+  std::string text;
+};
+
+// Filters of an audit-log query; unset fields match everything.
+struct AuditQuery {
+  std::optional<std::int64_t> since;  // time >= since
+  std::optional<std::int64_t> until;  // time < until
+  std::string actor;                  // exact
+  std::string target;                 // exact
+  std::string action;                 // exact
+  std::optional<std::size_t> limit;   // newest `limit` events
+};
+
+class Store : public sync::SyncLedger {
+ public:
+  // Inserts the integration and its audit event; Config error when the provider already has one.
+  virtual Result<Integration> create_integration(Integration integration, AuditEvent event) = 0;
+  // Replaces url, bumps config_version, clears the pause, schedules a run now, logs `event`.
+  virtual Result<Integration> update_integration(const Integration& integration,
+                                                 AuditEvent event) = 0;
+  // Deletes the integration, its status and the attribute writes, logs every event.
+  virtual Status remove_integration(std::int64_t id, const std::vector<AttributeWrite>& writes,
+                                    const std::vector<AuditEvent>& events) = 0;
+
+  virtual Result<DeviceAttributes> device_attributes(std::string_view device) = 0;
+  // Direct writes (API-set custom:* attributes) with their audit events, in one transaction.
+  virtual Status write_attributes(const std::vector<AttributeWrite>& writes,
+                                  const std::vector<AuditEvent>& events) = 0;
+
+  // Saves a new current policy with its audit event. With `expected_current`, only when the
+  // current version's id is still that one (0: no policy stored yet); else a Discarded error.
+  virtual Result<PolicyVersion> save_policy(PolicyVersion version, AuditEvent event,
+                                            std::optional<std::int64_t> expected_current) = 0;
+  virtual Result<std::optional<PolicyVersion>> current_policy() = 0;
+  // Newest first, at most `limit`; texts included.
+  virtual Result<std::vector<PolicyVersion>> policy_history(std::size_t limit) = 0;
+
+  // Oldest first (a `limit` keeps the newest events).
+  virtual Result<std::vector<AuditEvent>> audit_log(const AuditQuery& query) = 0;
+};
+
+// Opens (creating and migrating as needed) the SQLite store at `path` in WAL mode.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path);
+
+// API tokens live outside the database in `<db>.secrets/<provider>.token`, directory 0700 and
+// file 0600, so a copy of the database or its backups never carries them.
+std::filesystem::path token_path(const std::filesystem::path& db_path, std::string_view provider);
+Status write_token(const std::filesystem::path& db_path, std::string_view provider,
+                   std::string_view token);
+Result<std::string> read_token(const std::filesystem::path& db_path, std::string_view provider);
+Status remove_token(const std::filesystem::path& db_path, std::string_view provider);
+
+// JSON text of an attribute value ("true", "3", "\"gold\"") and back.
+std::string attr_to_json(const engine::AttrValue& value);
+std::optional<engine::AttrValue> attr_from_json(std::string_view text);
+
+}  // namespace postern::store
