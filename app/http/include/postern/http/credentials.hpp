@@ -1,0 +1,20 @@
+#pragma once
+// The credential a request carries in its Authorization header, for the Authenticator to judge.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace postern::http {
+
+struct Credential {
+  enum class Scheme { Bearer, Basic };
+  Scheme scheme = Scheme::Bearer;
+  std::string token;  // Bearer: the token; Basic: the user name (the token), or the password when
+                      // the user name is empty
+};
+
+// `Bearer TOKEN` or `Basic base64(TOKEN:)`; nullopt for any other scheme or a malformed value.
+[[nodiscard]] std::optional<Credential> parse_authorization(std::string_view header_value);
+
+}  // namespace postern::http

@@ -1,0 +1,101 @@
+#pragma once
+// What a route handler sees (Request) and gives back (Response). No Beast types: the lead's routes
+// and tests depend on this header only.
+
+#include <cstddef>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "postern/http/json_body.hpp"
+
+namespace postern::http {
+
+enum class Method { Get, Head, Post, Put, Patch, Delete, Options };
+
+[[nodiscard]] std::string_view method_name(Method method);
+[[nodiscard]] std::optional<Method> parse_method(std::string_view name);
+// POST, PUT, PATCH and DELETE: the methods a cross-origin page must not be able to send.
+[[nodiscard]] bool changes_state(Method method);
+
+using NameValues = std::vector<std::pair<std::string, std::string>>;
+
+// Name/value pairs in arrival order; `case_insensitive` lookups for header names.
+class NameValueList {
+ public:
+  NameValueList() = default;
+  explicit NameValueList(bool case_insensitive) : case_insensitive_(case_insensitive) {}
+
+  void add(std::string name, std::string value);
+  // The first value under `name`.
+  [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const;
+  [[nodiscard]] std::vector<std::string_view> get_all(std::string_view name) const;
+  [[nodiscard]] const NameValues& entries() const { return entries_; }
+  [[nodiscard]] std::size_t size() const { return entries_.size(); }
+
+ private:
+  [[nodiscard]] bool same_name(std::string_view a, std::string_view b) const;
+
+  NameValues entries_;
+  bool case_insensitive_ = false;
+};
+
+struct Headers : NameValueList {
+  Headers() : NameValueList(true) {}
+};
+// Percent-decoded query parameters (`+` is a space) and path parameters.
+using QueryParams = NameValueList;
+using PathParams = NameValueList;
+
+// Who the Authenticator said sent the request.
+struct Principal {
+  std::string actor;  // names the credential, e.g. "key:k123abc" (never the secret itself)
+  std::vector<std::string> scopes;
+
+  [[nodiscard]] bool has_scope(std::string_view scope) const;
+};
+
+struct Request {
+  Method method = Method::Get;
+  std::string target;      // as sent: path and query, still percent-encoded
+  std::string path;        // the path part of target, still percent-encoded
+  std::string_view route;  // the matched pattern, e.g. "/api/v2/device/{id}"
+  PathParams params;       // decoded {param} segments
+  QueryParams query;
+  Headers headers;
+  std::string body;
+  std::string peer_address;            // the client's IP address
+  std::optional<Principal> principal;  // set when the route requires authentication
+  std::size_t max_json_depth = 512;    // the server's Limits::max_json_depth
+
+  [[nodiscard]] std::optional<std::string_view> param(std::string_view name) const {
+    return params.get(name);
+  }
+  // The body parsed with parse_json_body and this server's depth limit.
+  [[nodiscard]] JsonBody json() const;
+};
+
+// Fills `out` with the next piece of a streamed body (replacing its contents); returns false once
+// the body is complete (then `out` is ignored). Called on the connection's thread, one piece at a
+// time, each written before the next is asked for: memory stays at one piece.
+using ChunkSource = std::function<bool(std::string& out)>;
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  NameValues headers;  // extra fields, e.g. {"ETag", "\"abc\""}
+  ChunkSource stream;  // when set, the body is sent chunked from this source and `body` is unused
+
+  // `value` serialised compactly; invalid UTF-8 in strings is replaced, never thrown.
+  [[nodiscard]] static Response json(int status, const nlohmann::json& value);
+  // {"message": message}
+  [[nodiscard]] static Response error(int status, std::string_view message);
+  [[nodiscard]] static Response streamed(int status, std::string content_type, ChunkSource source);
+};
+
+}  // namespace postern::http

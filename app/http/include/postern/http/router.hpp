@@ -1,0 +1,73 @@
+#pragma once
+// Routes by method and path pattern. A pattern is literal segments and `{name}` segments, e.g.
+// "/api/v2/device/{id}/attributes/{key}"; a `{name}` segment matches one non-empty path segment,
+// percent-decoded (so `%3A` and a raw `:` both give ':'). Where several patterns match, the one
+// with a literal segment earliest wins ("/acl/validate" before "/acl/{x}").
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "postern/http/message.hpp"
+
+namespace postern::http {
+
+using Handler = std::function<Response(const Request&)>;
+
+inline const std::vector<std::string> kJsonOnly{"application/json"};
+inline const std::vector<std::string> kJsonOrHujson{"application/json", "application/hujson"};
+
+struct RouteOptions {
+  // Media types accepted for a request body (parameters such as charset are ignored); a request
+  // with a body of another type, or none, gets 415. Empty: any type.
+  std::vector<std::string> content_types = kJsonOnly;
+  // Ask the server's Authenticator before reading the body; Request::principal is then set.
+  bool requires_auth = true;
+};
+
+struct Route {
+  Method method;
+  std::string pattern;
+  Handler handler;
+  RouteOptions options;
+};
+
+struct Resolution {
+  enum class Outcome { Found, NotFound, MethodNotAllowed, MalformedPath };
+  Outcome outcome = Outcome::NotFound;
+  const Route* route = nullptr;  // Found
+  PathParams params;             // Found
+  std::vector<Method> allowed;   // Found and MethodNotAllowed: the path's methods, for `Allow`
+  std::string pattern;           // Found and MethodNotAllowed: the matched pattern
+};
+
+class Router {
+ public:
+  // Throws std::invalid_argument for a malformed pattern or a method/pattern pair added twice:
+  // both are bugs in the caller's route table, found at start-up.
+  void add(Method method, std::string_view pattern, Handler handler, RouteOptions options = {});
+  void get(std::string_view pattern, Handler handler, RouteOptions options = {});
+  void post(std::string_view pattern, Handler handler, RouteOptions options = {});
+
+  // `raw_path` is the path as sent (percent-encoded, no query). HEAD falls back to the GET route.
+  [[nodiscard]] Resolution resolve(Method method, std::string_view raw_path) const;
+
+ private:
+  struct Segment {
+    std::string text;  // literal text, or the parameter name
+    bool is_param;
+  };
+  struct PathEntry {
+    std::string pattern;
+    std::vector<Segment> segments;
+    std::vector<Route> routes;
+  };
+
+  [[nodiscard]] static std::vector<Segment> parse_pattern(std::string_view pattern);
+  [[nodiscard]] const PathEntry* best_match(const std::vector<std::string>& segments) const;
+
+  std::vector<PathEntry> paths_;
+};
+
+}  // namespace postern::http

@@ -1,0 +1,309 @@
+#include "exchange.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <iterator>
+
+#include "server_state.hpp"
+#include "text.hpp"
+
+namespace postern::http::detail {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+bool parse_query(std::string_view query, QueryParams& out) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto equals = pair.find('=');
+    auto name = percent_decode(pair.substr(0, equals), true);
+    auto value = percent_decode(
+        equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1), true);
+    if (!name || !value) return false;
+    out.add(std::move(*name), std::move(*value));
+  }
+  return true;
+}
+
+std::string allow_list(const std::vector<Method>& methods) {
+  std::string allow;
+  for (const auto method : methods) {
+    if (!allow.empty()) allow += ", ";
+    allow += method_name(method);
+  }
+  if (std::find(methods.begin(), methods.end(), Method::Options) == methods.end()) {
+    allow += allow.empty() ? "OPTIONS" : ", OPTIONS";
+  }
+  return allow;
+}
+
+bool safe_field(const std::pair<std::string, std::string>& field) {
+  const auto bad = [](const std::string& text) {
+    return text.find_first_of("\r\n") != std::string::npos;
+  };
+  return !field.first.empty() && !bad(field.first) && !bad(field.second);
+}
+
+}  // namespace
+
+void Exchange::start() {
+  request_ = Request{};
+  route_ = nullptr;
+  pattern_.clear();
+  method_text_.clear();
+  cors_origin_.clear();
+  started_ = std::chrono::steady_clock::now();
+  response_bytes_ = 0;
+  status_ = 0;
+  active_ = true;
+}
+
+Exchange::Verdict Exchange::admit(const RequestHeader& header, bool has_body, bool tls) {
+  const auto& limits = state_.options.limits;
+  method_text_ = excerpt(header.method_string(), 16);
+  if (static_cast<std::size_t>(std::distance(header.begin(), header.end())) >
+      limits.max_header_count) {
+    return {
+        Response::error(431, fmt::format("request has more header fields than the limit of {} ({})",
+                                         limits.max_header_count, flag::kMaxHeaderCount)),
+        false};
+  }
+  if (auto rejection = check_target(header)) return {std::move(rejection), false};
+  if (auto rejection = check_route(tls)) return {std::move(rejection), false};
+  if (route_->options.requires_auth) {
+    if (auto rejection = authenticate()) return {std::move(rejection), false};
+  }
+  if (has_body &&
+      !content_type_accepted(request_.headers.get("Content-Type"), route_->options.content_types)) {
+    std::string accepted;
+    for (const auto& type : route_->options.content_types) {
+      accepted += accepted.empty() ? type : fmt::format(" or {}", type);
+    }
+    const auto sent = request_.headers.get("Content-Type");
+    return {Response::error(415, fmt::format("request body must have Content-Type {} (got `{}`)",
+                                             accepted, excerpt(sent.value_or("none"), 60))),
+            false};
+  }
+  const auto expect = request_.headers.get("Expect");
+  return {std::nullopt, has_body && expect && iequals(trim(*expect), "100-continue")};
+}
+
+std::optional<Response> Exchange::check_target(const RequestHeader& header) {
+  const auto method = parse_method(header.method_string());
+  if (!method) {
+    return Response::error(501, fmt::format("method `{}` is not supported", method_text_));
+  }
+  request_.method = *method;
+  request_.target = std::string(header.target());
+  request_.peer_address = std::string(peer_);
+  request_.max_json_depth = state_.options.limits.max_json_depth;
+  for (const auto& field : header) {
+    request_.headers.add(std::string(field.name_string()), std::string(field.value()));
+  }
+  if (request_.target.empty() || request_.target.front() != '/') {
+    return Response::error(400, "the request target must be a path starting with `/`");
+  }
+  const auto question = request_.target.find('?');
+  request_.path = request_.target.substr(0, question);
+  if (question != std::string::npos &&
+      !parse_query(std::string_view(request_.target).substr(question + 1), request_.query)) {
+    return Response::error(400, "malformed percent-encoding in the query string");
+  }
+  const auto host = request_.headers.get("Host");
+  if (!host) {
+    if (header.version() >= 11) return Response::error(400, "the Host header is missing");
+  } else if (!state_.hosts.allows(*host)) {
+    return Response::error(
+        421, fmt::format("host `{}` is not a name this server answers to (add it with --host)",
+                         excerpt(*host, 80)));
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> Exchange::check_route(bool tls) {
+  auto resolution = state_.router.resolve(request_.method, request_.path);
+  pattern_ = resolution.pattern;
+  using Outcome = Resolution::Outcome;
+  if (resolution.outcome == Outcome::MalformedPath) {
+    return Response::error(400, "malformed percent-encoding in the path");
+  }
+  if (resolution.outcome == Outcome::NotFound) {
+    return Response::error(404, fmt::format("no route for `{}`", excerpt(request_.path, 100)));
+  }
+  const auto origin = request_.headers.get("Origin");
+  if (origin && origin_listed(*origin, state_.options.cors_origins)) {
+    cors_origin_ = std::string(trim(*origin));
+  }
+  if (resolution.outcome == Outcome::MethodNotAllowed) {
+    if (request_.method == Method::Options) return answer_options(resolution);
+    auto response =
+        Response::error(405, fmt::format("method {} is not allowed on `{}` (allowed: {})",
+                                         method_name(request_.method), resolution.pattern,
+                                         allow_list(resolution.allowed)));
+    response.headers.emplace_back("Allow", allow_list(resolution.allowed));
+    return response;
+  }
+  route_ = resolution.route;
+  request_.route = route_->pattern;
+  request_.params = std::move(resolution.params);
+  const auto host = request_.headers.get("Host").value_or("");
+  if (origin && changes_state(request_.method) && cors_origin_.empty() &&
+      !same_origin(*origin, host, tls)) {
+    return Response::error(
+        403, fmt::format("cross-origin request from `{}` refused", excerpt(*origin, 80)));
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> Exchange::answer_options(const Resolution& resolution) const {
+  const auto origin = request_.headers.get("Origin");
+  const bool preflight = origin && request_.headers.get("Access-Control-Request-Method");
+  if (preflight && cors_origin_.empty()) {
+    return Response::error(
+        403, fmt::format("origin `{}` may not call this API (not a configured CORS origin)",
+                         excerpt(*origin, 80)));
+  }
+  Response response;
+  response.status = 204;
+  response.content_type.clear();
+  response.headers.emplace_back("Allow", allow_list(resolution.allowed));
+  if (preflight) {
+    response.headers.emplace_back("Access-Control-Allow-Methods", allow_list(resolution.allowed));
+    response.headers.emplace_back("Access-Control-Allow-Headers",
+                                  "Authorization, Content-Type, If-Match, If-None-Match");
+    response.headers.emplace_back("Access-Control-Max-Age", "600");
+  }
+  return response;
+}
+
+std::optional<Response> Exchange::authenticate() {
+  std::optional<Credential> credential;
+  if (const auto header = request_.headers.get("Authorization")) {
+    credential = parse_authorization(*header);
+    if (!credential) {
+      return Response::error(
+          401, "malformed Authorization header: expected `Bearer TOKEN` or `Basic base64(TOKEN:)`");
+    }
+  }
+  auto denied = [](int status, std::string message) {
+    auto response = Response::error(status, message);
+    if (status == 401)
+      response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"postern\"");
+    return response;
+  };
+  if (!state_.options.authenticator) {
+    return denied(401, "this route requires a credential and the server accepts none");
+  }
+  try {
+    auto outcome = state_.options.authenticator(credential, request_);
+    if (auto* denial = std::get_if<AuthDenial>(&outcome)) {
+      return denied(denial->status, std::move(denial->message));
+    }
+    request_.principal = std::move(std::get<Principal>(outcome));
+  } catch (...) {
+    return Response::error(500, "internal error while checking the credential");
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> Exchange::read_failure(boost::system::error_code ec, bool header_timed_out,
+                                               bool body_timed_out) const {
+  const auto& limits = state_.options.limits;
+  if (header_timed_out) {
+    return Response::error(408, fmt::format("request header not received within {} ms ({})",
+                                            limits.header_timeout.count(), flag::kHeaderTimeout));
+  }
+  if (body_timed_out) {
+    return Response::error(408, fmt::format("request body not received within {} ms ({})",
+                                            limits.body_timeout.count(), flag::kBodyTimeout));
+  }
+  if (ec == bhttp::error::header_limit) {
+    return Response::error(431, fmt::format("request header exceeds the limit of {} bytes ({})",
+                                            limits.max_header_bytes, flag::kMaxHeaderBytes));
+  }
+  if (ec == bhttp::error::body_limit) {
+    return Response::error(413, fmt::format("request body exceeds the limit of {} bytes ({})",
+                                            limits.max_body_bytes, flag::kMaxBodyBytes));
+  }
+  const bool peer_gone = ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+                         ec == boost::asio::error::eof;
+  if (peer_gone || ec.category() != bhttp::make_error_code(bhttp::error::bad_target).category()) {
+    return std::nullopt;
+  }
+  return Response::error(400, fmt::format("malformed request ({})", ec.message()));
+}
+
+Response Exchange::handle(std::string body) {
+  request_.body = std::move(body);
+  try {
+    return route_->handler(request_);
+  } catch (...) {
+    return Response::error(500, "internal error while handling the request");
+  }
+}
+
+template <class Message>
+void Exchange::add_common_fields(Message& message, const Response& response) const {
+  if (!response.content_type.empty())
+    message.set(bhttp::field::content_type, response.content_type);
+  message.set("X-Content-Type-Options", "nosniff");
+  if (!cors_origin_.empty()) {
+    message.set(bhttp::field::access_control_allow_origin, cors_origin_);
+    message.set(bhttp::field::vary, "Origin");
+    message.set(bhttp::field::access_control_expose_headers, "ETag");
+  }
+  for (const auto& field : response.headers) {
+    if (safe_field(field)) message.set(field.first, field.second);
+  }
+}
+
+Reply Exchange::prepare(Response response, unsigned version, bool keep_alive) {
+  status_ = response.status;
+  Reply reply{static_cast<bhttp::status>(response.status), version};
+  add_common_fields(reply, response);
+  reply.keep_alive(keep_alive);
+  if (response.stream) return reply;  // HEAD of a streamed route: no length to announce
+  reply.body() = std::move(response.body);
+  reply.prepare_payload();
+  if (is_head()) reply.body().clear();  // keeps the Content-Length a GET would have
+  return reply;
+}
+
+StreamHeader Exchange::prepare_stream_header(Response response, unsigned version, bool keep_alive,
+                                             bool chunked) {
+  status_ = response.status;
+  StreamHeader header{static_cast<bhttp::status>(response.status), version};
+  add_common_fields(header, response);
+  header.keep_alive(keep_alive);
+  if (chunked) header.chunked(true);
+  return header;
+}
+
+void Exchange::finish() {
+  if (!active_) return;
+  active_ = false;
+  if (!state_.options.access_log) return;
+  AccessRecord record;
+  record.method = method_text_;
+  record.route = pattern_;
+  record.status = status_;
+  record.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started_);
+  record.request_body_bytes = request_.body.size();
+  record.response_bytes = response_bytes_;
+  record.peer_address = peer_;
+  if (request_.principal) record.actor = request_.principal->actor;
+  try {
+    state_.options.access_log(record);
+  } catch (...) {
+    // A failing logger must not take the connection down with it.
+  }
+}
+
+}  // namespace postern::http::detail

@@ -1,0 +1,74 @@
+#pragma once
+// One request/response exchange on a connection, apart from the I/O: the checks between header
+// and body, the handler call, the response's fields, and the access record.
+
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "postern/http/server.hpp"
+
+namespace postern::http::detail {
+
+using RequestHeader = boost::beast::http::request<boost::beast::http::string_body>;
+using Reply = boost::beast::http::response<boost::beast::http::string_body>;
+using StreamHeader = boost::beast::http::response<boost::beast::http::empty_body>;
+
+class Exchange {
+ public:
+  Exchange(Server::State& state, std::string_view peer) : state_(state), peer_(peer) {}
+
+  // A new request begins (its first bytes are here).
+  void start();
+
+  struct Verdict {
+    std::optional<Response> rejection;  // answer this and do not read the body
+    bool expects_continue = false;      // `Expect: 100-continue` before a body
+  };
+  // Checks a request whose header has been read, in this order: header count, method, target,
+  // Host, route, OPTIONS/CORS preflight, Origin, credential, Content-Type.
+  [[nodiscard]] Verdict admit(const RequestHeader& header, bool has_body, bool tls);
+
+  // The answer to a failed read, or nullopt when the connection should just close.
+  [[nodiscard]] std::optional<Response> read_failure(boost::system::error_code ec,
+                                                     bool header_timed_out,
+                                                     bool body_timed_out) const;
+
+  // Calls the route's handler; an exception becomes a 500.
+  [[nodiscard]] Response handle(std::string body);
+
+  [[nodiscard]] Reply prepare(Response response, unsigned version, bool keep_alive);
+  [[nodiscard]] StreamHeader prepare_stream_header(Response response, unsigned version,
+                                                   bool keep_alive, bool chunked);
+  [[nodiscard]] bool is_head() const { return request_.method == Method::Head; }
+  void add_response_bytes(std::uint64_t bytes) { response_bytes_ += bytes; }
+
+  // Reports the exchange to the access log (once).
+  void finish();
+
+ private:
+  [[nodiscard]] std::optional<Response> check_target(const RequestHeader& header);
+  [[nodiscard]] std::optional<Response> check_route(bool tls);
+  [[nodiscard]] std::optional<Response> answer_options(const Resolution& resolution) const;
+  [[nodiscard]] std::optional<Response> authenticate();
+  template <class Message>
+  void add_common_fields(Message& message, const Response& response) const;
+
+  Server::State& state_;
+  std::string_view peer_;
+  Request request_;
+  const Route* route_ = nullptr;
+  std::string pattern_;
+  std::string method_text_;
+  std::string cors_origin_;  // set when the request's Origin is a configured CORS origin
+  std::chrono::steady_clock::time_point started_;
+  std::uint64_t response_bytes_ = 0;
+  int status_ = 0;
+  bool active_ = false;
+};
+
+}  // namespace postern::http::detail

@@ -1,0 +1,93 @@
+#include "request_guard.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+
+#include "text.hpp"
+
+namespace postern::http::detail {
+namespace {
+
+bool all_digits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::optional<std::string> host_name(std::string_view host_header) {
+  const auto host = trim(host_header);
+  if (host.empty()) return std::nullopt;
+  std::string_view name;
+  std::string_view rest;
+  if (host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    name = host.substr(1, close - 1);
+    rest = host.substr(close + 1);
+  } else {
+    const auto colon = host.find(':');
+    name = host.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : host.substr(colon);
+  }
+  if (!rest.empty() && (rest.front() != ':' || !all_digits(rest.substr(1)))) return std::nullopt;
+  if (name.empty()) return std::nullopt;
+  return to_lower(name);
+}
+
+bool is_loopback_name(std::string_view name) {
+  if (name == "localhost") return true;
+  const std::string text(name);
+  std::array<unsigned char, 16> address{};
+  if (inet_pton(AF_INET, text.c_str(), address.data()) == 1) return address[0] == 127;
+  if (inet_pton(AF_INET6, text.c_str(), address.data()) == 1) {
+    constexpr std::array<unsigned char, 16> kLoopback{0, 0, 0, 0, 0, 0, 0, 0,
+                                                      0, 0, 0, 0, 0, 0, 0, 1};
+    return address == kLoopback;
+  }
+  return false;
+}
+
+HostRule::HostRule(const std::vector<std::string>& extra_names) {
+  for (const auto& name : extra_names) {
+    if (auto parsed = host_name(name)) extra_names_.push_back(std::move(*parsed));
+  }
+}
+
+bool HostRule::allows(std::string_view host_header) const {
+  const auto name = host_name(host_header);
+  if (!name) return false;
+  return is_loopback_name(*name) ||
+         std::find(extra_names_.begin(), extra_names_.end(), *name) != extra_names_.end();
+}
+
+bool same_origin(std::string_view origin, std::string_view host_header, bool tls) {
+  const std::string_view scheme = tls ? "https://" : "http://";
+  const auto trimmed = trim(origin);
+  if (trimmed.size() <= scheme.size() || !iequals(trimmed.substr(0, scheme.size()), scheme)) {
+    return false;
+  }
+  return iequals(trimmed.substr(scheme.size()), trim(host_header));
+}
+
+bool origin_listed(std::string_view origin, const std::vector<std::string>& origins) {
+  return std::any_of(origins.begin(), origins.end(),
+                     [&](const std::string& listed) { return iequals(trim(origin), listed); });
+}
+
+std::string media_type(std::string_view content_type) {
+  return to_lower(trim(content_type.substr(0, content_type.find(';'))));
+}
+
+bool content_type_accepted(std::optional<std::string_view> content_type,
+                           const std::vector<std::string>& accepted) {
+  if (accepted.empty()) return true;
+  if (!content_type) return false;
+  const auto type = media_type(*content_type);
+  return std::any_of(accepted.begin(), accepted.end(),
+                     [&](const std::string& candidate) { return iequals(type, candidate); });
+}
+
+}  // namespace postern::http::detail

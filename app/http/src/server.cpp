@@ -1,0 +1,188 @@
+#include "postern/http/server.hpp"
+
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "server_state.hpp"
+#include "session.hpp"
+
+namespace postern::http {
+namespace {
+
+namespace asio = boost::asio;
+using detail::ConnectionRegistry;
+using tcp = asio::ip::tcp;
+
+std::optional<asio::ip::address> listen_address(const std::string& host) {
+  if (host == "localhost") return asio::ip::make_address_v4("127.0.0.1");
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return std::nullopt;
+  return address;
+}
+
+// Listen addresses other than the wildcard are names clients may put in Host.
+std::vector<std::string> host_names(const ServerOptions& options) {
+  auto names = options.allowed_hosts;
+  for (const auto& endpoint : options.listen) {
+    const auto address = listen_address(endpoint.host);
+    if (address && !address->is_unspecified()) names.push_back(address->to_string());
+  }
+  return names;
+}
+
+std::string load_tls(Server::State& state, const TlsFiles& files) {
+  auto& context = state.tls.emplace(asio::ssl::context::tls_server);
+  context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ec;
+  context.use_certificate_chain_file(files.cert_file, ec);
+  if (ec) return fmt::format("cannot load TLS certificate `{}`: {}", files.cert_file, ec.message());
+  context.use_private_key_file(files.key_file, asio::ssl::context::pem, ec);
+  if (ec) return fmt::format("cannot load TLS key `{}`: {}", files.key_file, ec.message());
+  return {};
+}
+
+std::string bind(Server::State& state, const ListenEndpoint& endpoint) {
+  const auto where = fmt::format("{}:{}", endpoint.host, endpoint.port);
+  const auto address = listen_address(endpoint.host);
+  if (!address) return fmt::format("cannot listen on {}: not an IP address", where);
+  const tcp::endpoint local(*address, endpoint.port);
+  auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(state.io));
+  boost::system::error_code ec;
+  acceptor->open(local.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && address->is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor->bind(local, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fmt::format("cannot listen on {}: {}", where, ec.message());
+  const auto bound = acceptor->local_endpoint(ec);
+  state.endpoints.push_back(ListenEndpoint{endpoint.host, bound.port()});
+  state.acceptors.push_back(std::move(acceptor));
+  return {};
+}
+
+Response refusal(ConnectionRegistry::Refusal refusal, const Limits& limits) {
+  if (refusal == ConnectionRegistry::Refusal::ServerFull) {
+    return Response::error(503,
+                           fmt::format("the server has reached its limit of {} connections ({})",
+                                       limits.max_connections, flag::kMaxConnections));
+  }
+  auto response = Response::error(
+      429, fmt::format("this client has reached the limit of {} connections ({})",
+                       limits.max_connections_per_client, flag::kMaxConnectionsPerClient));
+  response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+template <class Stream>
+void open_session(Server::State& state, tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  if (ec) return;  // the client is gone already
+  socket.set_option(tcp::no_delay(true), ec);
+  auto peer_address = peer.address().to_string();
+  const auto& limits = state.options.limits;
+  auto admission =
+      state.registry.admit(peer_address, limits.max_connections, limits.max_connections_per_client);
+  auto session = std::make_shared<detail::Session<Stream>>(state, std::move(socket),
+                                                           std::move(admission.slot), peer_address);
+  if (admission.refusal != ConnectionRegistry::Refusal::None) {
+    session->refuse(refusal(admission.refusal, limits));
+  } else {
+    session->start();
+  }
+}
+
+void accept_next(Server::State& state, tcp::acceptor& acceptor) {
+  acceptor.async_accept(
+      asio::make_strand(state.io),
+      [&state, &acceptor](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || state.stopping) return;
+        if (ec) {
+          // Out of descriptors, most likely: wait a little instead of spinning on the error.
+          auto pause = std::make_shared<asio::steady_timer>(acceptor.get_executor(),
+                                                            std::chrono::milliseconds(50));
+          pause->async_wait([&state, &acceptor, pause](boost::system::error_code) {
+            if (!state.stopping) accept_next(state, acceptor);
+          });
+          return;
+        }
+        if (state.tls) {
+          open_session<detail::TlsStream>(state, std::move(socket));
+        } else {
+          open_session<detail::PlainStream>(state, std::move(socket));
+        }
+        accept_next(state, acceptor);
+      });
+}
+
+void run(Server::State& state) {
+  for (;;) {
+    try {
+      state.io.run();
+      return;
+    } catch (...) {
+      // Handlers catch what they can; anything else must not end the thread.
+    }
+  }
+}
+
+}  // namespace
+
+StartResult Server::start(Router router, ServerOptions options) {
+  const auto names = host_names(options);
+  auto state = std::make_shared<State>(std::move(router), std::move(options), names);
+  if (state->options.tls) {
+    if (auto error = load_tls(*state, *state->options.tls); !error.empty()) return {nullptr, error};
+  }
+  for (const auto& endpoint : state->options.listen) {
+    if (auto error = bind(*state, endpoint); !error.empty()) return {nullptr, error};
+  }
+  for (auto& acceptor : state->acceptors) accept_next(*state, *acceptor);
+  auto threads = state->options.threads;
+  if (threads == 0) threads = std::max(1U, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < threads; ++i) {
+    state->threads.emplace_back([raw = state.get()] { run(*raw); });
+  }
+  return {std::unique_ptr<Server>(new Server(std::move(state))), {}};
+}
+
+Server::Server(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+Server::~Server() { stop(std::chrono::milliseconds(0)); }
+
+const std::vector<ListenEndpoint>& Server::endpoints() const { return state_->endpoints; }
+
+bool Server::uses_tls() const { return state_->tls.has_value(); }
+
+std::size_t Server::open_connections() const { return state_->registry.open(); }
+
+void Server::stop(std::chrono::milliseconds deadline) {
+  State& state = *state_;
+  {
+    const std::lock_guard lock(state.stop_mutex);
+    if (state.stopped) return;
+    state.stopped = true;
+  }
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  state.stopping = true;
+  for (auto& acceptor : state.acceptors) {
+    asio::post(acceptor->get_executor(), [&acceptor = *acceptor] {
+      boost::system::error_code ignored;
+      acceptor.close(ignored);
+    });
+  }
+  state.registry.stop_all();
+  state.registry.wait_until_empty(until);
+  state.io.stop();
+  for (auto& thread : state.threads) thread.join();
+}
+
+}  // namespace postern::http

@@ -1,0 +1,22 @@
+#pragma once
+// Small text helpers shared by the layer's sources.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace postern::http::detail {
+
+[[nodiscard]] bool iequals(std::string_view a, std::string_view b);
+[[nodiscard]] std::string to_lower(std::string_view text);
+[[nodiscard]] std::string_view trim(std::string_view text);
+
+// At most `max_bytes` of `text` with control and non-ASCII bytes shown as \xNN, and "..." when
+// cut: safe to put in a message about attacker-supplied input.
+[[nodiscard]] std::string excerpt(std::string_view text, std::size_t max_bytes = 40);
+
+// %XX decoding; `plus_is_space` for query strings. nullopt for a malformed escape.
+[[nodiscard]] std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
+
+}  // namespace postern::http::detail
