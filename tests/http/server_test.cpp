@@ -1,0 +1,283 @@
+// Routing, browser safety, authentication and the request/response cycle over real sockets.
+
+#include <fmt/format.h>
+
+#include <catch2/catch.hpp>
+
+#include "raw_client.hpp"
+#include "test_server.hpp"
+
+using namespace postern::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+RawResponse exchange(std::uint16_t port, const std::string& text, bool head = false) {
+  RawClient client(port);
+  REQUIRE(client.connected());
+  REQUIRE(client.send(text));
+  auto response = client.read_response(10s, head);
+  REQUIRE(response);
+  return *response;
+}
+
+std::string auth(std::string_view token) {
+  return fmt::format("Authorization: Bearer {}\r\n", token);
+}
+
+}  // namespace
+
+TEST_CASE("server: GET, HEAD, 404 and 405 with Allow", "[http][server]") {
+  TestServer server;
+  const auto health = exchange(server.port(), request_text("GET", "/v1/health"));
+  CHECK(health.status == 200);
+  CHECK(health.body == R"({"ok":true})");
+  CHECK(health.header("Content-Type") == "application/json");
+
+  const auto head = exchange(server.port(), request_text("HEAD", "/v1/health"), true);
+  CHECK(head.status == 200);
+  CHECK(head.header("Content-Length") == "11");
+
+  const auto missing = exchange(server.port(), request_text("GET", "/v1/nothing"));
+  CHECK(missing.status == 404);
+  CHECK(missing.message() == "no route for `/v1/nothing`");
+
+  const auto wrong = exchange(server.port(), request_text("GET", "/v1/echo"));
+  CHECK(wrong.status == 405);
+  CHECK(wrong.header("Allow") == "POST, OPTIONS");
+  CHECK_THAT(wrong.message(), Catch::Contains("not allowed"));
+
+  const auto options = exchange(server.port(), request_text("OPTIONS", "/v1/echo"));
+  CHECK(options.status == 204);
+  CHECK(options.header("Allow") == "POST, OPTIONS");
+  CHECK_FALSE(options.header("Access-Control-Allow-Origin"));
+
+  CHECK(exchange(server.port(), request_text("BREW", "/v1/health")).status == 501);
+  CHECK(exchange(server.port(), "GET nonsense\r\n\r\n").status == 400);
+  CHECK(exchange(server.port(), request_text("GET", "/v1/throw")).message() ==
+        "internal error while handling the request");
+}
+
+TEST_CASE("server: path params and query strings are decoded", "[http][server]") {
+  TestServer server;
+  const auto raw = exchange(
+      server.port(), request_text("GET", "/api/v2/device/n%201/attributes/custom:a?q=x+y%26z"));
+  CHECK(raw.status == 200);
+  CHECK(raw.body == R"({"id":"n 1","key":"custom:a","q":"x y&z"})");
+  const auto encoded =
+      exchange(server.port(), request_text("GET", "/api/v2/device/7/attributes/custom%3Aa"));
+  CHECK(encoded.body == R"({"id":"7","key":"custom:a","q":null})");
+  CHECK(exchange(server.port(), request_text("GET", "/api/v2/device/%zz/attributes/k")).status ==
+        400);
+  CHECK(exchange(server.port(), request_text("GET", "/api/v2/device/1/attributes/k?q=%")).status ==
+        400);
+}
+
+TEST_CASE("server: a POST without body or Content-Length is answered at once", "[http][server]") {
+  TestServer server;
+  // The body timeout is 300 ms: waiting for a body would answer 408, not 200.
+  const auto response = exchange(
+      server.port(), "POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth(kGoodToken) + "\r\n");
+  CHECK(response.status == 200);
+  CHECK(response.body == R"({"actor":"key:good","bytes":0})");
+}
+
+TEST_CASE("server: bodies over 8 KB and pipelined requests", "[http][server]") {
+  TestServer server;
+  const std::string big = fmt::format(R"({{"pad": "{}"}})", std::string(200'000, 'p'));
+  const auto response = exchange(
+      server.port(), request_text("POST", "/v1/echo", big,
+                                  auth(kGoodToken) + "Content-Type: application/json\r\n"));
+  CHECK(response.status == 200);
+  CHECK(response.body == fmt::format(R"({{"actor":"key:good","bytes":{}}})", big.size()));
+
+  RawClient client(server.port());
+  std::string pipelined;
+  for (int i = 0; i < 20; ++i) {
+    pipelined += request_text("GET", fmt::format("/api/v2/device/{}/attributes/k", i));
+  }
+  REQUIRE(client.send(pipelined));
+  for (int i = 0; i < 20; ++i) {
+    const auto answer = client.read_response();
+    REQUIRE(answer);
+    CHECK(answer->body == fmt::format(R"({{"id":"{}","key":"k","q":null}})", i));
+  }
+}
+
+TEST_CASE("server: JSON bodies need a JSON Content-Type (415)", "[http][server][browser]") {
+  TestServer server;
+  const auto send = [&](std::string_view route, std::string_view type) {
+    const auto extra = auth(kGoodToken) +
+                       (type.empty() ? std::string() : fmt::format("Content-Type: {}\r\n", type));
+    return exchange(server.port(), request_text("POST", route, "{}", extra));
+  };
+  const auto plain = send("/v1/echo", "text/plain");
+  CHECK(plain.status == 415);
+  CHECK(plain.message() ==
+        "request body must have Content-Type application/json (got `text/plain`)");
+  CHECK(send("/v1/echo", "").status == 415);
+  CHECK(send("/v1/echo", "application/x-www-form-urlencoded").status == 415);
+  CHECK(send("/v1/echo", "Application/JSON; charset=utf-8").status == 200);
+  CHECK(send("/v1/echo", "application/hujson").status == 415);
+  CHECK(send("/api/v2/tailnet/-/acl", "application/hujson").status == 200);
+  CHECK(send("/api/v2/tailnet/-/acl", "application/json").status == 200);
+}
+
+TEST_CASE("server: the Host header must name this server (DNS rebinding)",
+          "[http][server][browser]") {
+  auto options = test_options();
+  options.allowed_hosts = {"postern.example.com"};
+  TestServer server(options);
+  const auto with_host = [&](std::string_view host) {
+    return exchange(server.port(),
+                    fmt::format("GET /v1/health HTTP/1.1\r\nHost: {}\r\n\r\n", host));
+  };
+  for (const auto* host : {"localhost", "localhost:8080", "127.0.0.1", "127.0.0.1:1", "127.1.2.3",
+                           "[::1]", "[::1]:9090", "LOCALHOST", "postern.example.com:443"}) {
+    INFO(host);
+    CHECK(with_host(host).status == 200);
+  }
+  const auto evil = with_host("evil.example.com");
+  CHECK(evil.status == 421);
+  CHECK(evil.message() ==
+        "host `evil.example.com` is not a name this server answers to (add it with --host)");
+  CHECK(with_host("localhost.evil.com").status == 421);
+  CHECK(with_host("127.0.0.1:80x").status == 421);
+  CHECK(with_host("[::2]").status == 421);
+  CHECK(exchange(server.port(), "GET /v1/health HTTP/1.1\r\n\r\n").status == 400);
+}
+
+TEST_CASE("server: cross-origin state changes are refused; CORS only when configured",
+          "[http][server][browser]") {
+  TestServer server;
+  const auto post_from = [&](const std::string& origin) {
+    return exchange(server.port(),
+                    request_text("POST", "/v1/echo", "{}",
+                                 auth(kGoodToken) + "Content-Type: application/json\r\nOrigin: " +
+                                     origin + "\r\n"));
+  };
+  const auto foreign = post_from("http://evil.example.com");
+  CHECK(foreign.status == 403);
+  CHECK(foreign.message() == "cross-origin request from `http://evil.example.com` refused");
+  CHECK(post_from("null").status == 403);
+  CHECK(post_from("http://127.0.0.1").status == 200);  // same origin: Host is 127.0.0.1
+
+  const auto read = exchange(
+      server.port(), request_text("GET", "/v1/health", {}, "Origin: http://evil.example.com\r\n"));
+  CHECK(read.status == 200);
+  CHECK_FALSE(read.header("Access-Control-Allow-Origin"));
+
+  const auto preflight = exchange(
+      server.port(),
+      request_text("OPTIONS", "/v1/echo", {},
+                   "Origin: http://evil.example.com\r\nAccess-Control-Request-Method: POST\r\n"));
+  CHECK(preflight.status == 403);
+
+  auto options = test_options();
+  options.cors_origins = {"https://console.example.com"};
+  TestServer cors(options);
+  const auto allowed = exchange(
+      cors.port(),
+      request_text(
+          "OPTIONS", "/v1/echo", {},
+          "Origin: https://console.example.com\r\nAccess-Control-Request-Method: POST\r\n"));
+  CHECK(allowed.status == 204);
+  CHECK(allowed.header("Access-Control-Allow-Origin") == "https://console.example.com");
+  CHECK(allowed.header("Access-Control-Allow-Methods") == "POST, OPTIONS");
+  CHECK_THAT(std::string(allowed.header("Access-Control-Allow-Headers").value_or("")),
+             Catch::Contains("Authorization"));
+  const auto call = exchange(
+      cors.port(), request_text("POST", "/v1/echo", "{}",
+                                auth(kGoodToken) + "Content-Type: application/json\r\n"
+                                                   "Origin: https://console.example.com\r\n"));
+  CHECK(call.status == 200);
+  CHECK(call.header("Access-Control-Allow-Origin") == "https://console.example.com");
+  CHECK(call.header("Vary") == "Origin");
+}
+
+TEST_CASE("server: credentials reach the Authenticator; 401 and 403 come back",
+          "[http][server][auth]") {
+  TestServer server;
+  const auto echo = [&](const std::string& header) {
+    return exchange(server.port(), request_text("POST", "/v1/echo", "{}",
+                                                header + "Content-Type: application/json\r\n"));
+  };
+  const auto none = echo("");
+  CHECK(none.status == 401);
+  CHECK(none.message() == "a credential is required");
+  CHECK(none.header("WWW-Authenticate"));
+  CHECK(echo(auth("wrong")).status == 401);
+  CHECK(echo("Authorization: Bearer\r\n").message() ==
+        "malformed Authorization header: expected `Bearer TOKEN` or `Basic base64(TOKEN:)`");
+  const auto limited = echo(auth(kLimitedToken));
+  CHECK(limited.status == 403);
+  CHECK(limited.message() == "missing scope `all`");
+  // base64("good-token:")
+  const auto basic = echo("Authorization: Basic Z29vZC10b2tlbjo=\r\n");
+  CHECK(basic.status == 200);
+  CHECK(basic.body == R"({"actor":"key:good","bytes":2})");
+
+  auto options = test_options();
+  options.authenticator = nullptr;
+  TestServer no_authenticator(options);
+  CHECK(exchange(no_authenticator.port(),
+                 request_text("POST", "/v1/echo", "{}",
+                              auth(kGoodToken) + "Content-Type: application/json\r\n"))
+            .status == 401);
+}
+
+TEST_CASE("server: 80,000-deep JSON and duplicate keys are refused cleanly",
+          "[http][server][json]") {
+  TestServer server;
+  const auto post_json = [&](const std::string& body) {
+    return exchange(server.port(),
+                    request_text("POST", "/v1/json", body, "Content-Type: application/json\r\n"));
+  };
+  const auto deep = post_json(std::string(80'000, '[') + std::string(80'000, ']'));
+  CHECK(deep.status == 400);
+  CHECK_THAT(deep.message(),
+             Catch::Contains("JSON nesting exceeds the limit of 512 levels (--max-json-depth)"));
+  const auto proto = post_json(R"({"src": "a", "proto": )" + std::string(80'000, '{'));
+  CHECK(proto.status == 400);
+  const auto duplicate = post_json(R"({"queries": [{"src": "a", "src": "b"}]})");
+  CHECK(duplicate.status == 400);
+  CHECK(duplicate.message() == "invalid JSON: duplicate object key `src` at `/queries/0/src`");
+  CHECK(exchange(server.port(), request_text("GET", "/v1/health")).status == 200);
+}
+
+TEST_CASE("server: streamed responses arrive whole and in chunks", "[http][server][stream]") {
+  TestServer server;
+  const auto streamed = exchange(server.port(), request_text("GET", "/v1/stream?lines=100000"));
+  CHECK(streamed.status == 200);
+  CHECK(streamed.header("Transfer-Encoding") == "chunked");
+  CHECK(std::count(streamed.body.begin(), streamed.body.end(), '\n') == 100'000);
+  CHECK(streamed.body.rfind("line 99999\n") == streamed.body.size() - 11);
+
+  const auto head = exchange(server.port(), request_text("HEAD", "/v1/stream?lines=5"), true);
+  CHECK(head.status == 200);
+
+  // A streamed answer leaves the connection usable for the next request.
+  RawClient client(server.port());
+  REQUIRE(
+      client.send(request_text("GET", "/v1/stream?lines=3") + request_text("GET", "/v1/health")));
+  CHECK(client.read_response()->body == "line 0\nline 1\nline 2\n");
+  CHECK(client.read_response()->status == 200);
+}
+
+TEST_CASE("server: the access log names route, status and actor, never the credential",
+          "[http][server][log]") {
+  TestServer server;
+  exchange(server.port(), request_text("POST", "/v1/echo", "{}",
+                                       auth(kGoodToken) + "Content-Type: application/json\r\n"));
+  exchange(server.port(), request_text("GET", "/v1/nothing"));
+  REQUIRE(eventually([&] { return server.log().entries().size() == 2; }));
+  const auto entries = server.log().entries();
+  CHECK(entries[0].method == "POST");
+  CHECK(entries[0].route == "/v1/echo");
+  CHECK(entries[0].status == 200);
+  CHECK(entries[0].actor == "key:good");
+  CHECK(entries[0].request_body_bytes == 2);
+  CHECK(entries[0].response_bytes > 0);
+  CHECK(entries[1].route.empty());
+  CHECK(entries[1].status == 404);
+}

@@ -1,0 +1,76 @@
+#pragma once
+// A postern_http Server on 127.0.0.1:0 inside the test process, with short timeouts and a small
+// route table that exercises every feature of the layer.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "postern/http/server.hpp"
+
+namespace postern::test {
+
+inline constexpr std::string_view kGoodToken = "good-token";        // authenticates as "key:good"
+inline constexpr std::string_view kLimitedToken = "limited-token";  // valid but refused with 403
+
+// Timeouts of a few hundred milliseconds, two threads, the test authenticator.
+[[nodiscard]] http::ServerOptions test_options();
+
+// GET  /v1/health                     no auth: {"ok": true}
+// POST /v1/echo                       auth: {"bytes": body size, "actor": actor}
+// POST /v1/json                       no auth: the parsed body, or 400 with parse_json_body's error
+// GET  /api/v2/device/{id}/attributes/{key}   no auth: {"id", "key", "q": query "q" or null}
+// POST /api/v2/tailnet/{tailnet}/acl  no auth, JSON or HuJSON: {"tailnet"}
+// GET  /v1/stream?lines=N             no auth: N lines "line K\n", streamed in chunks
+// GET  /v1/throw                      no auth: the handler throws
+[[nodiscard]] http::Router test_router();
+
+// The access records the server reported, copied (their views die with the exchange).
+struct LoggedExchange {
+  std::string method;
+  std::string route;
+  int status = 0;
+  std::uint64_t request_body_bytes = 0;
+  std::uint64_t response_bytes = 0;
+  std::string actor;
+};
+
+class AccessLog {
+ public:
+  void record(const http::AccessRecord& record);
+  [[nodiscard]] std::vector<LoggedExchange> entries() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<LoggedExchange> entries_;
+};
+
+class TestServer {
+ public:
+  explicit TestServer(http::ServerOptions options = test_options(),
+                      http::Router router = test_router());
+  [[nodiscard]] std::uint16_t port() const { return server_->endpoints().front().port; }
+  [[nodiscard]] http::Server& server() { return *server_; }
+  [[nodiscard]] const AccessLog& log() const { return *log_; }
+
+ private:
+  std::shared_ptr<AccessLog> log_ = std::make_shared<AccessLog>();
+  std::unique_ptr<http::Server> server_;
+};
+
+// Polls `condition` until it holds or `timeout` passes.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return condition();
+}
+
+}  // namespace postern::test
