@@ -1,7 +1,5 @@
 #include "postern/sync/clock.hpp"
 
-#include <cstdio>
-#include <ctime>
 #include <thread>
 
 namespace postern::sync {
@@ -58,14 +56,5 @@ std::int64_t to_unix(TimePoint t) {
 }
 
 TimePoint from_unix(std::int64_t seconds) { return TimePoint{std::chrono::seconds{seconds}}; }
-
-std::string format_rfc3339(std::int64_t unix_seconds) {
-  const auto t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace postern::sync

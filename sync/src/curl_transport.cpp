@@ -1,10 +1,13 @@
 // libcurl behind HttpTransport. One easy handle per request keeps the transport thread-safe.
 #include <curl/curl.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "postern/sync/http_transport.hpp"
 
@@ -24,26 +27,18 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return size * count;
 }
 
-std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* response = static_cast<HttpResponse*>(user);
-  std::string_view line(data, size * count);
-  // A new status line (after a 100 Continue) starts a new header set.
-  if (line.rfind("HTTP/", 0) == 0) {
-    response->headers.clear();
-    return size * count;
+// The final response's headers (not those of a 100 Continue), names lower-cased for header().
+std::vector<std::pair<std::string, std::string>> response_headers(CURL* curl) {
+  std::vector<std::pair<std::string, std::string>> out;
+  curl_header* previous = nullptr;
+  while (curl_header* h = curl_easy_nextheader(curl, CURLH_HEADER, -1, previous)) {
+    std::string name(h->name);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out.emplace_back(std::move(name), h->value);
+    previous = h;
   }
-  const auto colon = line.find(':');
-  if (colon == std::string_view::npos) return size * count;
-  std::string name(line.substr(0, colon));
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
-    value.remove_suffix(1);
-  }
-  response->headers.emplace_back(std::move(name), std::string(value));
-  return size * count;
+  return out;
 }
 
 void global_init() {
@@ -61,7 +56,7 @@ class CurlTransport final : public HttpTransport {
     HttpResponse response;
     curl_slist* headers = nullptr;
     for (const auto& [name, value] : request.headers) {
-      headers = curl_slist_append(headers, (name + ": " + value).c_str());
+      headers = curl_slist_append(headers, fmt::format("{}: {}", name, value).c_str());
     }
     char error_buffer[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
@@ -82,19 +77,19 @@ class CurlTransport final : public HttpTransport {
                      static_cast<long>(std::max<Millis::rep>(1, request.timeout.count())));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
     const CURLcode code = curl_easy_perform(curl);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (code == CURLE_OK) response.headers = response_headers(curl);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     if (code != CURLE_OK) {
-      std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+      const char* detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
       const bool dns = code == CURLE_COULDNT_RESOLVE_HOST;
-      return SyncError{dns ? SyncErrorKind::Config : SyncErrorKind::Transient,
-                       (dns ? "cannot resolve host: " : "request failed: ") + detail};
+      return SyncError{
+          dns ? SyncErrorKind::Config : SyncErrorKind::Transient,
+          fmt::format("{}: {}", dns ? "cannot resolve host" : "request failed", detail)};
     }
     response.status = static_cast<int>(status);
     return response;

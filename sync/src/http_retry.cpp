@@ -1,9 +1,10 @@
 #include "postern/sync/http_retry.hpp"
 
+#include <curl/curl.h>
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
-#include <cstring>
-#include <ctime>
 #include <string>
 
 #include "postern/sync/redact.hpp"
@@ -34,18 +35,17 @@ Millis backoff(const FetchOptions& options, int attempt, std::mt19937_64& rng) {
 std::optional<Millis> parse_retry_after(std::string_view value, TimePoint now) {
   if (value.empty()) return std::nullopt;
   if (const auto seconds = parse_int(value)) return Millis{*seconds * 1000};
-  // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
-  std::tm tm{};
+  // An HTTP-date in any of the three forms RFC 9110 §5.6.7 asks recipients to accept.
   const std::string text(value);
-  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
-  const auto when = from_unix(static_cast<std::int64_t>(timegm(&tm)));
-  if (when <= now) return Millis{0};
-  return std::chrono::duration_cast<Millis>(when - now);
+  const auto when = curl_getdate(text.c_str(), nullptr);
+  if (when < 0) return std::nullopt;
+  const TimePoint at = from_unix(static_cast<std::int64_t>(when));
+  if (at <= now) return Millis{0};
+  return std::chrono::duration_cast<Millis>(at - now);
 }
 
 std::optional<SyncError> classify_status(int status, std::string_view what) {
-  const std::string prefix = std::string(what) + " returned HTTP " + std::to_string(status);
+  const std::string prefix = fmt::format("{} returned HTTP {}", what, status);
   if (status >= 200 && status < 300) return std::nullopt;
   if (status == 401 || status == 403) {
     return SyncError{SyncErrorKind::Auth,
@@ -104,7 +104,7 @@ Result<HttpResponse> get_with_retry(HttpTransport& transport, Clock& clock, Http
         }
         wait = hinted ? *hinted : backoff(options, attempt, state.rng);
         if (wait > options.max_retry_wait) {
-          last.message += " (asked to wait " + std::to_string(wait.count() / 1000) + " s)";
+          last.message += fmt::format(" (asked to wait {} s)", wait.count() / 1000);
           return last;
         }
       } else if (last.kind == SyncErrorKind::Transient) {
@@ -120,7 +120,7 @@ Result<HttpResponse> get_with_retry(HttpTransport& transport, Clock& clock, Http
     }
     clock.sleep_for(wait);
   }
-  last.message += " (after " + std::to_string(attempts) + " attempts)";
+  last.message += fmt::format(" (after {} attempts)", attempts);
   return last;
 }
 

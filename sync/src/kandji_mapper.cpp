@@ -2,6 +2,7 @@
 // both historical field sets (spec kandji.md §1.3, §3.4).
 #include <nlohmann/json.hpp>
 
+#include "postern/grammar/time.hpp"
 #include "postern/sync/kandji.hpp"
 
 namespace postern::sync::kandji_mapper {
@@ -60,7 +61,7 @@ std::optional<std::int64_t> timestamp(const json& row) {
   for (const char* key : {"last_checkin", "updated_at", "last_check_in", "last_collected_at"}) {
     const auto it = row.find(key);
     if (it != row.end() && it->is_string()) {
-      if (auto t = engine::parse_rfc3339(it->get_ref<const std::string&>())) return t;
+      if (auto t = timefmt::parse_rfc3339(it->get_ref<const std::string&>())) return t;
     }
   }
   return std::nullopt;

@@ -1,8 +1,13 @@
 // Kandji fetch: URL normalisation and the pagination loop of spec kandji.md §1.3.
+#include <curl/curl.h>
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <unordered_map>
 
+#include "postern/grammar/loopback.hpp"
 #include "postern/sync/http_retry.hpp"
 #include "postern/sync/kandji.hpp"
 #include "postern/sync/redact.hpp"
@@ -14,90 +19,93 @@ SyncError config_error(std::string message) {
   return SyncError{SyncErrorKind::Config, std::move(message)};
 }
 
-std::string lower(std::string_view text) {
+struct CurlUrlDeleter {
+  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+using CurlUrl = std::unique_ptr<CURLU, CurlUrlDeleter>;
+
+// One component of a parsed URL; nullopt when the URL has none.
+std::optional<std::string> url_part(CURLU* url, CURLUPart part) {
+  char* text = nullptr;
+  if (curl_url_get(url, part, &text, 0) != CURLUE_OK || text == nullptr) return std::nullopt;
   std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  curl_free(text);
   return out;
 }
 
-bool is_loopback(std::string_view host) {
-  if (host == "localhost" || host == "[::1]") return true;
-  if (host.rfind("127.", 0) != 0) return false;
+std::string lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// A DNS name (letters, digits, `-`, `.`; no label starting with `-` or `.`) or a bracketed IPv6
+// literal, which libcurl has already validated.
+bool is_host_name(std::string_view host) {
+  if (host.front() == '[') return true;
+  if (host.front() == '.' || host.front() == '-') return false;
   return std::all_of(host.begin(), host.end(), [](char c) {
-    return c == '.' || std::isdigit(static_cast<unsigned char>(c));
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
   });
 }
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4U];
-      out += kHex[c & 0x0FU];
-    }
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
   }
-  return out;
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// `{base}{path}?limit=N[&name=value]`, the value escaped by libcurl (cursors contain `+/=`).
+std::string page_url(const std::string& base, std::size_t limit, std::string_view name = {},
+                     std::string_view value = {}) {
+  CurlUrl url(curl_url());
+  curl_url_set(url.get(), CURLUPART_URL, (base + std::string(kKandjiPath)).c_str(), 0);
+  curl_url_set(url.get(), CURLUPART_QUERY, fmt::format("limit={}", limit).c_str(), 0);
+  if (!name.empty()) {
+    curl_url_set(url.get(), CURLUPART_QUERY, fmt::format("{}={}", name, value).c_str(),
+                 CURLU_APPENDQUERY | CURLU_URLENCODE);
+  }
+  return url_part(url.get(), CURLUPART_URL).value_or(std::string());
 }
 
 }  // namespace
 
-Result<std::string> normalise_kandji_url(std::string_view url) {
-  while (!url.empty() && std::isspace(static_cast<unsigned char>(url.front())))
-    url.remove_prefix(1);
-  while (!url.empty() && std::isspace(static_cast<unsigned char>(url.back()))) url.remove_suffix(1);
-  if (url.empty()) return config_error("the API URL is empty");
-  bool plain_http = false;
-  const std::string lowered = lower(url);
-  if (lowered.rfind("https://", 0) == 0) {
-    url.remove_prefix(8);
-  } else if (lowered.rfind("http://", 0) == 0) {
-    url.remove_prefix(7);
-    plain_http = true;
-  } else if (lowered.find("://") != std::string::npos) {
-    return config_error("the API URL must use https");
+Result<std::string> normalise_kandji_url(std::string_view text) {
+  const std::string input(trim(text));
+  if (input.empty()) return config_error("the API URL is empty");
+  CurlUrl url(curl_url());
+  if (!url) return config_error("cannot parse the API URL");
+  // No scheme means https (the Kandji web app shows the host alone).
+  const auto parsed = curl_url_set(url.get(), CURLUPART_URL, input.c_str(), CURLU_DEFAULT_SCHEME);
+  if (parsed == CURLUE_BAD_PORT_NUMBER) return config_error("the API URL has an invalid port");
+  if (parsed == CURLUE_NO_HOST) return config_error("the API URL has no host name");
+  if (parsed != CURLUE_OK) {
+    return config_error(fmt::format("the API URL is malformed: {}", curl_url_strerror(parsed)));
   }
-  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  if (url.empty()) return config_error("the API URL has no host name");
-  if (url.find_first_of("/?#@ \t") != std::string_view::npos) {
-    return config_error("the API URL `" + std::string(url) +
-                        "` must be a host name only, like `example.api.kandji.io`");
+  const std::string scheme = lower(url_part(url.get(), CURLUPART_SCHEME).value_or(""));
+  if (scheme != "https" && scheme != "http") return config_error("the API URL must use https");
+  const std::string host = lower(url_part(url.get(), CURLUPART_HOST).value_or(""));
+  if (host.empty()) return config_error("the API URL has no host name");
+  const std::string path = url_part(url.get(), CURLUPART_PATH).value_or("/");
+  const bool host_only =
+      path.find_first_not_of('/') == std::string::npos && !url_part(url.get(), CURLUPART_USER) &&
+      !url_part(url.get(), CURLUPART_QUERY) && !url_part(url.get(), CURLUPART_FRAGMENT);
+  if (!host_only) {
+    return config_error(fmt::format(
+        "the API URL `{}` must be a host name only, like `example.api.kandji.io`", input));
   }
-  const std::string host_port = lower(url);
-  std::string host = host_port;
-  std::string port;
-  if (host_port.front() == '[') {
-    const auto close = host_port.find(']');
-    if (close == std::string::npos) return config_error("the API URL has an unclosed `[`");
-    host = host_port.substr(0, close + 1);
-    port = host_port.substr(close + 1);
-  } else if (const auto colon = host_port.find(':'); colon != std::string::npos) {
-    host = host_port.substr(0, colon);
-    port = host_port.substr(colon);
+  if (!is_host_name(host)) {
+    return config_error(fmt::format("the API URL has an invalid host name `{}`", host));
   }
-  if (!port.empty()) {
-    if (port.size() < 2 || port.front() != ':' ||
-        !std::all_of(port.begin() + 1, port.end(),
-                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-      return config_error("the API URL has an invalid port");
-    }
-  }
-  if (host.front() != '[') {
-    const bool valid = !host.empty() && host.front() != '.' && host.front() != '-' &&
-                       std::all_of(host.begin(), host.end(), [](char c) {
-                         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-                       });
-    if (!valid) return config_error("the API URL has an invalid host name `" + host + "`");
-  }
+  const auto port = url_part(url.get(), CURLUPART_PORT);
   // Plain http is kept only for loopback test servers; elsewhere it is upgraded, as Kandji's own
   // CLI does, so the token never crosses a network in clear text.
-  const bool keep_http = plain_http && is_loopback(host);
-  if (!keep_http && host == "[::1]") return std::string("https://[::1]") + port;
-  return (keep_http ? "http://" : "https://") + host + port;
+  const bool keep_http = scheme == "http" && grammar::ip::is_loopback_host(host);
+  return fmt::format("{}://{}{}", keep_http ? "http" : "https", host,
+                     port ? fmt::format(":{}", *port) : std::string());
 }
 
 std::vector<std::string> KandjiProvider::attribute_keys() const {
@@ -116,11 +124,11 @@ Result<Snapshot> KandjiProvider::fetch(HttpTransport& transport, Clock& clock,
   state.rng.seed(options.jitter_seed != 0
                      ? options.jitter_seed
                      : static_cast<std::uint64_t>(clock.now().time_since_epoch().count()));
-  const std::string base = config.url + std::string(kKandjiPath);
-  const std::string limit = "limit=" + std::to_string(options.page_limit);
+  const auto limit = static_cast<std::size_t>(options.page_limit);
   HttpRequest request;
-  request.headers = {{"Authorization", "Bearer " + config.token}, {"Accept", "application/json"}};
-  request.url = base + "?" + limit;
+  request.headers = {{"Authorization", fmt::format("Bearer {}", config.token)},
+                     {"Accept", "application/json"}};
+  request.url = page_url(config.url, limit);
 
   Snapshot snapshot;
   std::unordered_map<std::string, std::size_t> by_id;
@@ -129,21 +137,22 @@ Result<Snapshot> KandjiProvider::fetch(HttpTransport& transport, Clock& clock,
   FetchProgress report;
   for (int page_number = 1;; ++page_number) {
     if (page_number > options.max_pages) {
-      return SyncError{SyncErrorKind::Protocol, "more than " + std::to_string(options.max_pages) +
-                                                    " pages; the listing does not end"};
+      return SyncError{
+          SyncErrorKind::Protocol,
+          fmt::format("more than {} pages; the listing does not end", options.max_pages)};
     }
     auto response =
         get_with_retry(transport, clock, request, options, deadline, state, config.token);
     snapshot.requests = state.requests;
     if (!response) {
       SyncError error = response.error();
-      error.message = "page " + std::to_string(page_number) + ": " + error.message;
+      error.message = fmt::format("page {}: {}", page_number, error.message);
       return error;
     }
     auto page = kandji_mapper::map_page(response.value().body);
     if (!page) {
       SyncError error = page.error();
-      error.message = "page " + std::to_string(page_number) + ": " + error.message;
+      error.message = fmt::format("page {}: {}", page_number, error.message);
       return error;
     }
     KandjiPage& data = page.value();
@@ -166,17 +175,17 @@ Result<Snapshot> KandjiProvider::fetch(HttpTransport& transport, Clock& clock,
     if (data.cursor) {
       if (previous_cursor == data.cursor) {
         return SyncError{SyncErrorKind::Protocol,
-                         "page " + std::to_string(page_number) + ": the cursor did not advance"};
+                         fmt::format("page {}: the cursor did not advance", page_number)};
       }
       previous_cursor = data.cursor;
-      request.url = base + "?" + limit + "&cursor=" + percent_encode(*data.cursor);
+      request.url = page_url(config.url, limit, "cursor", *data.cursor);
       continue;
     }
     if (data.rows == 0) break;
     if (data.total && offset >= *data.total) break;
     const std::int64_t page_size = data.limit.value_or(options.page_limit);
     if (static_cast<std::int64_t>(data.rows) < page_size) break;
-    request.url = base + "?" + limit + "&offset=" + std::to_string(offset);
+    request.url = page_url(config.url, limit, "offset", std::to_string(offset));
   }
   return snapshot;
 }

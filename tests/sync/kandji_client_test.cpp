@@ -258,4 +258,39 @@ TEST_CASE("Retry-After parses seconds and HTTP dates", "[sync][kandji]") {
   CHECK_FALSE(sync::parse_retry_after("soon", now).has_value());
   CHECK_FALSE(sync::parse_retry_after("-3", now).has_value());
   CHECK_FALSE(sync::parse_retry_after("", now).has_value());
+  // The obsolete forms RFC 9110 §5.6.7 still asks recipients to accept (read by curl_getdate).
+  CHECK(sync::parse_retry_after("Sunday, 06-Nov-94 08:49:47 GMT", now) == sync::Millis{10'000});
+  CHECK(sync::parse_retry_after("Sun Nov  6 08:49:47 1994", now) == sync::Millis{10'000});
+  CHECK(sync::parse_retry_after(" 5 ", now) == sync::Millis{5'000});
+}
+
+TEST_CASE("a 429 with an HTTP-date Retry-After waits until that date", "[sync][kandji]") {
+  Fixture f;
+  test::PagedKandji server{rows(3)};
+  f.clock.set(sync::from_unix(784111777));  // Sun, 06 Nov 1994 08:49:37 GMT
+  f.transport.set_handler([&](const sync::HttpRequest& r, int n) {
+    if (n > 1) return sync::Result<sync::HttpResponse>(server.serve(r));
+    auto resp = test::json_response(429, "{}");
+    resp.headers.emplace_back("retry-after", "Sun, 06 Nov 1994 08:49:41 GMT");
+    return sync::Result<sync::HttpResponse>(resp);
+  });
+  REQUIRE(f.fetch().ok());
+  CHECK(f.clock.slept() == sync::Millis{4'000});
+}
+
+TEST_CASE("a cursor is escaped into the next page's query", "[sync][kandji]") {
+  Fixture f;
+  const std::string cursor = "eyJvIjozMDB9+/= &x";
+  f.transport.set_handler([&](const sync::HttpRequest&, int n) {
+    if (n == 1) {
+      return test::json_response(200, R"({"data":[],"cursor":")" + cursor + R"("})");
+    }
+    return test::json_response(200, R"({"data":[],"cursor":null})");
+  });
+  REQUIRE(f.fetch().ok());
+  const auto requests = f.transport.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[1].url ==
+        "https://acme.api.kandji.io/api/v1/prism/device_information"
+        "?limit=300&cursor=eyJvIjozMDB9%2b%2f%3d+%26x");
 }

@@ -16,6 +16,11 @@ TEST_CASE("API URLs normalise to https://host", "[sync][kandji]") {
       {"http://localhost:9/", "http://localhost:9"},
       {"http://[::1]:8080", "http://[::1]:8080"},
       {"https://127.0.0.1:8443", "https://127.0.0.1:8443"},
+      {"acme.api.kandji.io:8443/", "https://acme.api.kandji.io:8443"},  // port kept
+      {"http://127.evil.com", "https://127.evil.com"},  // a name, not a loopback address
+      {"http://localhost.", "https://localhost."},      // not exactly `localhost`
+      {"http://[::ffff:127.0.0.1]:1", "http://[::ffff:127.0.0.1]:1"},
+      {"https://acme.api.kandji.io///", "https://acme.api.kandji.io"},
   };
   for (const auto& [in, out] : cases) {
     INFO(in);
@@ -29,7 +34,10 @@ TEST_CASE("unusable API URLs are configuration errors", "[sync][kandji]") {
   for (const char* in :
        {"", "   ", "https://", "ftp://acme.api.kandji.io", "https://acme.api.kandji.io/api/v1",
         "https://user:pw@acme.api.kandji.io", "acme.api.kandji.io?x=1",
-        "https://acme.api.kandji.io:abc", "https://-bad.example", "https://bad_host.example"}) {
+        "https://acme.api.kandji.io:abc", "https://-bad.example", "https://bad_host.example",
+        "https://user@acme.api.kandji.io", "https://acme.api.kandji.io:99999",
+        "https://acme.api.kandji.io/#frag", "file:///etc/passwd", "gopher://acme.api.kandji.io",
+        "https://acme.api.kandji.io/api/v1/prism/device_information?limit=1"}) {
     INFO(in);
     auto url = normalise_kandji_url(in);
     REQUIRE_FALSE(url.ok());

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "postern/grammar/time.hpp"
+
 namespace postern::sync {
 
 using SysClock = std::chrono::system_clock;
@@ -57,7 +59,8 @@ class FakeClock final : public Clock {
 // Unix seconds of a time point, and back.
 std::int64_t to_unix(TimePoint t);
 TimePoint from_unix(std::int64_t seconds);
-// RFC 3339 UTC ("2025-06-10T08:14:09Z").
-std::string format_rfc3339(std::int64_t unix_seconds);
+// RFC 3339 UTC ("2025-06-10T08:14:09Z"): the grammar layer's printer, under the name app/ and the
+// server test call.
+using timefmt::format_rfc3339;
 
 }  // namespace postern::sync

@@ -12,8 +12,8 @@
 
 namespace postern::sync {
 
-// Seconds to wait from a Retry-After value (delta-seconds or an IMF-fixdate HTTP-date, relative
-// to `now`), or nullopt when absent or unparsable.
+// Time to wait from a Retry-After value: delta-seconds, or an HTTP-date (IMF-fixdate, RFC 850 or
+// asctime, read by curl_getdate) relative to `now`; nullopt when absent or unparsable.
 std::optional<Millis> parse_retry_after(std::string_view value, TimePoint now);
 
 // The final status of an exchange as an error; nullopt for 2xx.
