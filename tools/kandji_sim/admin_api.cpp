@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "postern/grammar/loopback.hpp"
 #include "simulator.hpp"
 
 namespace postern::kandji_sim {
@@ -32,7 +33,7 @@ void Simulator::admin_routes(httplib::Server& server) {
   // Wraps a handler with the loopback check every admin endpoint shares.
   const auto admin = [](auto handler) {
     return [handler](const httplib::Request& req, httplib::Response& res) {
-      if (!is_loopback(req.remote_addr)) {
+      if (!grammar::ip::is_loopback_host(req.remote_addr)) {
         fail(res, 403, "the simulator admin API only answers loopback clients");
         return;
       }

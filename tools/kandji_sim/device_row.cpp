@@ -1,10 +1,14 @@
 #include "device_row.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
-#include <cstdio>
+#include <chrono>
 #include <stdexcept>
 #include <utility>
 #include <vector>
+
+#include "postern/grammar/time.hpp"
 
 namespace postern::kandji_sim {
 namespace {
@@ -147,14 +151,8 @@ std::string uuid_from(std::uint64_t a, std::uint64_t b) {
   // UUIDv4 layout: version nibble 4, variant bits 10.
   b = (b & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
   a = (a & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
-                static_cast<unsigned long long>(a >> 32U),
-                static_cast<unsigned long long>((a >> 16U) & 0xFFFFU),
-                static_cast<unsigned long long>(a & 0xFFFFU),
-                static_cast<unsigned long long>(b >> 48U),
-                static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
-  return buf;
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32U, (a >> 16U) & 0xFFFFU,
+                     a & 0xFFFFU, b >> 48U, b & 0xFFFFFFFFFFFFULL);
 }
 
 std::string host_label(const std::string& name) {
@@ -237,26 +235,7 @@ std::uint64_t fnv1a(std::string_view text, std::uint64_t basis) {
 }
 
 std::string prism_timestamp(std::int64_t unix_micros) {
-  std::int64_t secs = unix_micros / kSecond;
-  const auto micros = unix_micros % kSecond;
-  std::int64_t days = secs / 86400;
-  const std::int64_t sod = secs % 86400;
-  // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const std::int64_t doe = days - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lld+00:00",
-                static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
-                static_cast<long long>(sod / 3600), static_cast<long long>(sod / 60 % 60),
-                static_cast<long long>(sod % 60), static_cast<long long>(micros));
-  return buf;
+  return timefmt::format_rfc3339_micros(timefmt::Micros{std::chrono::microseconds{unix_micros}});
 }
 
 Row canonical_keys(const Row& input) {
@@ -432,8 +411,7 @@ FieldSet field_set_of(const Row& row) {
 
 Row generated_row(std::uint64_t index, std::uint64_t seed, FieldSetMode mode) {
   SplitMix rng{seed ^ (index * 0xD1B54A32D192ED03ULL)};
-  char serial[32];
-  std::snprintf(serial, sizeof serial, "C02SIM%06llu", static_cast<unsigned long long>(index));
+  const std::string serial = fmt::format("C02SIM{:06}", index);
 
   Row in = Row::object();
   in["serial_number"] = serial;

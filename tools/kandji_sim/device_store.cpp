@@ -2,16 +2,15 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 
 namespace postern::kandji_sim {
 
 std::vector<Row> load_fixture(const std::string& path, FieldSetMode mode) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw RowError("cannot read devices file `" + path + "`");
-  std::ostringstream text;
-  text << in.rdbuf();
-  Row doc = Row::parse(text.str(), nullptr, false);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  Row doc = Row::parse(text, nullptr, false);
   if (doc.is_discarded()) throw RowError("devices file `" + path + "` is not valid JSON");
   const Row* list = &doc;
   if (doc.is_object()) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "listen_address.hpp"
+#include "postern/grammar/loopback.hpp"
 #include "simulator.hpp"
 
 namespace {
@@ -127,7 +128,7 @@ int main(int argc, char** argv) {
 
   const auto address = parse_listen(listen);
   if (!address) return fail("`--listen` must be HOST:PORT, e.g. 127.0.0.1:0, got `" + listen + "`");
-  if (!allow_remote && !postern::kandji_sim::is_loopback(address->host)) {
+  if (!allow_remote && !postern::grammar::ip::is_loopback_host(address->host)) {
     return fail("refusing to listen on non-loopback address `" + address->host +
                 "` (pass --allow-remote to override)");
   }

@@ -1,8 +1,9 @@
 #include "page_query.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <charconv>
-#include <cstdio>
 
 namespace postern::kandji_sim {
 namespace {
@@ -87,11 +88,7 @@ std::vector<std::string> split_commas(const std::string& text) {
   return out;
 }
 
-std::string hex(std::uint64_t v) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+std::string hex(std::uint64_t v) { return fmt::format("{:016x}", v); }
 
 bool valid_op(const std::string& op) {
   static constexpr std::array<std::string_view, 9> kOps = {"eq", "in", "not_in", "like", "not_like",

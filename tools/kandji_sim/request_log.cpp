@@ -1,27 +1,13 @@
 #include "request_log.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <stdexcept>
 
+#include "postern/grammar/time.hpp"
+
 namespace postern::kandji_sim {
-namespace {
-
-std::string now_rfc3339() {
-  using namespace std::chrono;
-  const auto now = system_clock::now();
-  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  const std::time_t t = system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
-
-}  // namespace
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
   for (const auto& secret : secrets) {
@@ -37,13 +23,15 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
 RequestLog::RequestLog(const std::optional<std::string>& file) {
   if (file) {
     file_.open(*file, std::ios::app);
-    if (!file_) throw std::runtime_error("cannot open request log `" + *file + "` for appending");
+    if (!file_)
+      throw std::runtime_error(fmt::format("cannot open request log `{}` for appending", *file));
   }
 }
 
 void RequestLog::append(LogEntry entry, const std::vector<std::string>& secrets) {
   nlohmann::json j = {
-      {"time", entry.time.empty() ? now_rfc3339() : entry.time},
+      {"time", entry.time.empty() ? timefmt::format_rfc3339_millis(std::chrono::system_clock::now())
+                                  : entry.time},
       {"method", entry.method},
       {"path", redact(entry.path, secrets)},
       {"query", redact(entry.query, secrets)},

@@ -42,11 +42,6 @@ std::string malformed_body(std::size_t limit, std::size_t total) {
 
 }  // namespace
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0 ||
-         host == "::ffff:127.0.0.1";
-}
-
 Simulator::Simulator(SimConfig config)
     : config_(std::move(config)), rate_(config_.rate), log_(config_.request_log_path) {
   reset_state();

@@ -82,7 +82,4 @@ class Simulator {
   bool stopping_ = false;
 };
 
-// Loopback means 127.0.0.0/8, ::1 or `localhost`.
-bool is_loopback(const std::string& host);
-
 }  // namespace postern::kandji_sim
