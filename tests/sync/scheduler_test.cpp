@@ -1,14 +1,15 @@
 // The scheduler on a FakeClock: cadence with jitter, immediate runs after create and update,
 // the 24 h authentication pause, and coalescing of concurrent triggers.
 #include "postern/sync/scheduler.hpp"
-#include "postern/store/store.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <set>
 #include <thread>
 
+#include "event_counter.hpp"
 #include "fake_transport.hpp"
+#include "postern/store/store.hpp"
 
 using namespace postern;
 using namespace postern::sync;
@@ -25,7 +26,7 @@ struct Harness {
   test::PagedKandji kandji;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<SyncEngine> engine;
-  std::atomic<int> reports{0};
+  test::EventCounter reports;
   Integration integration;
 
   explicit Harness(Millis jitter = Millis{0}) {
@@ -45,12 +46,12 @@ struct Harness {
           return Result<std::vector<TailnetNode>>(
               std::vector<TailnetNode>{{"n0", "n0", {"SER0"}, false}});
         },
-        options, [this](const Integration&, const SyncReport&) { ++reports; });
+        options, [this](const Integration&, const SyncReport&) { reports.bump(); });
     const auto now = to_unix(clock.now());
     integration = store
                       ->create_integration(
                           Integration{0, "kandji", "https://acme.api.kandji.io", 0, now, now},
-                          AuditEvent{0, now, "admin:t", "", "Create posture integration", "{}"})
+                          AuditEvent{0, now, "admin:t", "", "Create posture integration", "{}", ""})
                       .value();
   }
   std::unique_ptr<Scheduler> scheduler;
@@ -113,7 +114,7 @@ TEST_CASE("an auth failure pauses for 24 h; a config change unpauses and syncs a
     REQUIRE(h.store
                 ->update_integration(
                     changed, AuditEvent{0, changed.updated_at, "admin:t", "integration:kandji",
-                                        "Update posture integration", "{}"})
+                                        "Update posture integration", "{}", ""})
                 .ok());
     CHECK(h.scheduler->run_pending() == 1);
     const auto after = h.store->load_status(h.integration.id).value();
@@ -128,21 +129,21 @@ TEST_CASE("triggers during a run coalesce into one rerun; never two runs at once
   Harness h;
   std::atomic<int> in_flight{0};
   std::atomic<int> max_in_flight{0};
-  std::atomic<bool> release{false};
-  std::atomic<int> fetches{0};
+  test::EventCounter released;
+  test::EventCounter fetches;
   h.transport.set_handler([&](const HttpRequest& r, int) {
     const int now = ++in_flight;
     int seen = max_in_flight.load();
     while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
     }
-    if (++fetches == 1) {
-      while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    const bool first = fetches.count() == 0;
+    fetches.bump();
+    if (first) released.wait_for(1);  // hold the first run while the triggers arrive
     --in_flight;
     return h.kandji.serve(r);
   });
   std::thread loop([&] { h.scheduler->run(); });
-  while (fetches.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(fetches.wait_for(1));
   std::vector<std::thread> triggers;
   for (int i = 0; i < 8; ++i) {
     triggers.emplace_back([&] {
@@ -150,37 +151,32 @@ TEST_CASE("triggers during a run coalesce into one rerun; never two runs at once
     });
   }
   for (auto& t : triggers) t.join();
-  release = true;
-  while (h.reports.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  released.bump();
+  REQUIRE(h.reports.wait_for(2));
+  // run() returns only after its workers, so a further coalesced rerun would be counted below.
   h.scheduler->stop();
   loop.join();
   CHECK(max_in_flight.load() == 1);
-  CHECK(fetches.load() == 2);  // the first run plus exactly one coalesced rerun
-  CHECK(h.reports.load() == 2);
+  CHECK(fetches.count() == 2);  // the first run plus exactly one coalesced rerun
+  CHECK(h.reports.count() == 2);
 }
 
 TEST_CASE("the run loop follows fake time and picks up external config changes",
           "[sync][scheduler]") {
   Harness h;
   std::thread loop([&] { h.scheduler->run(); });
-  auto wait_for_reports = [&](int n) {
-    for (int i = 0; i < 5000 && h.reports.load() < n; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return h.reports.load();
-  };
-  CHECK(wait_for_reports(1) == 1);
+  REQUIRE(h.reports.wait_for(1));
   h.clock.advance(minutes{16});
-  CHECK(wait_for_reports(2) == 2);
+  REQUIRE(h.reports.wait_for(2));
   Integration changed = h.integration;
   changed.updated_at = to_unix(h.clock.now());
   REQUIRE(h.store
               ->update_integration(
                   changed, AuditEvent{0, changed.updated_at, "admin:t", "integration:kandji",
-                                      "Update posture integration", "{}"})
+                                      "Update posture integration", "{}", ""})
               .ok());
-  CHECK(wait_for_reports(3) == 3);
+  REQUIRE(h.reports.wait_for(3));
+  CHECK(h.reports.count() == 3);
   h.scheduler->stop();
   loop.join();
 }
