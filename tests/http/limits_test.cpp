@@ -51,13 +51,12 @@ TEST_CASE("limits: header bytes and header count answer 431", "[http][limits]") 
   CHECK(too_many->message() ==
         "request has more header fields than the limit of 100 (--max-header-count)");
 
-  // 200,000 headers: refused long before they are all sent.
+  // 200,000 headers (1.2 MB, which may all fit in the socket buffers): refused after 16 KiB.
   std::string flood = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (int i = 0; i < 200'000; ++i) flood += "X: y\r\n";
   flood += "\r\n";
   RawClient flooder(server.port());
-  const auto sent = flooder.send_until_answered(flood, 10s);
-  CHECK(sent < flood.size());
+  flooder.send_until_answered(flood, 10s);
   const auto refused = flooder.read_response();
   REQUIRE(refused);
   CHECK(refused->status == 431);
