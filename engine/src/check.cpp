@@ -332,15 +332,27 @@ void run_batch(const SnapshotData& data, std::span<const Request> requests, Deci
 
 }  // namespace
 
+namespace {
+// Every rule of the compiled policy, first match wins (Snapshot::check minus the default-policy
+// relabelling).
+Decision check_rules(const SnapshotData& data, const Request& q) noexcept;
+}  // namespace
+
 Decision Snapshot::check(const Request& q) const noexcept {
   const SnapshotData& data = *data_;
   const CompiledPolicy& cp = *data.policy;
-  Decision out;
-  if (cp.allow_all) {
-    out.allow = true;
-    out.reason = Reason::AllowAll;
-    return out;
+  Decision out = check_rules(data, q);
+  if (cp.default_policy && out.allow) {
+    out.reason = Reason::AllowAll;  // the implicit `*` -> `*:*`, not a rule of the file
+    out.rule.reset();
   }
+  return out;
+}
+
+namespace {
+Decision check_rules(const SnapshotData& data, const Request& q) noexcept {
+  const CompiledPolicy& cp = *data.policy;
+  Decision out;
   if (q.src.v6 != q.dst.v6) return out;  // families never mix (§7.3)
 
   const std::uint32_t si = cp.slot_index.find(q.src);
@@ -396,6 +408,7 @@ Decision Snapshot::check(const Request& q) const noexcept {
   }
   return out;
 }
+}  // namespace
 
 }  // namespace postern::engine
 
@@ -405,10 +418,6 @@ void Snapshot::check_batch(std::span<const Request> requests,
                            std::span<bool> allow) const noexcept {
   const SnapshotData& data = *data_;
   const std::size_t n = std::min(requests.size(), allow.size());
-  if (data.policy->allow_all) {
-    std::fill_n(allow.begin(), n, true);
-    return;
-  }
   run_batch<false>(data, requests.first(n), [&](std::size_t i, bool fast, const FastResult& r) {
     allow[i] = fast ? r.rule >= 0 : check(requests[i]).allow;
   });
@@ -419,7 +428,7 @@ void Snapshot::check_batch(std::span<const Request> requests,
   const SnapshotData& data = *data_;
   const CompiledPolicy& cp = *data.policy;
   const std::size_t n = std::min(requests.size(), decisions.size());
-  if (cp.allow_all) {
+  if (cp.default_policy) {
     for (std::size_t i = 0; i < n; ++i) decisions[i] = check(requests[i]);
     return;
   }

@@ -453,13 +453,31 @@ std::uint32_t SlotIndex::find(const ip::Address& a) const noexcept {
   return kNone;
 }
 
+namespace {
+
+// Tailscale's default policy, applied when the file has neither `acls` nor `grants`: one ACL
+// `*` -> `*:*`, so it reaches exactly what `*` reaches (tailnet addresses and approved routes).
+policy::AclRule default_policy_rule() {
+  policy::AclRule rule;
+  rule.action.value = "accept";
+  rule.src.push_back(policy::Selector{policy::SelectorKind::Wildcard, "*", {}, {"*", {}}});
+  policy::Destination all;
+  all.selector = policy::Selector{policy::SelectorKind::Wildcard, "*", {}, {"*", {}}};
+  all.ports = {policy::PortRange{0, 65535}};
+  all.source = policy::Text{"*:*", {}};
+  rule.dst.push_back(std::move(all));
+  return rule;
+}
+
+}  // namespace
+
 std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& file,
                                                      const policy::Ast& ast,
                                                      const Inventory& inventory) {
   auto cp = std::make_shared<CompiledPolicy>();
   cp->file = file;
   cp->inventory = inventory;
-  cp->allow_all = !ast.has_acls && !ast.has_grants;
+  cp->default_policy = !ast.has_acls && !ast.has_grants;
   compile_postures(*cp, ast);
 
   Resolver r{ast, cp->inventory, {}, {}, {}, {}, {}, {}, {}, {}, {}};
@@ -517,7 +535,10 @@ std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& 
   // Rules: one per ACL destination entry, one per grant ip item (self destinations apart).
   std::vector<RuleDraft> drafts;
   std::map<std::vector<std::uint32_t>, std::int32_t> list_ids;
-  for (const auto& acl : ast.acls) {
+  const std::vector<policy::AclRule> default_acls =
+      cp->default_policy ? std::vector<policy::AclRule>{default_policy_rule()}
+                         : std::vector<policy::AclRule>{};
+  for (const auto& acl : cp->default_policy ? default_acls : ast.acls) {
     RuleDraft base;
     base.rule.ref = RuleRef{RuleKind::Acl, acl.index, acl.span, file.line_col(acl.span.begin).line};
     if (acl.proto.number.has_value()) {

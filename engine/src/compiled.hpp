@@ -127,7 +127,9 @@ class CompiledPolicy {
  public:
   grammar::SourceFile file{"", ""};
   Inventory inventory;
-  bool allow_all = false;
+  // The file has neither `acls` nor `grants`: `rules` hold Tailscale's default `*` -> `*:*`
+  // (decisions say Reason::AllowAll and name no rule).
+  bool default_policy = false;
   std::vector<CompiledRule> rules;
   std::size_t words = 0;  // words per rule bitset
 

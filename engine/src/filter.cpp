@@ -77,13 +77,6 @@ std::vector<FilterRule> Snapshot::filter_for(DeviceIndex node) const {
   std::vector<FilterRule> out;
   if (node >= cp.inventory.devices.size()) return out;
   const Device& dev = cp.inventory.devices[node];
-  if (cp.allow_all) {
-    FilterRule all;
-    all.src_ips = {"*"};
-    all.dst_ports = {NetPortRange{"*", PortRange{0, 65535}}};
-    out.push_back(std::move(all));
-    return out;
-  }
   // Every device address of the tailnet, built on first use.
   std::optional<detail::AddrSet> all_devices;
   auto device_addresses = [&]() -> const detail::AddrSet& {

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "compiled.hpp"
+#include "postern/engine/ssh.hpp"
 
 namespace postern::engine {
 namespace ip = grammar::ip;
@@ -194,7 +195,10 @@ std::string explain_text(const Decision& d) {
 TestRunResult run_policy_tests(const grammar::SourceFile& file, const policy::Ast& ast,
                                const Inventory* inventory, CompileOptions options) {
   TestRunResult result;
-  if (ast.tests.empty()) return result;
+  if (ast.tests.empty()) {
+    run_ssh_tests(file, ast, inventory, options, result);
+    return result;
+  }
   Augmenter aug{ast, inventory != nullptr ? *inventory : Inventory{}, {}, 0};
   for (const auto& d : aug.inv.devices) {
     for (const auto& a : d.addresses) aug.alloc.used.insert(a);
@@ -305,6 +309,7 @@ TestRunResult run_policy_tests(const grammar::SourceFile& file, const policy::As
       }
     }
   }
+  run_ssh_tests(file, ast, inventory, options, result);  // Tailscale runs both on every save
   return result;
 }
 

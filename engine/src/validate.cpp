@@ -26,6 +26,8 @@ std::vector<g::Diagnostic> Validator::run() {
   acls();
   grants();
   ssh();
+  ssh_tests();
+  node_attrs();
   if (dropped_ > 0) {
     g::Diagnostic note;
     note.severity = g::Severity::Note;
@@ -227,6 +229,30 @@ void Validator::ipsets() {
 }
 
 }  // namespace detail
+
+ValidateContext make_validate_context(const Inventory& inventory) {
+  ValidateContext context;
+  context.domains_known = true;
+  std::map<std::string, std::size_t> members;  // domain -> own users
+  std::set<std::string> owners;
+  for (const auto& user : inventory.users) {
+    const auto at = user.login.rfind('@');
+    if (user.shared || at == std::string::npos) continue;
+    auto domain = user.login.substr(at + 1);
+    if (user.role == "owner") owners.insert(domain);
+    ++members[std::move(domain)];
+  }
+  if (!owners.empty()) {
+    context.user_domains.assign(owners.begin(), owners.end());
+    return context;
+  }
+  std::size_t most = 0;
+  for (const auto& entry : members) most = std::max(most, entry.second);
+  for (const auto& [domain, count] : members) {
+    if (count == most) context.user_domains.push_back(domain);
+  }
+  return context;
+}
 
 std::vector<grammar::Diagnostic> validate(const grammar::SourceFile& file,
                                           const grammar::policy::Ast& ast,

@@ -54,6 +54,11 @@ class Validator {
                      std::string_view dst_entry);
   void self_rule(const std::vector<pol::Selector>& src, g::Span self_span, RuleKind kind);
   void ssh_rule(const pol::SshRule& rule);
+  void localpart_user(const pol::Text& user);
+  // validate_sections.cpp: sshTests destinations, nodeAttrs
+  void ssh_tests();
+  void node_attrs();
+  void node_attr_target(const pol::Text& target);
 
   const g::SourceFile& file_;
   const pol::Ast& ast_;
@@ -65,5 +70,6 @@ class Validator {
 
 bool is_role_autogroup(std::string_view name);
 bool is_known_autogroup(std::string_view name);
+bool is_grantable_tailscale_cap(std::string_view name);
 
 }  // namespace postern::engine::detail

@@ -1,6 +1,7 @@
 // Checks on acls, grants and ssh rules: references, autogroup placement, actions, grant shape
 // (spec policy-language.md §3, §4, §9).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -22,6 +23,16 @@ std::string_view kind_prefix(RuleKind kind, bool src_side) {
 }
 
 }  // namespace
+
+// Tailscale's own capabilities that a policy may grant (its control plane accepts them in `app`,
+// captures grant-a3/a4/a6/b1); the others in tailscale.com (funnel, ingress, relay-target, ...)
+// are set by the control plane itself and rejected. See docs/semantics.md "App capabilities".
+bool is_grantable_tailscale_cap(std::string_view name) {
+  static constexpr std::array<std::string_view, 4> kGrantable = {
+      "tailscale.com/cap/drive", "tailscale.com/cap/kubernetes", "tailscale.com/cap/relay",
+      "tailscale.com/cap/webui"};
+  return std::find(kGrantable.begin(), kGrantable.end(), name) != kGrantable.end();
+}
 
 void Validator::selector_refs(const pol::Selector& s, RuleKind kind, bool src_side,
                               std::string_view dst_entry) {
@@ -155,8 +166,10 @@ void Validator::grants() {
           cap.value.find("://") != std::string::npos) {
         error(DiagCode::V314, cap.span, "capability name must have the form {domain}/{path}",
               "e.g. `example.com/cap/dashboard`, without a scheme");
-      } else if (cap.value.starts_with("tailscale.com/")) {
-        error(DiagCode::V314, cap.span, "capability name must not be in the tailscale.com domain");
+      } else if (cap.value.starts_with("tailscale.com/") && !is_grantable_tailscale_cap(cap.value)) {
+        error(DiagCode::V314, cap.span, "capability name must not be in the tailscale.com domain",
+              "of Tailscale's own capabilities only tailscale.com/cap/drive, /kubernetes, /relay "
+              "and /webui may be granted");
       }
       if (internet) {
         error(DiagCode::V314, cap.span, "cannot use app grants with autogroup:internet");
@@ -306,6 +319,11 @@ void Validator::ssh_rule(const pol::SshRule& rule) {
     if (user.value.empty() || user.value == "*") {
       error(DiagCode::V323, user.span, "user \"" + user.value + "\" is not valid",
             "name local users, or use `autogroup:nonroot` for any user except root");
+    } else if (user.value.starts_with("localpart:")) {
+      localpart_user(user);
+    } else if (user.value.starts_with("autogroup:") && user.value != "autogroup:nonroot") {
+      error(DiagCode::V323, user.span, "user \"" + user.value + "\" is not valid",
+            "the only autogroup in ssh `users` is `autogroup:nonroot`");
     }
   }
   for (const auto& env : rule.accept_env) {
@@ -331,6 +349,28 @@ void Validator::ssh_rule(const pol::SshRule& rule) {
     }
   }
   posture_refs(rule.src_posture, where + ".srcPosture", rule.span);
+}
+
+// `localpart:*@<domain>`: the local part of a login in one of the tailnet's domains.
+void Validator::localpart_user(const pol::Text& user) {
+  const std::string_view v = user.value;
+  if (!v.starts_with("localpart:*@")) {
+    error(DiagCode::V323, user.span, "user \"" + user.value + "\" is not valid",
+          "write `localpart:*@<domain>`, e.g. `localpart:*@example.com`");
+    return;
+  }
+  const std::string domain(v.substr(12));
+  const auto& domains = context_.user_domains;
+  if (!domain.empty() && domain.find_first_of("*@") == std::string::npos &&
+      (!context_.domains_known ||
+       std::find(domains.begin(), domains.end(), domain) != domains.end())) {
+    return;
+  }
+  error(DiagCode::V321, user.span,
+        (domain.empty() ? std::string("\"\"") : domain) +
+            " is not associated with this Tailnet and cannot be used in user:*@<domain> "
+            "expressions",
+        "localpart:*@<domain> needs one of the tailnet's own domains, without wildcards");
 }
 
 void Validator::ssh() {

@@ -80,8 +80,8 @@ class Lowering {
     if (const auto* v = get(kGrants)) grants(*v);
     if (const auto* v = get(kSsh)) ssh(*v);
     if (const auto* v = get(kTests)) tests(*v);
-    opaque(get(kSshTests), json::Kind::Array, "sshTests", ast_.ssh_tests);
-    opaque(get(kNodeAttrs), json::Kind::Array, "nodeAttrs", ast_.node_attrs);
+    if (const auto* v = get(kSshTests)) ssh_tests(*v);
+    if (const auto* v = get(kNodeAttrs)) node_attrs(*v);
     opaque(get(kAutoApprovers), json::Kind::Object, "autoApprovers", ast_.auto_approvers);
     opaque(get(kDerpMap), json::Kind::Object, "derpMap", ast_.derp_map);
     opaque(get(kAttrConfig), json::Kind::Object, "attrConfig", ast_.attr_config);
@@ -423,13 +423,73 @@ class Lowering {
           fields.read(0, "action", Presence::Optional, rule.action, detail::lower_string);
           fields.read(1, "src", Presence::Required, rule.src, detail::lower_selector_list);
           fields.read(2, "dst", Presence::Required, rule.dst, detail::lower_string_list);
-          rule.has_users = f[3] != nullptr;
-          fields.read(3, "users", Presence::Optional, rule.users, detail::lower_string_list);
+          // `"users": null` counts as absent, as in Tailscale ("users must be specified").
+          rule.has_users = f[3] != nullptr && f[3]->value.kind != json::Kind::Null;
+          if (rule.has_users) {
+            fields.read(3, "users", Presence::Optional, rule.users, detail::lower_string_list);
+          }
           rule.src_posture = src_posture(f[4], where);
           fields.read(5, "checkPeriod", Presence::Optional, rule.check_period,
                       detail::lower_string);
           fields.read(6, "acceptEnv", Presence::Optional, rule.accept_env,
                       detail::lower_string_list);
+        });
+  }
+
+  void ssh_tests(const json::Value& value) {
+    static constexpr std::array<FieldSpec, 6> kFields = {{
+        {"src"},
+        {"dst"},
+        {"accept"},
+        {"check"},
+        {"deny"},
+        {"srcPostureAttrs"},
+    }};
+    lower_entries(
+        value, "sshTests", kFields, ast_.ssh_tests,
+        [&](SshTest& test, const std::string& where, const std::vector<const json::Member*>& f,
+            FieldReader& fields) {
+          fields.read(0, "src", Presence::Required, test.src, detail::lower_string);
+          fields.read(1, "dst", Presence::Required, test.dst, detail::lower_string_list);
+          fields.read(2, "accept", Presence::Optional, test.accept, detail::lower_string_list);
+          fields.read(3, "check", Presence::Optional, test.check, detail::lower_string_list);
+          fields.read(4, "deny", Presence::Optional, test.deny, detail::lower_string_list);
+          if (f[5] != nullptr) {
+            test.has_src_posture_attrs = true;
+            if (!posture_attrs(f[5]->value, where + ".srcPostureAttrs", test.src_posture_attrs)) {
+              fields.fail();
+            }
+          }
+        });
+  }
+
+  void node_attrs(const json::Value& value) {
+    ast_.has_node_attrs = true;
+    static constexpr std::array<FieldSpec, 4> kFields = {{
+        {"target"},
+        {"attr"},
+        {"app"},
+        {"ipPool"},
+    }};
+    lower_entries(
+        value, "nodeAttrs", kFields, ast_.node_attrs,
+        [&](NodeAttr& entry, const std::string& where, const std::vector<const json::Member*>& f,
+            FieldReader& fields) {
+          fields.read(0, "target", Presence::Required, entry.target, detail::lower_string_list);
+          fields.read(1, "attr", Presence::Optional, entry.attr, detail::lower_string_list);
+          if (f[2] != nullptr) {
+            if (detail::expect_kind(out_, f[2]->value, json::Kind::Object, where + ".app")) {
+              std::vector<const json::Member*> seen;
+              for (const auto& cap : f[2]->value.members) {
+                if (detail::note_key(out_, seen, cap, where + ".app")) {
+                  entry.app_capabilities.push_back(Text{cap.key, cap.key_span});
+                }
+              }
+            } else {
+              fields.fail();
+            }
+          }
+          fields.read(3, "ipPool", Presence::Optional, entry.ip_pool, detail::lower_string_list);
         });
   }
 
@@ -448,7 +508,9 @@ class Lowering {
           fields.read(0, "src", Presence::Required, test.src, detail::lower_string);
           if (f[1] != nullptr) {
             test.has_src_posture_attrs = true;
-            if (!posture_attrs(f[1]->value, where + ".srcPostureAttrs", test)) fields.fail();
+            if (!posture_attrs(f[1]->value, where + ".srcPostureAttrs", test.src_posture_attrs)) {
+              fields.fail();
+            }
           }
           fields.read(2, "proto", Presence::Optional, test.proto, detail::lower_proto);
           fields.read(3, "accept", Presence::Optional, test.accept, detail::lower_string_list);
@@ -462,7 +524,8 @@ class Lowering {
         });
   }
 
-  bool posture_attrs(const json::Value& value, const std::string& where, TestCase& test) {
+  bool posture_attrs(const json::Value& value, const std::string& where,
+                     std::map<std::string, AttrLiteral>& attrs) {
     if (!detail::expect_kind(out_, value, json::Kind::Object, where)) return false;
     bool ok = true;
     std::vector<const json::Member*> seen;
@@ -473,13 +536,13 @@ class Lowering {
       }
       switch (m.value.kind) {
         case json::Kind::String:
-          test.src_posture_attrs[m.key] = m.value.text;
+          attrs[m.key] = m.value.text;
           break;
         case json::Kind::Number:
-          test.src_posture_attrs[m.key] = m.value.number;
+          attrs[m.key] = m.value.number;
           break;
         case json::Kind::Bool:
-          test.src_posture_attrs[m.key] = m.value.boolean;
+          attrs[m.key] = m.value.boolean;
           break;
         default:
           out_.error(DiagCode::S211, m.value.span,

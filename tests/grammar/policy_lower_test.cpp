@@ -288,7 +288,8 @@ TEST_CASE("ipsets, ssh rules and opaque sections", "[grammar][policy]") {
   CHECK(ops[2].target.value == "host:lan");
   REQUIRE(l.result.ast.ssh.size() == 1);
   CHECK(l.result.ast.ssh[0].check_period->value == "12h");
-  CHECK(l.result.ast.node_attrs.has_value());
+  REQUIRE(l.result.ast.node_attrs.size() == 1);
+  CHECK(l.result.ast.node_attrs[0].attr[0].value == "funnel");
   CHECK(l.result.ast.attr_config.has_value());  // accepted and kept, not interpreted
   expect_error(R"({"ipsets": {"ipset:x": ["10.0.0.0/8", "remove 10.1.0.0/16"]}})", "S210",
                "bare target `10.0.0.0/8` in an ipset that uses `remove`", "\"10.0.0.0/8\"");

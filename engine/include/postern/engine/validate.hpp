@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "postern/engine/inventory.hpp"
 #include "postern/grammar/diag.hpp"
 #include "postern/grammar/policy_ast.hpp"
 
@@ -16,6 +17,12 @@ struct ValidateContext {
   bool domains_known = false;
   std::vector<std::string> user_domains;
 };
+
+// The domains associated with a tailnet, for `user:*@<domain>` and `localpart:*@<domain>`: the
+// domains of its owners (role "owner"); with no owner listed, the domain most of its own
+// (non-shared) users log in with, all of them on a tie. Users of other domains are invited
+// members, whose domain Tailscale does not associate with the tailnet (docs/semantics.md).
+ValidateContext make_validate_context(const Inventory& inventory);
 
 // Maximum number of errors reported (warnings are not counted); a note says how many were dropped.
 inline constexpr std::size_t kMaxValidationErrors = 50;

@@ -131,6 +131,29 @@ struct SshRule {
   bool has_users = false;  // `users` key present (validation reports `users must be specified`)
 };
 
+// One `sshTests` entry (spec §6.5): may `src` open SSH to each of `dst` as each listed login?
+struct SshTest {
+  std::size_t index = 0;
+  Span span;
+  Text src;
+  std::vector<Text> dst;     // tags, users, host aliases or IPv4 addresses, as written
+  std::vector<Text> accept;  // logins that must be accepted without a check
+  std::vector<Text> check;   // logins that must need a check (`check` rule)
+  std::vector<Text> deny;    // logins that must be refused
+  std::map<std::string, AttrLiteral> src_posture_attrs;
+  bool has_src_posture_attrs = false;
+};
+
+// One `nodeAttrs` entry: capabilities attached to the devices `target` names.
+struct NodeAttr {
+  std::size_t index = 0;
+  Span span;
+  std::vector<Text> target;
+  std::vector<Text> attr;
+  std::vector<Text> app_capabilities;  // keys of `app` (values kept opaque)
+  std::vector<Text> ip_pool;           // CIDRs as written
+};
+
 struct Ast {
   bool has_acls = false;    // key present (even if empty)
   bool has_grants = false;  // key present (even if empty)
@@ -149,8 +172,11 @@ struct Ast {
   std::optional<std::vector<Text>> default_src_posture;
   std::vector<TestCase> tests;
   std::vector<SshRule> ssh;
+  std::vector<SshTest> ssh_tests;
+  bool has_node_attrs = false;  // key present (even if empty)
+  std::vector<NodeAttr> node_attrs;
   // Sections that are shape-checked but not used for access decisions.
-  std::optional<json::Value> ssh_tests, node_attrs, auto_approvers, derp_map, attr_config;
+  std::optional<json::Value> auto_approvers, derp_map, attr_config;
 };
 
 // Lower a parsed HuJSON document into the AST, collecting every shape error (capped at 50),
