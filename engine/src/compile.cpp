@@ -474,9 +474,16 @@ policy::AclRule default_policy_rule() {
 std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& file,
                                                      const policy::Ast& ast,
                                                      const Inventory& inventory) {
-  auto cp = std::make_shared<CompiledPolicy>();
+  return compile_policy(file, ast, std::make_shared<const Inventory>(inventory));
+}
+
+std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& file,
+                                                     const policy::Ast& ast,
+                                                     std::shared_ptr<const Inventory> tailnet) {
+  const Inventory& inventory = *tailnet;
+  auto cp = std::make_shared<CompiledPolicy>(std::move(tailnet));
   cp->file = file;
-  cp->inventory = inventory;
+  cp->names = std::make_shared<const DeviceNameIndex>(inventory);
   cp->default_policy = !ast.has_acls && !ast.has_grants;
   compile_postures(*cp, ast);
 
@@ -629,16 +636,14 @@ SnapshotData initial_state(std::shared_ptr<const CompiledPolicy> policy, std::in
   data.policy = policy;
   data.now = now;
   const auto& devices = policy->inventory.devices;
-  using Expiries = std::map<std::string, std::int64_t, std::less<>>;
   for (std::size_t base = 0; base < devices.size(); base += kChunk) {
     auto chunk = std::make_shared<DeviceChunk>();
     for (std::size_t i = base; i < std::min(devices.size(), base + kChunk); ++i) {
       const auto& dev = devices[i];
-      auto attrs = std::make_shared<const AttrMap>(dev.attributes.begin(), dev.attributes.end());
+      // The loaded inventory's maps, shared (not copied) until apply() changes a device.
+      std::shared_ptr<const AttrMap> attrs(policy->inventory_owner, &dev.attributes);
       std::shared_ptr<const Expiries> exp;
-      if (!dev.expiries.empty()) {
-        exp = std::make_shared<const Expiries>(dev.expiries.begin(), dev.expiries.end());
-      }
+      if (!dev.expiries.empty()) exp = std::shared_ptr<const Expiries>(policy->inventory_owner, &dev.expiries);
       chunk->states.push_back(evaluate_device(*policy, static_cast<DeviceIndex>(i),
                                               std::move(attrs), std::move(exp), now, cache));
       chunk->refresh(i - base);

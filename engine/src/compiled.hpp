@@ -20,6 +20,7 @@
 
 #include "addr_set.hpp"
 #include "postern/engine/engine.hpp"
+#include "postern/engine/query.hpp"
 
 namespace postern::engine {
 
@@ -125,8 +126,14 @@ class SlotIndex {
 
 class CompiledPolicy {
  public:
+  explicit CompiledPolicy(std::shared_ptr<const Inventory> tailnet)
+      : inventory_owner(std::move(tailnet)), inventory(*inventory_owner) {}
+
   grammar::SourceFile file{"", ""};
-  Inventory inventory;
+  std::shared_ptr<const Inventory> inventory_owner;  // shared with the caller, never copied
+  const Inventory& inventory;
+  // Device names -> devices, built once per compile and shared by every snapshot apply() derives.
+  std::shared_ptr<const DeviceNameIndex> names;
   // The file has neither `acls` nor `grants`: `rules` hold Tailscale's default `*` -> `*:*`
   // (decisions say Reason::AllowAll and name no rule).
   bool default_policy = false;
@@ -217,6 +224,10 @@ DeviceState evaluate_device(
 std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& file,
                                                      const grammar::policy::Ast& ast,
                                                      const Inventory& inventory);
+// Same without copying the inventory: the policy (and its snapshots) keep `inventory` alive.
+std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& file,
+                                                     const grammar::policy::Ast& ast,
+                                                     std::shared_ptr<const Inventory> inventory);
 
 // Per-row summaries for the fast path: bit w is set when word w of the row is nonzero, so a
 // check visits only the words where the source, destination and port rows all have rules.

@@ -5,11 +5,10 @@
 #include <atomic>
 #include <mutex>
 
+#include "attribute_keys.hpp"
 #include "compiled.hpp"
 
 namespace postern::engine {
-
-using Expiries = std::map<std::string, std::int64_t, std::less<>>;
 
 std::string rule_name(const RuleRef& rule) {
   return std::string(rule.kind == RuleKind::Acl ? "acls[" : "grants[") +
@@ -67,10 +66,12 @@ Snapshot::Snapshot(std::unique_ptr<const SnapshotData> data) : data_(std::move(d
 Snapshot::~Snapshot() = default;
 
 std::optional<DeviceIndex> Snapshot::find_device(std::string_view name) const {
-  const auto found = find_devices(data_->policy->inventory, name);
+  const auto found = data_->policy->names->find(name);
   if (found.size() != 1) return std::nullopt;
-  return static_cast<DeviceIndex>(found[0]);
+  return found.front();
 }
+
+const DeviceNameIndex& Snapshot::names() const noexcept { return *data_->policy->names; }
 
 std::size_t Snapshot::device_count() const noexcept {
   return data_->policy->inventory.devices.size();
@@ -91,6 +92,36 @@ AttrMap Snapshot::attributes(DeviceIndex index) const {
   return out;
 }
 
+AttributeStates Snapshot::attribute_states(DeviceIndex index) const {
+  const auto& st = data_->chunks[index / kChunk]->states[index % kChunk];
+  AttributeStates out;
+  for (const auto& [key, value] : *st.attributes) {
+    if (auto state = attribute(index, key)) out.emplace(key, std::move(*state));
+  }
+  return out;
+}
+
+std::optional<AttributeState> Snapshot::attribute(DeviceIndex index, std::string_view key) const {
+  const auto& st = data_->chunks[index / kChunk]->states[index % kChunk];
+  const AttrValue* value = lookup_attr(*st.attributes, st.expiries.get(), key, data_->now);
+  if (value == nullptr) return std::nullopt;
+  AttributeState state{*value, std::nullopt};
+  if (st.expiries) {
+    if (const auto it = st.expiries->find(key); it != st.expiries->end()) state.expiry = it->second;
+  }
+  return state;
+}
+
+Expiries Snapshot::expiries(DeviceIndex index) const {
+  const auto& st = data_->chunks[index / kChunk]->states[index % kChunk];
+  Expiries out;
+  if (!st.expiries) return out;
+  for (const auto& [key, at] : *st.expiries) {
+    if (at > data_->now && st.attributes->contains(key)) out.emplace(key, at);
+  }
+  return out;
+}
+
 const grammar::SourceFile& Snapshot::file() const noexcept { return data_->policy->file; }
 std::int64_t Snapshot::now() const noexcept { return data_->now; }
 
@@ -98,8 +129,9 @@ std::int64_t Snapshot::now() const noexcept { return data_->now; }
 
 struct Engine::Impl {
   std::atomic<std::shared_ptr<const Snapshot>> current;
-  std::mutex writer;  // serialises apply/advance_time/reload; readers never take it
+  std::mutex writer;  // serialises apply/advance_time/reload/key usage; readers never take it
   RowCache cache;     // posture rows by posture results, for the current policy
+  std::optional<AttributeKeyIndex> keys;  // of the current snapshot; built on first use
 };
 
 Engine::Engine(std::shared_ptr<const Snapshot> initial) : impl_(std::make_unique<Impl>()) {
@@ -111,7 +143,14 @@ Engine::~Engine() = default;
 std::unique_ptr<Engine> Engine::compile(const grammar::SourceFile& file,
                                         const grammar::policy::Ast& ast, const Inventory& inventory,
                                         CompileOptions options) {
-  auto policy = compile_policy(file, ast, inventory);
+  return compile(file, ast, std::make_shared<const Inventory>(inventory), options);
+}
+
+std::unique_ptr<Engine> Engine::compile(const grammar::SourceFile& file,
+                                        const grammar::policy::Ast& ast,
+                                        std::shared_ptr<const Inventory> inventory,
+                                        CompileOptions options) {
+  auto policy = compile_policy(file, ast, std::move(inventory));
   RowCache cache;
   auto data = std::make_unique<SnapshotData>(initial_state(policy, options.now, cache));
   data->masks = make_row_masks(*policy);
@@ -215,6 +254,12 @@ ApplyResult Engine::apply(DeviceIndex device, std::span<const AttrChange> change
   std::vector<std::string> keys;
   for (const auto& c : changes) {
     keys.push_back(c.key);
+    if (impl_->keys && c.kind != AttrChange::Kind::SetExpiry) {
+      if (const auto held = attrs->find(c.key); held != attrs->end()) {
+        impl_->keys->remove(held->first, held->second);
+      }
+      if (c.kind == AttrChange::Kind::Set) impl_->keys->add(c.key, c.value);
+    }
     switch (c.kind) {
       case AttrChange::Kind::Set:
         (*attrs)[c.key] = c.value;
@@ -282,13 +327,32 @@ std::size_t Engine::advance_locked(std::int64_t now) {
 
 void Engine::reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
                     const Inventory& inventory, CompileOptions options) {
-  auto policy = compile_policy(file, ast, inventory);
+  reload(file, ast, std::make_shared<const Inventory>(inventory), options);
+}
+
+void Engine::reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
+                    std::shared_ptr<const Inventory> inventory, CompileOptions options) {
+  auto policy = compile_policy(file, ast, std::move(inventory));
   RowCache cache;
   auto data = std::make_unique<SnapshotData>(initial_state(policy, options.now, cache));
   data->masks = make_row_masks(*policy);
   std::lock_guard lock(impl_->writer);
   impl_->cache = std::move(cache);
+  impl_->keys.reset();  // other devices, other attributes: rebuilt on next use
   publish(std::make_shared<const Snapshot>(std::move(data)));
+}
+
+std::vector<AttributeKeyUsage> Engine::attribute_key_usage(std::string_view key) const {
+  std::lock_guard lock(impl_->writer);
+  if (!impl_->keys) {
+    const auto snap = current();
+    impl_->keys.emplace();
+    for (DeviceIndex d = 0; d < snap->device_count(); ++d) {
+      const auto& st = snap->data().chunks[d / kChunk]->states[d % kChunk];
+      for (const auto& [k, value] : *st.attributes) impl_->keys->add(k, value);
+    }
+  }
+  return impl_->keys->usage(key);
 }
 
 }  // namespace postern::engine

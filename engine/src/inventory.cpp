@@ -1,19 +1,27 @@
 // Loading the tailnet inventory (spec inventory.md) from Tailscale API shaped JSON. Every problem
 // is collected with its JSON path; any error means no inventory at all (nothing half-loaded).
+//
+// The text is read once, front to back, with simdjson's On-Demand API: no document tree, each
+// value is turned straight into the Device fields (docs/decisions.md, "Inventory loader"). Every
+// value, including fields the loader ignores, is still read to its end, so malformed JSON
+// anywhere is an error as with a full parser. JSON paths are only formatted when reporting.
 #include "postern/engine/inventory.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 namespace postern::engine {
 namespace {
 
-using Json = nlohmann::json;
+namespace od = simdjson::ondemand;
+using simdjson::simdjson_error;
 
 constexpr std::size_t kMaxErrors = 50;
 constexpr std::array<std::string_view, 7> kRoles = {
@@ -21,38 +29,63 @@ constexpr std::array<std::string_view, 7> kRoles = {
 
 std::string lower_ascii(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
-std::string index_path(const std::string& base, std::size_t index) {
-  return base + "[" + std::to_string(index) + "]";
-}
-
-std::string key_path(const std::string& base, const std::string& key) {
-  return base + "[" + Json(key).dump() + "]";
-}
-
-std::string_view type_name(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::null:
-      return "null";
-    case Json::value_t::boolean:
-      return "a boolean";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned:
-    case Json::value_t::number_float:
-      return "a number";
-    case Json::value_t::string:
-      return "a string";
-    case Json::value_t::array:
-      return "an array";
-    case Json::value_t::object:
-      return "an object";
-    default:
-      return "an unsupported value";
+// `base["key"]` with the key JSON-escaped, as the paths have always been written.
+std::string key_path(std::string_view base, std::string_view key) {
+  std::string quoted = "\"";
+  for (const char c : key) {
+    switch (c) {
+      case '"':
+        quoted += "\\\"";
+        break;
+      case '\\':
+        quoted += "\\\\";
+        break;
+      case '\b':
+        quoted += "\\b";
+        break;
+      case '\f':
+        quoted += "\\f";
+        break;
+      case '\n':
+        quoted += "\\n";
+        break;
+      case '\r':
+        quoted += "\\r";
+        break;
+      case '\t':
+        quoted += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          quoted += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          quoted += c;
+        }
+    }
   }
+  return fmt::format("{}[{}\"]", base, quoted);
+}
+
+std::string_view type_name(od::json_type type) {
+  switch (type) {
+    case od::json_type::null:
+      return "null";
+    case od::json_type::boolean:
+      return "a boolean";
+    case od::json_type::number:
+      return "a number";
+    case od::json_type::string:
+      return "a string";
+    case od::json_type::array:
+      return "an array";
+    case od::json_type::object:
+      return "an object";
+  }
+  return "an unsupported value";
 }
 
 // An attribute key is `namespace:name`, both parts non-empty.
@@ -61,28 +94,64 @@ bool valid_attribute_key(std::string_view key) {
   return colon != std::string_view::npos && colon > 0 && colon + 1 < key.size();
 }
 
+// Reads a value the loader does not use to its end, so that malformed JSON in it is an error.
+void skip_value(od::value value) {
+  switch (value.type().value()) {
+    case od::json_type::array:
+      for (auto item : value.get_array()) skip_value(item.value());
+      break;
+    case od::json_type::object:
+      for (auto field : value.get_object()) {
+        (void)field.unescaped_key().value();
+        skip_value(field.value());
+      }
+      break;
+    case od::json_type::number:
+      (void)value.get_number().value();
+      break;
+    case od::json_type::string:
+      (void)value.get_string().value();
+      break;
+    case od::json_type::boolean:
+      (void)value.get_bool().value();
+      break;
+    case od::json_type::null:
+      if (!value.is_null().value()) throw simdjson_error(simdjson::N_ATOM_ERROR);
+      break;
+  }
+}
+
+struct AddressHash {
+  std::size_t operator()(const grammar::ip::Address& address) const noexcept {
+    const std::string_view bytes(reinterpret_cast<const char*>(address.bytes.data()),
+                                 address.bytes.size());
+    return std::hash<std::string_view>{}(bytes) + (address.v6 ? 1U : 0U);
+  }
+};
+
+// A user's fields as read; checked once the object is complete (a user without a login gets
+// only that error, whatever order its fields came in).
+struct UserFields {
+  std::optional<od::json_type> login_type, role_type, type_type;
+  std::string login, role, type;
+};
+
 class Loader {
  public:
   InventoryResult run(std::string_view text) {
-    Json root;
+    const simdjson::padded_string padded(text);
+    od::parser parser;
+    od::document doc;
+    if (const auto error = parser.iterate(padded).get(doc); error != simdjson::SUCCESS) {
+      fail("", fmt::format("invalid JSON: {}", simdjson::error_message(error)));
+      return finish();
+    }
     try {
-      root = Json::parse(text.begin(), text.end());
-    } catch (const Json::parse_error& e) {
-      // nlohmann's message reads "[json.exception.parse_error.101] parse error at line 1, ...".
-      std::string message = e.what();
-      if (const auto bracket = message.find("] "); bracket != std::string::npos) {
-        message.erase(0, bracket + 2);
-      }
-      fail("", "invalid JSON: " + message);
-      return finish();
+      read_root(doc);
+    } catch (const simdjson_error& e) {
+      errors_.clear();  // a syntax error makes every other finding moot, as before
+      fail("", fmt::format("invalid JSON: {}{}", e.what(), location_of(padded, doc)));
     }
-    if (!root.is_object()) {
-      fail("", std::string("expected an object with `users` and `devices`, found ") +
-                   std::string(type_name(root)));
-      return finish();
-    }
-    if (const auto it = root.find("users"); it != root.end()) load_users(*it);
-    if (const auto it = root.find("devices"); it != root.end()) load_devices(*it);
     return finish();
   }
 
@@ -91,220 +160,382 @@ class Loader {
     if (errors_.size() < kMaxErrors) errors_.push_back({std::move(path), std::move(message)});
   }
 
-  bool expect_type(const Json& value, const std::string& path, bool ok, std::string_view want) {
-    if (!ok) {
-      fail(path, "expected " + std::string(want) + ", found " + std::string(type_name(value)));
+  void wrong_type(std::string path, std::string_view want, od::json_type found) {
+    fail(std::move(path), fmt::format("expected {}, found {}", want, type_name(found)));
+  }
+
+  // " (near line L, column C)" where reading stopped, when simdjson can tell.
+  static std::string location_of(const simdjson::padded_string& padded, od::document& doc) {
+    const auto at = doc.current_location();
+    if (at.error() != simdjson::SUCCESS) return {};
+    const auto offset = static_cast<std::size_t>(at.value_unsafe() - padded.data());
+    if (offset > padded.size()) return {};
+    const std::string_view before(padded.data(), offset);
+    const auto line = static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const auto line_start = before.rfind('\n');
+    const auto column = line_start == std::string_view::npos ? offset + 1 : offset - line_start;
+    return fmt::format(" (near line {}, column {})", line, column);
+  }
+
+  void read_root(od::document& doc) {
+    const od::json_type type = doc.type();
+    if (type != od::json_type::object) {
+      fail("",
+           fmt::format("expected an object with `users` and `devices`, found {}", type_name(type)));
+      return;
     }
-    return ok;
-  }
-
-  // Optional string member: absent is fine, anything but a string is an error.
-  std::string get_string(const Json& object, const std::string& base, const char* key) {
-    const auto it = object.find(key);
-    if (it == object.end()) return {};
-    if (!expect_type(*it, base + "." + key, it->is_string(), "a string")) return {};
-    return it->get<std::string>();
-  }
-
-  bool get_bool(const Json& object, const std::string& base, const char* key) {
-    const auto it = object.find(key);
-    if (it == object.end()) return false;
-    if (!expect_type(*it, base + "." + key, it->is_boolean(), "a boolean")) return false;
-    return it->get<bool>();
-  }
-
-  std::vector<std::string> get_strings(const Json& object, const std::string& base,
-                                       const char* key) {
-    std::vector<std::string> out;
-    const auto it = object.find(key);
-    if (it == object.end() || it->is_null()) return out;
-    const std::string path = base + "." + key;
-    if (!expect_type(*it, path, it->is_array(), "an array of strings")) return out;
-    for (std::size_t i = 0; i < it->size(); ++i) {
-      const Json& item = (*it)[i];
-      if (expect_type(item, index_path(path, i), item.is_string(), "a string")) {
-        out.push_back(item.get<std::string>());
+    for (auto field : doc.get_object()) {
+      const std::string_view key = field.unescaped_key();
+      od::value value = field.value();
+      if (key == "users") {
+        read_users(value);
+      } else if (key == "devices") {
+        read_devices(value);
+      } else {
+        skip_value(value);
       }
     }
+    // Past the root object, only the end of the document may follow.
+    if (doc.current_location().error() == simdjson::SUCCESS) {
+      throw simdjson_error(simdjson::TRAILING_CONTENT);
+    }
+  }
+
+  // Null or absent arrays are empty; anything but an array is an error (and skipped).
+  template <typename EachItem>
+  void read_array(od::value value, const std::string& path, std::string_view want,
+                  EachItem&& each_item) {
+    const od::json_type type = value.type();
+    if (type == od::json_type::null) return skip_value(value);
+    if (type != od::json_type::array) {
+      wrong_type(path, want, type);
+      return skip_value(value);
+    }
+    std::size_t index = 0;
+    for (auto item : value.get_array()) each_item(od::value(item.value()), index++);
+  }
+
+  // A string member: anything but a string is an error (and leaves `out` empty).
+  void read_string(od::value value, std::string_view base, std::string_view key, std::string& out) {
+    const od::json_type type = value.type();
+    if (type != od::json_type::string) {
+      wrong_type(fmt::format("{}.{}", base, key), "a string", type);
+      out.clear();
+      return skip_value(value);
+    }
+    out = std::string_view(value.get_string());
+  }
+
+  bool read_bool(od::value value, std::string_view base, std::string_view key) {
+    const od::json_type type = value.type();
+    if (type != od::json_type::boolean) {
+      wrong_type(fmt::format("{}.{}", base, key), "a boolean", type);
+      skip_value(value);
+      return false;
+    }
+    return value.get_bool();
+  }
+
+  std::vector<std::string> read_strings(od::value value, std::string_view base,
+                                        std::string_view key) {
+    std::vector<std::string> out;
+    const std::string path = fmt::format("{}.{}", base, key);
+    read_array(value, path, "an array of strings", [&](od::value item, std::size_t i) {
+      const od::json_type type = item.type();
+      if (type != od::json_type::string) {
+        wrong_type(fmt::format("{}[{}]", path, i), "a string", type);
+        return skip_value(item);
+      }
+      out.emplace_back(std::string_view(item.get_string()));
+    });
     return out;
   }
 
-  void load_users(const Json& users) {
-    if (users.is_null()) return;
-    if (!expect_type(users, "users", users.is_array(), "an array of users")) return;
-    std::map<std::string, std::size_t> seen;
-    for (std::size_t i = 0; i < users.size(); ++i) {
-      const std::string path = index_path("users", i);
-      const Json& object = users[i];
-      if (!expect_type(object, path, object.is_object(), "a user object")) continue;
-      User user;
-      const auto login = object.find("loginName");
-      user.login = get_string(object, path, "loginName");
-      if (user.login.empty()) {
-        if (login == object.end() || login->is_string()) {
-          fail(path + ".loginName", "a user needs a non-empty `loginName`");
-        }
-        continue;
+  // ---- users ----
+
+  void read_users(od::value users) {
+    read_array(users, "users", "an array of users", [&](od::value object, std::size_t i) {
+      const od::json_type type = object.type();
+      if (type != od::json_type::object) {
+        wrong_type(fmt::format("users[{}]", i), "a user object", type);
+        return skip_value(object);
       }
-      if (const auto [it, inserted] = seen.emplace(user.login, i); !inserted) {
-        fail(path + ".loginName", "duplicate user `" + user.login + "` (also users[" +
-                                      std::to_string(it->second) + "])");
-      }
-      if (object.contains("role")) {
-        user.role = get_string(object, path, "role");
-        if (std::find(kRoles.begin(), kRoles.end(), user.role) == kRoles.end()) {
-          fail(path + ".role", "unknown role `" + user.role +
-                                   "` (expected owner, admin, member, network-admin, it-admin, "
-                                   "billing-admin or auditor)");
+      UserFields fields;
+      for (auto field : object.get_object()) {
+        const std::string_view key = field.unescaped_key();
+        od::value value = field.value();
+        if (key == "loginName") {
+          read_user_string(value, fields.login_type, fields.login);
+        } else if (key == "role") {
+          read_user_string(value, fields.role_type, fields.role);
+        } else if (key == "type") {
+          read_user_string(value, fields.type_type, fields.type);
+        } else {
+          skip_value(value);
         }
       }
-      const std::string type =
-          object.contains("type") ? get_string(object, path, "type") : "member";
-      if (type == "shared") {
-        user.shared = true;
-      } else if (type != "member") {
-        fail(path + ".type", "unknown user type `" + type + "` (expected member or shared)");
+      check_user(fields, fmt::format("users[{}]", i), i);
+    });
+  }
+
+  static void read_user_string(od::value value, std::optional<od::json_type>& type,
+                               std::string& out) {
+    type = value.type();
+    if (*type == od::json_type::string) {
+      out = std::string_view(value.get_string());
+    } else {
+      out.clear();
+      skip_value(value);
+    }
+  }
+
+  void check_user(UserFields& fields, const std::string& path, std::size_t index) {
+    if (fields.login_type && *fields.login_type != od::json_type::string) {
+      wrong_type(path + ".loginName", "a string", *fields.login_type);
+    }
+    if (fields.login.empty()) {
+      if (!fields.login_type || *fields.login_type == od::json_type::string) {
+        fail(path + ".loginName", "a user needs a non-empty `loginName`");
       }
-      inventory_.users.push_back(std::move(user));
+      return;
     }
+    User user;
+    user.login = std::move(fields.login);
+    if (const auto [it, inserted] = user_index_.emplace(user.login, index); !inserted) {
+      fail(path + ".loginName",
+           fmt::format("duplicate user `{}` (also users[{}])", user.login, it->second));
+    }
+    if (fields.role_type) {
+      if (*fields.role_type != od::json_type::string) {
+        wrong_type(path + ".role", "a string", *fields.role_type);
+      }
+      user.role = std::move(fields.role);
+      if (std::find(kRoles.begin(), kRoles.end(), user.role) == kRoles.end()) {
+        fail(path + ".role", fmt::format("unknown role `{}` (expected owner, admin, member, "
+                                         "network-admin, it-admin, billing-admin or auditor)",
+                                         user.role));
+      }
+    }
+    if (fields.type_type && *fields.type_type != od::json_type::string) {
+      wrong_type(path + ".type", "a string", *fields.type_type);
+    }
+    const std::string type = fields.type_type ? fields.type : "member";
+    if (type == "shared") {
+      user.shared = true;
+    } else if (type != "member") {
+      fail(path + ".type", fmt::format("unknown user type `{}` (expected member or shared)", type));
+    }
+    inventory_.users.push_back(std::move(user));
   }
 
-  void load_devices(const Json& devices) {
-    if (devices.is_null()) return;
-    if (!expect_type(devices, "devices", devices.is_array(), "an array of devices")) return;
-    for (std::size_t i = 0; i < devices.size(); ++i) {
-      const std::string path = index_path("devices", i);
-      const Json& object = devices[i];
-      if (!expect_type(object, path, object.is_object(), "a device object")) continue;
-      load_device(object, path);
-    }
+  // ---- devices ----
+
+  void read_devices(od::value devices) {
+    read_array(devices, "devices", "an array of devices", [&](od::value object, std::size_t i) {
+      const od::json_type type = object.type();
+      const std::string path = fmt::format("devices[{}]", i);
+      if (type != od::json_type::object) {
+        wrong_type(path, "a device object", type);
+        return skip_value(object);
+      }
+      device_index_ = i;
+      read_device(object, path, i);
+    });
   }
 
-  // Identifiers must be unique across devices: queries name devices by them.
-  void claim(std::map<std::string, std::string>& seen, const std::string& value,
-             const std::string& path, std::string_view what) {
-    if (value.empty()) return;
-    if (const auto [it, inserted] = seen.emplace(value, path); !inserted) {
-      fail(path, "duplicate " + std::string(what) + " `" + value + "` (also " + it->second + ")");
-    }
-  }
-
-  void load_device(const Json& object, const std::string& path) {
+  void read_device(od::value object, const std::string& path, std::size_t index) {
     Device device;
-    device.id = get_string(object, path, "id");
-    device.node_id = get_string(object, path, "nodeId");
-    device.name = get_string(object, path, "name");
-    device.hostname = get_string(object, path, "hostname");
+    for (auto field : object.get_object()) {
+      const std::string_view key = field.unescaped_key();
+      read_device_field(device, key, field.value(), path);
+    }
     if (device.id.empty() && device.node_id.empty() && device.name.empty() &&
         device.hostname.empty()) {
       fail(path, "a device needs at least one of `id`, `nodeId`, `name` or `hostname`");
     }
-    claim(ids_, device.id, path + ".id", "device id");
-    claim(node_ids_, device.node_id, path + ".nodeId", "device nodeId");
-
-    const auto addresses = get_strings(object, path, "addresses");
-    for (std::size_t a = 0; a < addresses.size(); ++a) {
-      const std::string apath = index_path(path + ".addresses", a);
-      const auto address = grammar::ip::parse_address(addresses[a]);
-      if (!address) {
-        fail(apath, "`" + addresses[a] + "` is not an IP address");
-        continue;
-      }
-      claim(addresses_, grammar::ip::to_string(*address), apath, "address");
-      device.addresses.push_back(*address);
-    }
-
-    device.user = get_string(object, path, "user");
-    device.tags = get_strings(object, path, "tags");
-    for (std::size_t t = 0; t < device.tags.size(); ++t) {
-      const auto& tag = device.tags[t];
-      if (tag.rfind("tag:", 0) != 0 || tag.size() == 4) {
-        fail(index_path(path + ".tags", t), "`" + tag + "` is not a tag (tags start with `tag:`)");
-      }
-    }
-    device.os = get_string(object, path, "os");
-    device.client_version = get_string(object, path, "clientVersion");
-
-    const auto routes = get_strings(object, path, "enabledRoutes");
-    for (std::size_t r = 0; r < routes.size(); ++r) {
-      const auto prefix = grammar::ip::parse_prefix(routes[r]);
-      if (!prefix) {
-        fail(index_path(path + ".enabledRoutes", r), "`" + routes[r] + "` is not a CIDR prefix");
-        continue;
-      }
-      device.enabled_routes.push_back(*prefix);
-    }
-    device.is_external = get_bool(object, path, "isExternal");
-    load_identity(object, path, device);
-    load_attributes(object, path, device);
-    load_expiries(object, path, device);
+    claim(ids_, device.id, index, path + ".id", "device id");
+    claim(node_ids_, device.node_id, index, path + ".nodeId", "device nodeId");
     derive_builtins(device);
     inventory_.devices.push_back(std::move(device));
   }
 
-  void load_identity(const Json& object, const std::string& path, Device& device) {
-    const auto it = object.find("postureIdentity");
-    if (it == object.end() || it->is_null()) return;
-    const std::string ipath = path + ".postureIdentity";
-    if (!expect_type(*it, ipath, it->is_object(), "an object")) return;
-    device.serial_numbers = get_strings(*it, ipath, "serialNumbers");
-    device.identity_collection_disabled = get_bool(*it, ipath, "disabled");
+  void read_device_field(Device& device, std::string_view key, od::value value,
+                         const std::string& path) {
+    if (key == "id") return read_string(value, path, key, device.id);
+    if (key == "nodeId") return read_string(value, path, key, device.node_id);
+    if (key == "name") return read_string(value, path, key, device.name);
+    if (key == "hostname") return read_string(value, path, key, device.hostname);
+    if (key == "user") return read_string(value, path, key, device.user);
+    if (key == "os") return read_string(value, path, key, device.os);
+    if (key == "clientVersion") return read_string(value, path, key, device.client_version);
+    if (key == "isExternal") {
+      device.is_external = read_bool(value, path, key);
+    } else if (key == "addresses") {
+      read_addresses(value, path, device);
+    } else if (key == "tags") {
+      read_tags(value, path, device);
+    } else if (key == "enabledRoutes") {
+      read_routes(value, path, device);
+    } else if (key == "postureIdentity") {
+      read_identity(value, path, device);
+    } else if (key == "attributes") {
+      read_attributes(value, path, device);
+    } else if (key == "expiries") {
+      read_expiries(value, path, device);
+    } else {
+      skip_value(value);
+    }
   }
 
-  void load_attributes(const Json& object, const std::string& path, Device& device) {
-    const auto it = object.find("attributes");
-    if (it == object.end() || it->is_null()) return;
-    const std::string apath = path + ".attributes";
-    if (!expect_type(*it, apath, it->is_object(), "an object of attributes")) return;
-    for (const auto& [key, value] : it->items()) {
-      const std::string kpath = key_path(apath, key);
-      if (!valid_attribute_key(key)) {
-        fail(kpath, "`" + key + "` is not an attribute key (expected `namespace:name`)");
+  // Identifiers must be unique across devices: queries name devices by them.
+  void claim(std::unordered_map<std::string, std::size_t>& seen, const std::string& value,
+             std::size_t device, const std::string& path, std::string_view what) {
+    if (value.empty()) return;
+    const auto [it, inserted] = seen.emplace(value, device);
+    if (!inserted) {
+      const std::string_view field = what == "device id" ? "id" : "nodeId";
+      fail(path,
+           fmt::format("duplicate {} `{}` (also devices[{}].{})", what, value, it->second, field));
+    }
+  }
+
+  void read_addresses(od::value value, const std::string& path, Device& device) {
+    const auto texts = read_strings(value, path, "addresses");
+    const std::size_t index = device_index_;
+    for (std::size_t a = 0; a < texts.size(); ++a) {
+      const auto address = grammar::ip::parse_address(texts[a]);
+      const std::string apath = fmt::format("{}.addresses[{}]", path, a);
+      if (!address) {
+        fail(apath, fmt::format("`{}` is not an IP address", texts[a]));
         continue;
       }
-      if (value.is_string()) {
-        device.attributes[key] = value.get<std::string>();
-      } else if (value.is_boolean()) {
-        device.attributes[key] = value.get<bool>();
-      } else if (value.is_number()) {
-        device.attributes[key] = value.get<double>();
-      } else {
-        fail(kpath, "attribute values must be strings, numbers or booleans, found " +
-                        std::string(type_name(value)));
+      const auto [it, inserted] = addresses_.emplace(*address, std::make_pair(index, a));
+      if (!inserted) {
+        fail(apath,
+             fmt::format("duplicate address `{}` (also devices[{}].addresses[{}])",
+                         grammar::ip::to_string(*address), it->second.first, it->second.second));
+      }
+      device.addresses.push_back(*address);
+    }
+  }
+
+  void read_tags(od::value value, const std::string& path, Device& device) {
+    device.tags = read_strings(value, path, "tags");
+    for (std::size_t t = 0; t < device.tags.size(); ++t) {
+      const auto& tag = device.tags[t];
+      if (tag.rfind("tag:", 0) != 0 || tag.size() == 4) {
+        fail(fmt::format("{}.tags[{}]", path, t),
+             fmt::format("`{}` is not a tag (tags start with `tag:`)", tag));
       }
     }
   }
 
-  void load_expiries(const Json& object, const std::string& path, Device& device) {
-    const auto it = object.find("expiries");
-    if (it == object.end() || it->is_null()) return;
-    const std::string epath = path + ".expiries";
-    if (!expect_type(*it, epath, it->is_object(), "an object of expiry times")) return;
-    for (const auto& [key, value] : it->items()) {
-      const std::string kpath = key_path(epath, key);
+  void read_routes(od::value value, const std::string& path, Device& device) {
+    const auto routes = read_strings(value, path, "enabledRoutes");
+    for (std::size_t r = 0; r < routes.size(); ++r) {
+      const auto prefix = grammar::ip::parse_prefix(routes[r]);
+      if (!prefix) {
+        fail(fmt::format("{}.enabledRoutes[{}]", path, r),
+             fmt::format("`{}` is not a CIDR prefix", routes[r]));
+        continue;
+      }
+      device.enabled_routes.push_back(*prefix);
+    }
+  }
+
+  // Null or absent objects are empty; anything else but an object is an error (and skipped).
+  bool expect_object(od::value& value, const std::string& path, std::string_view want) {
+    const od::json_type type = value.type();
+    if (type == od::json_type::object) return true;
+    if (type != od::json_type::null) wrong_type(path, want, type);
+    skip_value(value);
+    return false;
+  }
+
+  void read_identity(od::value value, const std::string& path, Device& device) {
+    const std::string ipath = path + ".postureIdentity";
+    if (!expect_object(value, ipath, "an object")) return;
+    for (auto field : value.get_object()) {
+      const std::string_view key = field.unescaped_key();
+      if (key == "serialNumbers") {
+        device.serial_numbers = read_strings(field.value(), ipath, key);
+      } else if (key == "disabled") {
+        device.identity_collection_disabled = read_bool(field.value(), ipath, key);
+      } else {
+        skip_value(field.value());
+      }
+    }
+  }
+
+  void read_attributes(od::value value, const std::string& path, Device& device) {
+    const std::string apath = path + ".attributes";
+    if (!expect_object(value, apath, "an object of attributes")) return;
+    for (auto field : value.get_object()) {
+      const std::string_view key = field.unescaped_key();
+      od::value item = field.value();
       if (!valid_attribute_key(key)) {
-        fail(kpath, "`" + key + "` is not an attribute key (expected `namespace:name`)");
+        fail(key_path(apath, key),
+             fmt::format("`{}` is not an attribute key (expected `namespace:name`)", key));
+        skip_value(item);
         continue;
       }
-      if (!expect_type(value, kpath, value.is_string(), "an RFC 3339 time string")) continue;
-      const auto when = parse_rfc3339(value.get<std::string>());
+      switch (const od::json_type type = item.type()) {
+        case od::json_type::string:
+          device.attributes.insert_or_assign(std::string(key),
+                                             std::string(std::string_view(item.get_string())));
+          break;
+        case od::json_type::boolean:
+          device.attributes.insert_or_assign(std::string(key), bool(item.get_bool()));
+          break;
+        case od::json_type::number:
+          device.attributes.insert_or_assign(std::string(key), double(item.get_double()));
+          break;
+        default:
+          fail(key_path(apath, key),
+               fmt::format("attribute values must be strings, numbers or booleans, found {}",
+                           type_name(type)));
+          skip_value(item);
+      }
+    }
+  }
+
+  void read_expiries(od::value value, const std::string& path, Device& device) {
+    const std::string epath = path + ".expiries";
+    if (!expect_object(value, epath, "an object of expiry times")) return;
+    for (auto field : value.get_object()) {
+      const std::string_view key = field.unescaped_key();
+      od::value item = field.value();
+      if (!valid_attribute_key(key)) {
+        fail(key_path(epath, key),
+             fmt::format("`{}` is not an attribute key (expected `namespace:name`)", key));
+        skip_value(item);
+        continue;
+      }
+      const od::json_type type = item.type();
+      if (type != od::json_type::string) {
+        wrong_type(key_path(epath, key), "an RFC 3339 time string", type);
+        skip_value(item);
+        continue;
+      }
+      const std::string_view text = item.get_string();
+      const auto when = parse_rfc3339(text);
       if (!when) {
-        fail(kpath, "`" + value.get<std::string>() +
-                        "` is not an RFC 3339 time (e.g. `2027-01-01T00:00:00Z`)");
+        fail(key_path(epath, key),
+             fmt::format("`{}` is not an RFC 3339 time (e.g. `2027-01-01T00:00:00Z`)", text));
         continue;
       }
-      device.expiries[key] = *when;
+      device.expiries.insert_or_assign(std::string(key), *when);
     }
   }
 
   // Built-in node:* attributes come from the API fields unless `attributes` already has them.
   static void derive_builtins(Device& device) {
     if (!device.os.empty() && !device.attributes.contains("node:os")) {
-      device.attributes["node:os"] = lower_ascii(device.os);
+      device.attributes.emplace("node:os", lower_ascii(device.os));
     }
     if (!device.client_version.empty() && !device.attributes.contains("node:tsVersion")) {
-      device.attributes["node:tsVersion"] =
-          device.client_version.substr(0, device.client_version.find('-'));
+      device.attributes.emplace("node:tsVersion",
+                                device.client_version.substr(0, device.client_version.find('-')));
     }
   }
 
@@ -317,7 +548,10 @@ class Loader {
 
   Inventory inventory_;
   std::vector<InventoryError> errors_;
-  std::map<std::string, std::string> ids_, node_ids_, addresses_;
+  std::unordered_map<std::string, std::size_t> user_index_, ids_, node_ids_;
+  std::unordered_map<grammar::ip::Address, std::pair<std::size_t, std::size_t>, AddressHash>
+      addresses_;
+  std::size_t device_index_ = 0;  // of the device being read, in `devices[i]` paths
 };
 
 }  // namespace
@@ -326,9 +560,9 @@ InventoryResult load_inventory(std::string_view json_text) {
   try {
     return Loader().run(json_text);
   } catch (const std::exception& e) {
-    // nlohmann throws only on misuse or invalid UTF-8 while dumping keys; never half-load.
+    // bad_alloc and the like: never half-load.
     InventoryResult result;
-    result.errors.push_back({"", std::string("cannot read inventory: ") + e.what()});
+    result.errors.push_back({"", fmt::format("cannot read inventory: {}", e.what())});
     return result;
   }
 }

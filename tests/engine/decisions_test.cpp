@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "corpus.hpp"
-#include "policy_pipeline.hpp"
+#include "postern/engine/policy_load.hpp"
 #include "postern/engine/engine.hpp"
 #include "reference_evaluator.hpp"
 
@@ -148,25 +148,25 @@ void run_case(const std::filesystem::path& path) {
   const auto text = test::read_file(path);
   const auto& inventory = fixture();
   const auto loaded =
-      test::load_policy(path.filename().string(), text, test::context_for(inventory));
+      engine::load_policy(path.filename().string(), text, engine::validate_context(inventory));
 
   const auto rejects = test::header_values(text, "expect-reject");
   if (!rejects.empty()) {
     REQUIRE(rejects.size() == 1);
-    INFO("diagnostics:\n" << loaded.rendered());
+    INFO("diagnostics:\n" << grammar::render_all(loaded.file, loaded.diags));
     CHECK_FALSE(loaded.ok());
     CHECK(std::any_of(loaded.diags.begin(), loaded.diags.end(),
                       [&](const auto& d) { return error_matches(d, rejects.front()); }));
     return;
   }
-  INFO("diagnostics:\n" << loaded.rendered());
+  INFO("diagnostics:\n" << grammar::render_all(loaded.file, loaded.diags));
   REQUIRE(loaded.ok());
   const auto& ast = *loaded.ast;
 
   const auto now = *engine::parse_rfc3339(kDefaultNow);
   for (const auto& expect : test::header_values(text, "tests")) {
     INFO("tests: " << expect);
-    const auto result = engine::run_policy_tests(*loaded.file, ast, &inventory, {.now = now});
+    const auto result = engine::run_policy_tests(loaded.file, ast, &inventory, {.now = now});
     if (expect == "pass") {
       CHECK(result.passed);
       CHECK(result.failures.empty());
@@ -188,7 +188,7 @@ void run_case(const std::filesystem::path& path) {
   std::map<std::int64_t, std::unique_ptr<engine::Engine>> engines;  // one compile per `now`
   for (const auto& q : queries) {
     auto& compiled = engines[q.now];
-    if (!compiled) compiled = engine::Engine::compile(*loaded.file, ast, inventory, {.now = q.now});
+    if (!compiled) compiled = engine::Engine::compile(loaded.file, ast, inventory, {.now = q.now});
     REQUIRE(compiled);
     const auto address_pairs = pairs(inventory, q);
     INFO("query: " << q.line);

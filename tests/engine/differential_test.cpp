@@ -10,7 +10,7 @@
 #include <random>
 #include <sstream>
 
-#include "policy_pipeline.hpp"
+#include "postern/engine/policy_load.hpp"
 #include "postern/engine/engine.hpp"
 #include "reference_evaluator.hpp"
 #include "seeded_random.hpp"
@@ -468,9 +468,9 @@ TEST_CASE("the engine agrees with the reference evaluator on random policies",
     Random rng(policy_seed);
     auto inventory = random_inventory(rng);
     const auto text = random_policy(rng);
-    const auto loaded = test::load_policy("random.hujson", text, test::context_for(inventory));
+    const auto loaded = engine::load_policy("random.hujson", text, engine::validate_context(inventory));
     if (!loaded.ok()) {
-      if (first_invalid.empty()) first_invalid = text + "\n" + loaded.rendered();
+      if (first_invalid.empty()) first_invalid = text + "\n" + grammar::render_all(loaded.file, loaded.diags);
       continue;
     }
     ++valid;
@@ -481,7 +481,7 @@ TEST_CASE("the engine agrees with the reference evaluator on random policies",
 
     // 1. Fresh compile against the reference.
     std::int64_t now = kStart;
-    auto engine = engine::Engine::compile(*loaded.file, ast, inventory, {.now = now});
+    auto engine = engine::Engine::compile(loaded.file, ast, inventory, {.now = now});
     REQUIRE(engine);
     std::vector<RandomQuery> sample;
     for (std::uint64_t i = 0; i < queries; ++i) {
@@ -524,7 +524,7 @@ TEST_CASE("the engine agrees with the reference evaluator on random policies",
 
     // 3. The incrementally updated engine equals a fresh compile of the final state.
     engine->advance_time(now);
-    const auto fresh = engine::Engine::compile(*loaded.file, ast, inventory, {.now = now});
+    const auto fresh = engine::Engine::compile(loaded.file, ast, inventory, {.now = now});
     const test::ReferenceEvaluator reference(ast, inventory);
     for (auto& q : sample) {
       q.ref.now = now;

@@ -17,10 +17,10 @@ const std::string kE3Body = R"("postures": {
   ],)";
 
 engine::TestRunResult run(const std::string& extra, const engine::Inventory* inv) {
-  auto loaded = test::load_policy("policy.hujson", test::prelude(extra));
-  INFO(loaded.rendered());
+  auto loaded = engine::load_policy("policy.hujson", test::prelude(extra));
+  INFO(grammar::render_all(loaded.file, loaded.diags));
   REQUIRE(loaded.ok());
-  return engine::run_policy_tests(*loaded.file, *loaded.ast, inv,
+  return engine::run_policy_tests(loaded.file, *loaded.ast, inv,
                                   engine::CompileOptions{test::kFixtureNow});
 }
 

@@ -178,3 +178,71 @@ TEST_CASE("find_devices names devices by id, address, FQDN, hostname and first l
   CHECK(find_device_by_address(inv, *ip::parse_address("100.64.0.11")) == std::size_t{2});
   CHECK_FALSE(find_device_by_address(inv, *ip::parse_address("10.0.0.1")).has_value());
 }
+
+// The loader reads the text front to back without a document tree (engine/src/inventory.cpp):
+// what a full parser rejected must still be rejected, wherever it sits.
+TEST_CASE("malformed JSON is rejected even inside ignored fields", "[engine][inventory]") {
+  for (const char* text : {
+           R"({"devices": [{"id": "1", "advertisedRoutes": [tru]}]})",
+           R"({"devices": [{"id": "1", "extra": {"a": nul}}]})",
+           R"({"devices": [{"id": "1", "extra": 1.2.3}]})",
+           R"({"devices": [{"id": "1", "extra": "\x"}]})",
+           R"({"other": [1, 2,], "devices": []})",
+           R"({"devices": []} {"devices": []})",
+           R"({"devices": [{"id": "1"})",
+           R"({"devices": [{"id": "1", }]})",
+           "",
+       }) {
+    INFO(text);
+    const auto result = load_inventory(text);
+    CHECK_FALSE(result.inventory.has_value());
+    REQUIRE(result.errors.size() == 1);
+    CHECK(result.errors[0].json_path.empty());
+    CHECK(result.errors[0].message.rfind("invalid JSON: ", 0) == 0);
+  }
+}
+
+TEST_CASE("a syntax error says where reading stopped", "[engine][inventory]") {
+  const auto result = load_inventory("{\"devices\": [\n  {\"id\": \"1\"},\n  {\"id\": tru}\n]}");
+  REQUIRE(result.errors.size() == 1);
+  INFO(result.errors[0].message);
+  CHECK(result.errors[0].message.find("line 3") != std::string::npos);
+}
+
+TEST_CASE("paths count every array element, also the skipped ones", "[engine][inventory]") {
+  const auto result = load_inventory(R"({"devices": [7, {"id": "a", "addresses": ["1.2.3.4"]},
+      {"id": "a", "addresses": ["x", "1.2.3.4"],
+       "attributes": {"bad key\n": 1, "custom:x": null}}]})");
+  INFO(join_errors(result));
+  CHECK_FALSE(result.inventory.has_value());
+  std::vector<std::string> got;
+  for (const auto& e : result.errors) got.push_back(e.json_path + ": " + e.message);
+  std::sort(got.begin(), got.end());
+  CHECK(
+      got ==
+      std::vector<std::string>{
+          R"(devices[0]: expected a device object, found a number)",
+          R"(devices[2].addresses[0]: `x` is not an IP address)",
+          R"(devices[2].addresses[1]: duplicate address `1.2.3.4` (also devices[1].addresses[0]))",
+          R"(devices[2].attributes["bad key\n"]: `bad key)"
+          "\n"
+          R"(` is not an attribute key (expected `namespace:name`))",
+          R"(devices[2].attributes["custom:x"]: attribute values must be strings, numbers or booleans, found null)",
+          R"(devices[2].id: duplicate device id `a` (also devices[1].id))",
+      });
+}
+
+TEST_CASE("a user's fields are checked whatever their order", "[engine][inventory]") {
+  const auto result = load_inventory(
+      R"({"users": [{"type": "robot", "role": 3}, {"role": 3, "type": "robot", "loginName": "x@y"}]})");
+  INFO(join_errors(result));
+  std::vector<std::string> got;
+  for (const auto& e : result.errors) got.push_back(e.json_path + ": " + e.message);
+  CHECK(got == std::vector<std::string>{
+                   "users[0].loginName: a user needs a non-empty `loginName`",
+                   "users[1].role: expected a string, found a number",
+                   "users[1].role: unknown role `` (expected owner, admin, member, network-admin, "
+                   "it-admin, billing-admin or auditor)",
+                   "users[1].type: unknown user type `robot` (expected member or shared)",
+               });
+}

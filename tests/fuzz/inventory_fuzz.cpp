@@ -1,7 +1,8 @@
 // Fuzz target for the inventory loader (`--tailnet FILE`) and what runs on what it loads.
 // Invariants: no crash or UB; a rejected document has located errors and no inventory (nothing
 // half-loaded); an accepted one compiles with the sample policy, and checks between its devices
-// and every device's packet filter run.
+// and every device's packet filter run, and the name index finds what find_devices finds.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,9 +13,8 @@
 
 #include "postern/engine/engine.hpp"
 #include "postern/engine/inventory.hpp"
-#include "postern/engine/validate.hpp"
-#include "postern/grammar/hujson.hpp"
-#include "postern/grammar/policy_ast.hpp"
+#include "postern/engine/policy_load.hpp"
+#include "postern/engine/query.hpp"
 
 namespace {
 
@@ -24,25 +24,15 @@ void require(bool condition) {
   if (!condition) std::abort();
 }
 
-// samples/policy.hujson (POSTERN_FUZZ_POLICY, set by CMake), parsed once.
-struct SamplePolicy {
-  std::unique_ptr<grammar::SourceFile> file;
-  grammar::policy::Ast ast;
-};
-
-const SamplePolicy& sample_policy() {
-  static const SamplePolicy policy = [] {
+// samples/policy.hujson (POSTERN_FUZZ_POLICY, set by CMake), loaded once.
+const engine::LoadedPolicy& sample_policy() {
+  static const engine::LoadedPolicy policy = [] {
     std::ifstream in(POSTERN_FUZZ_POLICY, std::ios::binary);
-    SamplePolicy p;
-    p.file = std::make_unique<grammar::SourceFile>(
+    auto loaded = engine::load_policy(
         "policy.hujson",
         std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
-    auto doc = grammar::hujson::parse(*p.file);
-    require(doc.ok());
-    auto lowered = grammar::policy::lower(*p.file, *doc.value);
-    require(lowered.value.has_value());
-    p.ast = std::move(*lowered.value);
-    return p;
+    require(loaded.ast.has_value() && loaded.error_count() == 0);
+    return loaded;
   }();
   return policy;
 }
@@ -61,11 +51,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& inventory = *loaded.inventory;
   const auto& policy = sample_policy();
   auto compiled =
-      engine::Engine::compile(*policy.file, policy.ast, inventory, {.now = 1'800'000'000});
+      engine::Engine::compile(policy.file, *policy.ast, inventory, {.now = 1'800'000'000});
   require(compiled != nullptr);
   const auto snapshot = compiled->snapshot();
   const std::size_t limit = std::min<std::size_t>(inventory.devices.size(), 16);
   for (engine::DeviceIndex dst = 0; dst < limit; ++dst) {
+    const auto& device = inventory.devices[dst];
+    for (const auto* name : {&device.id, &device.node_id, &device.name, &device.hostname}) {
+      const auto indexed = snapshot->names().find(*name);
+      const auto scanned = engine::find_devices(inventory, *name);
+      require(std::equal(indexed.begin(), indexed.end(), scanned.begin(), scanned.end()));
+    }
     (void)snapshot->filter_for(dst);
     for (std::size_t src = 0; src < limit; ++src) {
       for (const auto& from : inventory.devices[src].addresses) {

@@ -1,8 +1,8 @@
 // Fuzz target for the whole policy pipeline as `postern validate` and `postern check` run it:
-// HuJSON → policy lowering → validation → (when valid) compile against a fixed tailnet, the
-// policy's own tests with and without that tailnet, checks between every pair of devices and
-// every device's packet filter. Invariants: no crash or UB; every diagnostic lies inside the text
-// and renders; a policy that validates always compiles.
+// engine::load_policy (HuJSON → policy lowering → validation) → (when valid) compile against a
+// fixed tailnet, the policy's own tests with and without that tailnet, checks between every pair of
+// devices and every device's packet filter. Invariants: no crash or UB; every diagnostic lies
+// inside the text and renders; a policy that validates always compiles.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,9 +13,7 @@
 
 #include "postern/engine/engine.hpp"
 #include "postern/engine/inventory.hpp"
-#include "postern/engine/validate.hpp"
-#include "postern/grammar/hujson.hpp"
-#include "postern/grammar/policy_ast.hpp"
+#include "postern/engine/policy_load.hpp"
 
 namespace {
 
@@ -47,39 +45,24 @@ void require_located(const grammar::SourceFile& file,
   }
 }
 
-bool has_error(const std::vector<grammar::Diagnostic>& diags) {
-  for (const auto& d : diags) {
-    if (d.severity == grammar::Severity::Error) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const grammar::SourceFile file("fuzz.hujson",
-                                 std::string(reinterpret_cast<const char*>(data), size));
-  const auto doc = grammar::hujson::parse(file);
-  require_located(file, doc.diags);
-  if (!doc.value || doc.has_errors()) return 0;
-  const auto lowered = grammar::policy::lower(file, *doc.value);
-  require_located(file, lowered.diags);
-  if (!lowered.value || lowered.has_errors()) return 0;
-
   const auto& inventory = fixture_inventory();
-  engine::ValidateContext context;
-  context.domains_known = true;
-  context.user_domains = {"example.com"};
-  const auto checked = engine::validate(file, *lowered.value, context);
-  require_located(file, checked);
-  if (has_error(checked)) return 0;
+  const auto loaded =
+      engine::load_policy("fuzz.hujson", std::string(reinterpret_cast<const char*>(data), size),
+                          engine::validate_context(inventory));
+  const auto& file = loaded.file;
+  require_located(file, loaded.diags);
+  if (!loaded.ok()) return 0;
+  const auto& ast = *loaded.ast;
 
   constexpr std::int64_t kNow = 1'800'000'000;
-  auto compiled = engine::Engine::compile(file, *lowered.value, inventory, {.now = kNow});
+  auto compiled = engine::Engine::compile(file, ast, inventory, {.now = kNow});
   require(compiled != nullptr);
-  const auto tests_alone = engine::run_policy_tests(file, *lowered.value, nullptr, {.now = kNow});
+  const auto tests_alone = engine::run_policy_tests(file, ast, nullptr, {.now = kNow});
   require_located(file, tests_alone.diagnostics);
-  const auto tests_here = engine::run_policy_tests(file, *lowered.value, &inventory, {.now = kNow});
+  const auto tests_here = engine::run_policy_tests(file, ast, &inventory, {.now = kNow});
   require_located(file, tests_here.diagnostics);
 
   const auto snapshot = compiled->snapshot();

@@ -10,7 +10,7 @@ using engine::AttrValue;
 namespace {
 
 engine::Device device(std::string host, std::string user, std::vector<std::string> tags,
-                      std::vector<std::string> addrs, std::map<std::string, AttrValue> attrs) {
+                      std::vector<std::string> addrs, engine::AttrMap attrs) {
   engine::Device d;
   d.id = "id-" + host;
   d.node_id = "n" + host;
@@ -48,7 +48,7 @@ engine::Inventory fixture_inventory() {
                {"carol@example.com", "member", false},
                {"dave@partner.net", "member", true}};
   auto dev = [&](const std::string& h, std::string user, std::vector<std::string> tags,
-                 std::map<std::string, AttrValue> attrs) {
+                 engine::AttrMap attrs) {
     std::vector<std::string> addrs{v4_of().at(h)};
     if (v6_of().count(h) != 0) addrs.push_back(v6_of().at(h));
     inv.devices.push_back(device(h, std::move(user), std::move(tags), addrs, std::move(attrs)));
@@ -130,10 +130,10 @@ std::string prelude(const std::string& extra) {
 
 Compiled compile_with(const std::string& policy_text, const engine::Inventory& inventory) {
   Compiled c;
-  c.loaded = load_policy("policy.hujson", policy_text, context_for(inventory));
-  INFO(c.loaded.rendered());
+  c.loaded = engine::load_policy("policy.hujson", policy_text, engine::validate_context(inventory));
+  INFO(grammar::render_all(c.loaded.file, c.loaded.diags));
   REQUIRE(c.loaded.ok());
-  c.engine = engine::Engine::compile(*c.loaded.file, *c.loaded.ast, inventory,
+  c.engine = engine::Engine::compile(c.loaded.file, *c.loaded.ast, inventory,
                                      engine::CompileOptions{kFixtureNow});
   return c;
 }

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "policy_pipeline.hpp"
+#include "postern/engine/policy_load.hpp"
 #include "postern/engine/engine.hpp"
 #include "postern/engine/inventory.hpp"
 
@@ -22,7 +22,7 @@ inline constexpr std::int64_t kFixtureNow = 1767225600;  // 2026-01-01T00:00:00Z
 std::string prelude(const std::string& extra);
 
 struct Compiled {
-  LoadedPolicy loaded;
+  engine::LoadedPolicy loaded;
   std::unique_ptr<engine::Engine> engine;
 };
 

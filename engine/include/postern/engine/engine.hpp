@@ -143,6 +143,30 @@ struct FilterRule {
 
 using DeviceIndex = std::uint32_t;
 
+// One stored attribute of a device: its value and, when it has one, its expiry (Unix seconds).
+struct AttributeState {
+  AttrValue value;
+  std::optional<std::int64_t> expiry;
+  friend bool operator==(const AttributeState&, const AttributeState&) = default;
+};
+using AttributeStates = std::map<std::string, AttributeState, std::less<>>;
+using Expiries = std::map<std::string, std::int64_t, std::less<>>;
+
+// Which spellings of an attribute key (compared case-insensitively) devices hold, and with which
+// value types: what the control layer needs to keep a `custom:` key one type tailnet-wide and to
+// refuse keys that differ only in case. Stored attributes count, expired or not.
+struct AttributeKeyUsage {
+  std::string spelling;           // the key exactly as held
+  std::size_t string_holders = 0;  // devices holding it with a string value
+  std::size_t number_holders = 0;
+  std::size_t bool_holders = 0;
+  [[nodiscard]] std::size_t holders() const noexcept {
+    return string_holders + number_holders + bool_holders;
+  }
+  friend bool operator==(const AttributeKeyUsage&, const AttributeKeyUsage&) = default;
+};
+
+class DeviceNameIndex;  // query.hpp
 class CompiledPolicy;  // engine/src: rules, selector tables, posture predicates
 struct SnapshotData;   // engine/src: the policy plus every device's posture state
 
@@ -164,12 +188,21 @@ class Snapshot {
 
   // A device by id, nodeId, one of its addresses, FQDN, hostname or first FQDN label (the tiers
   // of engine::find_devices); nullopt when unknown or ambiguous.
+  // O(1): one lookup in the name index built when the policy was compiled.
   [[nodiscard]] std::optional<DeviceIndex> find_device(std::string_view name) const;
+  [[nodiscard]] const DeviceNameIndex& names() const noexcept;
   [[nodiscard]] std::size_t device_count() const noexcept;
   [[nodiscard]] const Device& device(DeviceIndex index) const noexcept;
   [[nodiscard]] const Inventory& inventory() const noexcept;
   // The device's current attributes (expired ones left out).
   [[nodiscard]] AttrMap attributes(DeviceIndex index) const;
+  // The device's current attributes with their expiries (expired ones left out).
+  [[nodiscard]] AttributeStates attribute_states(DeviceIndex index) const;
+  // One current attribute; nullopt when unset or expired.
+  [[nodiscard]] std::optional<AttributeState> attribute(DeviceIndex index,
+                                                        std::string_view key) const;
+  // Expiries of the device's current attributes (key -> Unix seconds, all later than now()).
+  [[nodiscard]] Expiries expiries(DeviceIndex index) const;
   // The packet filter for one node (spec §7.6), posture-failing sources left out.
   [[nodiscard]] std::vector<FilterRule> filter_for(DeviceIndex index) const;
   [[nodiscard]] const grammar::SourceFile& file() const noexcept;
@@ -187,6 +220,11 @@ class Engine {
   static std::unique_ptr<Engine> compile(const grammar::SourceFile& file,
                                          const grammar::policy::Ast& ast,
                                          const Inventory& inventory, CompileOptions options = {});
+  // Same without copying the inventory: every snapshot references `inventory`.
+  static std::unique_ptr<Engine> compile(const grammar::SourceFile& file,
+                                         const grammar::policy::Ast& ast,
+                                         std::shared_ptr<const Inventory> inventory,
+                                         CompileOptions options = {});
 
   explicit Engine(std::shared_ptr<const Snapshot> initial);
   ~Engine();
@@ -210,6 +248,12 @@ class Engine {
   // Recompile (policy or inventory reload) and swap atomically.
   void reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
               const Inventory& inventory, CompileOptions options = {});
+  void reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
+              std::shared_ptr<const Inventory> inventory, CompileOptions options = {});
+
+  // Every spelling of `key` (case-insensitive) some device of the current snapshot holds. Kept
+  // up to date by apply() and reload(), built on first use: O(1) amortised per call.
+  [[nodiscard]] std::vector<AttributeKeyUsage> attribute_key_usage(std::string_view key) const;
 
  private:
   std::shared_ptr<const Snapshot> current() const noexcept;

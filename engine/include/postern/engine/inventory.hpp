@@ -40,9 +40,9 @@ struct Device {
   std::vector<std::string> serial_numbers;
   bool identity_collection_disabled = false;
   // Posture attributes with built-in node:* attributes derived from os/clientVersion when absent.
-  std::map<std::string, AttrValue> attributes;
+  std::map<std::string, AttrValue, std::less<>> attributes;
   // Unix seconds at which an attribute expires (is treated as unset).
-  std::map<std::string, std::int64_t> expiries;
+  std::map<std::string, std::int64_t, std::less<>> expiries;
 
   [[nodiscard]] bool tagged() const { return !tags.empty(); }
 };

@@ -1,0 +1,47 @@
+#include "attribute_keys.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace postern::engine {
+namespace {
+
+std::string fold(std::string_view key) {
+  std::string out(key);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::size_t& holders_of_type(AttributeKeyUsage& usage, const AttrValue& value) {
+  if (std::holds_alternative<std::string>(value)) return usage.string_holders;
+  if (std::holds_alternative<double>(value)) return usage.number_holders;
+  return usage.bool_holders;
+}
+
+}  // namespace
+
+void AttributeKeyIndex::count(std::string_view key, const AttrValue& value, int delta) {
+  const std::string folded = fold(key);
+  auto& spellings = by_folded_key_[folded];
+  auto it = std::find_if(spellings.begin(), spellings.end(),
+                         [&](const AttributeKeyUsage& u) { return u.spelling == key; });
+  if (it == spellings.end()) {
+    if (delta < 0) return;  // nothing held under this spelling: nothing to forget
+    it = spellings.insert(spellings.end(), AttributeKeyUsage{std::string(key), 0, 0, 0});
+  }
+  auto& holders = holders_of_type(*it, value);
+  if (delta > 0) {
+    ++holders;
+  } else if (holders > 0) {
+    --holders;
+  }
+  if (it->holders() == 0) spellings.erase(it);
+  if (spellings.empty()) by_folded_key_.erase(folded);
+}
+
+std::vector<AttributeKeyUsage> AttributeKeyIndex::usage(std::string_view key) const {
+  const auto it = by_folded_key_.find(fold(key));
+  return it == by_folded_key_.end() ? std::vector<AttributeKeyUsage>{} : it->second;
+}
+
+}  // namespace postern::engine

@@ -1,0 +1,194 @@
+// DeviceNameIndex: the tiers of find_devices as hash lookups, built once per compiled policy.
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <utility>
+
+#include "postern/engine/query.hpp"
+
+namespace postern::engine {
+namespace {
+
+char lower_char(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+std::string_view strip_trailing_dot(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return name;
+}
+
+// Appends the lowercase `text` to `arena` (reserved up front, so earlier views stay valid).
+std::string_view fold_into(std::string& arena, std::string_view text) {
+  const std::size_t begin = arena.size();
+  for (const char c : text) arena.push_back(lower_char(c));
+  return std::string_view(arena).substr(begin);
+}
+
+}  // namespace
+
+std::size_t DeviceNameIndex::AddressHash::operator()(
+    const grammar::ip::Address& address) const noexcept {
+  const std::string_view bytes(reinterpret_cast<const char*>(address.bytes.data()),
+                               address.bytes.size());
+  return std::hash<std::string_view>{}(bytes) ^ (address.v6 ? 0x9E3779B97F4A7C15ULL : 0U);
+}
+
+void DeviceNameIndex::NameMap::reserve(std::size_t entries) {
+  std::size_t capacity = 16;
+  while (capacity < entries * 2) capacity *= 2;
+  if (capacity > slots_.size()) {
+    std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(capacity));
+    size_ = 0;
+    for (auto& slot : old) {
+      if (slot.used) (*this)[slot.key] = slot.hits;
+    }
+  }
+}
+
+void DeviceNameIndex::NameMap::grow() { reserve(std::max<std::size_t>(size_ + 1, slots_.size())); }
+
+// The slot holding `key`, or the empty slot where it belongs (linear probing, load <= 1/2).
+std::size_t DeviceNameIndex::NameMap::slot_of(std::string_view key) const {
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = std::hash<std::string_view>{}(key)&mask;
+  while (slots_[i].used && slots_[i].key != key) i = (i + 1) & mask;
+  return i;
+}
+
+DeviceNameIndex::Hits& DeviceNameIndex::NameMap::operator[](std::string_view key) {
+  if ((size_ + 1) * 2 > slots_.size()) grow();
+  Slot& slot = slots_[slot_of(key)];
+  if (!slot.used) {
+    slot = Slot{key, Hits{}, true};
+    ++size_;
+  }
+  return slot.hits;
+}
+
+const DeviceNameIndex::Hits* DeviceNameIndex::NameMap::find(std::string_view key) const {
+  if (slots_.empty()) return nullptr;
+  const Slot& slot = slots_[slot_of(key)];
+  return slot.used ? &slot.hits : nullptr;
+}
+
+// Two passes over (key, tier, device): find each key's best tier and its device count, then
+// lay out that tier's devices contiguously in postings_.
+template <typename EachKey>
+void DeviceNameIndex::build(NameMap& map, EachKey&& each_key, std::size_t devices,
+                            std::size_t expected_keys) {
+  map.reserve(expected_keys);
+  for (std::size_t d = 0; d < devices; ++d) {
+    each_key(d, [&](std::string_view key, Tier tier) {
+      Hits& hits = map[key];
+      if (hits.count == 0 || tier < hits.tier) {
+        hits = Hits{0, 1, tier};
+      } else if (tier == hits.tier) {
+        ++hits.count;
+      }
+    });
+  }
+  map.for_each([&](Hits& hits) {
+    hits.offset = static_cast<std::uint32_t>(postings_.size());
+    postings_.resize(postings_.size() + hits.count);
+    hits.count = 0;  // counts again while filling
+  });
+  for (std::size_t d = 0; d < devices; ++d) {
+    each_key(d, [&](std::string_view key, Tier tier) {
+      Hits& hits = map[key];
+      if (tier == hits.tier) postings_[hits.offset + hits.count++] = static_cast<DeviceIndex>(d);
+    });
+  }
+}
+
+DeviceNameIndex::DeviceNameIndex(const Inventory& inventory) {
+  const auto& devices = inventory.devices;
+  std::size_t arena_size = 0;
+  for (const auto& d : devices) arena_size += d.name.size() + d.hostname.size();
+  lowered_.reserve(arena_size);
+  std::vector<std::string_view> fqdns(devices.size()), hostnames(devices.size());
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    fqdns[i] = fold_into(lowered_, devices[i].name);
+    hostnames[i] = fold_into(lowered_, devices[i].hostname);
+  }
+
+  build(
+      ids_,
+      [&](std::size_t i, auto&& add) {
+        const auto& d = devices[i];
+        if (!d.id.empty()) add(d.id, Tier::Fqdn);
+        if (!d.node_id.empty() && d.node_id != d.id) add(d.node_id, Tier::Fqdn);
+      },
+      devices.size(), devices.size() * 2);
+  build(
+      names_,
+      [&](std::size_t i, auto&& add) {
+        if (!devices[i].name.empty()) {
+          const auto fqdn = strip_trailing_dot(fqdns[i]);
+          if (fqdn.empty() || fqdn.back() != '.') add(fqdn, Tier::Fqdn);
+          add(fqdns[i].substr(0, fqdns[i].find('.')), Tier::Label);
+        }
+        if (!hostnames[i].empty()) add(hostnames[i], Tier::Hostname);
+      },
+      devices.size(), devices.size() * 2);
+  build(
+      dotted_fqdns_,
+      [&](std::size_t i, auto&& add) {
+        const auto fqdn = strip_trailing_dot(fqdns[i]);
+        if (!fqdn.empty() && fqdn.back() == '.') add(fqdn, Tier::Fqdn);
+      },
+      devices.size(), 0);
+  build(
+      users_,
+      [&](std::size_t i, auto&& add) {
+        if (!devices[i].tagged() && !devices[i].user.empty()) add(devices[i].user, Tier::Fqdn);
+      },
+      devices.size(), devices.size() / 2);
+  addresses_.reserve(devices.size() * 2);
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    for (const auto& a : devices[i].addresses) addresses_.emplace(a, static_cast<DeviceIndex>(i));
+  }
+}
+
+std::span<const DeviceIndex> DeviceNameIndex::postings(const Hits& hits) const {
+  return std::span<const DeviceIndex>(postings_).subspan(hits.offset, hits.count);
+}
+
+std::span<const DeviceIndex> DeviceNameIndex::find(std::string_view name) const {
+  if (name.empty()) return {};
+  if (const auto* hits = ids_.find(name)) return postings(*hits);
+
+  std::string_view bare = name;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  if (const auto address = grammar::ip::parse_address(bare)) {
+    const auto it = addresses_.find(*address);
+    return it == addresses_.end() ? std::span<const DeviceIndex>{}
+                                  : std::span<const DeviceIndex>(&it->second, 1);
+  }
+
+  std::string key(name);
+  for (auto& c : key) c = lower_char(c);
+  // `x.` is the FQDN `x` written absolute; as a hostname or label it keeps its dot.
+  if (key.back() == '.') {
+    const auto stripped = std::string_view(key).substr(0, key.size() - 1);
+    const auto* fqdn = !stripped.empty() && stripped.back() == '.' ? dotted_fqdns_.find(stripped)
+                                                                   : names_.find(stripped);
+    if (fqdn != nullptr && fqdn->tier == Tier::Fqdn) return postings(*fqdn);
+  }
+  const auto* hits = names_.find(key);
+  return hits == nullptr ? std::span<const DeviceIndex>{} : postings(*hits);
+}
+
+std::optional<DeviceIndex> DeviceNameIndex::find_address(
+    const grammar::ip::Address& address) const {
+  const auto it = addresses_.find(address);
+  if (it == addresses_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::span<const DeviceIndex> DeviceNameIndex::user_devices(std::string_view login) const {
+  const auto* hits = users_.find(login);
+  return hits == nullptr ? std::span<const DeviceIndex>{} : postings(*hits);
+}
+
+}  // namespace postern::engine
