@@ -96,7 +96,7 @@ void BM_FullSync(benchmark::State& state) {
             ->create_integration(
                 Integration{0, "kandji", "http://127.0.0.1:" + std::to_string(sim.port), 0, now,
                             now},
-                AuditEvent{0, now, "bench", "", std::string(kActionCreate), "{}"})
+                AuditEvent{0, now, "bench", "", std::string(kActionCreate), "{}", ""})
             .value();
     SyncEngine engine(*store, *transport, clock,
                       [](const Integration&) { return Result<std::string>(kToken); });

@@ -1,13 +1,15 @@
 // `postern attributes DEVICE`: the store's posture attributes for one device; --set/--delete
 // manage API-style custom:* attributes.
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_support.hpp"
 #include "command_registry.hpp"
-#include "postern/engine/inventory.hpp"
-#include "postern/sync/sync_engine.hpp"
-#include "sync_cli.hpp"
+#include "postern/store/store.hpp"
+#include "postern/sync/clock.hpp"
 
 namespace postern::app {
 namespace {
@@ -15,13 +17,14 @@ namespace {
 using nlohmann::json;
 
 struct Options {
-  std::string db = std::string(sync::kDefaultDbPath);
+  std::string db = std::string(store::kDefaultDbPath);
   std::string tailnet;
   std::string device;
   std::vector<std::string> set;
   std::vector<std::string> remove;
   std::string expiry;
   std::string actor;
+  std::string comment;
   std::string format = "text";
 };
 
@@ -35,8 +38,8 @@ std::optional<std::pair<std::string, engine::AttrValue>> parse_assignment(const 
   if (eq == std::string::npos || eq == 0) return std::nullopt;
   std::string key = text.substr(0, eq);
   const std::string raw = text.substr(eq + 1);
-  if (raw == "true" || raw == "false") return std::make_pair(key, engine::AttrValue{raw == "true"});
   const json parsed = json::parse(raw, nullptr, false);
+  if (!parsed.is_discarded() && parsed.is_boolean()) return std::make_pair(key, parsed.get<bool>());
   if (!parsed.is_discarded() && parsed.is_number()) {
     return std::make_pair(key, engine::AttrValue{parsed.get<double>()});
   }
@@ -46,119 +49,75 @@ std::optional<std::pair<std::string, engine::AttrValue>> parse_assignment(const 
   return std::make_pair(key, engine::AttrValue{raw});
 }
 
-int run_attributes(const Options& o) {
-  std::string key = o.device;
-  std::string label = o.device;
-  if (!o.tailnet.empty()) {
-    auto inventory = load_tailnet(o.tailnet);
-    if (!inventory) {
-      print_sync_error("attributes", "C702", inventory.error().message);
-      return kExitUsage;
-    }
-    const auto found = engine::find_devices(inventory.value(), o.device);
-    if (found.empty()) {
-      print_sync_error("attributes", "C744", "no device `" + o.device + "` in the tailnet");
-      return kExitFailed;
-    }
-    if (found.size() > 1) {
-      print_sync_error("attributes", "C744", "`" + o.device + "` names several devices",
-                       "use the nodeId or id");
-      return kExitFailed;
-    }
-    const auto& device = inventory.value().devices[found.front()];
-    key = sync::device_key(device);
-    label = device.hostname.empty() ? key : device.hostname + " (" + key + ")";
-  }
-  auto store = open_store("attributes", o.db);
-  if (!store) return kExitUsage;
-
-  if (!o.set.empty() || !o.remove.empty()) {
-    std::optional<std::int64_t> expiry;
-    if (!o.expiry.empty()) {
-      expiry = engine::parse_rfc3339(o.expiry);
-      if (!expiry) {
-        print_sync_error("attributes", "C703", "`" + o.expiry + "` is not an RFC 3339 time");
-        return kExitUsage;
-      }
-    }
-    auto current = store->device_attributes(key);
-    if (!current) {
-      print_sync_error("attributes", current.error());
-      return kExitUsage;
-    }
-    std::vector<sync::AttributeWrite> writes;
-    json changes = json::array();
-    auto check_key = [](const std::string& k) {
-      if (k.rfind("custom:", 0) == 0 && k.size() > 7) return true;
-      print_sync_error("attributes", "C703",
-                       "only custom:* attributes can be set by hand, not `" + k + "`",
-                       "kandji:* attributes come from `postern sync`");
-      return false;
-    };
-    for (const auto& text : o.set) {
-      auto assignment = parse_assignment(text);
-      if (!assignment) {
-        print_sync_error("attributes", "C703", "`" + text + "` is not KEY=VALUE");
-        return kExitUsage;
-      }
-      if (!check_key(assignment->first)) return kExitUsage;
-      json change{{"key", assignment->first}, {"new", value_json(assignment->second)}};
-      if (auto it = current.value().find(assignment->first); it != current.value().end()) {
-        change["old"] = value_json(it->second.value);
-      }
-      changes.push_back(change);
-      writes.push_back({key, assignment->first, assignment->second, "api", expiry});
-    }
-    for (const auto& k : o.remove) {
-      if (!check_key(k)) return kExitUsage;
-      auto it = current.value().find(k);
-      if (it == current.value().end()) continue;
-      changes.push_back(json{{"key", k}, {"old", value_json(it->second.value)}});
-      writes.push_back({key, k, std::nullopt, "api", std::nullopt});
-    }
-    const auto now = unix_now();
-    std::vector<sync::AuditEvent> events;
-    if (!writes.empty()) {
-      events.push_back(sync::AuditEvent{0, now, actor_or_default(o.actor), "node:" + key,
-                                        std::string(sync::kActionNodeAttribute),
-                                        json{{"node", key}, {"changes", changes}}.dump()});
-    }
-    if (auto written = store->write_attributes(writes, events); !written) {
-      print_sync_error("attributes", written.error());
-      return kExitFailed;
-    }
-  }
-
-  auto attrs = store->device_attributes(key);
-  if (!attrs) {
-    print_sync_error("attributes", attrs.error());
-    return kExitUsage;
-  }
+int print_attributes(const Options& o, const control::DeviceAttributesView& view,
+                     const std::string& label) {
   if (o.format == "json") {
-    json out{{"device", key},
+    json out{{"device", view.device_key},
              {"attributes", json::object()},
              {"expiries", json::object()},
              {"sources", json::object()}};
-    for (const auto& [k, a] : attrs.value()) {
-      out["attributes"][k] = value_json(a.value);
-      out["sources"][k] = a.source;
-      if (a.expires_at) out["expiries"][k] = sync::format_rfc3339(*a.expires_at);
+    for (const auto& a : view.attributes) {
+      out["attributes"][a.key] = value_json(a.value);
+      out["sources"][a.key] = a.source;
+      if (a.expires_at) out["expiries"][a.key] = sync::format_rfc3339(*a.expires_at);
     }
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  if (attrs.value().empty()) {
-    std::cout << label << ": no stored attributes\n";
-    return kExitOk;
-  }
   std::cout << label << "\n";
-  for (const auto& [k, a] : attrs.value()) {
-    std::cout << "  " << k << " = " << value_json(a.value).dump() << "  (source " << a.source
-              << ", updated " << sync::format_rfc3339(a.updated_at);
-    if (a.expires_at) std::cout << ", expires " << sync::format_rfc3339(*a.expires_at);
-    std::cout << ")\n";
+  for (const auto& a : view.attributes) {
+    std::string line = fmt::format("  {} = {}  (source {}", a.key, value_json(a.value).dump(),
+                                   a.source);
+    if (a.updated_at) line += fmt::format(", updated {}", sync::format_rfc3339(*a.updated_at));
+    if (a.expires_at) line += fmt::format(", expires {}", sync::format_rfc3339(*a.expires_at));
+    std::cout << line << ")\n";
   }
   return kExitOk;
+}
+
+int run_attributes(const Options& o) {
+  control::TailnetOptions options;
+  options.tailnet_path = o.tailnet;
+  options.db = o.db;
+  auto tailnet = open_tailnet("attributes", std::move(options));
+  if (!tailnet) return kExitUsage;
+  std::optional<std::int64_t> expiry;
+  if (!o.expiry.empty()) {
+    expiry = engine::parse_rfc3339(o.expiry);
+    if (!expiry) {
+      print_error("attributes",
+                  control::invalid(grammar::DiagCode::C703,
+                                   fmt::format("`{}` is not an RFC 3339 time", o.expiry)));
+      return kExitUsage;
+    }
+  }
+  std::vector<control::AttributeEdit> edits;
+  for (const auto& text : o.set) {
+    auto assignment = parse_assignment(text);
+    if (!assignment) {
+      print_error("attributes", control::invalid(grammar::DiagCode::C703,
+                                                 fmt::format("`{}` is not KEY=VALUE", text)));
+      return kExitUsage;
+    }
+    edits.push_back({o.device, assignment->first, assignment->second, expiry});
+  }
+  for (const auto& key : o.remove) edits.push_back({o.device, key, std::nullopt, std::nullopt});
+  if (!edits.empty()) {
+    if (auto edited = tailnet->edit_attributes(edits, o.comment, cli_actor(o.actor)); !edited) {
+      print_error("attributes", edited.error());
+      return exit_code_for(edited.error());
+    }
+  }
+  const auto view = tailnet->device_attributes(o.device);
+  if (!view) {
+    print_error("attributes", view.error());
+    return exit_code_for(view.error());
+  }
+  const auto& d = tailnet->snapshot()->device(view.value().device);
+  const std::string label =
+      d.hostname.empty() ? view.value().device_key
+                         : fmt::format("{} ({})", d.hostname, view.value().device_key);
+  return print_attributes(o, view.value(), label);
 }
 
 const CommandRegistration kRegistration{
@@ -166,16 +125,18 @@ const CommandRegistration kRegistration{
       auto o = std::make_shared<Options>();
       auto* cmd = root.add_subcommand(
           "attributes",
-          "Show a device's stored posture attributes (synced kandji:*, hand-set custom:*)\n"
-          "with source, update time and expiry. DEVICE is a nodeId or id, or with --tailnet\n"
-          "any name `postern check` accepts. --set/--delete change custom:* attributes and\n"
-          "log an \"Update node attribute\" audit event.");
-      cmd->add_option("device", o->device, "Device: nodeId or id (any name with --tailnet)")
+          "Show a device's posture attributes (node:*, the inventory's, synced kandji:*,\n"
+          "API-set custom:*) with source, update time and expiry. DEVICE is any name\n"
+          "`postern check` accepts. --set/--delete change custom:* attributes by the same\n"
+          "rules as the API and log an \"Update node attribute\" audit event.");
+      cmd->add_option("device", o->device, "Device: hostname, FQDN, id, nodeId or address")
           ->required();
       cmd->add_option("--db", o->db, "Attribute store (SQLite; default postern.db)")
           ->type_name("FILE");
-      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory for name lookups")
+      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory the device is looked up in")
+          ->required()
           ->type_name("FILE");
+      cmd->add_option("--comment", o->comment, "Why (recorded in the audit log, at most 200)");
       cmd->add_option("--set", o->set, "Set custom:KEY=VALUE (bool, number or string)")
           ->type_name("KEY=VALUE");
       cmd->add_option("--delete", o->remove, "Delete a custom:* attribute")->type_name("KEY");
@@ -186,7 +147,8 @@ const CommandRegistration kRegistration{
       cmd->footer(
           "Examples:\n"
           "  postern attributes carol-mbp --tailnet samples/tailnet.json\n"
-          "  postern attributes nB0bLNX0003 --set custom:tier=gold --expiry 2027-06-30T00:00:00Z");
+          "  postern attributes carol-mbp --tailnet samples/tailnet.json --set custom:tier=gold \\\n"
+          "      --expiry 2027-06-30T00:00:00Z");
       cmd->callback([o, &exit_code] { exit_code = run_attributes(*o); });
     }};
 

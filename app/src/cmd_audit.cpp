@@ -1,11 +1,14 @@
 // `postern audit [--since T] [--format json]`: the configuration audit log.
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "command_registry.hpp"
 #include "postern/sync/clock.hpp"
-#include "sync_cli.hpp"
+#include "cli_support.hpp"
+#include "postern/store/store.hpp"
 
 namespace postern::app {
 namespace {
@@ -13,26 +16,37 @@ namespace {
 using nlohmann::json;
 
 struct Options {
-  std::string db = std::string(sync::kDefaultDbPath);
+  std::string db = std::string(store::kDefaultDbPath);
   std::string since;
+  std::string actor;
+  std::string target;
+  std::string action;
   std::string format = "text";
 };
 
 int run_audit(const Options& o) {
-  std::optional<std::int64_t> since;
+  control::TailnetOptions options;
+  options.db = o.db;
+  options.create_db = false;
+  auto tailnet = open_tailnet("audit", std::move(options));
+  if (!tailnet) return kExitUsage;
+  store::AuditQuery query;
   if (!o.since.empty()) {
-    since = parse_since(o.since, unix_now());
-    if (!since) {
-      print_sync_error("audit", "C703", "`" + o.since + "` is neither an RFC 3339 time nor an age",
-                       "use e.g. `2025-06-10T08:00:00Z`, `30m`, `24h` or `7d`");
+    query.since = parse_since(o.since, tailnet->now());
+    if (!query.since) {
+      print_error("audit", control::invalid(
+                               grammar::DiagCode::C703,
+                               fmt::format("`{}` is neither an RFC 3339 time nor an age", o.since),
+                               "use e.g. `2025-06-10T08:00:00Z`, `30m`, `24h` or `7d`"));
       return kExitUsage;
     }
   }
-  auto store = open_store("audit", o.db);
-  if (!store) return kExitUsage;
-  auto log = store->audit_log(since);
+  query.actor = o.actor;
+  query.target = o.target;
+  query.action = o.action;
+  auto log = tailnet->audit(query);
   if (!log) {
-    print_sync_error("audit", log.error());
+    print_error("audit", log.error());
     return kExitUsage;
   }
   for (const auto& e : log.value()) {
@@ -40,13 +54,14 @@ int run_audit(const Options& o) {
     if (details.is_discarded()) details = e.details;
     if (o.format == "json") {
       std::cout << json{{"id", e.id},         {"time", sync::format_rfc3339(e.time)},
-                        {"actor", e.actor},   {"target", e.target},
-                        {"action", e.action}, {"details", details}}
+                        {"actor", e.actor},   {"origin", e.origin},
+                        {"target", e.target}, {"action", e.action},
+                        {"details", details}}
                        .dump()
                 << "\n";
     } else {
-      std::cout << sync::format_rfc3339(e.time) << "  " << e.actor << "  " << e.action << "  "
-                << e.target << "  " << details.dump() << "\n";
+      std::cout << fmt::format("{}  {}  {}  {}  {}\n", sync::format_rfc3339(e.time), e.actor,
+                               e.action, e.target, details.dump());
     }
   }
   return kExitOk;
@@ -57,13 +72,16 @@ const CommandRegistration kRegistration{
       auto o = std::make_shared<Options>();
       auto* cmd = root.add_subcommand(
           "audit",
-          "Print the audit log, oldest first: Create/Update/Removed posture integration and\n"
+          "Print the audit log, oldest first: policy changes, Create/Update/Removed posture integration and\n"
           "Update node attribute events, each with time, actor, target and details (old -> new\n"
           "per attribute). Secrets are never logged.");
       cmd->add_option("--db", o->db, "Attribute store (SQLite; default postern.db)")
           ->type_name("FILE");
       cmd->add_option("--since", o->since, "Only events at or after T: RFC 3339 or an age (24h)")
           ->type_name("T");
+      cmd->add_option("--actor", o->actor, "Only events by this actor (admin:alice)");
+      cmd->add_option("--target", o->target, "Only events on this target (node:ID, policy)");
+      cmd->add_option("--action", o->action, "Only this action (\"Update node attribute\")");
       cmd->add_option("--format", o->format, "text (default) or json (one object per line)")
           ->check(CLI::IsMember({"text", "json"}));
       cmd->callback([o, &exit_code] { exit_code = run_audit(*o); });

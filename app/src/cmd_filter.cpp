@@ -6,7 +6,9 @@
 #include <string>
 
 #include "command_registry.hpp"
-#include "engine_loading.hpp"
+#include "cli_support.hpp"
+#include "decision_json.hpp"
+#include "postern/control/query.hpp"
 
 namespace postern::app {
 namespace {
@@ -19,28 +21,24 @@ struct FilterOptions {
 };
 
 int run_filter(const FilterOptions& o) {
-  auto le = load_engine("filter", o.policy, o.tailnet, o.db);
-  if (!le) return kExitUsage;
-  const auto snap = le->engine->snapshot();
-  const auto found = engine::find_devices(snap->inventory(), o.node);
-  if (found.size() != 1) {
-    std::cerr << "postern filter: error[C721]: "
-              << (found.empty() ? "unknown node `" + o.node + "`"
-                                : "`" + o.node + "` names several devices; use an id or FQDN")
-              << "\n";
+  control::TailnetOptions options;
+  options.tailnet_path = o.tailnet;
+  options.policy_path = o.policy;
+  options.store_policy_file = false;
+  if (!o.db.empty()) {
+    options.db = o.db;
+    options.create_db = false;
+  }
+  auto tailnet = open_tailnet("filter", std::move(options));
+  if (!tailnet) return kExitUsage;
+  const auto snap = tailnet->snapshot();
+  const auto filter = control::filter_for(*snap, o.node);
+  if (!filter) {
+    print_error("filter", filter.error());
     return kExitUsage;
   }
-  nlohmann::json rules = nlohmann::json::array();
-  for (const auto& r : snap->filter_for(static_cast<engine::DeviceIndex>(found[0]))) {
-    nlohmann::json dst = nlohmann::json::array();
-    for (const auto& d : r.dst_ports) {
-      dst.push_back({{"IP", d.ip}, {"Ports", {{"First", d.ports.first}, {"Last", d.ports.last}}}});
-    }
-    nlohmann::json rule = {{"SrcIPs", r.src_ips}, {"DstPorts", dst}};
-    if (!r.ip_proto.empty()) rule["IPProto"] = r.ip_proto;
-    rules.push_back(std::move(rule));
-  }
-  std::cout << rules.dump(2) << "\n";
+  std::cout << node_filter_json(*snap, filter.value().device, filter.value().rules).dump(2)
+            << "\n";
   return kExitOk;
 }
 
@@ -49,8 +47,8 @@ const CommandRegistration kRegistration{
       auto o = std::make_shared<FilterOptions>();
       auto* cmd = root.add_subcommand(
           "filter",
-          "Print the packet filter Tailscale's control plane would send to one node: a JSON\n"
-          "list of tailcfg FilterRules (SrcIPs, DstPorts{IP, Ports{First, Last}}, IPProto),\n"
+          "Print the packet filter Tailscale's control plane would send to one node: JSON\n"
+          "{node: {id, nodeId, name}, rules: [tailcfg FilterRules (SrcIPs, DstPorts{IP, Ports{First, Last}}, IPProto),\n"
           "with source nodes that fail the rule's posture left out of SrcIPs.");
       cmd->add_option("--policy", o->policy, "Policy file (HuJSON)")->required()->type_name("FILE");
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (spec/inventory.md)")

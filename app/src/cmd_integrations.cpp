@@ -1,15 +1,15 @@
 // `postern integrations add|update|remove|list|status`: posture integration configuration.
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "cli_support.hpp"
 #include "command_registry.hpp"
 #include "integration_json.hpp"
-#include "postern/sync/http_transport.hpp"
-#include "postern/sync/provider.hpp"
-#include "postern/sync/sync_engine.hpp"
-#include "sync_cli.hpp"
+#include "postern/store/store.hpp"
 
 namespace postern::app {
 namespace {
@@ -17,7 +17,7 @@ namespace {
 using nlohmann::json;
 
 struct Options {
-  std::string db = std::string(sync::kDefaultDbPath);
+  std::string db = std::string(store::kDefaultDbPath);
   std::string tailnet;
   std::string provider;
   std::string url;
@@ -36,188 +36,108 @@ void warn_token_shape(const std::string& token) {
   }
 }
 
-// Runs the create/update-triggered sync in this process when --tailnet was given.
-int sync_now(const Options& o, sync::Store& store, const sync::Integration& integration) {
-  if (o.tailnet.empty()) {
-    std::cout << "a running `postern sync` picks the change up within a second; or run "
-                 "`postern sync --once --tailnet FILE` now\n";
-    return kExitOk;
-  }
-  auto nodes = load_tailnet_nodes(o.tailnet);
-  if (!nodes) {
-    print_sync_error("integrations", "C702", nodes.error().message);
-    return kExitUsage;
-  }
-  auto transport = sync::make_curl_transport();
-  sync::SystemClock clock;
-  sync::SyncEngine engine(store, *transport, clock, sync::file_token_reader(o.db));
-  const auto report = engine.sync(integration, nodes.value());
-  schedule_next(store, integration.id, 15 * 60);
-  if (!report.ok) {
-    print_sync_error("integrations", *report.error);
-    return kExitFailed;
-  }
-  std::cout << integration.provider << ": synced " << report.provider_devices
-            << " devices, matched " << report.matched << " of " << report.possible_matched
-            << " possible, " << report.changed_nodes << " node(s) changed\n";
-  return kExitOk;
+std::unique_ptr<control::Tailnet> open(const Options& o) {
+  control::TailnetOptions options;
+  options.db = o.db;
+  if (!o.tailnet.empty()) options.tailnet_path = o.tailnet;
+  return open_tailnet("integrations", std::move(options));
 }
 
-std::unique_ptr<sync::Provider> provider_or_report(const std::string& id) {
-  auto provider = sync::make_provider(id);
-  if (!provider) {
-    print_sync_error("integrations", "C740", "unknown provider `" + id + "`",
-                     "supported providers: kandji");
+void print_run(const control::SyncRun& run) {
+  const auto& r = run.report;
+  if (!r.ok) {
+    print_error("integrations", control::from_sync(*r.error));
+    return;
   }
-  return provider;
+  std::cout << fmt::format("{}: synced {} devices, matched {} of {} possible, {} node(s) changed\n",
+                           run.integration.provider, r.provider_devices, r.matched,
+                           r.possible_matched, r.changed_nodes);
+}
+
+// The create/update-triggered sync runs here when the tailnet is known.
+int sync_after_change(control::Tailnet& tailnet, const Options& o) {
+  if (o.tailnet.empty()) {
+    std::cout << "a running `postern sync` or `postern serve --sync` picks the change up within a "
+                 "second; or run `postern sync --once --tailnet FILE` now\n";
+    return kExitOk;
+  }
+  auto run = tailnet.sync_now(o.provider);
+  if (!run) {
+    print_error("integrations", run.error());
+    return kExitFailed;
+  }
+  if (!run.value()) return kExitOk;
+  print_run(*run.value());
+  return run.value()->report.ok ? kExitOk : kExitFailed;
 }
 
 int run_add(const Options& o) {
-  auto provider = provider_or_report(o.provider);
-  if (!provider) return kExitUsage;
-  auto url = provider->normalise_url(o.url);
-  if (!url) {
-    print_sync_error("integrations", "Y606", url.error().message,
-                     "give the API URL from Settings > Access, e.g. `acme.api.kandji.io`");
-    return kExitUsage;
-  }
   auto token = read_token_option("integrations", o.token_file, o.token_env);
   if (!token) return kExitUsage;
+  auto tailnet = open(o);
+  if (!tailnet) return kExitUsage;
   warn_token_shape(*token);
-  auto store = open_store("integrations", o.db);
-  if (!store) return kExitUsage;
-  auto existing = store->find_integration(o.provider);
-  if (!existing) {
-    print_sync_error("integrations", existing.error());
-    return kExitUsage;
-  }
-  if (existing.value()) {
-    print_sync_error("integrations", "C742", "a `" + o.provider + "` integration already exists",
-                     "change it with `postern integrations update " + o.provider + "`");
-    return kExitFailed;
-  }
-  if (auto written = sync::write_token(o.db, o.provider, *token); !written) {
-    print_sync_error("integrations", written.error());
-    return kExitUsage;
-  }
-  const auto now = unix_now();
-  const json details{{"provider", o.provider}, {"url", url.value()}, {"token", "set"}};
-  auto created = store->create_integration(
-      sync::Integration{0, o.provider, url.value(), 1, now, now},
-      sync::AuditEvent{0, now, actor_or_default(o.actor), "integration:" + o.provider,
-                       std::string(sync::kActionCreate), details.dump()});
+  auto created = tailnet->create_integration(o.provider, o.url, *token, cli_actor(o.actor));
   if (!created) {
-    print_sync_error("integrations", created.error());
-    return kExitFailed;
+    print_error("integrations", created.error());
+    return exit_code_for(created.error());
   }
-  std::cout << "created " << o.provider << " integration " << created.value().id << " ("
-            << url.value() << ", token: set)\n";
-  return sync_now(o, *store, created.value());
+  const auto& i = created.value().integration;
+  std::cout << fmt::format("created {} integration {} ({}, token: set)\n", i.provider, i.id,
+                           i.url);
+  return sync_after_change(*tailnet, o);
 }
 
 int run_update(const Options& o) {
-  auto provider = provider_or_report(o.provider);
-  if (!provider) return kExitUsage;
-  if (o.url.empty() && o.token_file.empty() && o.token_env.empty()) {
-    print_sync_error("integrations", "C703", "nothing to update",
-                     "give --url, --token-file or --token-env");
-    return kExitUsage;
-  }
-  auto store = open_store("integrations", o.db);
-  if (!store) return kExitUsage;
-  auto existing = store->find_integration(o.provider);
-  if (!existing || !existing.value()) {
-    print_sync_error("integrations", "C740", "no `" + o.provider + "` integration",
-                     "add one with `postern integrations add " + o.provider +
-                         " --url URL "
-                         "--token-file FILE`");
-    return kExitFailed;
-  }
-  sync::Integration integration = *existing.value();
-  json changed = json::array();
-  if (!o.url.empty()) {
-    auto url = provider->normalise_url(o.url);
-    if (!url) {
-      print_sync_error("integrations", "Y606", url.error().message);
-      return kExitUsage;
-    }
-    if (url.value() != integration.url) changed.push_back("url");
-    integration.url = url.value();
-  }
-  bool rotated = false;
+  control::IntegrationChange change;
+  if (!o.url.empty()) change.url = o.url;
   if (!o.token_file.empty() || !o.token_env.empty()) {
     auto token = read_token_option("integrations", o.token_file, o.token_env);
     if (!token) return kExitUsage;
     warn_token_shape(*token);
-    auto old = sync::read_token(o.db, o.provider);
-    rotated = !old || old.value() != *token;
-    if (auto written = sync::write_token(o.db, o.provider, *token); !written) {
-      print_sync_error("integrations", written.error());
-      return kExitUsage;
-    }
-    if (rotated) changed.push_back("token");
+    change.token = std::move(*token);
   }
-  integration.updated_at = unix_now();
-  const json details{{"provider", o.provider},
-                     {"integration_id", integration.id},
-                     {"url", integration.url},
-                     {"changed", changed},
-                     {"token_rotated", rotated ? "yes" : "no"}};
-  auto updated = store->update_integration(
-      integration, sync::AuditEvent{0, integration.updated_at, actor_or_default(o.actor),
-                                    "integration:" + o.provider, std::string(sync::kActionUpdate),
-                                    details.dump()});
+  auto tailnet = open(o);
+  if (!tailnet) return kExitUsage;
+  auto updated = tailnet->update_integration(o.provider, change, cli_actor(o.actor));
   if (!updated) {
-    print_sync_error("integrations", updated.error());
-    return kExitFailed;
+    print_error("integrations", updated.error());
+    return exit_code_for(updated.error());
   }
-  std::cout << "updated " << o.provider << " integration (" << updated.value().url << ", token: set"
-            << (rotated ? ", rotated" : "") << "); any pause is cleared\n";
-  return sync_now(o, *store, updated.value());
+  std::cout << fmt::format("updated {} integration ({}, token: set); any pause is cleared\n",
+                           o.provider, updated.value().integration.url);
+  return sync_after_change(*tailnet, o);
 }
 
 int run_remove(const Options& o) {
-  auto store = open_store("integrations", o.db);
-  if (!store) return kExitUsage;
-  auto existing = store->find_integration(o.provider);
-  if (!existing || !existing.value()) {
-    print_sync_error("integrations", "C740", "no `" + o.provider + "` integration");
+  auto tailnet = open(o);
+  if (!tailnet) return kExitUsage;
+  if (auto removed = tailnet->delete_integration(o.provider, cli_actor(o.actor)); !removed) {
+    print_error("integrations", removed.error());
     return kExitFailed;
   }
-  auto transport = sync::make_curl_transport();
-  sync::SystemClock clock;
-  sync::SyncEngine engine(*store, *transport, clock, sync::file_token_reader(o.db));
-  if (auto removed = engine.remove(*existing.value(), actor_or_default(o.actor)); !removed) {
-    print_sync_error("integrations", removed.error());
-    return kExitFailed;
-  }
-  (void)sync::remove_token(o.db, o.provider);
-  std::cout << "removed " << o.provider << " integration and the attributes it wrote\n";
+  std::cout << fmt::format("removed {} integration and the attributes it wrote\n", o.provider);
   return kExitOk;
 }
 
 int run_list_or_status(const Options& o, bool detailed) {
-  auto store = open_store("integrations", o.db);
-  if (!store) return kExitUsage;
-  auto integrations = store->list_integrations();
-  if (!integrations) {
-    print_sync_error("integrations", integrations.error());
-    return kExitUsage;
-  }
-  const auto now = unix_now();
+  auto tailnet = open(o);
+  if (!tailnet) return kExitUsage;
   json all = json::array();
-  bool found = o.provider.empty();
-  for (const auto& i : integrations.value()) {
-    if (!o.provider.empty() && i.provider != o.provider) continue;
-    found = true;
-    auto status = store->load_status(i.id);
-    const sync::SyncStatus s = status ? status.value() : sync::SyncStatus{};
-    const bool token_set = sync::read_token(o.db, i.provider).ok();
-    all.push_back(integration_json(i, s, token_set, now));
-  }
-  if (!found) {
-    print_sync_error("integrations", "C740", "no `" + o.provider + "` integration");
-    return kExitFailed;
+  if (o.provider.empty()) {
+    auto integrations = tailnet->integrations();
+    if (!integrations) {
+      print_error("integrations", integrations.error());
+      return kExitUsage;
+    }
+    for (const auto& v : integrations.value()) all.push_back(integration_json(v, tailnet->now()));
+  } else {
+    auto one = tailnet->integration(o.provider);
+    if (!one) {
+      print_error("integrations", one.error());
+      return kExitFailed;
+    }
+    all.push_back(integration_json(one.value(), tailnet->now()));
   }
   if (o.format == "json") {
     std::cout << (detailed ? all.dump(2) : all.dump()) << "\n";
@@ -274,8 +194,12 @@ int run_list_or_status(const Options& o, bool detailed) {
   return kExitOk;
 }
 
+// Every subcommand takes the same --db and --tailnet, so a script can pass one set to all.
 void common(CLI::App* cmd, Options& o) {
   cmd->add_option("--db", o.db, "Attribute store (SQLite; default postern.db)")->type_name("FILE");
+  cmd->add_option("--tailnet", o.tailnet,
+                  "Tailnet inventory: add/update sync right away against it")
+      ->type_name("FILE");
 }
 
 const CommandRegistration kRegistration{
@@ -300,8 +224,6 @@ const CommandRegistration kRegistration{
           add->add_option("--token-env", o->token_env, "Environment variable holding the API token")
               ->type_name("VAR");
       tf->excludes(te);
-      add->add_option("--tailnet", o->tailnet, "Tailnet inventory: sync right away against it")
-          ->type_name("FILE");
       add->add_option("--actor", o->actor, "Audit-log actor (default admin:$USER)");
       common(add, *o);
       add->footer(
@@ -310,7 +232,8 @@ const CommandRegistration kRegistration{
           "      --tailnet samples/tailnet.json");
       add->callback([o, &exit_code] {
         if (o->token_file.empty() && o->token_env.empty()) {
-          print_sync_error("integrations", "C703", "give --token-file FILE or --token-env VAR");
+          print_error("integrations", control::invalid(grammar::DiagCode::C703,
+                                                       "give --token-file FILE or --token-env VAR"));
           exit_code = kExitUsage;
           return;
         }
@@ -327,8 +250,6 @@ const CommandRegistration kRegistration{
           update->add_option("--token-env", o->token_env, "Environment variable with the new token")
               ->type_name("VAR");
       utf->excludes(ute);
-      update->add_option("--tailnet", o->tailnet, "Tailnet inventory: sync right away against it")
-          ->type_name("FILE");
       update->add_option("--actor", o->actor, "Audit-log actor (default admin:$USER)");
       common(update, *o);
       update->callback([o, &exit_code] { exit_code = run_update(*o); });

@@ -18,7 +18,10 @@ const CommandRegistration kRegistration{
           "SIGHUP and when the files change; an invalid policy is rejected and the old one keeps\n"
           "serving. Prints `listening on HOST:PORT` first; logs go to stderr.\n"
           "Exit status: 0 after SIGINT/SIGTERM, 2 when the server cannot start.");
-      cmd->add_option("--policy", o->policy, "Policy file (HuJSON)")->required()->type_name("FILE");
+      cmd->add_option("--policy", o->policy,
+                      "Policy file (HuJSON); with --db it is stored as a new version when it\n"
+                      "differs from the stored one. Without it the stored policy serves")
+          ->type_name("FILE");
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (spec/inventory.md)")
           ->required()
           ->type_name("FILE");

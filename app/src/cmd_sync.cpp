@@ -2,22 +2,23 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <thread>
 
+#include "cli_support.hpp"
 #include "command_registry.hpp"
-#include "postern/sync/http_transport.hpp"
-#include "postern/sync/scheduler.hpp"
-#include "sync_cli.hpp"
+#include "postern/store/store.hpp"
 
 namespace postern::app {
 namespace {
 
 struct Options {
-  std::string db = std::string(sync::kDefaultDbPath);
+  std::string db = std::string(store::kDefaultDbPath);
   std::string tailnet;
   bool once = false;
   double interval_s = 900;
@@ -26,88 +27,79 @@ struct Options {
 
 std::mutex g_output;
 
-void print_report(const sync::Integration& integration, const sync::SyncReport& report,
-                  bool terminal) {
+void print_run(const control::SyncRun& run) {
   std::lock_guard<std::mutex> lock(g_output);
-  if (terminal) std::cerr << "\r\033[K" << std::flush;  // clear the progress line
+  const auto& report = run.report;
   if (!report.ok) {
-    print_sync_error("sync", *report.error);
+    print_error("sync", control::from_sync(*report.error));
     return;
   }
-  std::cout << integration.provider << ": synced " << report.provider_devices << " devices in "
-            << report.pages << " page(s), matched " << report.matched << " of "
-            << report.possible_matched << " possible, " << report.changed_nodes
-            << " node(s) changed";
+  std::string line = fmt::format(
+      "{}: synced {} devices in {} page(s), matched {} of {} possible, {} node(s) changed",
+      run.integration.provider, report.provider_devices, report.pages, report.matched,
+      report.possible_matched, report.changed_nodes);
   if (!report.ambiguous_serials.empty()) {
-    std::cout << ", " << report.ambiguous_serials.size() << " ambiguous serial(s)";
+    line += fmt::format(", {} ambiguous serial(s)", report.ambiguous_serials.size());
   }
   if (report.removals_held > 0) {
-    std::cout << ", removal of " << report.removals_held << " node(s) held back for confirmation";
+    line += fmt::format(", removal of {} node(s) held back for confirmation",
+                        report.removals_held);
   }
-  std::cout << " (" << report.duration.count() << " ms)\n" << std::flush;
+  std::cout << fmt::format("{} ({} ms)\n", line, report.duration.count()) << std::flush;
+}
+
+// Paused integrations are not synced by --once; say so (exit 1), as for a failed sync.
+bool report_paused(const control::Tailnet& tailnet) {
+  auto all = tailnet.integrations();
+  if (!all) return false;
+  bool any = false;
+  for (const auto& v : all.value()) {
+    if (v.state != "paused") continue;
+    any = true;
+    print_error("sync",
+                control::Error{control::ErrorKind::Unavailable, grammar::DiagCode::Y608,
+                               fmt::format("{} is paused until {} after an authentication failure",
+                                           v.integration.provider, when(v.status.paused_until)),
+                               fmt::format("fix the token with `postern integrations update {} "
+                                           "--token-file FILE`",
+                                           v.integration.provider)});
+  }
+  return any;
 }
 
 int run_sync(const Options& o) {
-  auto store = open_store("sync", o.db);
-  if (!store) return kExitUsage;
-  if (auto first = load_tailnet_nodes(o.tailnet); !first) {
-    print_sync_error("sync", "C702", first.error().message);
-    return kExitUsage;
-  }
-  auto integrations = store->list_integrations();
+  control::TailnetOptions options;
+  options.db = o.db;
+  options.tailnet_path = o.tailnet;
+  options.sync_interval = std::chrono::seconds{static_cast<std::int64_t>(o.interval_s)};
+  options.sync_jitter = std::chrono::seconds{static_cast<std::int64_t>(o.jitter_s)};
+  options.log = [](bool error, const std::string& line) {
+    std::lock_guard<std::mutex> lock(g_output);
+    std::cerr << fmt::format("postern sync: {}{}\n", error ? "error: " : "", line);
+  };
+  auto tailnet = open_tailnet("sync", std::move(options));
+  if (!tailnet) return kExitUsage;
+  auto integrations = tailnet->integrations();
   if (!integrations) {
-    print_sync_error("sync", integrations.error());
+    print_error("sync", integrations.error());
     return kExitUsage;
   }
   if (integrations.value().empty()) {
-    print_sync_error("sync", "C740", "no posture integrations to sync",
-                     "add one with `postern integrations add kandji --url URL --token-file FILE`");
+    print_error("sync", control::not_found(grammar::DiagCode::C740, "no posture integrations to sync",
+                                           "add one with `postern integrations add kandji --url "
+                                           "URL --token-file FILE`"));
     return kExitFailed;
   }
-  const bool terminal = ::isatty(STDERR_FILENO) != 0;
-  auto transport = sync::make_curl_transport();
-  sync::SystemClock clock;
-  sync::SyncEngine engine(*store, *transport, clock, sync::file_token_reader(o.db));
-  bool failed = false;
-  sync::SchedulerOptions options;
-  options.interval = sync::Millis{static_cast<std::int64_t>(o.interval_s * 1000)};
-  options.jitter = sync::Millis{static_cast<std::int64_t>(o.jitter_s * 1000)};
-  // The tailnet file is re-read before every sync so edits are picked up.
-  sync::Scheduler scheduler(
-      *store, engine, clock, [&] { return load_tailnet_nodes(o.tailnet); }, options,
-      [&](const sync::Integration& integration, const sync::SyncReport& report) {
-        failed = failed || !report.ok;
-        print_report(integration, report, terminal);
-      });
   if (o.once) {
-    const auto now = unix_now();
-    for (const auto& integration : integrations.value()) {
-      auto status = store->load_status(integration.id);
-      if (status && status.value().paused_until && *status.value().paused_until > now) {
-        print_sync_error("sync", "Y608",
-                         integration.provider + " is paused until " +
-                             when(status.value().paused_until) + " after an authentication failure",
-                         "fix the token with `postern integrations update " + integration.provider +
-                             " --token-file FILE`");
-        failed = true;
-      }
+    bool failed = report_paused(*tailnet);
+    auto runs = tailnet->sync_all_now();
+    if (!runs) {
+      print_error("sync", runs.error());
+      return kExitFailed;
     }
-    // --once runs through the engine directly to show progress on a terminal.
-    auto nodes = load_tailnet_nodes(o.tailnet);
-    for (const auto& integration : integrations.value()) {
-      auto status = store->load_status(integration.id);
-      if (status && status.value().paused_until && *status.value().paused_until > now) continue;
-      auto report = engine.sync(integration, nodes.value(), [&](const sync::SyncProgress& p) {
-        if (!terminal) return;
-        std::lock_guard<std::mutex> lock(g_output);
-        std::cerr << "\r\033[K" << integration.provider << ": page " << p.pages << ", " << p.devices
-                  << " devices";
-        if (p.matched) std::cerr << ", matched " << *p.matched;
-        std::cerr << std::flush;
-      });
-      schedule_next(*store, integration.id, static_cast<std::int64_t>(o.interval_s));
-      failed = failed || !report.ok;
-      print_report(integration, report, terminal);
+    for (const auto& run : runs.value()) {
+      failed = failed || !run.report.ok;
+      print_run(run);
     }
     return failed ? kExitFailed : kExitOk;
   }
@@ -118,22 +110,18 @@ int run_sync(const Options& o) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::thread waiter([&] {
-    int received = 0;
-    sigwait(&signals, &received);
-    {
-      std::lock_guard<std::mutex> lock(g_output);
-      std::cerr << "\npostern sync: stopping after the current sync\n";
-    }
-    scheduler.stop();
-  });
   {
     std::lock_guard<std::mutex> lock(g_output);
-    std::cerr << "postern sync: running every " << o.interval_s << " s (+/- " << o.jitter_s
-              << " s); Ctrl-C stops\n";
+    std::cerr << fmt::format("postern sync: running every {} s; Ctrl-C stops\n", o.interval_s);
   }
-  scheduler.run();
-  waiter.join();
+  tailnet->start_syncing(print_run);
+  int received = 0;
+  sigwait(&signals, &received);
+  {
+    std::lock_guard<std::mutex> lock(g_output);
+    std::cerr << "\npostern sync: stopping after the current sync\n";
+  }
+  tailnet->stop_syncing();
   return kExitOk;
 }
 

@@ -1,19 +1,22 @@
 // `postern validate FILE... [--tailnet FILE] [--format text|json]`: check policy files the way
 // Tailscale does on save, reporting every problem at file:line:col.
-#include <chrono>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli_support.hpp"
 #include "command_registry.hpp"
-#include "engine_loading.hpp"
-#include "policy_loading.hpp"
-#include "postern/engine/engine.hpp"
-#include "postern/engine/inventory.hpp"
+#include "postern/control/tailnet.hpp"
+#include "postern/sync/clock.hpp"
 
 namespace postern::app {
 namespace {
@@ -25,112 +28,80 @@ struct ValidateOptions {
   std::string format = "text";
 };
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-struct FileReport {
-  LoadedPolicy policy;
-  bool valid = false;
-  std::size_t tests_run = 0;  // entries of the policy's `tests` block that ran
-};
-
-// Reads --tailnet; nullopt (after printing why) when it cannot be used.
-std::optional<engine::Inventory> read_inventory(const std::string& path, bool json_output) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << "postern validate: error[C701]: cannot read tailnet inventory `" << path << "`\n";
-    return std::nullopt;
+// The inventory the policies are judged against: --tailnet, with --db's attributes laid over.
+std::optional<engine::Inventory> read_inventory(const ValidateOptions& options) {
+  control::TailnetOptions tailnet_options;
+  tailnet_options.tailnet_path = options.tailnet;
+  if (!options.db.empty()) {
+    tailnet_options.db = options.db;
+    tailnet_options.create_db = false;
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  auto result = engine::load_inventory(bytes.str());
-  if (!result.inventory) {
-    for (const auto& e : result.errors) {
-      std::cerr << path << ": error[C702]: " << (e.json_path.empty() ? "" : e.json_path + ": ")
-                << e.message << "\n";
-    }
-    if (result.errors.empty()) std::cerr << path << ": error[C702]: invalid tailnet inventory\n";
-    (void)json_output;
-    return std::nullopt;
-  }
-  return std::move(result.inventory);
-}
-
-// The single place where a valid policy's `tests` block runs (Tailscale runs them on every save;
-// spec §6): each failing test adds a T4xx diagnostic and makes the file invalid.
-void run_policy_tests_stage(FileReport& report, const engine::Inventory* inventory) {
-  auto& policy = report.policy;
-  // Expiries in the inventory or the store are judged against the wall clock.
-  auto result = engine::run_policy_tests(policy.file, *policy.ast, inventory,
-                                         engine::CompileOptions{unix_now()});
-  report.tests_run = result.tests_run;
-  for (auto& d : result.diagnostics) policy.diags.push_back(std::move(d));
-  if (!result.passed) report.valid = false;
+  auto tailnet = open_tailnet("validate", std::move(tailnet_options));
+  if (!tailnet) return std::nullopt;
+  return tailnet->effective_inventory();
 }
 
 int run_validate(const ValidateOptions& options) {
   const bool json_output = options.format == "json";
   std::optional<engine::Inventory> inventory;
-  engine::ValidateContext context;
   if (!options.tailnet.empty()) {
-    inventory = read_inventory(options.tailnet, json_output);
+    inventory = read_inventory(options);
     if (!inventory) return kExitUsage;
-    if (!options.db.empty() && !overlay_store_attributes("validate", options.db, *inventory)) {
-      return kExitUsage;
-    }
-    context = validate_context(*inventory);
   } else if (!options.db.empty()) {
-    std::cerr << "postern validate: error[C703]: --db needs --tailnet\n";
+    print_error("validate", control::invalid(grammar::DiagCode::C703, "--db needs --tailnet"));
     return kExitUsage;
   }
-
+  // Expiries in the inventory or the store are judged against the wall clock.
+  const auto now = sync::to_unix(sync::SysClock::now());
   bool io_failure = false;
   bool any_invalid = false;
   auto files_json = nlohmann::json::array();
   for (const auto& path : options.files) {
-    FileReport report{load_policy(path, context), false};
-    if (report.policy.io_error) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
       io_failure = true;
+      const auto message = fmt::format("cannot read `{}`: {}", path, std::strerror(errno));
       if (json_output) {
         files_json.push_back({{"file", path},
                               {"valid", false},
-                              {"error", *report.policy.io_error},
+                              {"error", message},
                               {"diagnostics", nlohmann::json::array()}});
       } else {
-        std::cerr << "postern validate: error[C701]: " << *report.policy.io_error << "\n";
+        print_error("validate", control::invalid(grammar::DiagCode::C701, message));
       }
       continue;
     }
-    report.valid = report.policy.ok();
-    if (report.valid) run_policy_tests_stage(report, inventory ? &*inventory : nullptr);
-    if (!report.valid) any_invalid = true;
-
-    const auto& p = report.policy;
+    std::string text(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
+    auto verdict =
+        control::judge_policy(path, std::move(text), inventory ? &*inventory : nullptr, now);
+    auto& p = verdict.loaded;
+    const std::size_t tests_run = verdict.tests ? verdict.tests->tests_run : 0;
+    if (verdict.tests) {
+      for (auto& d : verdict.tests->diagnostics) p.diags.push_back(std::move(d));
+    }
+    const bool valid = verdict.accepted();
+    if (!valid) any_invalid = true;
     if (json_output) {
       files_json.push_back({{"file", path},
-                            {"valid", report.valid},
+                            {"valid", valid},
                             {"errors", p.error_count()},
                             {"warnings", p.warning_count()},
-                            {"testsRun", report.tests_run},
+                            {"testsRun", tests_run},
                             {"diagnostics", diagnostics_json(p.file, p.diags)}});
-    } else {
-      if (!p.diags.empty()) std::cerr << render_text(p.file, p.diags);
-      std::cout << path << ": " << (report.valid ? "valid" : "invalid");
-      if (report.valid && report.tests_run > 0) {
-        std::cout << ", " << report.tests_run << (report.tests_run == 1 ? " test" : " tests")
-                  << " passed";
-      }
-      const auto errors = p.error_count();
-      const auto warnings = p.warning_count();
-      if (errors > 0 || warnings > 0) {
-        std::cout << " (" << errors << (errors == 1 ? " error" : " errors") << ", " << warnings
-                  << (warnings == 1 ? " warning" : " warnings") << ")";
-      }
-      std::cout << "\n";
+      continue;
     }
+    if (!p.diags.empty()) std::cerr << render_text(p.file, p.diags);
+    std::string line = fmt::format("{}: {}", path, valid ? "valid" : "invalid");
+    if (valid && tests_run > 0) {
+      line += fmt::format(", {} {} passed", tests_run, tests_run == 1 ? "test" : "tests");
+    }
+    const auto errors = p.error_count();
+    const auto warnings = p.warning_count();
+    if (errors > 0 || warnings > 0) {
+      line += fmt::format(" ({} {}, {} {})", errors, errors == 1 ? "error" : "errors", warnings,
+                          warnings == 1 ? "warning" : "warnings");
+    }
+    std::cout << line << "\n";
   }
   if (json_output) {
     nlohmann::json out = {{"valid", !io_failure && !any_invalid}, {"files", files_json}};

@@ -8,27 +8,6 @@ nlohmann::json attr_value_json(const engine::AttrValue& value) {
   return std::visit([](const auto& v) { return nlohmann::json(v); }, value);
 }
 
-std::optional<engine::AttrMap> parse_attr_map(const nlohmann::json& json, std::string& error) {
-  if (!json.is_object()) {
-    error = "attributes must be a JSON object of key -> string, number or boolean";
-    return std::nullopt;
-  }
-  engine::AttrMap out;
-  for (const auto& [key, v] : json.items()) {
-    if (v.is_string()) {
-      out.emplace(key, v.get<std::string>());
-    } else if (v.is_boolean()) {
-      out.emplace(key, v.get<bool>());
-    } else if (v.is_number()) {
-      out.emplace(key, v.get<double>());
-    } else {
-      error = "attribute `" + key + "` must be a string, number or boolean";
-      return std::nullopt;
-    }
-  }
-  return out;
-}
-
 nlohmann::json rule_json(const grammar::SourceFile& file, const engine::RuleRef& rule) {
   return {{"rule", engine::rule_name(rule)}, {"file", file.path()}, {"line", rule.line}};
 }
@@ -100,6 +79,13 @@ std::string proto_label(std::uint8_t proto) {
     default:
       return "proto " + std::to_string(proto);
   }
+}
+
+nlohmann::json node_filter_json(const engine::Snapshot& snapshot, engine::DeviceIndex device,
+                                const std::vector<engine::FilterRule>& rules) {
+  const auto& d = snapshot.device(device);
+  return {{"node", {{"id", d.id}, {"nodeId", d.node_id}, {"name", d.name}}},
+          {"rules", filter_rules_json(rules)}};
 }
 
 }  // namespace postern::app

@@ -16,10 +16,6 @@ namespace postern::app {
 // A string, number or boolean as JSON.
 nlohmann::json attr_value_json(const engine::AttrValue& value);
 
-// {"key": value, ...} -> AttrMap; nullopt + `error` when not an object of strings, numbers and
-// booleans (srcPostureAttrs, --attrs).
-std::optional<engine::AttrMap> parse_attr_map(const nlohmann::json& json, std::string& error);
-
 // {"rule": "acls[1]", "file": "policy.hujson", "line": 12}
 nlohmann::json rule_json(const grammar::SourceFile& file, const engine::RuleRef& rule);
 
@@ -36,6 +32,11 @@ nlohmann::json decision_json(const grammar::SourceFile& file, const engine::Deci
 
 // tailcfg FilterRules: [{"SrcIPs", "DstPorts": [{"IP", "Ports": {"First", "Last"}}], "IPProto"?}]
 nlohmann::json filter_rules_json(const std::vector<engine::FilterRule>& rules);
+
+// {"node": {"id", "nodeId", "name"}, "rules": filter_rules_json} — `postern filter` and
+// GET /v1/filter/{node} alike.
+nlohmann::json node_filter_json(const engine::Snapshot& snapshot, engine::DeviceIndex device,
+                                const std::vector<engine::FilterRule>& rules);
 
 // "tcp", "udp", "icmp", "ipv6-icmp", "sctp", else "proto N".
 std::string proto_label(std::uint8_t proto);

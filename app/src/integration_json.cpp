@@ -14,21 +14,12 @@ nlohmann::json text_or_null(const std::string& text) {
   return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
 }
 
-// After this long without a successful sync the attributes may be outdated.
-constexpr std::int64_t kStaleAfterSeconds = 24 * 3600;
-
-std::string integration_state(const sync::SyncStatus& status, std::int64_t now) {
-  if (status.paused_until && *status.paused_until > now) return "paused";
-  if (!status.last_error.empty()) return "failing";
-  if (!status.last_success) return "pending";
-  if (now - *status.last_success > kStaleAfterSeconds) return "stale";
-  return "ok";
-}
-
 }  // namespace
 
-nlohmann::json integration_json(const sync::Integration& integration,
-                                const sync::SyncStatus& status, bool token_set, std::int64_t now) {
+nlohmann::json integration_json(const control::IntegrationView& view, std::int64_t now) {
+  const auto& integration = view.integration;
+  const auto& status = view.status;
+  const bool token_set = view.token_set;
   const bool paused = status.paused_until && *status.paused_until > now;
   return {{"id", integration.id},
           {"provider", integration.provider},
@@ -37,7 +28,7 @@ nlohmann::json integration_json(const sync::Integration& integration,
           {"configVersion", integration.config_version},
           {"createdAt", sync::format_rfc3339(integration.created_at)},
           {"updatedAt", sync::format_rfc3339(integration.updated_at)},
-          {"state", integration_state(status, now)},
+          {"state", view.state},
           {"lastSync", time_or_null(status.last_success)},
           {"lastAttempt", time_or_null(status.last_attempt)},
           {"lastError", text_or_null(status.last_error)},

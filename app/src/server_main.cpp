@@ -1,24 +1,24 @@
+// `postern serve`: the tailnet (control layer) behind the HTTP server, a timer for expiries and
+// file polls, the optional in-process sync, and the signals.
 #include "server_main.hpp"
 
-#include <httplib.h>
 #include <pthread.h>
-#include <signal.h>
+#include <unistd.h>
 
-#include <atomic>
+#include <openssl/crypto.h>
+
 #include <condition_variable>
+#include <csignal>
+#include <fmt/format.h>
 #include <iostream>
-#include <memory>
 #include <mutex>
 #include <thread>
 
 #include "command_registry.hpp"
 #include "listen_address.hpp"
-#include "postern/grammar/ip.hpp"
-#include "postern/sync/store.hpp"
-#include "server_http.hpp"
-#include "server_log.hpp"
-#include "server_state.hpp"
-#include "server_sync.hpp"
+#include "postern/http/server.hpp"
+#include "postern/store/store.hpp"
+#include "serve_routes.hpp"
 
 namespace postern::server {
 namespace {
@@ -28,11 +28,11 @@ int fail(const std::string& message) {
   return app::kExitUsage;
 }
 
-// Expiries every second; file polls (and, with a store, changes written by other processes)
-// every `reload_interval` seconds. Wakes early for stop().
+// Expiries every second; file polls every `reload_interval` seconds. Wakes early for stop().
 class Ticker {
  public:
-  Ticker(LiveState& state, int reload_interval) : state_(state), interval_(reload_interval) {}
+  Ticker(control::Tailnet& tailnet, int reload_interval)
+      : tailnet_(tailnet), interval_(reload_interval) {}
   ~Ticker() { stop(); }
   Ticker(const Ticker&) = delete;
   Ticker& operator=(const Ticker&) = delete;
@@ -57,23 +57,38 @@ class Ticker {
       cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
       if (stopping_) break;
       lock.unlock();
-      state_.advance_time();
+      tailnet_.advance_time();
       if (interval_ > 0 && ++elapsed >= interval_) {
         elapsed = 0;
-        state_.reload(false);
-        state_.refresh_from_store();
+        tailnet_.reload_files(false);
       }
       lock.lock();
     }
   }
 
-  LiveState& state_;
+  control::Tailnet& tailnet_;
   int interval_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;
 };
+
+// Bearer (or Basic) with the --api-token-file token, compared in constant time; without a token
+// (loopback only) every request is the local operator's.
+http::Authenticator make_authenticator(std::optional<std::string> token) {
+  return [token = std::move(token)](const std::optional<http::Credential>& credential,
+                                    const http::Request&) -> http::AuthOutcome {
+    if (!token) return http::Principal{"local", {}};
+    if (!credential) return http::AuthDenial{401, "this server needs `Authorization: Bearer TOKEN`"};
+    const auto& given = credential->token;
+    if (given.size() != token->size() ||
+        CRYPTO_memcmp(given.data(), token->data(), token->size()) != 0) {
+      return http::AuthDenial{401, "wrong API token"};
+    }
+    return http::Principal{"token:api-token-file", {}};
+  };
+}
 
 }  // namespace
 
@@ -91,23 +106,26 @@ bool is_loopback(const std::string& host) {
 int run_server(const ServeOptions& options) {
   const auto listen = app::parse_listen(options.listen);
   if (!listen) {
-    return fail("error[C703]: `--listen` must be HOST:PORT (e.g. 127.0.0.1:8080, [::1]:0), got `" +
-                options.listen + "`");
+    return fail(fmt::format(
+        "error[C703]: `--listen` must be HOST:PORT (e.g. 127.0.0.1:8080, [::1]:0), got `{}`",
+        options.listen));
   }
   std::optional<std::string> token;
   if (!options.api_token_file.empty()) {
     token = app::read_secret_line(options.api_token_file);
     if (!token) {
-      return fail("error[C773]: cannot read an API token from `" + options.api_token_file + "`");
+      return fail(fmt::format("error[C773]: cannot read an API token from `{}`",
+                              options.api_token_file));
     }
   }
   if (!is_loopback(listen->host) && !token) {
-    return fail("error[C771]: refusing to listen on non-loopback address `" + listen->host +
-                "` without --api-token-file (anyone who can reach it could write attributes)");
+    return fail(fmt::format("error[C771]: refusing to listen on non-loopback address `{}` without "
+                            "--api-token-file (anyone who can reach it could write attributes)",
+                            listen->host));
   }
 
   // Signals go to one waiting thread: block them before any thread starts, so every thread
-  // (httplib's workers, the ticker, the sync) inherits the mask.
+  // inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -119,80 +137,84 @@ int run_server(const ServeOptions& options) {
   Log log(std::cerr);
   if (token) log.add_secret(*token);
 
-  ServerPaths paths{options.policy, options.tailnet, std::nullopt};
+  control::TailnetOptions tailnet_options;
+  tailnet_options.tailnet_path = options.tailnet;
+  if (!options.policy.empty()) tailnet_options.policy_path = options.policy;
   if (!options.db.empty()) {
-    paths.db = options.db;
+    tailnet_options.db = options.db;
   } else if (options.sync) {
-    paths.db = std::string(sync::kDefaultDbPath);  // where `postern integrations` keeps them
+    tailnet_options.db = std::string(store::kDefaultDbPath);  // where `integrations` keeps them
   }
-  std::string errors;
-  auto state = LiveState::open(paths, log, errors);
-  if (!state) {
-    std::cerr << errors;
+  tailnet_options.sync_interval = std::chrono::seconds(options.sync_interval);
+  tailnet_options.log = [&log](bool error, const std::string& line) {
+    error ? log.error(line) : log.info(line);
+  };
+  auto opened = control::Tailnet::open(std::move(tailnet_options));
+  if (!opened) {
+    std::cerr << fmt::format("error[{}]: {}\n", grammar::code_name(opened.error().code),
+                             opened.error().message);
     return fail("error[C772]: not started: the policy, the inventory or the store cannot be used");
   }
+  auto& tailnet = *opened.value();
 
-  std::unique_ptr<SyncRunner> sync;
-  if (options.sync)
-    sync = std::make_unique<SyncRunner>(*state, log, std::chrono::seconds(options.sync_interval));
+  ApiContext context{tailnet, log, options.sync};
+  http::Router router;
+  install_admin_routes(router, context);
+  install_query_routes(router, context);
+  install_device_routes(router, context);
 
-  ApiContext context{*state, log, sync.get(), token, options.access_log};
-  httplib::Server server;
-  const std::size_t threads = options.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  // Small JSON answers must not wait for Nagle + delayed ACK (tens of ms per keep-alive call).
-  server.set_tcp_nodelay(true);
-  install_api(server, context);
-  int port = listen->port;
-  if (port == 0) {
-    port = server.bind_to_any_port(listen->host);
-  } else if (!server.bind_to_port(listen->host, port)) {
-    port = -1;
+  http::ServerOptions server_options;
+  server_options.listen = {http::ListenEndpoint{listen->host,
+                                                static_cast<std::uint16_t>(listen->port)}};
+  server_options.threads = static_cast<unsigned>(options.threads);
+  server_options.authenticator = make_authenticator(token);
+  if (options.access_log) {
+    server_options.access_log = [&log](const http::AccessRecord& r) {
+      log.info(fmt::format("{} {} {} {} us", r.method, r.route, r.status, r.duration.count()));
+    };
   }
-  if (port <= 0) {
-    return fail("error[C770]: cannot listen on `" + options.listen + "`");
-  }
-  const bool v6 = listen->host.find(':') != std::string::npos;
-  const std::string where =
-      (v6 ? "[" + listen->host + "]" : listen->host) + ":" + std::to_string(port);
+  auto started = http::Server::start(std::move(router), std::move(server_options));
+  if (!started.server) return fail(fmt::format("error[C770]: {}", started.error));
+  const auto& bound = started.server->endpoints().front();
+  const bool v6 = bound.host.find(':') != std::string::npos;
+  const std::string where = v6 ? fmt::format("[{}]:{}", bound.host, bound.port)
+                               : fmt::format("{}:{}", bound.host, bound.port);
   // The first stdout line: scripts and tests read the port from it.
   std::cout << "listening on " << where << std::endl;
-  {
-    const auto view = state->view();
-    log.info("serving `" + options.policy + "` (policy version " +
-             std::to_string(view->policy_version) + ", " +
-             std::to_string(view->snapshot->device_count()) + " devices) on http://" + where +
-             (token ? " with bearer auth" : "") + (sync ? ", sync on" : "") +
-             (paths.db ? ", store `" + paths.db->string() + "`" : ""));
-  }
+  log.info(fmt::format("serving policy version {} ({} devices) on http://{}{}{}",
+                       tailnet.policy().version, tailnet.snapshot()->device_count(), where,
+                       token ? " with bearer auth" : "", options.sync ? ", sync on" : ""));
 
-  std::atomic<bool> stopping{false};
-  std::thread http([&] {
-    server.listen_after_bind();
-    // The listener died on its own: wake the signal wait so the process shuts down.
-    if (!stopping.load()) kill(getpid(), SIGTERM);
-  });
-  Ticker ticker(*state, options.reload_interval);
+  Ticker ticker(tailnet, options.reload_interval);
   ticker.start();
-  if (sync) sync->start();
+  if (options.sync) {
+    tailnet.start_syncing([&log](const control::SyncRun& run) {
+      const auto& r = run.report;
+      if (!r.ok) {
+        log.error(fmt::format("sync {}: {}", run.integration.provider,
+                              r.error ? r.error->message : "failed"));
+        return;
+      }
+      log.info(fmt::format("sync {}: {} devices, {} matched, {} changed, {} page(s) in {} ms",
+                           run.integration.provider, r.provider_devices, r.matched,
+                           r.changed_nodes, r.pages, r.duration.count()));
+    });
+  }
 
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       log.info("SIGHUP: reloading");
-      state->reload(true);
-      state->refresh_from_store();
+      tailnet.reload_files(true);
       continue;
     }
-    log.info(std::string("shutting down (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+    log.info(fmt::format("shutting down ({})", sig == SIGINT ? "SIGINT" : "SIGTERM"));
     break;
   }
-  stopping.store(true);
-  server.stop();
-  http.join();
+  started.server->stop(std::chrono::seconds(10));
   ticker.stop();
-  if (sync) sync->stop();
+  tailnet.stop_syncing();
   log.info("stopped");
   return app::kExitOk;
 }

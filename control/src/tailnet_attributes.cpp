@@ -206,7 +206,7 @@ Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std
       if (impl.file_value(*index, edit.key)) {
         return conflict(DiagCode::K805,
                         fmt::format("`{}` of `{}` comes from the tailnet inventory file `{}`",
-                                    edit.key, d.hostname, options_.tailnet_path),
+                                    edit.key, d.hostname, options_.tailnet_path.value_or("")),
                         "change it in that file");
       }
       continue;  // nothing to delete: deleting is idempotent

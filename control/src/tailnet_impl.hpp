@@ -60,6 +60,8 @@ struct Tailnet::Impl {
   // Compile `loaded` over base + overlay and publish (writer held).
   void install(engine::Inventory inventory, const engine::LoadedPolicy& loaded,
                PolicyState state);
+  // The inventory file with the stored attributes laid over it (what checks see).
+  [[nodiscard]] engine::Inventory effective_inventory() const;
   // Apply stored writes to the evaluator and the overlay (writer held).
   void apply_writes(const std::vector<sync::AttributeWrite>& writes);
   // The inventory file's own value of `key` on `device`, as a change that restores it.

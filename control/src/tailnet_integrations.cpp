@@ -38,6 +38,11 @@ Error no_integration(const std::string& provider) {
                                provider));
 }
 
+Error needs_tailnet() {
+  return invalid(DiagCode::C703, "syncing needs the tailnet inventory to match devices against",
+                 "give --tailnet FILE");
+}
+
 Error needs_store() {
   return invalid(DiagCode::K821, "posture integrations need a store", "run with --db FILE");
 }
@@ -86,7 +91,8 @@ sync::SyncEngine& Tailnet::Impl::syncer() {
                                                      self.options_.sync_options);
     sync::SchedulerOptions schedule;
     schedule.interval = std::chrono::duration_cast<sync::Millis>(self.options_.sync_interval);
-    schedule.jitter = std::min(schedule.jitter, schedule.interval / 10);
+    schedule.jitter = std::min(std::chrono::duration_cast<sync::Millis>(self.options_.sync_jitter),
+                               schedule.interval / 10);
     scheduler = std::make_unique<sync::Scheduler>(
         ledger, *sync_engine, *self.clock_,
         [this]() -> sync::Result<std::vector<sync::TailnetNode>> { return nodes(); }, schedule,
@@ -98,7 +104,7 @@ sync::SyncEngine& Tailnet::Impl::syncer() {
 }
 
 void Tailnet::start_syncing(std::function<void(const SyncRun&)> on_run) {
-  if (!store_ || impl_->scheduler_thread.joinable()) return;
+  if (!store_ || !options_.tailnet_path || impl_->scheduler_thread.joinable()) return;
   impl_->syncer();
   impl_->on_run = std::move(on_run);
   impl_->scheduler_thread = std::thread([this] { impl_->scheduler->run(); });
@@ -115,6 +121,7 @@ Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
   auto found = store_->find_integration(provider);
   if (!found) return from_sync(found.error());
   if (!found.value()) return no_integration(provider);
+  if (!options_.tailnet_path) return needs_tailnet();
   impl_->syncer();
   if (impl_->scheduler_thread.joinable()) {
     impl_->scheduler->trigger(found.value()->id);
@@ -134,6 +141,7 @@ Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
 
 Outcome<std::vector<SyncRun>> Tailnet::sync_all_now() {
   if (!store_) return needs_store();
+  if (!options_.tailnet_path) return needs_tailnet();
   impl_->syncer();
   std::vector<SyncRun> runs;
   auto previous = impl_->on_run;

@@ -14,6 +14,15 @@ namespace postern::control {
 
 using grammar::DiagCode;
 
+const std::string_view kDefaultPolicy = R"({
+	// The default policy: every device of the tailnet may reach every other one.
+	// Replace it with your own (postern serve --policy FILE, or the policy file API).
+	"acls": [
+		{"action": "accept", "src": ["*"], "dst": ["*:*"]},
+	],
+}
+)";
+
 std::optional<FileStamp> stamp_of(const std::string& path) {
   std::error_code ec;
   FileStamp s;
@@ -55,31 +64,31 @@ Outcome<engine::Inventory> load_inventory_file(const std::string& path) {
 Outcome<engine::LoadedPolicy> accept_policy(const std::string& path, std::string text,
                                             const engine::Inventory& inventory,
                                             std::int64_t now) {
-  auto loaded = engine::load_policy(path, std::move(text), engine::validate_context(inventory));
-  if (!loaded.ok()) {
+  auto verdict = judge_policy(path, std::move(text), &inventory, now);
+  if (!verdict.loaded.ok()) {
     return invalid(DiagCode::K810,
                    fmt::format("policy `{}` is invalid\n{}", path,
-                               render_diagnostics(loaded.file, loaded.diags)));
+                               render_diagnostics(verdict.loaded.file, verdict.loaded.diags)));
   }
   // Tailscale refuses to save a policy whose tests fail; so does Postern.
-  const auto tests =
-      engine::run_policy_tests(loaded.file, *loaded.ast, &inventory, engine::CompileOptions{now});
-  if (!tests.passed) {
+  if (!verdict.tests->passed) {
     return invalid(DiagCode::K811,
                    fmt::format("policy `{}`: test(s) failed\n{}", path,
-                               render_diagnostics(loaded.file, tests.diagnostics)));
+                               render_diagnostics(verdict.loaded.file, verdict.tests->diagnostics)));
   }
-  return loaded;
+  return std::move(verdict.loaded);
 }
 
 Outcome<LoadedFiles> load_files(const TailnetOptions& options) {
   LoadedFiles out;
   // Stamp before reading: a write in between is seen as a change at the next poll.
-  out.tailnet_stamp = stamp_of(options.tailnet_path);
   if (options.policy_path) out.policy_stamp = stamp_of(*options.policy_path);
-  auto inventory = load_inventory_file(options.tailnet_path);
-  if (!inventory) return inventory.error();
-  out.inventory = std::move(inventory.value());
+  if (options.tailnet_path) {
+    out.tailnet_stamp = stamp_of(*options.tailnet_path);
+    auto inventory = load_inventory_file(*options.tailnet_path);
+    if (!inventory) return inventory.error();
+    out.inventory = std::move(inventory.value());
+  }
   if (options.policy_path) {
     out.policy_text = read_text(*options.policy_path);
     if (!out.policy_text) {
@@ -93,10 +102,16 @@ void Tailnet::Impl::log(bool error, const std::string& line) const {
   if (self.options_.log) self.options_.log(error, line);
 }
 
+engine::Inventory Tailnet::Impl::effective_inventory() const {
+  engine::Inventory effective = base;
+  apply_overlay(effective, overlay);
+  return effective;
+}
+
 void Tailnet::Impl::install(engine::Inventory inventory, const engine::LoadedPolicy& loaded,
                             PolicyState state) {
-  engine::Inventory effective = inventory;
-  apply_overlay(effective, overlay);
+  base = std::move(inventory);
+  const engine::Inventory effective = effective_inventory();
   const auto now = self.now();
   if (!engine) {
     engine = engine::Engine::compile(loaded.file, *loaded.ast, effective,
@@ -104,7 +119,6 @@ void Tailnet::Impl::install(engine::Inventory inventory, const engine::LoadedPol
   } else {
     engine->reload(loaded.file, *loaded.ast, effective, engine::CompileOptions{now});
   }
-  base = std::move(inventory);
   std::lock_guard lock(policy_mu);
   state.loaded_at = now;
   state.generation = policy.generation + 1;
@@ -143,6 +157,11 @@ std::int64_t Tailnet::now() const { return sync::to_unix(clock_->now()); }
 
 std::shared_ptr<const engine::Snapshot> Tailnet::snapshot() const noexcept {
   return impl_->engine->snapshot();
+}
+
+engine::Inventory Tailnet::effective_inventory() const {
+  std::lock_guard lock(impl_->writer);
+  return impl_->effective_inventory();
 }
 
 PolicyState Tailnet::policy() const {
@@ -201,12 +220,15 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
     text = stored->text;
     path = "policy.hujson";
   } else {
-    return invalid(DiagCode::C703, "no policy: the store holds none and no policy file was given",
-                   "give --policy FILE (it is stored and served from then on)");
+    text = std::string(kDefaultPolicy);
+    path = "policy.hujson";
   }
-  auto accepted = accept_policy(path, text, loaded_files.inventory, tailnet->now());
+  engine::Inventory effective = loaded_files.inventory;
+  apply_overlay(effective, impl.overlay);
+  auto accepted = accept_policy(path, text, effective, tailnet->now());
   if (!accepted) return accepted.error();
-  PolicyState state{path, text, stored ? stored->id : 0, 0, 0};
+  PolicyState state{path, text, stored ? stored->id : 0, false, 0, 0};
+  state.is_default = !loaded_files.policy_text && !stored;
   const bool seed = loaded_files.policy_text && opts.store_policy_file && tailnet->store_ &&
                     (!stored || stored->text != text);
   if (seed) {
@@ -232,7 +254,8 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
 ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
   auto& impl = *impl_;
   std::lock_guard lock(impl.writer);
-  const auto tailnet_now = stamp_of(options_.tailnet_path);
+  const auto tailnet_now =
+      options_.tailnet_path ? stamp_of(*options_.tailnet_path) : std::optional<FileStamp>{};
   const auto policy_now =
       options_.policy_path ? stamp_of(*options_.policy_path) : std::optional<FileStamp>{};
   if (!force && tailnet_now == impl.tailnet_stamp && policy_now == impl.policy_stamp) {
@@ -257,7 +280,9 @@ ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
     state.text = *files.value().policy_text;
     state.path = *options_.policy_path;
   }
-  auto accepted = accept_policy(state.path, state.text, files.value().inventory, now());
+  engine::Inventory effective = files.value().inventory;
+  apply_overlay(effective, impl.overlay);
+  auto accepted = accept_policy(state.path, state.text, effective, now());
   if (!accepted) return reject(accepted.error());
   if (store_ && state.text != policy().text && options_.store_policy_file) {
     const Actor actor = local_admin(kOriginFile);

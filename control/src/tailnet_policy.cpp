@@ -9,17 +9,22 @@ namespace postern::control {
 
 using grammar::DiagCode;
 
-PolicyVerdict Tailnet::validate_policy(std::string text, std::string path) const {
-  const auto snap = snapshot();
-  const auto& inventory = impl_->base;
+PolicyVerdict judge_policy(std::string path, std::string text, const engine::Inventory* inventory,
+                           std::int64_t now) {
   PolicyVerdict verdict;
-  verdict.loaded =
-      engine::load_policy(std::move(path), std::move(text), engine::validate_context(inventory));
+  verdict.loaded = engine::load_policy(
+      std::move(path), std::move(text),
+      inventory != nullptr ? engine::validate_context(*inventory) : engine::ValidateContext{});
   if (verdict.loaded.ok()) {
-    verdict.tests = engine::run_policy_tests(verdict.loaded.file, *verdict.loaded.ast, &inventory,
-                                             engine::CompileOptions{now()});
+    verdict.tests = engine::run_policy_tests(verdict.loaded.file, *verdict.loaded.ast, inventory,
+                                             engine::CompileOptions{now});
   }
   return verdict;
+}
+
+PolicyVerdict Tailnet::validate_policy(std::string text, std::string path) const {
+  const auto inventory = impl_->effective_inventory();
+  return judge_policy(std::move(path), std::move(text), &inventory, now());
 }
 
 Outcome<PolicyState> Tailnet::replace_policy(std::string text, const Actor& actor,
@@ -34,13 +39,8 @@ Outcome<PolicyState> Tailnet::replace_policy(std::string text, const Actor& acto
                  "reload it, reapply your change and save again"};
   }
   const std::string path = "policy.hujson";
-  PolicyVerdict verdict;
-  verdict.loaded =
-      engine::load_policy(path, text, engine::validate_context(impl.base));
-  if (verdict.loaded.ok()) {
-    verdict.tests = engine::run_policy_tests(verdict.loaded.file, *verdict.loaded.ast, &impl.base,
-                                             engine::CompileOptions{now()});
-  }
+  const auto inventory = impl.effective_inventory();
+  PolicyVerdict verdict = judge_policy(path, text, &inventory, now());
   if (!verdict.accepted()) {
     const bool syntax_or_shape = !verdict.loaded.ok();
     Error error = invalid(syntax_or_shape ? DiagCode::K810 : DiagCode::K811,
@@ -50,7 +50,7 @@ Outcome<PolicyState> Tailnet::replace_policy(std::string text, const Actor& acto
     if (verdict_out != nullptr) *verdict_out = std::move(verdict);
     return error;
   }
-  PolicyState next{path, text, current.version, 0, 0};
+  PolicyState next{path, text, current.version, false, 0, 0};
   if (store_) {
     const nlohmann::json details = {{"oldVersion", current.version},
                                     {"bytes", text.size()}};

@@ -14,6 +14,7 @@ namespace postern::store {
 
 using sync::SyncError;
 using sync::SyncErrorKind;
+using sync::ok_status;
 namespace {
 
 SyncError store_error(const std::string& message) {

@@ -166,7 +166,7 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
     json details{{"node", d.key}, {"integration", source}, {"changes", d.changes}};
     if (!d.name.empty()) details["name"] = d.name;
     commit.events.push_back(AuditEvent{0, now, "integration:" + source, "node:" + d.key,
-                                       std::string(kActionNodeAttribute), details.dump()});
+                                       std::string(kActionNodeAttribute), details.dump(), "CONTROL"});
     for (auto& w : d.writes) commit.writes.push_back(std::move(w));
   }
   SyncStatus status = before;
@@ -219,14 +219,14 @@ RemovalPlan plan_removal(const Integration& integration, const AttributeTable& c
     if (changes.empty()) continue;
     json details{{"node", device}, {"integration", integration.provider}, {"changes", changes}};
     plan.events.push_back(AuditEvent{0, now, actor, "node:" + device,
-                                     std::string(kActionNodeAttribute), details.dump()});
+                                     std::string(kActionNodeAttribute), details.dump(), ""});
   }
   json details{{"provider", integration.provider},
                {"integration_id", integration.id},
                {"url", integration.url},
                {"attributes_removed", plan.writes.size()}};
   plan.events.push_back(AuditEvent{0, now, actor, "integration:" + integration.provider,
-                                   std::string(kActionRemove), details.dump()});
+                                   std::string(kActionRemove), details.dump(), ""});
   return plan;
 }
 

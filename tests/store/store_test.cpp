@@ -25,7 +25,7 @@ Integration kandji(std::int64_t t = 1000) {
 }
 
 AuditEvent event(std::string action, std::int64_t t = 1000) {
-  return AuditEvent{0, t, "admin:test", "integration:kandji", std::move(action), "{}"};
+  return AuditEvent{0, t, "admin:test", "integration:kandji", std::move(action), "{}", ""};
 }
 
 }  // namespace
@@ -94,7 +94,7 @@ TEST_CASE("integrations: one per provider, updates bump the version and clear th
   REQUIRE(log.ok());
   REQUIRE(log.value().size() == 2);  // the refused create logged nothing
   CHECK(log.value()[1].action == "Update posture integration");
-  CHECK(store->audit_log({.since = 1500}).value().size() == 1);
+  CHECK(store->audit_log(store::AuditQuery{.since = 1500, .until = {}, .actor = {}, .target = {}, .action = {}, .limit = {}}).value().size() == 1);
 }
 
 TEST_CASE("commit_sync is refused when the configuration changed meanwhile", "[sync][store]") {
@@ -107,7 +107,7 @@ TEST_CASE("commit_sync is refused when the configuration changed meanwhile", "[s
   commit.time = 1100;
   commit.writes.push_back(AttributeWrite{"n1", "kandji:mdmEnabled", AttrValue{true}, "kandji", {}});
   commit.events.push_back(
-      AuditEvent{0, 1100, "integration:kandji", "node:n1", "Update node attribute", "{}"});
+      AuditEvent{0, 1100, "integration:kandji", "node:n1", "Update node attribute", "{}", ""});
   commit.status.matched_count = 1;
 
   Integration changed = created;
@@ -152,7 +152,7 @@ TEST_CASE("tokens live in an owner-only file next to the database", "[sync][stor
   const std::string token = "3f1c9a7e-5b2d-4c8e-9a01-7d2e4b6a8f10";
   REQUIRE(store::write_token(db, "kandji", token + "\n").ok());
   struct stat st {};
-  REQUIRE(::stat(token_path(db, "kandji").c_str(), &st) == 0);
+  REQUIRE(::stat(store::token_path(db, "kandji").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   REQUIRE(::stat((db.string() + ".secrets").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
@@ -162,6 +162,6 @@ TEST_CASE("tokens live in an owner-only file next to the database", "[sync][stor
   std::ifstream in(db, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(bytes.find(token) == std::string::npos);
-  REQUIRE(remove_token(db, "kandji").ok());
+  REQUIRE(store::remove_token(db, "kandji").ok());
   CHECK_FALSE(store::read_token(db, "kandji").ok());
 }

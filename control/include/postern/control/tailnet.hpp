@@ -29,7 +29,9 @@
 namespace postern::control {
 
 struct TailnetOptions {
-  std::string tailnet_path;  // the inventory file (devices, users, inventory attributes)
+  // The inventory file (devices, users, inventory attributes). Without one the tailnet has no
+  // devices: integrations and the audit log can be managed, but nothing syncs.
+  std::optional<std::string> tailnet_path;
   // The policy file. With a store it seeds the stored policy and, when it changes, is saved as a
   // new version; without `store_policy_file` (CLI checks) it is used as given and never stored.
   std::optional<std::string> policy_path;
@@ -40,15 +42,21 @@ struct TailnetOptions {
   sync::HttpTransport* transport = nullptr; // default: libcurl (syncs only)
   sync::EngineOptions sync_options;
   std::chrono::seconds sync_interval{15 * 60};
+  std::chrono::seconds sync_jitter{30};  // next run = last + interval ± jitter (≤ interval/10)
   // Where to report what happened in the background (syncs, reloads); may be empty.
   std::function<void(bool error, const std::string& line)> log;
 };
 
 // The policy as served.
+// The policy a new tailnet has until one is saved (Tailscale's default: everyone reaches
+// everything in the tailnet).
+extern const std::string_view kDefaultPolicy;
+
 struct PolicyState {
   std::string path;     // a label for messages: the file name, or "policy.hujson" when stored
   std::string text;     // exactly as written, comments kept
-  std::int64_t version = 0;  // store version id; 0 when not stored
+  std::int64_t version = 0;  // store version id; 0 when not stored (the file's or the default)
+  bool is_default = false;   // kDefaultPolicy, never saved
   std::int64_t loaded_at = 0;
   std::uint64_t generation = 0;  // +1 per install (policy or inventory), for caches
 };
@@ -59,6 +67,11 @@ struct PolicyVerdict {
   std::optional<engine::TestRunResult> tests;  // run when the policy is valid
   [[nodiscard]] bool accepted() const { return loaded.ok() && (!tests || tests->passed); }
 };
+
+// The one verdict on a policy text, as Tailscale gives it on save: every diagnostic, then (when
+// valid) its `tests` against `inventory` (synthetic devices when null), judged at `now`.
+PolicyVerdict judge_policy(std::string path, std::string text, const engine::Inventory* inventory,
+                           std::int64_t now);
 
 enum class ReloadOutcome : std::uint8_t { Unchanged, Reloaded, Rejected };
 
@@ -106,8 +119,8 @@ struct SyncRun {
 
 class Tailnet {
  public:
-  // Loads the inventory, opens the store, installs the policy (the store's, or the file's)
-  // after validating it and running its tests. Every reason for failure is in the error.
+  // Loads the inventory, opens the store, installs the policy (the file's, else the store's,
+  // else Tailscale's default allow-all policy) after validating it and running its tests.
   static Outcome<std::unique_ptr<Tailnet>> open(TailnetOptions options);
   ~Tailnet();
   Tailnet(const Tailnet&) = delete;
@@ -116,6 +129,8 @@ class Tailnet {
   // ---- reading ----
   [[nodiscard]] std::shared_ptr<const engine::Snapshot> snapshot() const noexcept;
   [[nodiscard]] PolicyState policy() const;
+  // The inventory file with the stored attributes laid over it.
+  [[nodiscard]] engine::Inventory effective_inventory() const;
   [[nodiscard]] bool has_store() const noexcept { return store_ != nullptr; }
   [[nodiscard]] std::int64_t now() const;
   [[nodiscard]] sync::Clock& clock() const noexcept { return *clock_; }

@@ -1,0 +1,143 @@
+#include "cli_support.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "command_registry.hpp"
+#include "postern/engine/inventory.hpp"
+#include "postern/sync/clock.hpp"
+
+namespace postern::app {
+
+void print_error(std::string_view command, const control::Error& error) {
+  std::cerr << fmt::format("postern {}: error[{}]: {}\n", command, grammar::code_name(error.code),
+                           error.message);
+  if (!error.help.empty()) std::cerr << fmt::format("  help: {}\n", error.help);
+}
+
+int exit_code_for(const control::Error& error) {
+  return error.kind == control::ErrorKind::Invalid ? kExitUsage : kExitFailed;
+}
+
+std::unique_ptr<control::Tailnet> open_tailnet(std::string_view command,
+                                               control::TailnetOptions options) {
+  auto opened = control::Tailnet::open(std::move(options));
+  if (!opened) {
+    print_error(command, opened.error());
+    return nullptr;
+  }
+  return std::move(opened.value());
+}
+
+std::optional<std::string> read_token_option(std::string_view command, const std::string& file,
+                                             const std::string& env) {
+  auto fail = [&](std::string message) {
+    print_error(command, control::invalid(grammar::DiagCode::C741, std::move(message)));
+    return std::nullopt;
+  };
+  std::string token;
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail(fmt::format("cannot read the token file `{}`", file));
+    token.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } else {
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) return fail(fmt::format("the environment variable `{}` is not set", env));
+    token = value;
+  }
+  const auto first = token.find_first_not_of(" \t");
+  const auto last = token.find_last_not_of(" \t\r\n");
+  token = first == std::string::npos ? std::string() : token.substr(first, last - first + 1);
+  if (token.empty() || token.find_first_of("\r\n") != std::string::npos) {
+    return fail("the API token is empty or spans several lines");
+  }
+  return token;
+}
+
+control::Actor cli_actor(const std::string& actor_option) {
+  auto actor = control::local_admin(control::kOriginCli);
+  if (!actor_option.empty()) actor.name = actor_option;
+  return actor;
+}
+
+std::string when(const std::optional<std::int64_t>& t) {
+  return t ? sync::format_rfc3339(*t) : std::string("never");
+}
+
+std::optional<std::int64_t> parse_since(std::string_view text, std::int64_t now) {
+  if (auto t = engine::parse_rfc3339(text)) return t;
+  if (text.size() < 2) return std::nullopt;
+  std::int64_t amount = 0;
+  const auto* end = text.data() + text.size() - 1;
+  const auto [ptr, ec] = std::from_chars(text.data(), end, amount);
+  if (ec != std::errc{} || ptr != end || amount < 0) return std::nullopt;
+  switch (text.back()) {
+    case 's':
+      return now - amount;
+    case 'm':
+      return now - amount * 60;
+    case 'h':
+      return now - amount * 3600;
+    case 'd':
+      return now - amount * 86400;
+    default:
+      return std::nullopt;
+  }
+}
+
+PolicyFile read_policy_file(const std::string& path, const engine::ValidateContext& context) {
+  PolicyFile out;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    out.loaded.file = grammar::SourceFile(path, "");
+    out.io_error = fmt::format("cannot read `{}`: {}", path, std::strerror(errno));
+    return out;
+  }
+  std::string text(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
+  if (in.bad()) {
+    out.loaded.file = grammar::SourceFile(path, "");
+    out.io_error = fmt::format("cannot read `{}`: read error", path);
+    return out;
+  }
+  out.loaded = engine::load_policy(path, std::move(text), context);
+  return out;
+}
+
+std::string render_text(const grammar::SourceFile& file,
+                        const std::vector<grammar::Diagnostic>& diags) {
+  return grammar::render_all(file, diags);
+}
+
+nlohmann::json diagnostics_json(const grammar::SourceFile& file,
+                                const std::vector<grammar::Diagnostic>& diags) {
+  auto out = nlohmann::json::array();
+  for (const auto& diag : diags) {
+    const auto begin = file.line_col(diag.span.begin);
+    const auto end = file.line_col(diag.span.end);
+    auto related = nlohmann::json::array();
+    for (const auto& label : diag.related) {
+      const auto at = file.line_col(label.span.begin);
+      related.push_back({{"line", at.line}, {"column", at.column}, {"message", label.message}});
+    }
+    out.push_back({{"file", file.path()},
+                   {"line", begin.line},
+                   {"column", begin.column},
+                   {"end_line", end.line},
+                   {"end_column", end.column},
+                   {"severity", std::string(grammar::severity_name(diag.severity))},
+                   {"code", std::string(grammar::code_name(diag.code))},
+                   {"message", diag.message},
+                   {"help", diag.help},
+                   {"related", std::move(related)}});
+  }
+  return out;
+}
+
+}  // namespace postern::app

@@ -1,0 +1,46 @@
+#include <fmt/format.h>
+
+#include "serve_routes.hpp"
+
+namespace postern::server {
+
+namespace {
+
+int status_of(control::ErrorKind kind) {
+  switch (kind) {
+    case control::ErrorKind::Invalid:
+      return 400;
+    case control::ErrorKind::NotFound:
+      return 404;
+    case control::ErrorKind::Conflict:
+      return 409;
+    case control::ErrorKind::Precondition:
+      return 412;
+    case control::ErrorKind::Unavailable:
+      return 503;
+    case control::ErrorKind::Internal:
+      return 500;
+  }
+  return 500;
+}
+
+}  // namespace
+
+http::Response error_response(const control::Error& error, Log& log) {
+  nlohmann::json body = {{"message", log.scrub(error.message)},
+                         {"code", std::string(grammar::code_name(error.code))}};
+  if (!error.help.empty()) body["help"] = error.help;
+  return http::Response::json(status_of(error.kind), body);
+}
+
+control::Actor api_actor(const http::Request& request) {
+  if (request.principal) {
+    return control::Actor{request.principal->actor, std::string(control::kOriginApi)};
+  }
+  // Loopback without credentials: the operator of this machine.
+  auto actor = control::local_admin(control::kOriginApi);
+  actor.name = fmt::format("{} (via {})", actor.name, request.peer_address);
+  return actor;
+}
+
+}  // namespace postern::server

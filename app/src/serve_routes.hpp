@@ -1,0 +1,33 @@
+#pragma once
+// Postern's own HTTP routes (/v1): each parses its input, calls one control operation and
+// formats the answer. Every error is {"message", "code"} with the status of its kind.
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+#include "postern/control/tailnet.hpp"
+#include "postern/http/router.hpp"
+#include "server_log.hpp"
+
+namespace postern::server {
+
+inline constexpr std::size_t kMaxBatchQueries = 100'000;
+
+struct ApiContext {
+  control::Tailnet& tailnet;
+  Log& log;
+  bool sync = false;  // the scheduler runs in this process
+  std::size_t max_batch_queries = kMaxBatchQueries;
+};
+
+// The control layer's error as an HTTP answer.
+http::Response error_response(const control::Error& error, Log& log);
+// The actor of an API change: the credential that authenticated it, else the local admin.
+control::Actor api_actor(const http::Request& request);
+
+void install_query_routes(http::Router& router, ApiContext& context);
+void install_device_routes(http::Router& router, ApiContext& context);
+void install_admin_routes(http::Router& router, ApiContext& context);
+
+}  // namespace postern::server

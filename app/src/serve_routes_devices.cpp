@@ -1,0 +1,114 @@
+// GET /v1/devices/{id}/attributes and POST/DELETE /v1/devices/{id}/attributes/{key}, in the
+// shapes of Tailscale's device posture API (spec tailscale-api.md §2.6).
+#include <fmt/format.h>
+
+#include "decision_json.hpp"
+#include "postern/grammar/time.hpp"
+#include "postern/sync/clock.hpp"
+#include "serve_routes.hpp"
+
+namespace postern::server {
+namespace {
+
+using grammar::DiagCode;
+
+nlohmann::json attributes_json(const control::DeviceAttributesView& view) {
+  nlohmann::json attributes = nlohmann::json::object();
+  nlohmann::json expiries = nlohmann::json::object();
+  for (const auto& a : view.attributes) {
+    attributes[a.key] = app::attr_value_json(a.value);
+    if (a.expires_at) expiries[a.key] = sync::format_rfc3339(*a.expires_at);
+  }
+  nlohmann::json out = {{"attributes", std::move(attributes)}};
+  if (!expiries.empty()) out["expiries"] = std::move(expiries);  // omitted when none
+  return out;
+}
+
+// A string, number or boolean `value`.
+std::optional<engine::AttrValue> value_of(const nlohmann::json& v) {
+  if (v.is_boolean()) return engine::AttrValue(v.get<bool>());
+  if (v.is_string()) return engine::AttrValue(v.get<std::string>());
+  if (v.is_number()) return engine::AttrValue(v.get<double>());
+  return std::nullopt;
+}
+
+struct WriteInput {
+  std::optional<engine::AttrValue> value;
+  std::optional<std::int64_t> expiry;
+  std::string comment;
+};
+
+// {"value", "expiry"?, "comment"?} (or only "comment" for a delete). `expiry` may be Tailscale's
+// zero time, which the official client sends for "no expiry".
+control::Outcome<WriteInput> read_write(const nlohmann::json& body, bool needs_value) {
+  if (!body.is_object()) return control::invalid(DiagCode::K802, "the body must be a JSON object");
+  WriteInput in;
+  for (const auto& [key, v] : body.items()) {
+    if (key == "value" && needs_value) {
+      in.value = value_of(v);
+      if (!in.value) {
+        return control::invalid(DiagCode::K802, "`value` must be a string, an integer or a boolean");
+      }
+    } else if (key == "expiry" && needs_value) {
+      if (v.is_null()) continue;
+      const auto parsed = v.is_string() ? timefmt::parse_rfc3339(v.get<std::string>())
+                                        : std::optional<std::int64_t>{};
+      if (!parsed) {
+        return control::invalid(DiagCode::K806,
+                                "`expiry` must be an RFC 3339 time such as 2026-01-31T18:00:00Z");
+      }
+      if (!timefmt::is_zero_time(*parsed)) in.expiry = *parsed;
+    } else if (key == "comment") {
+      if (!v.is_string() && !v.is_null()) {
+        return control::invalid(DiagCode::K807, "`comment` must be a string");
+      }
+      if (v.is_string()) in.comment = v.get<std::string>();
+    } else {
+      return control::invalid(DiagCode::K802, fmt::format("unknown field `{}`", key));
+    }
+  }
+  if (needs_value && !in.value) return control::invalid(DiagCode::K802, "`value` is required");
+  return in;
+}
+
+}  // namespace
+
+void install_device_routes(http::Router& router, ApiContext& context) {
+  router.get("/v1/devices/{id}/attributes", [&context](const http::Request& req) {
+    const auto view = context.tailnet.device_attributes(*req.param("id"));
+    if (!view) return error_response(view.error(), context.log);
+    return http::Response::json(200, attributes_json(view.value()));
+  });
+
+  router.post("/v1/devices/{id}/attributes/{key}", [&context](const http::Request& req) {
+    const auto body = req.json();
+    if (!body.ok()) return http::Response::error(400, body.error);
+    const auto input = read_write(*body.value, true);
+    if (!input) return error_response(input.error(), context.log);
+    const auto& in = input.value();
+    const auto done =
+        context.tailnet.set_attribute(*req.param("id"), std::string(*req.param("key")), *in.value,
+                                      in.expiry, in.comment, api_actor(req));
+    if (!done) return error_response(done.error(), context.log);
+    return http::Response::json(200, attributes_json(done.value()));
+  });
+
+  router.add(
+      http::Method::Delete, "/v1/devices/{id}/attributes/{key}",
+      [&context](const http::Request& req) {
+        std::string comment;
+        if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+          const auto body = req.json();
+          if (!body.ok()) return http::Response::error(400, body.error);
+          const auto input = read_write(*body.value, false);
+          if (!input) return error_response(input.error(), context.log);
+          comment = input.value().comment;
+        }
+        const auto done = context.tailnet.delete_attribute(
+            *req.param("id"), std::string(*req.param("key")), comment, api_actor(req));
+        if (!done) return error_response(done.error(), context.log);
+        return http::Response::json(200, attributes_json(done.value()));
+      });
+}
+
+}  // namespace postern::server

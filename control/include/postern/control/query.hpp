@@ -1,0 +1,95 @@
+#pragma once
+// Access checks as every front end receives them: a JSON query object (a `postern check --batch`
+// line, a `POST /v1/check` body, a batch element) or the CLI's flags, parsed by one set of rules,
+// resolved by the engine's query resolution and answered against one snapshot. The CLI and the
+// HTTP API therefore give the same answer and the same error for the same request.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "postern/control/outcome.hpp"
+#include "postern/engine/query.hpp"
+
+namespace postern::control {
+
+struct QueryInput {
+  std::string src;
+  std::string dst;                                         // host:port
+  std::variant<std::string, std::int64_t> proto{"tcp"};  // a name or a number
+  std::optional<engine::AttrMap> src_attrs;                // srcPostureAttrs
+  bool explain = false;
+};
+
+// {"src", "dst", "proto"?, "srcPostureAttrs"?, "explain"?}; any other field is an error (a typo
+// must not silently change the question). `explain_default` applies when "explain" is absent.
+Outcome<QueryInput> parse_query(const nlohmann::json& object, bool explain_default = false);
+// A JSON object of key -> string, number or boolean (srcPostureAttrs, `--attrs`).
+Outcome<engine::AttrMap> parse_attr_map(const nlohmann::json& object, std::string_view field);
+
+struct CheckAnswer {
+  engine::AccessQuery query;
+  engine::AccessAnswer answer;
+};
+
+// Resolve and answer one query (a user login as source: every one of their devices must pass).
+Outcome<CheckAnswer> check(const engine::Snapshot& snapshot, const QueryInput& input);
+
+// The throughput path: queries are resolved with per-batch caches and answered in blocks through
+// check_batch (independent queries' memory loads overlap). Answers come out in input order.
+class BatchChecker {
+ public:
+  struct Answer {
+    std::size_t index = 0;  // 0-based position in the input
+    std::optional<Error> error;
+    bool accept = false;
+    const engine::Decision* decision = nullptr;  // the last source device's (valid in the call)
+  };
+  using Sink = std::function<void(const Answer&)>;
+
+  BatchChecker(std::shared_ptr<const engine::Snapshot> snapshot, Sink sink);
+  ~BatchChecker();
+  BatchChecker(const BatchChecker&) = delete;
+  BatchChecker& operator=(const BatchChecker&) = delete;
+
+  void add(const QueryInput& input);
+  void add_error(Error error);  // an input that could not be parsed keeps its place
+  void finish();                // answers everything still pending
+  [[nodiscard]] const engine::Snapshot& snapshot() const { return *snapshot_; }
+
+ private:
+  struct Pending {
+    std::optional<Error> error;
+    std::size_t first = 0;
+    std::size_t count = 0;
+  };
+  void answer_block();
+  const engine::Endpoint* endpoint(std::string_view name, bool v6, bool is_src, Error& error);
+
+  std::shared_ptr<const engine::Snapshot> snapshot_;
+  Sink sink_;
+  std::size_t next_index_ = 0;
+  std::vector<Pending> pending_;
+  std::vector<engine::Request> requests_;
+  std::deque<engine::AttrMap> attrs_;  // srcPostureAttrs of the block (stable addresses)
+  std::vector<engine::Decision> decisions_;
+  std::unordered_map<std::string, engine::Endpoint> src_cache_[2];
+  std::unordered_map<std::string, engine::Endpoint> dst_cache_;
+};
+
+// Filter rules for one node (its tailcfg packet filter).
+struct NodeFilter {
+  engine::DeviceIndex device = 0;
+  std::vector<engine::FilterRule> rules;
+};
+Outcome<NodeFilter> filter_for(const engine::Snapshot& snapshot, std::string_view node);
+
+}  // namespace postern::control

@@ -1,0 +1,200 @@
+#include "postern/control/query.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace postern::control {
+namespace {
+
+using grammar::DiagCode;
+using nlohmann::json;
+
+Error query_error(const engine::QueryError& e) {
+  using Kind = engine::QueryError::Kind;
+  if (e.kind == Kind::InvalidInput) return invalid(DiagCode::C722, e.message, e.help);
+  return not_found(DiagCode::C721, e.message, e.help);
+}
+
+Outcome<std::uint8_t> proto_of(const QueryInput& input) {
+  const auto parsed = std::holds_alternative<std::string>(input.proto)
+                          ? engine::parse_query_proto(std::get<std::string>(input.proto))
+                          : engine::query_proto_number(std::get<std::int64_t>(input.proto));
+  if (!parsed) return query_error(parsed.error());
+  return parsed.value();
+}
+
+}  // namespace
+
+Outcome<engine::AttrMap> parse_attr_map(const json& object, std::string_view field) {
+  if (!object.is_object()) {
+    return invalid(DiagCode::C722,
+                   fmt::format("`{}` must be an object of key -> string, number or boolean", field));
+  }
+  engine::AttrMap out;
+  for (const auto& [key, v] : object.items()) {
+    if (v.is_string()) {
+      out.emplace(key, v.get<std::string>());
+    } else if (v.is_boolean()) {
+      out.emplace(key, v.get<bool>());
+    } else if (v.is_number()) {
+      out.emplace(key, v.get<double>());
+    } else {
+      return invalid(DiagCode::C722,
+                     fmt::format("`{}`: attribute `{}` must be a string, number or boolean", field,
+                                 key));
+    }
+  }
+  return out;
+}
+
+Outcome<QueryInput> parse_query(const json& object, bool explain_default) {
+  if (!object.is_object()) return invalid(DiagCode::C722, "a query must be a JSON object");
+  QueryInput input;
+  input.explain = explain_default;
+  bool has_src = false;
+  bool has_dst = false;
+  for (const auto& [key, v] : object.items()) {
+    if (key == "src" || key == "dst") {
+      if (!v.is_string()) return invalid(DiagCode::C722, fmt::format("`{}` must be a string", key));
+      (key == "src" ? input.src : input.dst) = v.get<std::string>();
+      (key == "src" ? has_src : has_dst) = true;
+    } else if (key == "proto") {
+      if (v.is_string()) {
+        input.proto = v.get<std::string>();
+      } else if (v.is_number_integer()) {
+        input.proto = v.get<std::int64_t>();
+      } else {
+        return invalid(DiagCode::C722, "`proto` must be a protocol name or a number 0-255");
+      }
+    } else if (key == "srcPostureAttrs") {
+      auto attrs = parse_attr_map(v, key);
+      if (!attrs) return attrs.error();
+      input.src_attrs = std::move(attrs.value());
+    } else if (key == "explain") {
+      if (!v.is_boolean()) return invalid(DiagCode::C722, "`explain` must be true or false");
+      input.explain = v.get<bool>();
+    } else {
+      return invalid(DiagCode::C722, fmt::format("unknown field `{}`", key),
+                     "a query has `src`, `dst`, `proto`, `srcPostureAttrs` and `explain`");
+    }
+  }
+  if (!has_src || !has_dst) {
+    return invalid(DiagCode::C722, "a query needs `src` and `dst` (host:port)");
+  }
+  return input;
+}
+
+Outcome<CheckAnswer> check(const engine::Snapshot& snapshot, const QueryInput& input) {
+  const auto proto = proto_of(input);
+  if (!proto) return proto.error();
+  auto query = engine::resolve_access_query(snapshot, input.src, input.dst, proto.value(),
+                                            input.src_attrs);
+  if (!query) return query_error(query.error());
+  CheckAnswer out{std::move(query).value(), {}};
+  out.answer = engine::answer_access_query(snapshot, out.query, input.explain);
+  return out;
+}
+
+// ---- batches ----
+
+BatchChecker::BatchChecker(std::shared_ptr<const engine::Snapshot> snapshot, Sink sink)
+    : snapshot_(std::move(snapshot)), sink_(std::move(sink)) {}
+
+BatchChecker::~BatchChecker() = default;
+
+void BatchChecker::add_error(Error error) {
+  pending_.push_back({std::move(error), 0, 0});
+  if (pending_.size() >= 4096) answer_block();
+}
+
+const engine::Endpoint* BatchChecker::endpoint(std::string_view name, bool v6, bool is_src,
+                                               Error& error) {
+  auto& cache = is_src ? src_cache_[v6 ? 1 : 0] : dst_cache_;
+  const std::string key(name);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto resolved = engine::resolve_endpoint(*snapshot_, name, v6);
+    if (!resolved) {
+      error = query_error(resolved.error());
+      return nullptr;
+    }
+    it = cache.emplace(key, std::move(resolved).value()).first;
+  }
+  return &it->second;
+}
+
+void BatchChecker::add(const QueryInput& input) {
+  const auto proto = proto_of(input);
+  if (!proto) return add_error(proto.error());
+  const auto host_port = engine::split_host_port(input.dst);
+  if (!host_port) return add_error(query_error(host_port.error()));
+  Error error;
+  const auto literal = grammar::ip::parse_address(host_port.value().host);
+  const auto* dst = endpoint(host_port.value().host, literal && literal->v6, false, error);
+  if (dst == nullptr) return add_error(std::move(error));
+  if (dst->addresses.size() != 1) {
+    return add_error(invalid(DiagCode::C722,
+                             fmt::format("destination `{}` names {} devices; a destination must be "
+                                         "one address",
+                                         host_port.value().host, dst->addresses.size())));
+  }
+  const bool v6 = dst->addresses[0].v6;
+  const auto* src = endpoint(input.src, v6, true, error);
+  if (src == nullptr) return add_error(std::move(error));
+  const engine::AttrMap* attrs = nullptr;
+  if (input.src_attrs) attrs = &attrs_.emplace_back(*input.src_attrs);
+  std::uint8_t p = proto.value();
+  if (p == engine::kProtoIcmp && v6) p = engine::kProtoIcmpV6;
+  pending_.push_back({std::nullopt, requests_.size(), src->addresses.size()});
+  for (const auto& s : src->addresses) {
+    engine::Request q;
+    q.src = s;
+    q.dst = dst->addresses[0];
+    q.proto = p;
+    q.port = host_port.value().port;
+    q.src_attrs = attrs;
+    q.explain = input.explain;
+    requests_.push_back(q);
+  }
+  if (pending_.size() >= 4096) answer_block();
+}
+
+void BatchChecker::answer_block() {
+  decisions_.resize(requests_.size());
+  snapshot_->check_batch(requests_, std::span<engine::Decision>(decisions_));
+  for (auto& entry : pending_) {
+    Answer answer;
+    answer.index = next_index_++;
+    if (entry.error) {
+      answer.error = std::move(entry.error);
+      sink_(answer);
+      continue;
+    }
+    // A user login may name several devices: accept only when every one is accepted.
+    answer.accept = true;
+    for (std::size_t k = 0; k < entry.count && answer.accept; ++k) {
+      answer.decision = &decisions_[entry.first + k];
+      answer.accept = answer.decision->allow;
+    }
+    sink_(answer);
+  }
+  pending_.clear();
+  requests_.clear();
+  attrs_.clear();
+}
+
+void BatchChecker::finish() {
+  if (!pending_.empty()) answer_block();
+}
+
+Outcome<NodeFilter> filter_for(const engine::Snapshot& snapshot, std::string_view node) {
+  const auto found = snapshot.find_device(node);
+  if (!found) {
+    return not_found(DiagCode::C744, fmt::format("no single device is named `{}`", node),
+                     "use the device's id, nodeId, address, FQDN or hostname");
+  }
+  return NodeFilter{*found, snapshot.filter_for(*found)};
+}
+
+}  // namespace postern::control
