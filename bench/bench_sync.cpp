@@ -31,9 +31,9 @@ struct Sim {
     pid = ::fork();
     if (pid == 0) {
       if (std::freopen(out.c_str(), "w", stdout) == nullptr) ::_exit(127);
-      // The simulator sits next to us in the build tree: <build>/bench/.. /app/.
+      // The simulator sits next to us in the build tree: <build>/bench/../tools/.
       const std::string bin =
-          (std::filesystem::canonical("/proc/self/exe").parent_path().parent_path() / "app" /
+          (std::filesystem::canonical("/proc/self/exe").parent_path().parent_path() / "tools" /
            "postern-kandji-sim")
               .string();
       const std::string n = std::to_string(devices);
@@ -89,7 +89,7 @@ void BM_FullSync(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     const auto db = dir / ("bench-" + std::to_string(run++) + ".db");
-    auto store = std::move(store::open_sqlite_store(db).value());
+    auto store = std::move(postern::store::open_sqlite_store(db).value());
     const auto now = to_unix(clock.now());
     auto integration =
         store

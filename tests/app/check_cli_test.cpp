@@ -102,13 +102,15 @@ TEST_CASE("check --batch answers every line in order", "[app][check]") {
   CHECK(nlohmann::json::parse(l1)["decision"] == "deny");
 }
 
-TEST_CASE("filter: tailcfg FilterRules for one node", "[app][filter]") {
+TEST_CASE("filter: tailcfg FilterRules for one node, shaped as GET /v1/filter", "[app][filter]") {
   auto r = run("filter " + samples() + " --node db-1");
   CHECK(r.exit_code == 0);
   auto doc = nlohmann::json::parse(r.out);
-  REQUIRE(doc.is_array());
-  REQUIRE_FALSE(doc.empty());
-  for (const auto& rule : doc) {
+  CHECK(doc["node"]["nodeId"] == "nDb1SRV0011");
+  const auto& rules = doc["rules"];
+  REQUIRE(rules.is_array());
+  REQUIRE_FALSE(rules.empty());
+  for (const auto& rule : rules) {
     CHECK(rule.contains("SrcIPs"));
     REQUIRE(rule.contains("DstPorts"));
     for (const auto& d : rule["DstPorts"]) {

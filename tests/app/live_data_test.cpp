@@ -1,11 +1,11 @@
 // Live data for checks: `postern check --db` answers on the synced attributes laid over the
 // tailnet file. carol-mbp is denied db-1:5432 by posture:trusted until Kandji reports her agent.
-// Needs `--db` on `postern check` (wired by the lead).
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
-#include "../sync/support/sim_process.hpp"
+#include "kandji_sim.hpp"
+#include "process.hpp"
 
 using postern::test::run_process;
 
@@ -24,16 +24,15 @@ TEST_CASE("live data: a sync flips carol's access through posture:trusted", "[ap
     postern::test::Simulator sim(dir, {"--devices", src + "/samples/kandji-devices.json"}, token);
     auto check = [&] {
       return run_process({postern, "check", "--db", db, "--policy", policy, "--tailnet", tailnet,
-                          "--src", "carol-mbp", "--dst", "db-1:5432"},
-                         dir);
+                          "--src", "carol-mbp", "--dst", "db-1:5432"});
     };
     auto sync_once = [&] {
-      return run_process({postern, "sync", "--once", "--db", db, "--tailnet", tailnet}, dir)
+      return run_process({postern, "sync", "--once", "--db", db, "--tailnet", tailnet})
           .exit_code;
     };
     REQUIRE(run_process({postern, "integrations", "add", "kandji", "--url", sim.url(),
                          "--token-env", "LIVE_TOKEN", "--db", db, "--tailnet", tailnet},
-                        dir, {"LIVE_TOKEN=" + token})
+                        {"LIVE_TOKEN=" + token})
                 .exit_code == 0);
     auto denied = check();
     INFO(denied.out << denied.err);

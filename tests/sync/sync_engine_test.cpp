@@ -37,7 +37,7 @@ struct Harness {
     integration = store
                       ->create_integration(
                           Integration{0, "kandji", "https://acme.api.kandji.io", 0, 1000, 1000},
-                          AuditEvent{0, 1000, "admin:t", "", "Create posture integration", "{}"})
+                          AuditEvent{0, 1000, "admin:t", "", "Create posture integration", "{}", ""})
                       .value();
     for (int i = 0; i < 6; ++i) {
       const std::string n = std::to_string(i);

@@ -217,6 +217,15 @@ ReferenceEvaluator::ReferenceEvaluator(const policy::Ast& ast, const engine::Inv
     }
     rules_.push_back(std::move(rule));
   }
+  // §7.2 step 1: without acls and grants the file means `*` -> `*:*`, which reaches what `*`
+  // reaches (tailnet addresses and approved routes), with defaultSrcPosture as for any rule.
+  if (!ast.has_acls && !ast.has_grants) {
+    default_src_.push_back(policy::Selector{});
+    rules_.push_back(Rule{&default_src_,
+                          &default_no_posture_,
+                          {Target{&default_src_.front(), std::nullopt, {policy::PortRange{}}}},
+                          nullptr});
+  }
 }
 
 const Device* ReferenceEvaluator::device_at(const ip::Address& address) const {
@@ -400,8 +409,6 @@ bool ReferenceEvaluator::source_passes_posture(const Rule& rule, const RefQuery&
 }
 
 bool ReferenceEvaluator::allowed(const RefQuery& query) const {
-  // §7.2 step 1: without acls and grants everything is allowed.
-  if (!ast_.has_acls && !ast_.has_grants) return true;
   if (query.src.v6 != query.dst.v6) return false;  // mismatched families never match
   for (const auto& rule : rules_) {
     const bool source_ok = std::any_of(rule.src->begin(), rule.src->end(),

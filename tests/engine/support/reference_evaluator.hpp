@@ -76,6 +76,9 @@ class ReferenceEvaluator {
   const grammar::policy::Ast& ast_;
   const engine::Inventory& inventory_;
   std::vector<Rule> rules_;
+  // Tailscale's default policy, `*` -> `*:*`, for a file with neither acls nor grants.
+  std::vector<grammar::policy::Selector> default_src_;
+  std::optional<std::vector<grammar::policy::Text>> default_no_posture_;
 };
 
 // Tailscale's cmpver (spec §5.5), restated here on purpose rather than shared with the engine:

@@ -285,6 +285,7 @@ struct TestRunResult {
 // Run the policy's `tests`. With an inventory, sources and destinations resolve to its devices
 // (every source device must pass); without one (nullptr), to synthetic devices: a user is one
 // untagged device of that user, a tag one device with that tag, a host alias its address.
+// The policy's `sshTests` run too (run_ssh_tests, ssh.hpp); their failures are added alike.
 TestRunResult run_policy_tests(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
                                const Inventory* inventory, CompileOptions options = {});
 
