@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "postern/store/store.hpp"
+#include "status_json.hpp"
 
 namespace postern::store {
 namespace {
@@ -71,6 +72,19 @@ constexpr const char* kMigrations[] = {
     "ALTER TABLE audit_log ADD COLUMN origin TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX audit_log_actor ON audit_log(actor);"
     "CREATE INDEX audit_log_target ON audit_log(target);",
+    // v4: API credentials (access keys, OAuth clients and their tokens), secrets as hashes only.
+    "CREATE TABLE api_credentials("
+    "  id TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  secret_hash TEXT NOT NULL,"
+    "  description TEXT NOT NULL,"
+    "  scopes TEXT NOT NULL,"
+    "  parent TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER,"
+    "  revoked_at INTEGER,"
+    "  last_used_at INTEGER);"
+    "CREATE INDEX api_credentials_parent ON api_credentials(parent);",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -129,68 +143,9 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-json status_to_json(const SyncStatus& s) {
-  json j;
-  auto opt = [&](const char* key, const std::optional<std::int64_t>& v) {
-    j[key] = v ? json(*v) : json(nullptr);
-  };
-  opt("last_success", s.last_success);
-  opt("last_attempt", s.last_attempt);
-  opt("paused_until", s.paused_until);
-  opt("next_run", s.next_run);
-  j["last_error"] = s.last_error;
-  j["last_error_kind"] = s.last_error_kind;
-  j["provider_host_count"] = s.provider_host_count;
-  j["matched_count"] = s.matched_count;
-  j["possible_matched_count"] = s.possible_matched_count;
-  j["ambiguous_serials"] = s.ambiguous_serials;
-  j["records_without_serial"] = s.records_without_serial;
-  j["pages"] = s.pages;
-  j["duration_ms"] = s.duration_ms;
-  j["suspect_streak"] = s.suspect_streak;
-  j["warning"] = s.warning;
-  return j;
-}
-
-SyncStatus status_from_json(const std::string& text) {
-  SyncStatus s;
-  const json j = json::parse(text, nullptr, false);
-  if (!j.is_object()) return s;
-  auto opt = [&](const char* key) -> std::optional<std::int64_t> {
-    const auto it = j.find(key);
-    if (it == j.end() || !it->is_number_integer()) return std::nullopt;
-    return it->get<std::int64_t>();
-  };
-  auto num = [&](const char* key) { return opt(key).value_or(0); };
-  auto str = [&](const char* key) {
-    const auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  s.last_success = opt("last_success");
-  s.last_attempt = opt("last_attempt");
-  s.paused_until = opt("paused_until");
-  s.next_run = opt("next_run");
-  s.last_error = str("last_error");
-  s.last_error_kind = str("last_error_kind");
-  s.provider_host_count = num("provider_host_count");
-  s.matched_count = num("matched_count");
-  s.possible_matched_count = num("possible_matched_count");
-  if (const auto it = j.find("ambiguous_serials"); it != j.end() && it->is_array()) {
-    for (const auto& v : *it) {
-      if (v.is_string()) s.ambiguous_serials.push_back(v.get<std::string>());
-    }
-  }
-  s.records_without_serial = num("records_without_serial");
-  s.pages = num("pages");
-  s.duration_ms = num("duration_ms");
-  s.suspect_streak = num("suspect_streak");
-  s.warning = str("warning");
-  return s;
-}
-
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  SqliteStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   ~SqliteStore() override { sqlite3_close_v2(db_); }
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -405,6 +360,17 @@ class SqliteStore final : public Store {
     });
   }
 
+  // Tokens stay in files next to the database (token_store.cpp), never in it.
+  Status save_token(std::string_view provider, std::string_view token) override {
+    return store::write_token(path_, provider, token);
+  }
+  Result<std::string> load_token(std::string_view provider) override {
+    return store::read_token(path_, provider);
+  }
+  Status delete_token(std::string_view provider) override {
+    return store::remove_token(path_, provider);
+  }
+
   Result<std::optional<PolicyVersion>> current_policy() override {
     return guard([&]() -> std::optional<PolicyVersion> {
       auto versions = read_policies(1);
@@ -417,7 +383,89 @@ class SqliteStore final : public Store {
     return guard([&] { return read_policies(limit); });
   }
 
+  Status create_credential(const ApiCredential& c,
+                           const std::vector<AuditEvent>& events) override {
+    return guard([&] {
+      Transaction tx(*this);
+      if (find_credential_locked(c.id)) throw ConfigFailure("the credential id is taken");
+      Statement st(db_,
+                   "INSERT INTO api_credentials(id, kind, secret_hash, description, scopes, "
+                   "parent, created_at, expires_at, revoked_at, last_used_at) "
+                   "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      st.bind(1, c.id).bind(2, c.kind).bind(3, c.secret_hash).bind(4, c.description);
+      st.bind(5, c.scopes).bind(6, c.parent).bind(7, c.created_at).bind(8, c.expires_at);
+      st.bind(9, c.revoked_at).bind(10, c.last_used_at).run();
+      for (const auto& e : events) insert_event(e);
+      tx.commit();
+      return std::monostate{};
+    });
+  }
+
+  Result<std::optional<ApiCredential>> find_credential(std::string_view id) override {
+    return guard([&] { return find_credential_locked(id); });
+  }
+
+  Result<std::vector<ApiCredential>> list_credentials() override {
+    return guard([&] {
+      std::vector<ApiCredential> out;
+      Statement st(db_, (std::string(kCredentialColumns) + " ORDER BY created_at, id").c_str());
+      while (st.step()) out.push_back(read_credential(st));
+      return out;
+    });
+  }
+
+  Result<bool> revoke_credential(std::string_view id, std::int64_t time,
+                                 const AuditEvent& event) override {
+    return guard([&] {
+      Transaction tx(*this);
+      const auto found = find_credential_locked(id);
+      if (!found || found->revoked_at) return false;
+      Statement st(db_,
+                   "UPDATE api_credentials SET revoked_at = ? "
+                   "WHERE (id = ? OR parent = ?) AND revoked_at IS NULL");
+      st.bind(1, time).bind(2, id).bind(3, id).run();
+      insert_event(event);
+      tx.commit();
+      return true;
+    });
+  }
+
+  Status touch_credential(std::string_view id, std::int64_t time) override {
+    return guard([&] {
+      Statement st(db_, "UPDATE api_credentials SET last_used_at = ? WHERE id = ?");
+      st.bind(1, time).bind(2, id).run();
+      return std::monostate{};
+    });
+  }
+
+  Status purge_expired_tokens(std::int64_t time) override {
+    return guard([&] {
+      Statement st(db_,
+                   "DELETE FROM api_credentials WHERE kind = 'oauth-token' AND expires_at < ?");
+      st.bind(1, time).run();
+      return std::monostate{};
+    });
+  }
+
  private:
+  static constexpr std::string_view kCredentialColumns =
+      "SELECT id, kind, secret_hash, description, scopes, parent, created_at, expires_at, "
+      "revoked_at, last_used_at FROM api_credentials";
+
+  static ApiCredential read_credential(Statement& st) {
+    return ApiCredential{st.text(0),         st.text(1),          st.text(2),
+                         st.text(3),         st.text(4),          st.text(5),
+                         st.integer(6),      st.maybe_integer(7), st.maybe_integer(8),
+                         st.maybe_integer(9)};
+  }
+
+  std::optional<ApiCredential> find_credential_locked(std::string_view id) {
+    Statement st(db_, (std::string(kCredentialColumns) + " WHERE id = ?").c_str());
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    return read_credential(st);
+  }
+
   class Transaction {
    public:
     explicit Transaction(SqliteStore& store) : store_(store) { store_.exec("BEGIN IMMEDIATE"); }
@@ -534,6 +582,7 @@ class SqliteStore final : public Store {
   }
 
   sqlite3* db_;
+  std::filesystem::path path_;
   std::mutex mu_;
 };
 
@@ -562,7 +611,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& pa
     return SyncError{SyncErrorKind::Store, "cannot open `" + path.string() + "`: " + message};
   }
   sqlite3_busy_timeout(db, 10'000);
-  auto store = std::make_unique<SqliteStore>(db);
+  auto store = std::make_unique<SqliteStore>(db, path);
   try {
     store->migrate();
   } catch (const std::exception& e) {

@@ -49,6 +49,31 @@ struct AuditQuery {
   std::optional<std::size_t> limit;   // newest `limit` events
 };
 
+// An API credential (issue 9): an access key, an OAuth client, or an access token an OAuth client
+// obtained. Only the SHA-256 of the secret is kept; the public `id` finds the row.
+struct ApiCredential {
+  std::string id;           // e.g. "k1f2e3d4c5b6a7980", unique across kinds
+  std::string kind;         // "api-key", "oauth-client" or "oauth-token"
+  std::string secret_hash;  // lowercase hex SHA-256 of the secret part of the token
+  std::string description;
+  std::string scopes;  // space-separated scope names as granted
+  std::string parent;  // oauth-token: the id of the client it was issued to; else empty
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> expires_at;
+  std::optional<std::int64_t> revoked_at;
+  std::optional<std::int64_t> last_used_at;
+};
+
+// One committed change as replicas replay it (PostgreSQL's change_log): ids are gapless and in
+// commit order. kind "attributes": payload {"writes":[...]}; "policy": {"id":N,"text":...};
+// "integration": {"id":N,"provider":...}.
+struct Change {
+  std::int64_t id = 0;
+  std::string kind;
+  std::string origin;  // replica_id() of the writer
+  std::string payload;
+};
+
 class Store : public sync::SyncLedger {
  public:
   // Inserts the integration and its audit event; Config error when the provider already has one.
@@ -75,7 +100,46 @@ class Store : public sync::SyncLedger {
 
   // Oldest first (a `limit` keeps the newest events).
   virtual Result<std::vector<AuditEvent>> audit_log(const AuditQuery& query) = 0;
+
+  // API credentials. Inserts one with its audit events (none for OAuth access tokens); a Config
+  // error when the id is taken.
+  virtual Status create_credential(const ApiCredential& credential,
+                                   const std::vector<AuditEvent>& events) = 0;
+  virtual Result<std::optional<ApiCredential>> find_credential(std::string_view id) = 0;
+  // Every credential of every kind, oldest first.
+  virtual Result<std::vector<ApiCredential>> list_credentials() = 0;
+  // Sets revoked_at = time on `id` and on the credentials whose parent is `id`, logs `event`;
+  // false (nothing logged) when `id` does not exist or was already revoked.
+  virtual Result<bool> revoke_credential(std::string_view id, std::int64_t time,
+                                         const AuditEvent& event) = 0;
+  virtual Status touch_credential(std::string_view id, std::int64_t time) = 0;  // last_used_at
+  // Deletes the oauth-token credentials that expired before `time`.
+  virtual Status purge_expired_tokens(std::int64_t time) = 0;
+
+  // Integration API tokens, readable only through these three (never by status or the API):
+  // SQLite keeps them in `<db>.secrets/` files, PostgreSQL in its integration_tokens table.
+  virtual Status save_token(std::string_view provider, std::string_view token) = 0;
+  virtual Result<std::string> load_token(std::string_view provider) = 0;
+  virtual Status delete_token(std::string_view provider) = 0;
+
+  // Replication (PostgreSQL): every mutating call also appends to the change log, which other
+  // replicas replay. A single-process store (SQLite) has none: shared() is false.
+  [[nodiscard]] virtual bool shared() const { return false; }
+  [[nodiscard]] virtual std::string replica_id() const { return {}; }
+  // The id of the newest change (0: none).
+  virtual Result<std::int64_t> change_position() { return std::int64_t{0}; }
+  // Changes with id > `after`, oldest first, at most `limit`.
+  virtual Result<std::vector<Change>> changes_after(std::int64_t /*after*/, std::size_t /*limit*/) {
+    return std::vector<Change>{};
+  }
 };
+
+// `postgresql://...` or `postgres://...`: a PostgreSQL connection URL, not a file path.
+bool is_postgres_url(std::string_view db);
+// Opens the store `db` names: a PostgreSQL URL, else an SQLite file path.
+Result<std::unique_ptr<Store>> open_store(std::string_view db);
+// Connects to PostgreSQL at `url` and applies pending schema migrations (one replica at a time).
+Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url);
 
 // Opens (creating and migrating as needed) the SQLite store at `path` in WAL mode.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path);
