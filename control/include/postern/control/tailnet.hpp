@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "postern/control/api_access.hpp"
 #include "postern/control/actor.hpp"
 #include "postern/control/outcome.hpp"
 #include "postern/engine/engine.hpp"
@@ -186,6 +187,21 @@ class Tailnet {
 
   // ---- audit ----
   [[nodiscard]] Outcome<std::vector<sync::AuditEvent>> audit(const store::AuditQuery& query) const;
+
+  // ---- API access: keys, OAuth clients, access tokens (api_access.hpp) ----
+  Outcome<NewCredential> create_key(const NewCredentialRequest& request, const Actor& actor);
+  // Access keys and OAuth clients, revoked and expired ones included, oldest first.
+  [[nodiscard]] Outcome<std::vector<CredentialView>> list_keys() const;
+  // Revokes a key or an OAuth client (and the tokens it obtained).
+  Done revoke_key(std::string_view id, const Actor& actor);
+  // Who `token` speaks for now: an Invalid error (K830) when it is malformed, unknown, wrong,
+  // expired or revoked; Unavailable when the store fails.
+  Outcome<Authenticated> authenticate(std::string_view token);
+  // The client-credentials grant: a one-hour token with `scopes` (empty: the client's own), which
+  // must be among the client's. K834 when the client does not authenticate, K831 for a scope.
+  Outcome<AccessToken> issue_access_token(std::string_view client_id,
+                                          std::string_view client_secret,
+                                          const std::vector<std::string>& scopes);
 
   struct Impl;  // implementation detail (control/src/tailnet_impl.hpp)
 
