@@ -1,0 +1,122 @@
+// libpq plumbing: connecting (with a bounded connect timeout), reconnecting after a loss, text
+// parameters, results, transactions.
+#include "pg_connection.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace postern::store::pg {
+
+std::int64_t Rows::integer(int row, int col) const {
+  const char* p = PQgetvalue(result_.get(), row, col);
+  const auto len = static_cast<std::size_t>(PQgetlength(result_.get(), row, col));
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(p, p + len, value);
+  if (ec != std::errc() || end != p + len) {
+    throw PgFailure(fmt::format("unexpected non-integer value `{}` from the database",
+                                std::string_view(p, len)));
+  }
+  return value;
+}
+
+std::int64_t Rows::affected() const {
+  const char* n = PQcmdTuples(result_.get());
+  std::int64_t value = 0;
+  std::from_chars(n, n + std::char_traits<char>::length(n), value);
+  return value;
+}
+
+std::string redact_url(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const auto authority = scheme + 3;
+  const auto at = url.find('@', authority);
+  const auto slash = url.find('/', authority);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && at > slash)) {
+    return std::string(url.substr(0, url.find('?')));
+  }
+  const auto colon = url.find(':', authority);
+  std::string out(url.substr(0, colon != std::string_view::npos && colon < at ? colon : at));
+  out += url.substr(at, url.find('?') - at);
+  return out;
+}
+
+std::string connection_error(PGconn* conn) {
+  std::string message = conn != nullptr ? PQerrorMessage(conn) : "out of memory";
+  for (auto& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!message.empty() && message.back() == ' ') message.pop_back();
+  return message;
+}
+
+Connection::Connection(std::string url) : url_(std::move(url)), redacted_(redact_url(url_)) {
+  connect();
+}
+
+Connection::~Connection() { PQfinish(conn_); }
+
+void Connection::connect() {
+  PQfinish(conn_);
+  // Later keywords override earlier ones, so a connect_timeout in the URL wins.
+  const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {"5", "postern", url_.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keywords, values, 1);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    throw PgFailure(fmt::format("cannot connect to PostgreSQL at `{}`: {}", redacted_,
+                                connection_error(conn_)));
+  }
+  // Quiet: NOTICEs (e.g. "relation already exists, skipping") are not errors.
+  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+}
+
+bool Connection::connected() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+void Connection::ensure_connected() {
+  if (!connected()) connect();
+}
+
+Rows Connection::exec(const char* sql, const std::vector<Param>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PGresult* result = PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr,
+                                  values.data(), nullptr, nullptr, 0);
+  const auto status = PQresultStatus(result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    std::string message = result != nullptr ? PQresultErrorMessage(result) : "";
+    PQclear(result);
+    if (message.empty()) message = connection_error(conn_);
+    for (auto& c : message) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    while (!message.empty() && message.back() == ' ') message.pop_back();
+    throw PgFailure(fmt::format("database error: {}", message));
+  }
+  return Rows(result);
+}
+
+void Connection::exec_script(const char* sql) {
+  std::unique_ptr<PGresult, ResultDeleter> result(PQexec(conn_, sql));
+  const auto status = PQresultStatus(result.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    throw PgFailure(fmt::format("database error: {}", connection_error(conn_)));
+  }
+}
+
+Transaction::Transaction(Connection& conn, const char* begin) : conn_(conn) {
+  conn_.exec_script(begin);
+}
+
+Transaction::~Transaction() {
+  if (done_ || !conn_.connected()) return;
+  std::unique_ptr<PGresult, ResultDeleter> result(PQexec(conn_.raw(), "ROLLBACK"));
+}
+
+void Transaction::commit() {
+  conn_.exec_script("COMMIT");
+  done_ = true;
+}
+
+}  // namespace postern::store::pg
