@@ -78,8 +78,8 @@ std::optional<TokenParts> split_token(std::string_view token, std::string_view p
 }
 
 std::optional<CredentialKind> kind_from_name(std::string_view name) {
-  for (auto kind : {CredentialKind::ApiKey, CredentialKind::OAuthClient,
-                    CredentialKind::AccessToken}) {
+  for (auto kind :
+       {CredentialKind::ApiKey, CredentialKind::OAuthClient, CredentialKind::AccessToken}) {
     if (kind_name(kind) == name) return kind;
   }
   return std::nullopt;
@@ -113,8 +113,9 @@ Error refused(std::string message) {
 }
 
 Error client_refused() {
-  return invalid(DiagCode::K834, "the OAuth client id or secret is wrong, or the client was "
-                                 "revoked or expired",
+  return invalid(DiagCode::K834,
+                 "the OAuth client id or secret is wrong, or the client was "
+                 "revoked or expired",
                  "create a client with `postern keys create --oauth --scope SCOPE`");
 }
 
@@ -170,8 +171,9 @@ std::optional<Error> check_request(const NewCredentialRequest& request) {
                    "create an OAuth client (--oauth) for a credential with fewer scopes");
   }
   if (request.kind == CredentialKind::OAuthClient && request.scopes.empty()) {
-    return invalid(DiagCode::K831, "an OAuth client needs at least one scope",
-                   fmt::format("give --scope with one of: {}", fmt::join(grantable_scopes(), ", ")));
+    return invalid(
+        DiagCode::K831, "an OAuth client needs at least one scope",
+        fmt::format("give --scope with one of: {}", fmt::join(grantable_scopes(), ", ")));
   }
   for (const auto& scope : request.scopes) {
     if (!is_grantable(scope)) {
@@ -307,8 +309,8 @@ Outcome<NewCredential> Tailnet::create_key(const NewCredentialRequest& request,
                                       : nlohmann::json(nullptr);
   const auto action =
       request.kind == CredentialKind::ApiKey ? kActionCreateKey : kActionCreateClient;
-  if (auto created = store_->create_credential(
-          row, {key_event(now, actor, row, action, std::move(details))});
+  if (auto created =
+          store_->create_credential(row, {key_event(now, actor, row, action, std::move(details))});
       !created) {
     return from_sync(created.error());
   }
@@ -351,8 +353,9 @@ Done Tailnet::revoke_key(std::string_view id, const Actor& actor) {
 Outcome<Authenticated> Tailnet::authenticate(std::string_view token) {
   if (!store_) return refused("this server keeps no API keys (it runs without --db)");
   if (token.substr(0, kOAuthClientPrefix.size()) == kOAuthClientPrefix) {
-    return refused("an OAuth client secret is not an access token; exchange it for one at "
-                   "POST /api/v2/oauth/token");
+    return refused(
+        "an OAuth client secret is not an access token; exchange it for one at "
+        "POST /api/v2/oauth/token");
   }
   const auto parts = split_token(token, kApiKeyPrefix);
   if (!parts) return refused("the credential is not an API access token (tskey-api-...)");
@@ -372,9 +375,9 @@ Outcome<Authenticated> Tailnet::authenticate(std::string_view token) {
     (void)store_->touch_credential(row->id, now);  // bookkeeping only: never refuses a request
   }
   const bool is_token = row->kind == kind_name(CredentialKind::AccessToken);
-  return Authenticated{is_token ? fmt::format("oauth-client:{}", row->parent)
-                                : fmt::format("api-key:{}", row->id),
-                       effective_scopes(split_scopes(row->scopes))};
+  return Authenticated{
+      is_token ? fmt::format("oauth-client:{}", row->parent) : fmt::format("api-key:{}", row->id),
+      effective_scopes(split_scopes(row->scopes))};
 }
 
 Outcome<AccessToken> Tailnet::issue_access_token(std::string_view client_id,

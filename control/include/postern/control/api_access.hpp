@@ -15,7 +15,7 @@ namespace postern::control {
 
 inline constexpr std::string_view kApiKeyPrefix = "tskey-api-";
 inline constexpr std::string_view kOAuthClientPrefix = "tskey-client-";
-inline constexpr std::int64_t kAccessTokenLifetime = 3600;          // seconds, as Tailscale's
+inline constexpr std::int64_t kAccessTokenLifetime = 3600;           // seconds, as Tailscale's
 inline constexpr std::int64_t kDefaultKeyLifetime = 90 * 24 * 3600;  // Tailscale's default
 inline constexpr std::int64_t kMaxKeyLifetime = 365 * 24 * 3600;
 
