@@ -26,10 +26,17 @@ const CommandRegistration kRegistration{
           ->required()
           ->type_name("FILE");
       cmd->add_option("--db", o->db,
-                      "Attribute store (SQLite): its attributes are laid over the inventory's,\n"
-                      "API writes are persisted there with an audit event. Default with --sync:\n"
-                      "postern.db; without --sync and --db, API-set attributes live in memory")
-          ->type_name("FILE");
+                      "Attribute store: an SQLite file, or postgresql://... for several replicas\n"
+                      "sharing one database (docs/deploy.md). Its attributes are laid over the\n"
+                      "inventory's; API writes are persisted there with an audit event. Default\n"
+                      "with --sync: postern.db; without --sync and --db, API-set attributes live\n"
+                      "in memory")
+          ->type_name("FILE|URL");
+      cmd->add_option("--replica-retry-ms", o->replica_retry_ms,
+                      "With a postgresql:// --db: how often a replica tries for the sync lease,\n"
+                      "checks it still holds it, and reconnects after losing the database")
+          ->check(CLI::Range(50, 600000))
+          ->capture_default_str();
       cmd->add_option("--listen", o->listen,
                       "HOST:PORT (port 0 picks a free one); a non-loopback host needs\n"
                       "--api-token-file")

@@ -146,6 +146,7 @@ int run_server(const ServeOptions& options) {
     tailnet_options.db = std::string(store::kDefaultDbPath);  // where `integrations` keeps them
   }
   tailnet_options.sync_interval = std::chrono::seconds(options.sync_interval);
+  tailnet_options.replica_retry = std::chrono::milliseconds(options.replica_retry_ms);
   tailnet_options.log = [&log](bool error, const std::string& line) {
     error ? log.error(line) : log.info(line);
   };

@@ -19,6 +19,7 @@ struct ServeOptions {
   int reload_interval = 5;  // seconds between file polls; 0 = SIGHUP only
   std::size_t threads = 8;  // HTTP worker threads
   bool access_log = false;
+  int replica_retry_ms = 5000;  // postgresql:// store: sync lease and reconnect retry
 };
 
 // localhost, 127.0.0.0/8 and ::1.

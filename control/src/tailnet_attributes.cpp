@@ -231,7 +231,7 @@ Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std
       return from_sync(written.error());
     }
   }
-  impl.apply_writes(writes);
+  impl.publish(writes);
   return done();
 }
 

@@ -9,8 +9,11 @@
 
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/scheduler.hpp"
+#include "tailnet_replication.hpp"
 
 namespace postern::control {
+
+class Replicator;
 
 struct FileStamp {
   std::filesystem::file_time_type mtime{};
@@ -56,6 +59,10 @@ struct Tailnet::Impl {
   std::unique_ptr<sync::Scheduler> scheduler;
   std::thread scheduler_thread;
   std::function<void(const SyncRun&)> on_run;
+  std::mutex scheduler_mu;  // guards starting and stopping the schedule
+
+  // Last: stopped (by its destructor) before anything it uses goes away.
+  std::unique_ptr<Replicator> replicator;  // a shared (PostgreSQL) store only
 
   // Compile `loaded` over base + overlay and publish (writer held).
   void install(engine::Inventory inventory, const engine::LoadedPolicy& loaded,
@@ -67,6 +74,16 @@ struct Tailnet::Impl {
   // The inventory file's own value of `key` on `device`, as a change that restores it.
   [[nodiscard]] std::optional<engine::AttrChange> file_value(engine::DeviceIndex device,
                                                              const std::string& key) const;
+  // A stored policy version another replica saved: loaded (its tests ran on save) and installed
+  // over the current inventory; one that does not load here is logged and not installed.
+  void install_stored_policy(std::int64_t version, const std::string& text);
+  // After a store write (writer held): on a shared store, replay the change log up to and
+  // including this write, so every replica applies changes in the same order; else apply
+  // `writes` directly.
+  void publish(const std::vector<sync::AttributeWrite>& writes);
+  // The schedule on background threads (the lease holder's, or the only process's).
+  void start_scheduler();
+  void stop_scheduler();
   void log(bool error, const std::string& line) const;
   [[nodiscard]] store::Store& store() const { return *self.store_; }
   sync::SyncEngine& syncer();

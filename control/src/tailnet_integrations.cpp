@@ -70,7 +70,7 @@ sync::Status LiveLedger::save_status(std::int64_t integration_id, const sync::Sy
 sync::Status LiveLedger::commit_sync(const sync::SyncCommit& commit) {
   std::lock_guard lock(impl_.writer);
   auto committed = impl_.store().commit_sync(commit);
-  if (committed) impl_.apply_writes(commit.writes);
+  if (committed) impl_.publish(commit.writes);
   return committed;
 }
 
@@ -83,9 +83,8 @@ sync::SyncEngine& Tailnet::Impl::syncer() {
       own_transport = sync::make_curl_transport();
       transport = own_transport.get();
     }
-    const auto db = *self.options_.db;
-    auto tokens = [db](const sync::Integration& integration) {
-      return store::read_token(db, integration.provider);
+    auto tokens = [this](const sync::Integration& integration) {
+      return store().load_token(integration.provider);
     };
     sync_engine = std::make_unique<sync::SyncEngine>(ledger, *transport, *self.clock_, tokens,
                                                      self.options_.sync_options);
@@ -103,17 +102,42 @@ sync::SyncEngine& Tailnet::Impl::syncer() {
   return *sync_engine;
 }
 
+void Tailnet::Impl::start_scheduler() {
+  std::lock_guard lock(scheduler_mu);
+  if (scheduler_thread.joinable()) return;
+  syncer();
+  scheduler_thread = std::thread([this] { scheduler->run(); });
+}
+
+void Tailnet::Impl::stop_scheduler() {
+  std::lock_guard lock(scheduler_mu);
+  if (!scheduler) return;
+  scheduler->stop();
+  if (scheduler_thread.joinable()) scheduler_thread.join();
+  // A stopped scheduler does not run again: the next lease holder term gets a fresh one.
+  scheduler.reset();
+  sync_engine.reset();
+}
+
 void Tailnet::start_syncing(std::function<void(const SyncRun&)> on_run) {
   if (!store_ || !options_.tailnet_path || impl_->scheduler_thread.joinable()) return;
-  impl_->syncer();
   impl_->on_run = std::move(on_run);
-  impl_->scheduler_thread = std::thread([this] { impl_->scheduler->run(); });
+  // Replicas: only the lease holder runs the schedule.
+  if (impl_->replicator) {
+    impl_->replicator->start_lease();
+    return;
+  }
+  impl_->start_scheduler();
 }
 
 void Tailnet::stop_syncing() {
-  if (!impl_ || !impl_->scheduler) return;
-  impl_->scheduler->stop();
-  if (impl_->scheduler_thread.joinable()) impl_->scheduler_thread.join();
+  if (!impl_) return;
+  if (impl_->replicator) impl_->replicator->stop_lease();
+  impl_->stop_scheduler();
+}
+
+bool Tailnet::holds_sync_lease() const {
+  return impl_->replicator && impl_->replicator->holds_lease();
 }
 
 Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
@@ -122,11 +146,25 @@ Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
   if (!found) return from_sync(found.error());
   if (!found.value()) return no_integration(provider);
   if (!options_.tailnet_path) return needs_tailnet();
+  if (impl_->replicator) {
+    // Replicas: the lease holder syncs. Make the run due now; its schedule reads the store
+    // every second (this replica's own schedule, when it holds the lease, included).
+    auto status = store_->load_status(found.value()->id);
+    if (!status) return from_sync(status.error());
+    auto due = status.value();
+    due.next_run = now();
+    if (auto saved = store_->save_status(found.value()->id, due); !saved) {
+      return from_sync(saved.error());
+    }
+    return std::optional<SyncRun>{};
+  }
+  std::unique_lock schedule(impl_->scheduler_mu);
   impl_->syncer();
   if (impl_->scheduler_thread.joinable()) {
     impl_->scheduler->trigger(found.value()->id);
     return std::optional<SyncRun>{};
   }
+  schedule.unlock();
   const auto report = impl_->sync_engine->sync(*found.value(), impl_->nodes());
   // The next scheduled run counts from this one, unless the sync paused the integration.
   if (auto status = store_->load_status(found.value()->id)) {
@@ -162,7 +200,7 @@ Outcome<std::vector<IntegrationView>> Tailnet::integrations() const {
   for (const auto& i : all.value()) {
     auto status = store_->load_status(i.id);
     IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}};
-    v.token_set = store::read_token(*options_.db, i.provider).ok();
+    v.token_set = store_->load_token(i.provider).ok();
     v.state = integration_state(v.status, t);
     views.push_back(std::move(v));
   }
@@ -200,7 +238,7 @@ Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider
     return conflict(DiagCode::C742, fmt::format("a `{}` integration already exists", provider),
                     "change it with an update instead");
   }
-  if (auto written = store::write_token(*options_.db, provider, token); !written) {
+  if (auto written = store_->save_token(provider, token); !written) {
     return from_sync(written.error());
   }
   const auto t = now();
@@ -237,9 +275,9 @@ Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider
   bool rotated = false;
   if (change.token) {
     if (change.token->empty()) return invalid(DiagCode::C741, "the API token is empty");
-    auto old = store::read_token(*options_.db, provider);
+    auto old = store_->load_token(provider);
     rotated = !old || old.value() != *change.token;
-    if (auto written = store::write_token(*options_.db, provider, *change.token); !written) {
+    if (auto written = store_->save_token(provider, *change.token); !written) {
       return from_sync(written.error());
     }
     if (rotated) changed.push_back("token");
@@ -272,8 +310,8 @@ Done Tailnet::delete_integration(const std::string& provider, const Actor& actor
       !removed) {
     return from_sync(removed.error());
   }
-  (void)store::remove_token(*options_.db, provider);
-  impl.apply_writes(plan.writes);
+  (void)store_->delete_token(provider);
+  impl.publish(plan.writes);
   impl.log(false, fmt::format("{} removed {} and {} attribute(s) it wrote", actor.name, provider,
                               plan.writes.size()));
   return done();

@@ -125,6 +125,26 @@ void Tailnet::Impl::install(engine::Inventory inventory, const engine::LoadedPol
   policy = std::move(state);
 }
 
+void Tailnet::Impl::install_stored_policy(std::int64_t version, const std::string& text) {
+  const std::string path = "policy.hujson";
+  const engine::Inventory effective = effective_inventory();
+  auto loaded = engine::load_policy(path, text, engine::validate_context(effective));
+  if (!loaded.ok()) {
+    log(true, fmt::format("policy version {} saved by another replica does not load here; still "
+                          "serving version {}:\n{}",
+                          version, policy.version, render_diagnostics(loaded.file, loaded.diags)));
+    return;
+  }
+  install(base, loaded, PolicyState{path, text, version, false, 0, 0});
+  log(false, fmt::format("installed policy version {} saved by another replica", version));
+}
+
+void Tailnet::Impl::publish(const std::vector<sync::AttributeWrite>& writes) {
+  if (replicator && replicator->catch_up_locked()) return;
+  if (replicator) log(true, "cannot read the change log; applying this change directly");
+  apply_writes(writes);
+}
+
 std::optional<engine::AttrChange> Tailnet::Impl::file_value(engine::DeviceIndex device,
                                                             const std::string& key) const {
   if (device >= base.devices.size()) return std::nullopt;
@@ -173,11 +193,12 @@ namespace {
 
 Outcome<std::unique_ptr<store::Store>> open_store(const TailnetOptions& options) {
   std::error_code ec;
-  if (!options.create_db && !std::filesystem::exists(*options.db, ec)) {
+  const std::string db = options.db->string();
+  if (!options.create_db && !store::is_postgres_url(db) && !std::filesystem::exists(db, ec)) {
     return not_found(DiagCode::C743, fmt::format("no store at `{}`", options.db->string()),
                      "give the --db that `postern integrations` or `postern serve` used");
   }
-  auto opened = store::open_sqlite_store(*options.db);
+  auto opened = store::open_store(db);
   if (!opened) {
     return Error{ErrorKind::Unavailable, DiagCode::C743,
                  fmt::format("cannot open the store: {}", opened.error().message), {}};
@@ -195,6 +216,14 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
     auto store = open_store(opts);
     if (!store) return store.error();
     tailnet->store_ = std::move(store.value());
+    if (tailnet->store_->shared()) {
+      // Subscribe before loading anything, so no change falls between the load and the feed.
+      impl.replicator =
+          std::make_unique<Replicator>(impl, opts.db->string(), opts.replica_retry);
+      if (auto subscribed = impl.replicator->subscribe(); !subscribed) {
+        return subscribed.error();
+      }
+    }
     auto table = tailnet->store_->load_attributes();
     if (!table) return from_sync(table.error());
     impl.overlay = std::move(table.value());
@@ -248,6 +277,14 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
   impl.tailnet_stamp = loaded_files.tailnet_stamp;
   impl.policy_stamp = loaded_files.policy_stamp;
   impl.install(std::move(loaded_files.inventory), accepted.value(), std::move(state));
+  if (impl.replicator) {
+    // Changes committed while we loaded: replayed over what was read (they are idempotent).
+    if (!impl.replicator->catch_up_locked()) {
+      return Error{ErrorKind::Unavailable, DiagCode::C743,
+                   "cannot read the change log of the shared store", {}};
+    }
+    impl.replicator->start_following();
+  }
   return tailnet;
 }
 

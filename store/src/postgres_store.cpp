@@ -435,6 +435,12 @@ class PostgresStore final : public Store {
     } catch (const ConfigFailure& e) {
       return SyncError{SyncErrorKind::Config, e.what()};
     } catch (const std::exception& e) {
+      if (!conn_.connected()) {
+        return SyncError{SyncErrorKind::Store,
+                         fmt::format("PostgreSQL at `{}` is unreachable, so nothing was saved; "
+                                     "retry when it is back ({})",
+                                     conn_.redacted_url(), e.what())};
+      }
       return SyncError{SyncErrorKind::Store, e.what()};
     }
   }

@@ -44,6 +44,9 @@ struct TailnetOptions {
   sync::EngineOptions sync_options;
   std::chrono::seconds sync_interval{15 * 60};
   std::chrono::seconds sync_jitter{30};  // next run = last + interval ± jitter (≤ interval/10)
+  // Replicas on a PostgreSQL store: how often to try for the sync lease, check it is still
+  // held, and reconnect a lost change listener.
+  std::chrono::milliseconds replica_retry{5000};
   // Where to report what happened in the background (syncs, reloads); may be empty.
   std::function<void(bool error, const std::string& line)> log;
 };
@@ -133,6 +136,8 @@ class Tailnet {
   // The inventory file with the stored attributes laid over it.
   [[nodiscard]] engine::Inventory effective_inventory() const;
   [[nodiscard]] bool has_store() const noexcept { return store_ != nullptr; }
+  // On a shared (PostgreSQL) store: whether this replica holds the sync lease.
+  [[nodiscard]] bool holds_sync_lease() const;
   [[nodiscard]] std::int64_t now() const;
   [[nodiscard]] sync::Clock& clock() const noexcept { return *clock_; }
 
