@@ -91,6 +91,13 @@ struct NearMiss {
   std::vector<PostureFailure> postures;  // each posture of the list (all failed: OR semantics)
 };
 
+// One posture of the policy judged for one device: pass, or the conditions that failed.
+struct PostureResult {
+  std::string posture;  // "posture:trusted"
+  bool pass = false;
+  std::vector<ConditionFailure> failures;  // filled only when asked to explain
+};
+
 enum class Reason : std::uint8_t {
   Rule,           // allowed by `rule`
   AllowAll,       // the policy has neither `acls` nor `grants`: everything is allowed
@@ -205,6 +212,9 @@ class Snapshot {
   [[nodiscard]] Expiries expiries(DeviceIndex index) const;
   // The packet filter for one node (spec §7.6), posture-failing sources left out.
   [[nodiscard]] std::vector<FilterRule> filter_for(DeviceIndex index) const;
+  // Every posture of the policy in name order, with the device's result (held in the snapshot,
+  // so O(postures)); `explain` also lists each failing condition with the device's value.
+  [[nodiscard]] std::vector<PostureResult> posture_results(DeviceIndex index, bool explain) const;
   [[nodiscard]] const grammar::SourceFile& file() const noexcept;
   [[nodiscard]] std::int64_t now() const noexcept;
   [[nodiscard]] const SnapshotData& data() const noexcept { return *data_; }

@@ -1,0 +1,154 @@
+// Device management -> Posture integrations: connect, watch, sync, edit and disconnect.
+import {enc, get, request, tailnet} from './api.js';
+import {clear, field, h, timeText} from './dom.js';
+import {confirmDialog} from './dialog.js';
+
+// The providers Postern can sync from, with what their form asks for.
+const PROVIDERS = [
+  {id: 'kandji', name: 'Kandji', urlHint: 'e.g. https://acme.api.kandji.io (or acme.api.kandji.io)'},
+];
+const REFRESH_MS = 2000;
+
+function stat(label, value, name) {
+  return [h('dt', {text: label}), h('dd', {text: value, dataset: {stat: name}})];
+}
+
+function stateText(entry) {
+  if (entry.pausedUntil) return `paused until ${timeText(entry.pausedUntil)}`;
+  return {ok: 'ok', pending: 'syncing', failing: 'error', paused: 'paused', stale: 'stale'}[entry.state] ||
+         entry.state;
+}
+
+function statusList(entry) {
+  return h('dl', {class: 'stats'},
+    stat('State', stateText(entry), 'state'),
+    stat('Last successful sync', timeText(entry.lastSync), 'lastSync'),
+    stat('Last attempt', timeText(entry.lastAttempt), 'lastAttempt'),
+    stat('Last error', entry.lastError || 'none', 'lastError'),
+    stat('Provider devices', entry.providerHostCount, 'providerHostCount'),
+    stat('Matched', entry.matchedCount, 'matchedCount'),
+    stat('Possible matches', entry.possibleMatchedCount, 'possibleMatchedCount'),
+    stat('Devices without a serial', entry.recordsWithoutSerial, 'recordsWithoutSerial'),
+    stat('Ambiguous serials', entry.ambiguousSerials, 'ambiguousSerials'),
+    stat('API URL', entry.url, 'url'),
+    stat('API token', entry.token === 'set' ? 'set' : 'missing', 'token'));
+}
+
+// The Connect / Edit form. `existing` is the integration when editing.
+function integrationForm(provider, existing, onDone, notify) {
+  const url = h('input', {type: 'text', name: 'url', required: true, autocomplete: 'off',
+                          value: existing ? existing.url : ''});
+  const token = h('input', {type: 'password', name: 'token', autocomplete: 'off',
+                            required: !existing});
+  const error = h('p', {class: 'error', role: 'alert'});
+  const form = h('form', {class: 'card', 'aria-label': `${provider.name} settings`},
+    h('h3', {text: existing ? `Edit ${provider.name}` : `Connect ${provider.name}`}),
+    field('API URL', url, provider.urlHint),
+    field(existing ? 'New API token (leave empty to keep the current one)' : 'API token', token,
+          'The token is stored on the server and never shown again.'),
+    h('div', {class: 'actions'},
+      h('button', {type: 'submit', text: existing ? 'Save' : 'Connect'}),
+      h('button', {type: 'button', class: 'secondary', text: 'Cancel', onclick: () => onDone(false)})),
+    error);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    error.textContent = '';
+    try {
+      if (existing) {
+        const change = {cloudId: url.value};
+        if (token.value) change.clientSecret = token.value;
+        await request('PATCH', `/api/v2/posture/integrations/${enc(existing.id)}`, {json: change});
+        notify(`${provider.name} updated`);
+      } else {
+        await request('POST', tailnet('posture/integrations'),
+                      {json: {provider: provider.id, cloudId: url.value, clientSecret: token.value}});
+        notify(`${provider.name} connected; the first sync has started`);
+      }
+      token.value = '';
+      onDone(true);
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  });
+  return form;
+}
+
+function integrationCard(provider, entry, refresh, notify) {
+  const slot = h('div');
+  const card = h('section', {class: 'card integration', 'aria-labelledby': `h-${provider.id}`,
+                             dataset: {provider: provider.id}},
+    h('h2', {id: `h-${provider.id}`, text: provider.name}));
+  if (!entry) {
+    card.append(h('p', {text: 'Not connected.'}),
+      h('button', {type: 'button', text: 'Connect', onclick: () => {
+        clear(slot).append(integrationForm(provider, null, (changed) => {
+          clear(slot);
+          if (changed) refresh();
+        }, notify));
+        slot.querySelector('input').focus();
+      }}), slot);
+    return card;
+  }
+  const syncNow = async () => {
+    try {
+      await request('POST', `/v1/integrations/${enc(provider.id)}/sync`);
+      notify(`${provider.name} sync started`);
+      refresh();
+    } catch (e) {
+      notify(e.message, 'error');
+    }
+  };
+  const edit = () => {
+    clear(slot).append(integrationForm(provider, entry, (changed) => {
+      clear(slot);
+      if (changed) refresh();
+    }, notify));
+    slot.querySelector('input').focus();
+  };
+  const disconnect = async () => {
+    const ok = await confirmDialog(`Disconnect ${provider.name}?`,
+      `This removes the ${provider.name} integration, its stored API token, and every ` +
+      `${provider.id}:* attribute it wrote on ${entry.matchedCount} matched device(s). ` +
+      'Postures that need those attributes will fail for those devices.', 'Disconnect');
+    if (!ok) return;
+    try {
+      await request('DELETE', `/api/v2/posture/integrations/${enc(entry.id)}`);
+      notify(`${provider.name} disconnected`);
+      refresh();
+    } catch (e) {
+      notify(e.message, 'error');
+    }
+  };
+  card.append(statusList(entry),
+    h('div', {class: 'actions'},
+      h('button', {type: 'button', text: 'Sync now', onclick: syncNow}),
+      h('button', {type: 'button', class: 'secondary', text: 'Edit', onclick: edit}),
+      h('button', {type: 'button', class: 'danger', text: 'Disconnect', onclick: disconnect})),
+    slot);
+  return card;
+}
+
+export async function renderIntegrations(view, _arg, notify) {
+  const list = h('div', {class: 'integrations'});
+  view.append(h('h1', {text: 'Device management'}),
+              h('h2', {class: 'sub', text: 'Device posture integrations'}), list);
+  let editing = false;
+  const refresh = async () => {
+    const {body} = await get('/v1/integrations');
+    if (editing) return;
+    const byProvider = new Map(body.integrations.map((i) => [i.provider, i]));
+    clear(list).append(PROVIDERS.map((p) => integrationCard(p, byProvider.get(p.id), refresh, notify)));
+    if (!body.sync) {
+      list.append(h('p', {class: 'hint', text:
+        'This server does not run the sync (start it with --sync): Sync now is unavailable.'}));
+    }
+  };
+  // Keep the status current while the page is shown; pause while a form is open.
+  view.addEventListener('focusin', (e) => { editing = Boolean(e.target.closest('form')); });
+  view.addEventListener('focusout', () => { editing = false; });
+  await refresh();
+  const timer = setInterval(() => {
+    if (!view.isConnected) { clearInterval(timer); return; }
+    if (!list.querySelector('form')) refresh().catch(() => {});
+  }, REFRESH_MS);
+}

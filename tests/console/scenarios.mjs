@@ -1,0 +1,267 @@
+// Issue 10's browser scenarios, in order (later ones build on the state earlier ones leave).
+import assert from 'node:assert/strict';
+import {createServer} from 'node:http';
+import {join} from 'node:path';
+
+const WAIT_MS = 30_000;
+const FILTER_BOUND_MS = 200;
+
+async function shot(ctx, name) {
+  await ctx.page.screenshot({path: join(ctx.artifacts, `${name}.png`), fullPage: true});
+}
+
+async function go(ctx, hash) {
+  await ctx.page.goto(`${ctx.base}/${hash}`);
+  await ctx.page.locator('#nav').waitFor({state: 'visible', timeout: WAIT_MS});
+}
+
+// Runs the access checker and returns its decision text.
+async function check(ctx, src, dst) {
+  const page = ctx.page;
+  await go(ctx, '#/acl');
+  const form = page.locator('form', {has: page.getByRole('heading', {name: /Access checker/})});
+  await form.getByLabel('Source').fill(src);
+  await form.getByLabel('Destination').fill(dst);
+  await form.getByRole('button', {name: 'Check'}).click();
+  const decision = form.locator('.decision');
+  await page.waitForFunction((el) => el.textContent !== '', await decision.elementHandle(),
+                             {timeout: WAIT_MS});
+  return decision.textContent();
+}
+
+async function machineAttribute(ctx, device, key) {
+  await go(ctx, `#/machines/${device}`);
+  const cell = ctx.page.locator(`tr[data-attribute="${key}"] td[data-value]`);
+  if (await cell.count() === 0) {
+    await ctx.page.locator('h2', {hasText: 'Attributes'}).waitFor({timeout: WAIT_MS});
+  }
+  return (await cell.count()) ? cell.textContent() : null;
+}
+
+async function policyText(ctx) {
+  return (await ctx.api('GET', '/api/v2/tailnet/-/acl', {headers: {Accept: 'application/hujson'}})).text;
+}
+
+export const scenarios = [
+  ['sign in with an API access token', async (ctx) => {
+    const page = ctx.page;
+    await page.goto(ctx.base + '/');
+    await page.getByLabel('API access token').fill('tskey-api-wrong');
+    await page.getByRole('button', {name: 'Sign in'}).click();
+    await page.locator('#sign-in-error').filter({hasText: /./}).waitFor({timeout: WAIT_MS});
+    await page.getByLabel('API access token').fill(ctx.apiToken);
+    await page.getByRole('button', {name: 'Sign in'}).click();
+    await page.locator('#nav').waitFor({state: 'visible', timeout: WAIT_MS});
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'postern_session');
+    assert.ok(session, 'session cookie set');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
+    assert.ok(session.expires > Date.now() / 1000, 'the cookie expires');
+    const headers = (await page.request.get(ctx.base + '/')).headers();
+    assert.match(headers['content-security-policy'], /default-src 'self'/);
+    assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    await shot(ctx, 'signed-in');
+  }],
+
+  ['connect Kandji through the form against the simulator; status fills in', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/integrations');
+    const card = page.locator('[data-provider="kandji"]');
+    await card.getByRole('button', {name: 'Connect'}).click();
+    await card.getByLabel('API URL').fill(ctx.simUrl);
+    await card.getByLabel('API token').fill(ctx.simToken);
+    await shot(ctx, 'kandji-connect-form');
+    await card.getByRole('button', {name: 'Connect'}).click();
+    await page.locator('[data-stat="state"]', {hasText: 'ok'}).waitFor({timeout: WAIT_MS});
+    assert.notEqual(await page.locator('[data-stat="lastSync"]').textContent(), 'never');
+    assert.equal(await page.locator('[data-stat="token"]').textContent(), 'set');
+    assert.ok(Number(await page.locator('[data-stat="matchedCount"]').textContent()) > 0);
+    const html = await page.content();
+    assert.ok(!html.includes(ctx.simToken), 'the token is never shown again');
+    await shot(ctx, 'integrations');
+  }],
+
+  ['the sim reports the agent, Sync now: the attribute changes and the checker flips', async (ctx) => {
+    const page = ctx.page;
+    assert.equal(await check(ctx, 'carol-mbp', 'db-1:22'), 'deny');
+    await shot(ctx, 'checker-deny');
+    assert.equal(await machineAttribute(ctx, 'nCar0lMBP05', 'kandji:agentInstalled'), 'false');
+    const flip = await fetch(`${ctx.simUrl}/_sim/devices/C02CAROL0005`, {method: 'POST',
+      headers: {'Content-Type': 'application/json'}, body: JSON.stringify({agent_installed: true})});
+    assert.equal(flip.status, 200);
+    await go(ctx, '#/integrations');
+    const before = await page.locator('[data-stat="lastAttempt"]').textContent();
+    await page.getByRole('button', {name: 'Sync now'}).click();
+    // The status refreshes every 2 s; the sync is done when the attempt time moves.
+    await page.waitForFunction((old) => {
+      const el = document.querySelector('[data-stat="lastAttempt"]');
+      return el && el.textContent !== old;
+    }, before, {timeout: WAIT_MS}).catch(() => {});
+    let value = null;
+    for (let attempt = 0; attempt < 20 && value !== 'true'; attempt++) {
+      value = await machineAttribute(ctx, 'nCar0lMBP05', 'kandji:agentInstalled');
+    }
+    assert.equal(value, 'true');
+    await shot(ctx, 'machine-details');
+    assert.equal(await check(ctx, 'carol-mbp', 'db-1:22'), 'accept');
+    await shot(ctx, 'checker-accept');
+  }],
+
+  ['an invalid policy shows its error at its line and is not saved', async (ctx) => {
+    const page = ctx.page;
+    const saved = await policyText(ctx);
+    await go(ctx, '#/acl');
+    await page.locator('#policy-text').waitFor();
+    await page.waitForFunction(() => document.querySelector('#policy-text').value.length > 0);
+    const lines = saved.split('\n');
+    const badLine = 12;
+    lines.splice(badLine - 1, 0, '  "groups": [1, 2,,],');
+    await page.locator('#policy-text').fill(lines.join('\n'));
+    await page.getByRole('button', {name: 'Validate'}).click();
+    const problem = page.locator('.problems li').first();
+    await problem.waitFor({timeout: WAIT_MS});
+    assert.equal(await problem.getAttribute('data-line'), String(badLine));
+    assert.equal(await page.locator(`.gutter span[data-line="${badLine}"]`).getAttribute('class'),
+                 'error-line');
+    await page.getByRole('button', {name: 'Save'}).click();
+    await page.locator('.result', {hasText: 'Not saved'}).waitFor({timeout: WAIT_MS});
+    assert.equal(await policyText(ctx), saved, 'the stored policy is unchanged');
+    await shot(ctx, 'policy-error');
+  }],
+
+  ['a concurrent save is detected and a reload is offered', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/acl');
+    await page.waitForFunction(() => document.querySelector('#policy-text').value.length > 0);
+    const mine = await page.locator('#policy-text').inputValue();
+    const theirs = `// saved elsewhere meanwhile\n${await policyText(ctx)}`;
+    const other = await ctx.api('POST', '/api/v2/tailnet/-/acl',
+                                {body: theirs, contentType: 'application/hujson'});
+    assert.equal(other.status, 200, other.text);
+    await page.locator('#policy-text').fill(`// my edit\n${mine}`);
+    await page.getByRole('button', {name: 'Save'}).click();
+    await page.locator('.conflict').waitFor({state: 'visible', timeout: WAIT_MS});
+    await shot(ctx, 'policy-conflict');
+    assert.equal(await policyText(ctx), theirs, 'their save stands');
+    await page.getByRole('button', {name: 'Reload the saved policy'}).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#policy-text').value.startsWith('// saved elsewhere'));
+    await page.locator('.versions li').first().waitFor({timeout: WAIT_MS});
+    await page.locator('.versions button').first().click();
+    await page.locator('.diff .add').first().waitFor({timeout: WAIT_MS});
+    await shot(ctx, 'policy-history');
+  }],
+
+  ['a device named with markup renders as text', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/machines');
+    await page.getByLabel('Search').fill('<img');
+    const link = page.locator('table.machines tbody a').first();
+    await link.waitFor({timeout: WAIT_MS});
+    assert.equal(await link.textContent(), '<img src=x onerror=alert(1)>');
+    assert.equal(await page.locator('table.machines img').count(), 0);
+    assert.deepEqual(ctx.dialogs, []);
+    await shot(ctx, 'xss-as-text');
+  }],
+
+  ['a cross-site form POST and a request without the CSRF token are refused', async (ctx) => {
+    const page = ctx.page;
+    const before = await policyText(ctx);
+    await page.goto(`${ctx.base}/#/acl`);
+    const answer = await page.evaluate(async (target) => {
+      const r = await fetch(target, {method: 'POST', body: '{}', headers: {'Content-Type': 'application/hujson'}});
+      return {status: r.status, body: await r.text()};
+    }, '/api/v2/tailnet/-/acl');
+    assert.equal(answer.status, 403, 'no CSRF header: refused');
+    assert.match(answer.body, /X-CSRF-Token/);
+    const read = await page.evaluate(async () => (await fetch('/v1/postures')).status);
+    assert.equal(read, 403, 'cookie-only reads are refused too');
+    // A page on another site (its own server) auto-submits a form at the API; the browser holds
+    // the console's session cookie meanwhile.
+    const evil = createServer((req, res) => {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(`<form method="POST" enctype="text/plain" action="${ctx.base}/api/v2/tailnet/-/acl">
+        <input name='{"acls":[{"action":"accept","src":["*"],"dst":["*:*"]}],"x":"' value='"}'>
+        </form><script>document.forms[0].submit()</script>`);
+    });
+    await new Promise((done) => evil.listen(0, '127.0.0.2', done));
+    const popup = await page.context().newPage();
+    const responded = popup.waitForResponse((r) => r.url().includes('/api/v2/tailnet/-/acl'),
+                                            {timeout: WAIT_MS});
+    await popup.goto(`http://127.0.0.2:${evil.address().port}/`);
+    const response = await responded;
+    assert.ok([401, 403, 415].includes(response.status()), `cross-site POST got ${response.status()}`);
+    evil.close();
+    await popup.close();
+    assert.equal(await policyText(ctx), before, 'the policy is unchanged');
+  }],
+
+  ['Machines at 10,000 devices filters within 200 ms of typing', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/machines');
+    const view = page.locator('.view[data-page="machines"]');
+    await page.locator('.count').filter({hasText: `of ${ctx.deviceCount} machines`})
+      .waitFor({timeout: WAIT_MS});
+    const search = page.getByLabel('Search');
+    await search.focus();
+    const times = [];
+    for (const key of 'host-0424') {
+      await view.evaluate((el) => { delete el.dataset.filterMs; });
+      await page.keyboard.type(key);
+      await page.waitForFunction((el) => el.dataset.filterMs !== undefined,
+                                 await view.elementHandle(), {timeout: WAIT_MS});
+      times.push(Number(await view.getAttribute('data-filter-ms')));
+    }
+    console.log(`  filter latency per keystroke (ms): ${times.map((t) => t.toFixed(1)).join(' ')}`);
+    assert.ok(Math.max(...times) < FILTER_BOUND_MS, `slowest keystroke ${Math.max(...times)} ms`);
+    assert.equal(await page.locator('table.machines tbody tr').count(), 10);  // host-04240..04249
+    await shot(ctx, 'machines-filtered');
+    await search.fill('');
+    await page.setViewportSize({width: 390, height: 844});
+    await go(ctx, '#/machines');
+    await shot(ctx, 'machines-390px');
+    await page.setViewportSize({width: 1280, height: 900});
+  }],
+
+  ['custom attributes: set, change and remove from machine details', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/machines/nAl1ceMBP01');
+    const form = page.locator('form', {has: page.getByRole('heading', {name: 'Set a custom attribute'})});
+    await form.getByLabel('Key').fill('custom:tier');
+    await form.getByLabel('Value').fill('gold');
+    await form.getByLabel('Comment (optional)').fill('console test');
+    await form.getByRole('button', {name: 'Save attribute'}).click();
+    const cell = page.locator('tr[data-attribute="custom:tier"] td[data-value]');
+    await cell.filter({hasText: 'gold'}).waitFor({timeout: WAIT_MS});
+    await page.getByRole('button', {name: 'Change custom:tier'}).click();
+    await form.getByLabel('Value').fill('silver');
+    await form.getByRole('button', {name: 'Save attribute'}).click();
+    await cell.filter({hasText: 'silver'}).waitFor({timeout: WAIT_MS});
+    await page.getByRole('button', {name: 'Remove custom:tier'}).click();
+    await page.getByRole('dialog').getByRole('button', {name: 'Remove'}).click();
+    await cell.waitFor({state: 'detached', timeout: WAIT_MS});
+  }],
+
+  ['the audit log lists the changes, newest first', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/logs');
+    const rows = page.locator('table.logs tbody tr');
+    await rows.first().waitFor({timeout: WAIT_MS});
+    assert.ok(await rows.count() >= 3);
+    const times = await rows.evaluateAll((trs) => trs.map((tr) => tr.children[0].textContent));
+    const parsed = times.map((t) => Date.parse(t)).filter((t) => !Number.isNaN(t));
+    for (let i = 1; i < parsed.length; i++) assert.ok(parsed[i - 1] >= parsed[i], 'newest first');
+    await shot(ctx, 'logs');
+  }],
+
+  ['sign out ends the session', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/integrations');
+    await page.getByRole('button', {name: 'Sign out'}).click();
+    await page.locator('#sign-in').waitFor({state: 'visible', timeout: WAIT_MS});
+    const status = await page.evaluate(async () => (await fetch('/console/session')).status);
+    assert.equal(status, 401);
+  }],
+];
