@@ -68,7 +68,8 @@ void Connection::connect() {
                                 connection_error(conn_)));
   }
   // Quiet: NOTICEs (e.g. "relation already exists, skipping") are not errors.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
 }
 
 bool Connection::connected() const { return PQstatus(conn_) == CONNECTION_OK; }

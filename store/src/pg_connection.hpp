@@ -26,7 +26,9 @@ class Rows {
  public:
   explicit Rows(PGresult* result) : result_(result) {}
   [[nodiscard]] int size() const { return PQntuples(result_.get()); }
-  [[nodiscard]] bool null(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
+  [[nodiscard]] bool null(int row, int col) const {
+    return PQgetisnull(result_.get(), row, col) != 0;
+  }
   [[nodiscard]] std::string text(int row, int col) const {
     return std::string(PQgetvalue(result_.get(), row, col),
                        static_cast<std::size_t>(PQgetlength(result_.get(), row, col)));
@@ -46,9 +48,7 @@ class Rows {
 using Param = std::optional<std::string>;
 inline Param param(std::string_view text) { return std::string(text); }
 inline Param param(std::int64_t value) { return std::to_string(value); }
-inline Param param(std::optional<std::int64_t> value) {
-  return value ? param(*value) : Param{};
-}
+inline Param param(std::optional<std::int64_t> value) { return value ? param(*value) : Param{}; }
 
 class Connection {
  public:

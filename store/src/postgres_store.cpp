@@ -67,9 +67,9 @@ json writes_json(const std::vector<AttributeWrite>& writes) {
 }
 
 ApiCredential read_credential(const pg::Rows& rows, int r) {
-  return ApiCredential{rows.text(r, 0),          rows.text(r, 1),          rows.text(r, 2),
-                       rows.text(r, 3),          rows.text(r, 4),          rows.text(r, 5),
-                       rows.integer(r, 6),       rows.maybe_integer(r, 7), rows.maybe_integer(r, 8),
+  return ApiCredential{rows.text(r, 0),         rows.text(r, 1),          rows.text(r, 2),
+                       rows.text(r, 3),         rows.text(r, 4),          rows.text(r, 5),
+                       rows.integer(r, 6),      rows.maybe_integer(r, 7), rows.maybe_integer(r, 8),
                        rows.maybe_integer(r, 9)};
 }
 
@@ -87,19 +87,20 @@ class PostgresStore final : public Store {
   [[nodiscard]] std::string replica_id() const override { return replica_id_; }
 
   Result<std::int64_t> change_position() override {
-    return guard([&] {
-      return conn_.exec("SELECT COALESCE(MAX(id), 0) FROM change_log").integer(0, 0);
-    });
+    return guard(
+        [&] { return conn_.exec("SELECT COALESCE(MAX(id), 0) FROM change_log").integer(0, 0); });
   }
 
   Result<std::vector<Change>> changes_after(std::int64_t after, std::size_t limit) override {
     return guard([&] {
       auto rows = conn_.exec(
           "SELECT id, kind, origin, payload FROM change_log WHERE id > $1 ORDER BY id LIMIT $2",
-          {param(after), param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)))});
+          {param(after),
+           param(static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)))});
       std::vector<Change> out;
       for (int r = 0; r < rows.size(); ++r) {
-        out.push_back(Change{rows.integer(r, 0), rows.text(r, 1), rows.text(r, 2), rows.text(r, 3)});
+        out.push_back(
+            Change{rows.integer(r, 0), rows.text(r, 1), rows.text(r, 2), rows.text(r, 3)});
       }
       return out;
     });
@@ -170,8 +171,8 @@ class PostgresStore final : public Store {
                             const std::vector<AuditEvent>& events) override {
     return guard([&] {
       pg::Transaction tx(conn_);
-      auto provider = conn_.exec("DELETE FROM integrations WHERE id = $1 RETURNING provider",
-                                 {param(id)});
+      auto provider =
+          conn_.exec("DELETE FROM integrations WHERE id = $1 RETURNING provider", {param(id)});
       conn_.exec("DELETE FROM sync_status WHERE integration_id = $1", {param(id)});
       apply_writes(writes, 0);
       for (const auto& e : events) insert_event(e);
@@ -186,13 +187,13 @@ class PostgresStore final : public Store {
   Result<AttributeTable> load_attributes() override {
     return guard([&] {
       AttributeTable table;
-      auto rows = conn_.exec(
-          "SELECT device, key, value, source, updated_at, expires_at FROM attributes");
+      auto rows =
+          conn_.exec("SELECT device, key, value, source, updated_at, expires_at FROM attributes");
       for (int r = 0; r < rows.size(); ++r) {
         auto value = attr_from_json(rows.text(r, 2));
         if (!value) continue;  // written by us, so only a hand edit gets here
-        table[rows.text(r, 0)][rows.text(r, 1)] = StoredAttribute{
-            *value, rows.text(r, 3), rows.integer(r, 4), rows.maybe_integer(r, 5)};
+        table[rows.text(r, 0)][rows.text(r, 1)] =
+            StoredAttribute{*value, rows.text(r, 3), rows.integer(r, 4), rows.maybe_integer(r, 5)};
       }
       return table;
     });
@@ -207,8 +208,8 @@ class PostgresStore final : public Store {
       for (int r = 0; r < rows.size(); ++r) {
         auto value = attr_from_json(rows.text(r, 1));
         if (!value) continue;
-        attrs[rows.text(r, 0)] = StoredAttribute{*value, rows.text(r, 2), rows.integer(r, 3),
-                                                 rows.maybe_integer(r, 4)};
+        attrs[rows.text(r, 0)] =
+            StoredAttribute{*value, rows.text(r, 2), rows.integer(r, 3), rows.maybe_integer(r, 4)};
       }
       return attrs;
     });
@@ -291,11 +292,14 @@ class PostgresStore final : public Store {
       if (expected_current && current_policy_id() != *expected_current) {
         throw DiscardedFailure("the policy file was changed by someone else meanwhile");
       }
-      version.id = conn_.exec(
-          "INSERT INTO policy_versions(time, actor, origin, text) VALUES($1, $2, $3, $4) "
-          "RETURNING id",
-          {param(version.time), param(version.actor), param(version.origin), param(version.text)})
-                       .integer(0, 0);
+      version.id =
+          conn_
+              .exec(
+                  "INSERT INTO policy_versions(time, actor, origin, text) VALUES($1, $2, $3, $4) "
+                  "RETURNING id",
+                  {param(version.time), param(version.actor), param(version.origin),
+                   param(version.text)})
+              .integer(0, 0);
       insert_event(event);
       record_change("policy", json{{"id", version.id}, {"text", version.text}});
       tx.commit();
@@ -327,8 +331,8 @@ class PostgresStore final : public Store {
 
   Result<std::string> load_token(std::string_view provider) override {
     auto rows = guard([&] {
-      auto found = conn_.exec("SELECT token FROM integration_tokens WHERE provider = $1",
-                              {param(provider)});
+      auto found =
+          conn_.exec("SELECT token FROM integration_tokens WHERE provider = $1", {param(provider)});
       return found.size() == 0 ? std::optional<std::string>{} : found.text(0, 0);
     });
     if (!rows) return rows.error();
@@ -356,9 +360,9 @@ class PostgresStore final : public Store {
           "created_at, expires_at, revoked_at, last_used_at) "
           "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING "
           "RETURNING id",
-          {param(c.id), param(c.kind), param(c.secret_hash), param(c.description),
-           param(c.scopes), param(c.parent), param(c.created_at), param(c.expires_at),
-           param(c.revoked_at), param(c.last_used_at)});
+          {param(c.id), param(c.kind), param(c.secret_hash), param(c.description), param(c.scopes),
+           param(c.parent), param(c.created_at), param(c.expires_at), param(c.revoked_at),
+           param(c.last_used_at)});
       if (rows.size() == 0) throw ConfigFailure("the credential id `" + c.id + "` is taken");
       insert_events(events);
       tx.commit();
@@ -537,11 +541,12 @@ class PostgresStore final : public Store {
   // gapless and in commit order, so a replica that has applied id N has applied every id <= N.
   void record_change(std::string_view kind, const json& payload) {
     conn_.exec("SELECT pg_advisory_xact_lock($1)", {param(pg::kChangeLogLock)});
-    const auto id = conn_.exec(
-                             "INSERT INTO change_log(id, kind, origin, payload) "
-                             "SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3 FROM change_log "
-                             "RETURNING id",
-                             {param(kind), param(replica_id_), param(payload.dump())})
+    const auto id = conn_
+                        .exec(
+                            "INSERT INTO change_log(id, kind, origin, payload) "
+                            "SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3 FROM change_log "
+                            "RETURNING id",
+                            {param(kind), param(replica_id_), param(payload.dump())})
                         .integer(0, 0);
     const json notice = {{"id", id}, {"kind", kind}, {"origin", replica_id_}};
     conn_.exec("SELECT pg_notify($1, $2)", {param(pg::kChangeChannel), param(notice.dump())});

@@ -57,8 +57,8 @@ PostgresCluster::PostgresCluster() {
       throw std::runtime_error("cannot hand " + socket_dir_ + " to the postgres user");
     }
   }
-  run({kBin + "initdb", "-D", data_, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-       "--no-sync", "--no-instructions"});
+  run({kBin + "initdb", "-D", data_, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync",
+       "--no-instructions"});
   start();
 }
 

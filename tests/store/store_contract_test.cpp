@@ -50,12 +50,12 @@ struct Backend {
 };
 
 // Every backend for a contract test; PostgreSQL is skipped loudly when it cannot run here.
-#define FOR_EACH_BACKEND(var)                                                        \
-  Backend var(GENERATE(as<std::string>{}, "sqlite", "postgresql"));                  \
-  if (!var.available()) {                                                            \
+#define FOR_EACH_BACKEND(var)                                                                   \
+  Backend var(GENERATE(as<std::string>{}, "sqlite", "postgresql"));                             \
+  if (!var.available()) {                                                                       \
     WARN("PostgreSQL contract skipped: " << test::PostgresCluster::unavailable().value_or("")); \
-    return;                                                                          \
-  }                                                                                  \
+    return;                                                                                     \
+  }                                                                                             \
   INFO("backend: " << var.name)
 
 Integration kandji(std::int64_t t = 1000) {
@@ -200,10 +200,11 @@ TEST_CASE("contract: removing an integration deletes it, its status and the give
   FOR_EACH_BACKEND(backend);
   auto store = backend.open();
   const auto integration = store->create_integration(kandji(), event("create")).value();
-  REQUIRE(store->write_attributes({set("n1", "kandji:x", true), set("n1", "custom:y", true)}, {})
-              .ok());
-  REQUIRE(store->remove_integration(integration.id, {erase("n1", "kandji:x")},
-                                    {event("removed"), event("removed attr")})
+  REQUIRE(
+      store->write_attributes({set("n1", "kandji:x", true), set("n1", "custom:y", true)}, {}).ok());
+  REQUIRE(store
+              ->remove_integration(integration.id, {erase("n1", "kandji:x")},
+                                   {event("removed"), event("removed attr")})
               .ok());
   CHECK(store->list_integrations().value().empty());
   CHECK(store->device_attributes("n1").value().size() == 1);
@@ -223,8 +224,8 @@ TEST_CASE("contract: policy versions, conditional saves and history", "[store][c
   auto stale = store->save_policy(version("{}", 11), event("policy", 11), 0);
   REQUIRE_FALSE(stale.ok());
   CHECK(stale.error().kind == SyncErrorKind::Discarded);
-  auto second = store->save_policy(version("{\"acls\":[]}", 12), event("policy", 12),
-                                   first.value().id);
+  auto second =
+      store->save_policy(version("{\"acls\":[]}", 12), event("policy", 12), first.value().id);
   REQUIRE(second.ok());
   CHECK(second.value().id > first.value().id);
   auto third = store->save_policy(version("{ }", 13), event("policy", 13), std::nullopt);
@@ -238,9 +239,10 @@ TEST_CASE("contract: policy versions, conditional saves and history", "[store][c
   CHECK(store->audit_log({}).value().size() == 3);
 }
 
-TEST_CASE("contract: audit queries filter by time, actor, target and action; limit keeps the "
-          "newest",
-          "[store][contract]") {
+TEST_CASE(
+    "contract: audit queries filter by time, actor, target and action; limit keeps the "
+    "newest",
+    "[store][contract]") {
   FOR_EACH_BACKEND(backend);
   auto store = backend.open();
   REQUIRE(store
@@ -288,17 +290,18 @@ TEST_CASE("contract: tokens are kept apart and read only through the token funct
   CHECK(store->delete_token("kandji").ok());  // idempotent
 }
 
-TEST_CASE("contract: API credentials are found, listed, revoked with their children, touched "
-          "and purged",
-          "[store][contract]") {
+TEST_CASE(
+    "contract: API credentials are found, listed, revoked with their children, touched "
+    "and purged",
+    "[store][contract]") {
   FOR_EACH_BACKEND(backend);
   auto store = backend.open();
-  store::ApiCredential client{"c1", "oauth-client", "aa", "ci", "devices:core", "", 10,
-                              std::nullopt, std::nullopt, std::nullopt};
-  store::ApiCredential token{"t1", "oauth-token", "bb", "", "devices:core", "c1", 11, 50,
-                             std::nullopt, std::nullopt};
-  store::ApiCredential key{"k1", "api-key", "cc", "ops", "all", "", 12, 9999, std::nullopt,
-                           std::nullopt};
+  store::ApiCredential client{"c1", "oauth-client", "aa",         "ci",        "devices:core", "",
+                              10,   std::nullopt,   std::nullopt, std::nullopt};
+  store::ApiCredential token{"t1", "oauth-token", "bb",        "", "devices:core", "c1", 11,
+                             50,   std::nullopt,  std::nullopt};
+  store::ApiCredential key{"k1", "api-key", "cc", "ops",        "all",
+                           "",   12,        9999, std::nullopt, std::nullopt};
   REQUIRE(store->create_credential(client, {event("create client")}).ok());
   REQUIRE(store->create_credential(token, {}).ok());
   REQUIRE(store->create_credential(key, {event("create key")}).ok());
@@ -412,9 +415,10 @@ TEST_CASE("postgres: exactly one holder of the sync lease; it passes on when the
   CHECK_FALSE(first->try_acquire().value());
 }
 
-TEST_CASE("postgres: a store migrates once even when replicas start together; newer schemas "
-          "are refused",
-          "[store][postgres]") {
+TEST_CASE(
+    "postgres: a store migrates once even when replicas start together; newer schemas "
+    "are refused",
+    "[store][postgres]") {
   if (cluster() == nullptr) {
     WARN("skipped: " << test::PostgresCluster::unavailable().value_or(""));
     return;

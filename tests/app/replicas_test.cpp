@@ -1,0 +1,218 @@
+// Several `postern serve` processes on one PostgreSQL database (a throwaway cluster each test
+// starts itself): changes on one replica reach the others' checks; a replica started later loads
+// the current state and then follows; one audit log; PostgreSQL stopping and coming back; the
+// sync lease holder killed with SIGKILL in the middle of a sync. Waits are bounded polls for an
+// event another process produces, never sleeps standing in for time.
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "kandji_sim.hpp"
+#include "postern/store/store.hpp"
+#include "postgres_cluster.hpp"
+#include "process.hpp"
+#include "scratch.hpp"
+
+namespace {
+
+using nlohmann::json;
+using postern::test::PostgresCluster;
+using postern::test::Process;
+using namespace std::chrono_literals;
+
+constexpr const char* kKandjiToken = "kdj-replica-5c1e9a7b3d2f4e6a8b0c";
+
+std::string sample(const std::string& name) {
+  return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
+}
+
+// Polls `condition` every 50 ms until it holds or `bound` passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds bound = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return condition();
+}
+
+struct Reply {
+  int status = 0;
+  json body;
+};
+
+// One `postern serve --db postgresql://...` replica, with a short lease and reconnect retry.
+class Replica {
+ public:
+  Replica(const std::string& url, std::vector<std::string> extra = {})
+      : process_(args(url, std::move(extra))), port_(process_.wait_listening(60s).value_or(0)) {
+    INFO("stderr:\n" << process_.err());
+    REQUIRE(port_ > 0);
+  }
+
+  Reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30, 0);
+    const std::string text = body.is_null() ? std::string() : body.dump();
+    auto r = method == "POST"     ? c.Post(path.c_str(), text, "application/json")
+             : method == "DELETE" ? c.Delete(path.c_str())
+                                  : c.Get(path.c_str());
+    REQUIRE(r);
+    return Reply{r->status, json::parse(r->body, nullptr, false)};
+  }
+  std::string decision(const std::string& src, const std::string& dst) {
+    auto r = call("POST", "/v1/check", {{"src", src}, {"dst", dst}});
+    REQUIRE(r.status == 200);
+    return r.body["decision"].get<std::string>();
+  }
+  json attributes(const std::string& device) {
+    auto r = call("GET", "/v1/devices/" + device + "/attributes");
+    REQUIRE(r.status == 200);
+    return r.body["attributes"];
+  }
+  Process& process() { return process_; }
+  bool logged(const std::string& text) const {
+    return process_.err().find(text) != std::string::npos;
+  }
+
+ private:
+  static std::vector<std::string> args(const std::string& url, std::vector<std::string> extra) {
+    std::vector<std::string> a = {postern::test::binary("app/postern"),
+                                  "serve",
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--policy",
+                                  sample("policy.hujson"),
+                                  "--tailnet",
+                                  sample("tailnet.json"),
+                                  "--db",
+                                  url,
+                                  "--replica-retry-ms",
+                                  "200"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  Process process_;
+  int port_ = 0;
+};
+
+std::unique_ptr<PostgresCluster> cluster_or_skip() {
+  if (auto why = PostgresCluster::unavailable()) {
+    WARN("skipped: " << *why);
+    return nullptr;
+  }
+  return std::make_unique<PostgresCluster>();
+}
+
+const std::string kTier = "/v1/devices/carol-mbp/attributes/custom:tier";
+
+}  // namespace
+
+TEST_CASE("replicas: a change on one reaches every other; a late replica loads, then follows",
+          "[app][replicas]") {
+  auto cluster = cluster_or_skip();
+  if (!cluster) return;
+  const auto url = cluster->url(cluster->create_database());
+  Replica a(url);
+  Replica b(url);
+  REQUIRE(b.decision("carol-mbp", "db-1:5432") == "deny");
+
+  REQUIRE(a.call("POST", kTier, {{"value", "gold"}, {"comment", "on A"}}).status == 200);
+  CHECK(a.decision("carol-mbp", "db-1:5432") == "accept");  // at once on the writer
+  CHECK(eventually([&] { return b.decision("carol-mbp", "db-1:5432") == "accept"; }, 5s));
+  CHECK(b.attributes("carol-mbp")["custom:tier"] == "gold");
+
+  // Started while the others run: the current state at once, then every change.
+  Replica c(url);
+  CHECK(c.decision("carol-mbp", "db-1:5432") == "accept");
+  REQUIRE(b.call("DELETE", kTier).status == 200);
+  CHECK(eventually([&] { return a.decision("carol-mbp", "db-1:5432") == "deny"; }, 5s));
+  CHECK(eventually([&] { return c.decision("carol-mbp", "db-1:5432") == "deny"; }, 5s));
+  CHECK_FALSE(c.attributes("carol-mbp").contains("custom:tier"));
+
+  // One audit log: both writes, from two replicas.
+  auto store = std::move(postern::store::open_store(url).value());
+  const auto log = store->audit_log({{}, {}, "", "node:nCar0lMBP05", "", {}}).value();
+  CHECK(log.size() == 2);
+}
+
+TEST_CASE("replicas: PostgreSQL stops: checks answer from memory, writes get 503; back: catch up",
+          "[app][replicas]") {
+  auto cluster = cluster_or_skip();
+  if (!cluster) return;
+  const auto url = cluster->url(cluster->create_database());
+  Replica a(url);
+  Replica b(url);
+
+  cluster->stop();
+  CHECK(a.decision("carol-mbp", "db-1:5432") == "deny");
+  CHECK(b.decision("alice-mbp", "web-1:443") == "accept");
+  const auto refused = a.call("POST", kTier, {{"value", "gold"}});
+  CHECK(refused.status == 503);
+  INFO(refused.body.dump());
+  CHECK(refused.body["message"].get<std::string>().find("PostgreSQL") != std::string::npos);
+  CHECK(a.attributes("carol-mbp").contains("custom:tier") == false);  // nothing half-applied
+  CHECK(eventually([&] { return a.logged("lost the database"); }, 5s));
+
+  cluster->start();
+  // The first write after the restart reconnects the writer's store; the other replica, whose
+  // listener was down meanwhile, gets it by notice or by catching up after reconnecting.
+  CHECK(eventually([&] { return b.call("POST", kTier, {{"value", "gold"}}).status == 200; }, 10s));
+  CHECK(eventually([&] { return a.decision("carol-mbp", "db-1:5432") == "accept"; }, 10s));
+  CHECK(eventually([&] { return a.logged("reconnected to the database"); }, 10s));
+  REQUIRE(a.call("DELETE", kTier).status == 200);
+  CHECK(eventually([&] { return b.decision("carol-mbp", "db-1:5432") == "deny"; }, 5s));
+}
+
+TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothing half-written",
+          "[app][replicas][sync]") {
+  auto cluster = cluster_or_skip();
+  if (!cluster) return;
+  const auto url = cluster->url(cluster->create_database());
+  postern::test::ScratchDir scratch("postern-replicas");
+  postern::test::Simulator sim(scratch.path(),
+                               {"--devices", sample("kandji-devices.json"), "--page-size", "2"},
+                               kKandjiToken);
+  // Page 2 of the first sync hangs, so the holder is killed with page 1 fetched, nothing committed.
+  sim.post("/_sim/faults", json{{"kind", "slow"}, {"page", 2}, {"delay_ms", 60000}}.dump());
+  const auto added = postern::test::run_process(
+      {postern::test::binary("app/postern"), "integrations", "add", "kandji", "--url", sim.url(),
+       "--token-env", "REPLICA_TEST_TOKEN", "--db", url},
+      {std::string("REPLICA_TEST_TOKEN=") + kKandjiToken});
+  INFO(added.out << added.err);
+  REQUIRE(added.exit_code == 0);
+
+  auto holder = std::make_unique<Replica>(url, std::vector<std::string>{"--sync"});
+  REQUIRE(eventually([&] { return holder->logged("holds the sync lease"); }, 10s));
+  Replica standby(url, {"--sync"});
+  REQUIRE(eventually(
+      [&] {
+        return sim.get("/_sim/requests").find("\"page\":2") != std::string::npos ||
+               json::parse(sim.get("/_sim/requests")).size() >= 2;
+      },
+      20s));
+  CHECK_FALSE(standby.logged("holds the sync lease"));
+  holder->process().stop(SIGKILL);
+  holder.reset();
+
+  auto store = std::move(postern::store::open_store(url).value());
+  for (const auto& [device, attrs] : store->load_attributes().value()) {
+    for (const auto& [key, value] : attrs) CHECK(key.rfind("kandji:", 0) != 0);
+  }
+  const auto integration = store->find_integration("kandji").value();
+  REQUIRE(integration.has_value());
+  CHECK_FALSE(store->load_status(integration->id).value().last_success.has_value());
+
+  sim.del("/_sim/faults");
+  CHECK(eventually([&] { return standby.logged("holds the sync lease"); }, 30s));
+  // The next sync completes on the new holder.
+  CHECK(eventually(
+      [&] { return store->load_status(integration->id).value().last_success.has_value(); }, 30s));
+  CHECK(standby.attributes("carol-mbp")["kandji:agentInstalled"] == false);
+  CHECK(standby.decision("alice-mbp", "db-1:5432") == "accept");
+}
