@@ -3,6 +3,7 @@
 
 #include "cli_support.hpp"
 #include "integration_json.hpp"
+#include "postern/grammar/hujson_format.hpp"
 #include "postern/sync/clock.hpp"
 #include "serve_routes.hpp"
 
@@ -47,8 +48,11 @@ nlohmann::json verdict_json(const control::PolicyVerdict& verdict) {
 void install_admin_routes(http::Router& router, ApiContext& context) {
   router.get("/v1/health", [&context](const http::Request&) {
     const auto policy = context.tailnet.policy();
+    // The ETag names the text served whether or not it is stored (version 0: not stored).
     return http::Response::json(200, {{"status", "ok"},
                                       {"policyVersion", policy.version},
+                                      {"policyEtag", grammar::hujson::policy_etag(policy.text)},
+                                      {"policyGeneration", policy.generation},
                                       {"policyLoadedAt", sync::format_rfc3339(policy.loaded_at)},
                                       {"devices", context.tailnet.snapshot()->device_count()},
                                       {"sync", context.sync}});

@@ -105,8 +105,10 @@ TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove",
                          "--db", cli.db, "--tailnet", cli.tailnet});
   REQUIRE(update.exit_code == 0);
   CHECK(update.out.find("1 node(s) changed") != std::string::npos);
-  attrs = cli.run({"attributes", "nCar0lMBP05", "--db", cli.db, "--format", "json"});
+  attrs = cli.run({"attributes", "nCar0lMBP05", "--db", cli.db, "--tailnet", cli.tailnet,
+                   "--format", "json"});
   CHECK(json::parse(attrs.out)["attributes"]["kandji:agentInstalled"] == true);
+  CHECK(json::parse(attrs.out)["sources"]["kandji:agentInstalled"] == "kandji");
 
   auto audit = cli.run({"audit", "--db", cli.db, "--format", "json"});
   REQUIRE(audit.exit_code == 0);
@@ -126,8 +128,13 @@ TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove",
 
   auto remove = cli.run({"integrations", "remove", "kandji", "--db", cli.db});
   REQUIRE(remove.exit_code == 0);
-  attrs = cli.run({"attributes", "nCar0lMBP05", "--db", cli.db});
-  CHECK(attrs.out.find("no stored attributes") != std::string::npos);
+  // Removing the integration removes every attribute it wrote.
+  attrs = cli.run({"attributes", "nCar0lMBP05", "--db", cli.db, "--tailnet", cli.tailnet,
+                   "--format", "json"});
+  REQUIRE(attrs.exit_code == 0);
+  CHECK_FALSE(json::parse(attrs.out)["attributes"].contains("kandji:agentInstalled"));
+  CHECK_FALSE(json::parse(attrs.out)["attributes"].contains("kandji:mdmEnabled"));
+  CHECK(json::parse(attrs.out)["attributes"]["node:os"] == "macos");
   CHECK_FALSE(std::filesystem::exists(cli.db + ".secrets/kandji.token"));
 
   // The token never appears in any output, the database or its WAL.

@@ -268,7 +268,7 @@ TEST_CASE("check_batch on the default policy accepts everything in the tailnet",
   engine::Request q;
   q.src = test::addr("D1");
   q.dst = test::addr("D2");
-  q.proto = 47;
+  q.proto = engine::kProtoUdp;  // `*:*` without "proto" opens TCP, UDP and ICMP
   const std::vector<engine::Request> queries(3, q);
   std::array<bool, 3> allow = {false, false, false};
   compiled.engine->check_batch(queries, std::span<bool>(allow));
