@@ -21,39 +21,67 @@ json value_json(const engine::AttrValue& v) {
   return std::visit([](const auto& x) { return json(x); }, v);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 Error unknown_device(std::string_view device) {
   return not_found(DiagCode::C744, fmt::format("no single device is named `{}`", device),
                    "use the device's id, nodeId, address, FQDN or hostname");
 }
 
-// One type per key tailnet-wide, and no two keys that differ only in case. `pending` are writes
-// of the same batch already checked.
-std::optional<Error> check_key_consistency(const engine::Snapshot& snapshot, std::string_view key,
-                                           const engine::AttrValue& value) {
-  for (std::size_t i = 0; i < snapshot.device_count(); ++i) {
-    const auto index = static_cast<engine::DeviceIndex>(i);
-    for (const auto& [k, v] : snapshot.attributes(index)) {
-      if (k == key) {
-        if (v.index() == value.index()) continue;
-        return conflict(DiagCode::K803,
-                        fmt::format("`{}` holds {} values (device `{}`); it cannot hold a {}", key,
-                                    value_type_name(v), snapshot.device(index).hostname,
-                                    value_type_name(value)));
-      }
-      if (iequals(k, key)) {
-        return conflict(DiagCode::K804,
-                        fmt::format("`{}` differs only in case from `{}` (device `{}`); keys are "
-                                    "unique regardless of case",
-                                    key, k, snapshot.device(index).hostname));
-      }
-    }
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::size_t holders_of_type(const engine::AttributeKeyUsage& usage, std::size_t type_index) {
+  switch (type_index) {
+    case 0:
+      return usage.string_holders;
+    case 1:
+      return usage.number_holders;
+    default:
+      return usage.bool_holders;
+  }
+}
+
+// The key as a batch writes it: its spelling and value type, so that two edits of one batch are
+// held to the same rules as an edit against the stored state.
+struct PendingKey {
+  std::string spelling;
+  std::size_t type_index = 0;
+};
+using PendingKeys = std::map<std::string, PendingKey>;  // by lowercased key
+
+// One type per key tailnet-wide, and no two keys that differ only in case: O(1) per edit through
+// the engine's per-key index (Engine::attribute_key_usage), plus the batch's own earlier writes.
+// `own` is the value the written device holds now, which the write replaces.
+std::optional<Error> check_key_consistency(const engine::Engine& engine, const PendingKeys& pending,
+                                           std::string_view key, const engine::AttrValue& value,
+                                           const std::optional<engine::AttrValue>& own) {
+  const auto type_mismatch = [&](std::size_t holders) {
+    return conflict(DiagCode::K803,
+                    fmt::format("`{}` already holds values of another type on {} device(s); it "
+                                "cannot hold a {}",
+                                key, holders, value_type_name(value)),
+                    "send a value of the type the key already has, or delete it everywhere first");
+  };
+  const auto case_clash = [&](std::string_view held) {
+    return conflict(DiagCode::K804,
+                    fmt::format("`{}` differs only in case from `{}`; keys are unique regardless "
+                                "of case",
+                                key, held),
+                    fmt::format("use `{}`", held));
+  };
+  if (const auto it = pending.find(lowercase(key)); it != pending.end()) {
+    if (it->second.spelling != key) return case_clash(it->second.spelling);
+    if (it->second.type_index != value.index()) return type_mismatch(1);
+  }
+  for (const auto& usage : engine.attribute_key_usage(key)) {
+    if (usage.holders() == 0) continue;
+    if (usage.spelling != key) return case_clash(usage.spelling);
+    std::size_t other = usage.holders() - holders_of_type(usage, value.index());
+    if (own && own->index() != value.index()) --other;  // replaced by this write
+    if (other > 0) return type_mismatch(other);
   }
   return std::nullopt;
 }
@@ -76,8 +104,7 @@ json change_json(const std::string& key, const std::optional<engine::AttrValue>&
 }
 
 std::optional<engine::AttrValue> current_value(const engine::Snapshot& snap,
-                                               engine::DeviceIndex device,
-                                               const std::string& key) {
+                                               engine::DeviceIndex device, const std::string& key) {
   const auto attrs = snap.attributes(device);
   const auto it = attrs.find(key);
   if (it == attrs.end()) return std::nullopt;
@@ -92,7 +119,8 @@ void Tailnet::Impl::apply_writes(const std::vector<sync::AttributeWrite>& writes
   for (const auto& w : writes) {
     const auto index = snap->find_device(w.device);
     if (w.value) {
-      overlay[w.device][w.key] = sync::StoredAttribute{*w.value, w.source, self.now(), w.expires_at};
+      overlay[w.device][w.key] =
+          sync::StoredAttribute{*w.value, w.source, self.now(), w.expires_at};
     } else if (auto held = overlay.find(w.device); held != overlay.end()) {
       held->second.erase(w.key);
       if (held->second.empty()) overlay.erase(held);
@@ -141,12 +169,9 @@ Outcome<DeviceAttributesView> Tailnet::device_attributes(std::string_view device
   return view;
 }
 
-Outcome<DeviceAttributesView> Tailnet::set_attribute(std::string_view device,
-                                                     const std::string& key,
-                                                     const engine::AttrValue& value,
-                                                     std::optional<std::int64_t> expiry,
-                                                     const std::string& comment,
-                                                     const Actor& actor) {
+Outcome<DeviceAttributesView> Tailnet::set_attribute(
+    std::string_view device, const std::string& key, const engine::AttrValue& value,
+    std::optional<std::int64_t> expiry, const std::string& comment, const Actor& actor) {
   AttributeEdit edit{std::string(device), key, value, expiry};
   if (auto done_edit = edit_attributes({edit}, comment, actor); !done_edit) {
     return done_edit.error();
@@ -179,6 +204,7 @@ Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std
   };
   std::map<engine::DeviceIndex, DeviceEdits> per_device;
   std::vector<sync::AttributeWrite> writes;
+  PendingKeys pending_keys;
   for (const auto& edit : edits) {
     if (auto e = check_custom_key(edit.key)) return *e;
     const auto index = snap->find_device(edit.device);
@@ -195,7 +221,11 @@ Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std
         return invalid(DiagCode::K806, "`expiry` must be in the future",
                        "omit it (or send 0001-01-01T00:00:00Z) for no expiry");
       }
-      if (auto e = check_key_consistency(*snap, edit.key, *edit.value)) return *e;
+      if (auto e =
+              check_key_consistency(*impl.engine, pending_keys, edit.key, *edit.value, old_value)) {
+        return *e;
+      }
+      pending_keys[lowercase(edit.key)] = PendingKey{edit.key, edit.value->index()};
       entry.changes.push_back(change_json(edit.key, old_value, edit.value, edit.expiry));
       writes.push_back(sync::AttributeWrite{device_key, edit.key, edit.value, "api", edit.expiry});
       continue;
@@ -220,11 +250,9 @@ Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std
   std::vector<sync::AuditEvent> events;
   for (const auto& [index, entry] : per_device) {
     if (entry.changes.empty()) continue;
-    events.push_back(sync::AuditEvent{0, now, actor.name, "node:" + entry.key,
-                                      std::string(sync::kActionNodeAttribute),
-                                      audit_details(entry.key, entry.hostname, entry.changes,
-                                                    comment),
-                                      actor.origin});
+    events.push_back(sync::AuditEvent{
+        0, now, actor.name, "node:" + entry.key, std::string(sync::kActionNodeAttribute),
+        audit_details(entry.key, entry.hostname, entry.changes, comment), actor.origin});
   }
   if (store_) {
     if (auto written = store_->write_attributes(writes, events); !written) {

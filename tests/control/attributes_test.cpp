@@ -1,0 +1,200 @@
+// custom:* attributes through control::Tailnet on the samples, a real SQLite store and a
+// FakeClock: decisions flip on a write and back when its expiry passes (no real time waited),
+// one type per key and no case-only variants (against the tailnet and within one batch), a batch
+// is all or nothing, the inventory's values are not the API's to delete, and each change is one
+// audit event per device.
+#include <catch2/catch.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "postern/control/query.hpp"
+#include "postern/control/tailnet.hpp"
+#include "postern/sync/clock.hpp"
+#include "scratch.hpp"
+
+using namespace postern;
+using control::AttributeEdit;
+using control::ErrorKind;
+
+namespace {
+
+std::string sample(const std::string& name) {
+  return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
+}
+
+struct Fixture {
+  test::ScratchDir dir{"postern-control-attrs"};
+  sync::FakeClock clock;
+  std::unique_ptr<control::Tailnet> tailnet = open();
+  control::Actor admin{"admin:alice", "CLI"};
+
+  std::unique_ptr<control::Tailnet> open() {
+    control::TailnetOptions options;
+    options.db = dir.file("postern.db");
+    options.policy_path = sample("policy.hujson");
+    options.tailnet_path = sample("tailnet.json");
+    options.clock = &clock;
+    auto opened = control::Tailnet::open(std::move(options));
+    REQUIRE(opened.ok());
+    return std::move(opened.value());
+  }
+
+  bool accepts(const std::string& src, const std::string& dst) {
+    control::QueryInput q;
+    q.src = src;
+    q.dst = dst;
+    auto answer = control::check(*tailnet->snapshot(), q);
+    REQUIRE(answer.ok());
+    return answer.value().answer.accept;
+  }
+
+  std::int64_t now() { return sync::to_unix(clock.now()); }
+
+  std::optional<engine::AttrValue> value(const std::string& device, const std::string& key) {
+    auto view = tailnet->device_attributes(device);
+    REQUIRE(view.ok());
+    for (const auto& a : view.value().attributes) {
+      if (a.key == key) return a.value;
+    }
+    return std::nullopt;
+  }
+
+  std::size_t attribute_events() {
+    store::AuditQuery q;
+    q.action = "Update node attribute";
+    auto log = tailnet->audit(q);
+    REQUIRE(log.ok());
+    return log.value().size();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a write flips the decision at once; its expiry flips it back", "[control][attributes]") {
+  Fixture f;
+  REQUIRE_FALSE(f.accepts("carol-mbp", "db-1:5432"));
+  const auto expiry = f.now() + 60;
+  REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:tier", std::string("gold"), expiry,
+                                   "INC-42", f.admin));
+  CHECK(f.accepts("carol-mbp", "db-1:5432"));  // grants[0]: posture:gold
+
+  f.clock.advance(std::chrono::seconds(59));
+  CHECK(f.tailnet->advance_time() == 0);
+  CHECK(f.accepts("carol-mbp", "db-1:5432"));
+  f.clock.advance(std::chrono::seconds(1));
+  CHECK(f.tailnet->advance_time() == 1);
+  CHECK_FALSE(f.accepts("carol-mbp", "db-1:5432"));
+  CHECK_FALSE(f.value("carol-mbp", "custom:tier"));
+
+  SECTION("the expired write stays expired after a restart") {
+    f.tailnet.reset();
+    f.tailnet = f.open();
+    CHECK_FALSE(f.accepts("carol-mbp", "db-1:5432"));
+  }
+}
+
+TEST_CASE("an expiry in the past, or now, is refused", "[control][attributes]") {
+  Fixture f;
+  auto r = f.tailnet->set_attribute("carol-mbp", "custom:tier", std::string("gold"), f.now(), "",
+                                    f.admin);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::Invalid);
+  CHECK(f.attribute_events() == 0);
+}
+
+TEST_CASE("one type per key and no case-only variants, tailnet-wide", "[control][attributes]") {
+  Fixture f;
+  // bob-linux holds custom:tier as a string in the inventory file.
+  auto number =
+      f.tailnet->set_attribute("carol-mbp", "custom:tier", 3.0, std::nullopt, "", f.admin);
+  REQUIRE_FALSE(number.ok());
+  CHECK(number.error().kind == ErrorKind::Conflict);
+  CHECK(number.error().message.find("custom:tier") != std::string::npos);
+
+  auto other_case = f.tailnet->set_attribute("carol-mbp", "custom:Tier", std::string("gold"),
+                                             std::nullopt, "", f.admin);
+  REQUIRE_FALSE(other_case.ok());
+  CHECK(other_case.error().kind == ErrorKind::Conflict);
+  CHECK(other_case.error().help.find("custom:tier") != std::string::npos);
+
+  REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:score", 87.0, std::nullopt, "", f.admin));
+  SECTION("a device's own value of another type is replaced, not a conflict") {
+    REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:score", std::string("high"), std::nullopt,
+                                     "", f.admin));
+    CHECK(f.value("carol-mbp", "custom:score") == engine::AttrValue{std::string("high")});
+  }
+  SECTION("another device's value of another type is a conflict") {
+    auto clash = f.tailnet->set_attribute("alice-mbp", "custom:score", std::string("high"),
+                                          std::nullopt, "", f.admin);
+    REQUIRE_FALSE(clash.ok());
+    CHECK(clash.error().kind == ErrorKind::Conflict);
+  }
+  SECTION("deleting the last holder frees the key for another type") {
+    REQUIRE(f.tailnet->delete_attribute("carol-mbp", "custom:score", "", f.admin));
+    CHECK(f.tailnet->set_attribute("alice-mbp", "custom:score", true, std::nullopt, "", f.admin));
+  }
+}
+
+TEST_CASE("a batch is all or nothing and held to the same rules within itself",
+          "[control][attributes]") {
+  Fixture f;
+  const auto before = f.attribute_events();
+  SECTION("two edits of one batch disagree on the type") {
+    auto r = f.tailnet->edit_attributes(
+        {AttributeEdit{"carol-mbp", "custom:level", engine::AttrValue{1.0}, std::nullopt},
+         AttributeEdit{"alice-mbp", "custom:level", engine::AttrValue{std::string("one")},
+                       std::nullopt}},
+        "", f.admin);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::Conflict);
+  }
+  SECTION("two edits of one batch differ only in case") {
+    auto r = f.tailnet->edit_attributes(
+        {AttributeEdit{"carol-mbp", "custom:level", engine::AttrValue{1.0}, std::nullopt},
+         AttributeEdit{"alice-mbp", "custom:Level", engine::AttrValue{2.0}, std::nullopt}},
+        "", f.admin);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::Conflict);
+  }
+  SECTION("a valid edit followed by an unknown device") {
+    auto r = f.tailnet->edit_attributes(
+        {AttributeEdit{"carol-mbp", "custom:level", engine::AttrValue{1.0}, std::nullopt},
+         AttributeEdit{"no-such-device", "custom:level", engine::AttrValue{2.0}, std::nullopt}},
+        "", f.admin);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::NotFound);
+  }
+  // Nothing of a refused batch was applied, stored or audited.
+  CHECK_FALSE(f.value("carol-mbp", "custom:level"));
+  CHECK(f.attribute_events() == before);
+}
+
+TEST_CASE("a batch writes one audit event per device", "[control][attributes]") {
+  Fixture f;
+  REQUIRE(f.tailnet->edit_attributes(
+      {AttributeEdit{"carol-mbp", "custom:level", engine::AttrValue{1.0}, std::nullopt},
+       AttributeEdit{"carol-mbp", "custom:team", engine::AttrValue{std::string("db")},
+                     std::nullopt},
+       AttributeEdit{"alice-mbp", "custom:level", engine::AttrValue{2.0}, std::nullopt}},
+      "bulk import", f.admin));
+  store::AuditQuery q;
+  q.action = "Update node attribute";
+  auto log = f.tailnet->audit(q);
+  REQUIRE(log.ok());
+  REQUIRE(log.value().size() == 2);
+  for (const auto& e : log.value()) {
+    CHECK(e.actor == "admin:alice");
+    const auto details = nlohmann::json::parse(e.details);
+    CHECK(details["comment"] == "bulk import");
+    if (e.target == "node:nCar0lMBP05") CHECK(details["changes"].size() == 2);
+  }
+}
+
+TEST_CASE("the inventory's values are not the API's to delete", "[control][attributes]") {
+  Fixture f;
+  auto r = f.tailnet->delete_attribute("bob-linux", "custom:tier", "", f.admin);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::Conflict);
+  CHECK(f.value("bob-linux", "custom:tier"));
+}
