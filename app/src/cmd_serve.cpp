@@ -59,6 +59,7 @@ const CommandRegistration kRegistration{
       cmd->add_option("--threads", o->threads, "HTTP worker threads")
           ->check(CLI::Range(1, 256))
           ->capture_default_str();
+      server::add_serving_flags(*cmd, o->serving);
       cmd->add_flag("--access-log", o->access_log,
                     "Log one line per request (method, path, status)");
       cmd->footer(

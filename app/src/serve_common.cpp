@@ -34,7 +34,9 @@ http::Response error_response(const control::Error& error, Log& log) {
 }
 
 control::Actor api_actor(const http::Request& request) {
-  if (request.principal) {
+  // "local" is the authenticator's name for the loopback operator without a credential: the
+  // audit log names them by account and peer address instead.
+  if (request.principal && request.principal->actor != "local") {
     return control::Actor{request.principal->actor, std::string(control::kOriginApi)};
   }
   // Loopback without credentials: the operator of this machine.

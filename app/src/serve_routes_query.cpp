@@ -1,6 +1,9 @@
 // POST /v1/check, POST /v1/check/batch, GET /v1/filter/{node}: each answered from one snapshot.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <memory>
+
 #include "decision_json.hpp"
 #include "postern/control/query.hpp"
 #include "serve_routes.hpp"
@@ -40,6 +43,68 @@ nlohmann::json batch_answer_json(const engine::Snapshot& snap,
   return r;
 }
 
+// One batch answer in the making: the queries, the snapshot they are answered from, and the
+// text of the answers not yet handed to the connection.
+class BatchStream {
+ public:
+  static constexpr std::size_t kQueriesPerPiece = 4096;
+
+  BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, nlohmann::json queries)
+      : snapshot_(std::move(snapshot)),
+        queries_(std::move(queries)),
+        checker_(snapshot_, [this](const control::BatchChecker::Answer& a) {
+          if (!first_) buffer_ += ',';
+          first_ = false;
+          buffer_ += batch_answer_json(*snapshot_, a, a.explain).dump();
+        }) {}
+
+  // The next piece of the body, never empty (an empty chunk would end it); false once
+  // everything was handed out. The last piece of queries always adds the closing brackets.
+  bool next(std::string& out) {
+    if (finished_) return false;
+    buffer_.clear();
+    if (!opened_) {
+      buffer_ = R"({"results":[)";
+      opened_ = true;
+    }
+    do {
+      feed_piece();
+    } while (buffer_.empty());
+    out.swap(buffer_);
+    return true;
+  }
+
+ private:
+  // Parses and checks the next kQueriesPerPiece queries (the checker answers a block at a time
+  // into buffer_); after the last one, the rest of the answers and the closing brackets.
+  void feed_piece() {
+    const std::size_t end = std::min(queries_.size(), next_ + kQueriesPerPiece);
+    for (; next_ < end; ++next_) {
+      auto input = control::parse_query(queries_[next_]);
+      if (input) {
+        checker_.add(input.value());
+      } else {
+        checker_.add_error(input.error());
+      }
+    }
+    if (next_ == queries_.size()) {
+      checker_.finish();
+      buffer_ += "]}";
+      finished_ = true;
+      queries_ = nlohmann::json();  // returned to the allocator now, not when the socket closes
+    }
+  }
+
+  std::shared_ptr<const engine::Snapshot> snapshot_;
+  nlohmann::json queries_;
+  control::BatchChecker checker_;
+  std::string buffer_;
+  std::size_t next_ = 0;
+  bool opened_ = false;
+  bool first_ = true;
+  bool finished_ = false;
+};
+
 }  // namespace
 
 void install_query_routes(http::Router& router, ApiContext& context) {
@@ -55,9 +120,10 @@ void install_query_routes(http::Router& router, ApiContext& context) {
   });
 
   // Answers in request order; a bad query gets {"error": {...}} in its place, so one typo does
-  // not cost the whole batch. The answer is streamed: memory stays bounded by the request.
+  // not cost the whole batch. The answer is streamed a block of queries at a time, so the
+  // response never exists whole in memory.
   router.post("/v1/check/batch", [&context](const http::Request& req) {
-    const auto body = req.json();
+    auto body = req.json();
     if (!body.ok()) return http::Response::error(400, body.error);
     const auto& object = *body.value;
     if (!object.is_object()) return http::Response::error(400, "the body must be a JSON object");
@@ -71,31 +137,13 @@ void install_query_routes(http::Router& router, ApiContext& context) {
       return http::Response::error(400, "`queries` must be an array of queries");
     }
     if (queries->size() > context.max_batch_queries) {
-      return http::Response::error(
-          413, fmt::format("at most {} queries per batch (--max-batch-queries)",
-                           context.max_batch_queries));
+      return http::Response::error(413,
+                                   fmt::format("at most {} queries per batch (--max-batch-queries)",
+                                               context.max_batch_queries));
     }
-    const auto snap = context.tailnet.snapshot();
-    std::string out = R"({"results":[)";
-    bool first = true;
-    control::BatchChecker batch(snap, [&](const control::BatchChecker::Answer& a) {
-      if (!first) out += ',';
-      first = false;
-      out += batch_answer_json(*snap, a, false).dump();
-    });
-    for (const auto& q : *queries) {
-      auto input = control::parse_query(q);
-      if (input) {
-        batch.add(input.value());
-      } else {
-        batch.add_error(input.error());
-      }
-    }
-    batch.finish();
-    out += "]}";
-    http::Response response;
-    response.body = std::move(out);
-    return response;
+    auto stream = std::make_shared<BatchStream>(context.tailnet.snapshot(), std::move(*queries));
+    return http::Response::streamed(200, "application/json",
+                                    [stream](std::string& out) { return stream->next(out); });
   });
 
   router.get("/v1/filter/{node}", [&context](const http::Request& req) {

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "serve_flags.hpp"
+
 namespace postern::server {
 
 struct ServeOptions {
@@ -19,11 +21,9 @@ struct ServeOptions {
   int reload_interval = 5;  // seconds between file polls; 0 = SIGHUP only
   std::size_t threads = 8;  // HTTP worker threads
   bool access_log = false;
+  ServingFlags serving;  // limits, --host, --cors-origin, TLS, batch size
   int replica_retry_ms = 5000;  // postgresql:// store: sync lease and reconnect retry
 };
-
-// localhost, 127.0.0.0/8 and ::1.
-bool is_loopback(const std::string& host);
 
 // Exit status: 0 after a graceful shutdown, 2 when the server cannot start.
 int run_server(const ServeOptions& options);

@@ -173,6 +173,7 @@ void BatchChecker::answer_block() {
     }
     // A user login may name several devices: accept only when every one is accepted.
     answer.accept = true;
+    answer.explain = entry.count > 0 && requests_[entry.first].explain;
     for (std::size_t k = 0; k < entry.count && answer.accept; ++k) {
       answer.decision = &decisions_[entry.first + k];
       answer.accept = answer.decision->allow;

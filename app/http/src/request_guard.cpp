@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "postern/grammar/loopback.hpp"
 #include "text.hpp"
 
 namespace postern::http::detail {
@@ -37,18 +38,7 @@ std::optional<std::string> host_name(std::string_view host_header) {
   return to_lower(name);
 }
 
-bool is_loopback_name(std::string_view name) {
-  if (name == "localhost") return true;
-  const std::string text(name);
-  std::array<unsigned char, 16> address{};
-  if (inet_pton(AF_INET, text.c_str(), address.data()) == 1) return address[0] == 127;
-  if (inet_pton(AF_INET6, text.c_str(), address.data()) == 1) {
-    constexpr std::array<unsigned char, 16> kLoopback{0, 0, 0, 0, 0, 0, 0, 0,
-                                                      0, 0, 0, 0, 0, 0, 0, 1};
-    return address == kLoopback;
-  }
-  return false;
-}
+bool is_loopback_name(std::string_view name) { return grammar::ip::is_loopback_host(name); }
 
 HostRule::HostRule(const std::vector<std::string>& extra_names) {
   for (const auto& name : extra_names) {

@@ -52,6 +52,7 @@ class BatchChecker {
     std::optional<Error> error;
     bool accept = false;
     const engine::Decision* decision = nullptr;  // the last source device's (valid in the call)
+    bool explain = false;                          // the query asked for an explanation
   };
   using Sink = std::function<void(const Answer&)>;
 
