@@ -5,8 +5,6 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include <condition_variable>
 #include <csignal>
 #include <fmt/format.h>
@@ -18,6 +16,7 @@
 #include "listen_address.hpp"
 #include "postern/http/server.hpp"
 #include "postern/store/store.hpp"
+#include "serve_auth.hpp"
 #include "serve_routes.hpp"
 
 namespace postern::server {
@@ -73,22 +72,6 @@ class Ticker {
   bool stopping_ = false;
   std::thread thread_;
 };
-
-// Bearer (or Basic) with the --api-token-file token, compared in constant time; without a token
-// (loopback only) every request is the local operator's.
-http::Authenticator make_authenticator(std::optional<std::string> token) {
-  return [token = std::move(token)](const std::optional<http::Credential>& credential,
-                                    const http::Request&) -> http::AuthOutcome {
-    if (!token) return http::Principal{"local", {}};
-    if (!credential) return http::AuthDenial{401, "this server needs `Authorization: Bearer TOKEN`"};
-    const auto& given = credential->token;
-    if (given.size() != token->size() ||
-        CRYPTO_memcmp(given.data(), token->data(), token->size()) != 0) {
-      return http::AuthDenial{401, "wrong API token"};
-    }
-    return http::Principal{"token:api-token-file", {}};
-  };
-}
 
 }  // namespace
 
@@ -163,12 +146,13 @@ int run_server(const ServeOptions& options) {
   install_admin_routes(router, context);
   install_query_routes(router, context);
   install_device_routes(router, context);
+  install_oauth_routes(router, context);
 
   http::ServerOptions server_options;
   server_options.listen = {http::ListenEndpoint{listen->host,
                                                 static_cast<std::uint16_t>(listen->port)}};
   server_options.threads = static_cast<unsigned>(options.threads);
-  server_options.authenticator = make_authenticator(token);
+  server_options.authenticator = make_authenticator(AuthConfig{&tailnet, token, !token});
   if (options.access_log) {
     server_options.access_log = [&log](const http::AccessRecord& r) {
       log.info(fmt::format("{} {} {} {} us", r.method, r.route, r.status, r.duration.count()));

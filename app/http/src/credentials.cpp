@@ -48,7 +48,7 @@ std::optional<Credential> parse_authorization(std::string_view header_value) {
   if (parameter.empty() || parameter.find(' ') != std::string_view::npos) return std::nullopt;
 
   if (detail::iequals(scheme, "Bearer")) {
-    return Credential{Credential::Scheme::Bearer, std::string(parameter)};
+    return Credential{Credential::Scheme::Bearer, std::string(parameter), {}};
   }
   if (!detail::iequals(scheme, "Basic")) return std::nullopt;
   const auto decoded = base64_decode(parameter);
@@ -57,7 +57,8 @@ std::optional<Credential> parse_authorization(std::string_view header_value) {
   if (colon == std::string::npos) return std::nullopt;
   auto token = colon > 0 ? decoded->substr(0, colon) : decoded->substr(colon + 1);
   if (token.empty()) return std::nullopt;
-  return Credential{Credential::Scheme::Basic, std::move(token)};
+  auto password = colon > 0 ? decoded->substr(colon + 1) : std::string();
+  return Credential{Credential::Scheme::Basic, std::move(token), std::move(password)};
 }
 
 }  // namespace postern::http

@@ -15,22 +15,6 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 
-bool parse_query(std::string_view query, QueryParams& out) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const auto pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto equals = pair.find('=');
-    auto name = percent_decode(pair.substr(0, equals), true);
-    auto value = percent_decode(
-        equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1), true);
-    if (!name || !value) return false;
-    out.add(std::move(*name), std::move(*value));
-  }
-  return true;
-}
-
 std::string allow_list(const std::vector<Method>& methods) {
   std::string allow;
   for (const auto method : methods) {
@@ -112,7 +96,7 @@ std::optional<Response> Exchange::check_target(const RequestHeader& header) {
   const auto question = request_.target.find('?');
   request_.path = request_.target.substr(0, question);
   if (question != std::string::npos &&
-      !parse_query(std::string_view(request_.target).substr(question + 1), request_.query)) {
+      !parse_form(std::string_view(request_.target).substr(question + 1), request_.query)) {
     return Response::error(400, "malformed percent-encoding in the query string");
   }
   const auto host = request_.headers.get("Host");

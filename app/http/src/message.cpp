@@ -64,6 +64,22 @@ std::vector<std::string_view> NameValueList::get_all(std::string_view name) cons
   return values;
 }
 
+bool parse_form(std::string_view text, QueryParams& out) {
+  while (!text.empty()) {
+    const auto amp = text.find('&');
+    const auto pair = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto equals = pair.find('=');
+    auto name = detail::percent_decode(pair.substr(0, equals), true);
+    auto value = detail::percent_decode(
+        equals == std::string_view::npos ? std::string_view{} : pair.substr(equals + 1), true);
+    if (!name || !value) return false;
+    out.add(std::move(*name), std::move(*value));
+  }
+  return true;
+}
+
 bool Principal::has_scope(std::string_view scope) const {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
 }

@@ -12,6 +12,8 @@ struct Credential {
   Scheme scheme = Scheme::Bearer;
   std::string token;  // Bearer: the token; Basic: the user name (the token), or the password when
                       // the user name is empty
+  std::string password;  // Basic with a user name: the password (OAuth client authentication
+                         // sends client_id:client_secret this way)
 };
 
 // `Bearer TOKEN` or `Basic base64(TOKEN:)`; nullopt for any other scheme or a malformed value.

@@ -51,6 +51,10 @@ struct Headers : NameValueList {
 using QueryParams = NameValueList;
 using PathParams = NameValueList;
 
+// Adds the pairs of `text`, application/x-www-form-urlencoded (a query string or a form body),
+// to `out`, percent-decoded with `+` as a space; false for a malformed escape.
+[[nodiscard]] bool parse_form(std::string_view text, QueryParams& out);
+
 // Who the Authenticator said sent the request.
 struct Principal {
   std::string actor;  // names the credential, e.g. "key:k123abc" (never the secret itself)
