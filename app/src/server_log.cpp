@@ -1,36 +1,23 @@
 #include "server_log.hpp"
 
-#include <chrono>
-#include <ctime>
+#include <spdlog/logger.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "postern/sync/redact.hpp"
 
 namespace postern::server {
-namespace {
 
-// "2025-06-10T08:14:09.123Z"
-std::string timestamp() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[40];
-  const auto n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::string out(buffer, n);
-  const auto millis = static_cast<int>(ms % 1000);
-  out += '.';
-  out += static_cast<char>('0' + millis / 100);
-  out += static_cast<char>('0' + millis / 10 % 10);
-  out += static_cast<char>('0' + millis % 10);
-  out += 'Z';
-  return out;
+Log::Log(std::ostream& out)
+    : logger_(std::make_shared<spdlog::logger>(
+          "postern", std::make_shared<spdlog::sinks::ostream_sink_mt>(out, /*force_flush=*/true))) {
+  // "2025-06-10T08:14:09.123Z info message"
+  logger_->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+      "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
+  logger_->set_level(spdlog::level::info);
 }
 
-}  // namespace
-
-Log::Log(std::ostream& out) : out_(out) {}
+Log::~Log() = default;
 
 void Log::add_secret(std::string secret) {
   if (secret.empty()) return;
@@ -48,16 +35,8 @@ std::string Log::scrub(std::string_view text) {
   return out;
 }
 
-void Log::info(std::string_view message) { write("info", message); }
-void Log::warn(std::string_view message) { write("warn", message); }
-void Log::error(std::string_view message) { write("error", message); }
-
-void Log::write(std::string_view level, std::string_view message) {
-  std::lock_guard lock(mu_);
-  std::string text(message);
-  for (const auto& s : secrets_) text = sync::redact(text, s);
-  out_ << timestamp() << ' ' << level << ' ' << text << '\n';
-  out_.flush();
-}
+void Log::info(std::string_view message) { logger_->info("{}", scrub(message)); }
+void Log::warn(std::string_view message) { logger_->warn("{}", scrub(message)); }
+void Log::error(std::string_view message) { logger_->error("{}", scrub(message)); }
 
 }  // namespace postern::server

@@ -1,20 +1,27 @@
 #pragma once
-// The server's log: one line per event on stderr, `<RFC 3339 time> <level> <message>`, written
-// whole under a lock so lines from different threads never interleave. Every message passes
-// through sync::redact with each registered secret first, so a token cannot reach the log even
-// if some error text quoted it.
+// The server's log: one line per event, `<RFC 3339 UTC time> <level> <message>`, written by
+// spdlog (whole lines, thread-safe). Every message passes through sync::redact with each
+// registered secret first, so a token cannot reach the log even if some error text quoted it.
 
+#include <memory>
 #include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+namespace spdlog {
+class logger;
+}
+
 namespace postern::server {
 
 class Log {
  public:
   explicit Log(std::ostream& out);
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
 
   // A value that must never be written (the API token, integration tokens read for a sync).
   void add_secret(std::string secret);
@@ -27,11 +34,9 @@ class Log {
   void error(std::string_view message);
 
  private:
-  void write(std::string_view level, std::string_view message);
-
-  std::mutex mu_;
-  std::ostream& out_;
+  std::mutex mu_;  // guards secrets_
   std::vector<std::string> secrets_;
+  std::shared_ptr<spdlog::logger> logger_;
 };
 
 }  // namespace postern::server
