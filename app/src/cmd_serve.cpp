@@ -60,6 +60,10 @@ const CommandRegistration kRegistration{
           ->check(CLI::Range(1, 256))
           ->capture_default_str();
       server::add_serving_flags(*cmd, o->serving);
+      cmd->add_option("--metrics-listen", o->metrics_listen,
+                      "Also serve GET /metrics (Prometheus) here without credentials; loopback\n"
+                      "only. /metrics on --listen needs an API credential like /v1")
+          ->type_name("HOST:PORT");
       cmd->add_flag("--access-log", o->access_log,
                     "Log one line per request (method, path, status)");
       cmd->footer(

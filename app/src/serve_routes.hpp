@@ -19,6 +19,7 @@ struct ApiContext {
   Log& log;
   bool sync = false;  // the scheduler runs in this process
   std::size_t max_batch_queries = kMaxBatchQueries;
+  std::atomic<std::uint64_t> checks_answered{0};  // /v1/check and batch queries, for /metrics
 };
 
 // The control layer's error as an HTTP answer.

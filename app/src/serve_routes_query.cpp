@@ -116,6 +116,7 @@ void install_query_routes(http::Router& router, ApiContext& context) {
     const auto snap = context.tailnet.snapshot();
     const auto checked = control::check(*snap, input.value());
     if (!checked) return error_response(checked.error(), context.log);
+    ++context.checks_answered;
     return http::Response::json(200, answer_json(*snap, checked.value(), input.value().explain));
   });
 
@@ -141,6 +142,7 @@ void install_query_routes(http::Router& router, ApiContext& context) {
                                    fmt::format("at most {} queries per batch (--max-batch-queries)",
                                                context.max_batch_queries));
     }
+    context.checks_answered += queries->size();
     auto stream = std::make_shared<BatchStream>(context.tailnet.snapshot(), std::move(*queries));
     return http::Response::streamed(200, "application/json",
                                     [stream](std::string& out) { return stream->next(out); });

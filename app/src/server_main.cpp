@@ -17,6 +17,7 @@
 #include "postern/http/server.hpp"
 #include "postern/store/store.hpp"
 #include "serve_auth.hpp"
+#include "serve_metrics.hpp"
 #include "serve_routes.hpp"
 
 namespace postern::server {
@@ -142,22 +143,26 @@ int run_server(const ServeOptions& options) {
   auto& tailnet = *opened.value();
 
   ApiContext context{tailnet, log, options.sync};
+  Metrics metrics(tailnet, context.checks_answered);
   http::Router router;
   install_admin_routes(router, context);
   install_query_routes(router, context);
   install_device_routes(router, context);
   install_oauth_routes(router, context);
+  install_metrics_route(router, metrics, true);
 
   http::ServerOptions server_options;
   server_options.listen = {http::ListenEndpoint{listen->host,
                                                 static_cast<std::uint16_t>(listen->port)}};
   server_options.threads = static_cast<unsigned>(options.threads);
   server_options.authenticator = make_authenticator(AuthConfig{&tailnet, token, !token});
-  if (options.access_log) {
-    server_options.access_log = [&log](const http::AccessRecord& r) {
+  server_options.access_log = [&log, &metrics,
+                               detailed = options.access_log](const http::AccessRecord& r) {
+    metrics.record_request(r);
+    if (detailed) {
       log.info(fmt::format("{} {} {} {} us", r.method, r.route, r.status, r.duration.count()));
-    };
-  }
+    }
+  };
   auto started = http::Server::start(std::move(router), std::move(server_options));
   if (!started.server) return fail(fmt::format("error[C770]: {}", started.error));
   const auto& bound = started.server->endpoints().front();
@@ -166,6 +171,18 @@ int run_server(const ServeOptions& options) {
                                : fmt::format("{}:{}", bound.host, bound.port);
   // The first stdout line: scripts and tests read the port from it.
   std::cout << "listening on " << where << std::endl;
+  std::unique_ptr<http::Server> metrics_server;
+  if (!options.metrics_listen.empty()) {
+    auto metrics_started = start_metrics_listener(options.metrics_listen, metrics);
+    if (!metrics_started.server) return fail(fmt::format("error[C770]: {}", metrics_started.error));
+    metrics_server = std::move(metrics_started.server);
+    const auto& m = metrics_server->endpoints().front();
+    // The second stdout line, for scripts that asked for port 0.
+    std::cout << "metrics on "
+              << (m.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", m.host, m.port)
+                                                        : fmt::format("{}:{}", m.host, m.port))
+              << std::endl;
+  }
   log.info(fmt::format("serving policy version {} ({} devices) on http://{}{}{}",
                        tailnet.policy().version, tailnet.snapshot()->device_count(), where,
                        token ? " with bearer auth" : "", options.sync ? ", sync on" : ""));
@@ -173,7 +190,8 @@ int run_server(const ServeOptions& options) {
   Ticker ticker(tailnet, options.reload_interval);
   ticker.start();
   if (options.sync) {
-    tailnet.start_syncing([&log](const control::SyncRun& run) {
+    tailnet.start_syncing([&log, &metrics](const control::SyncRun& run) {
+      metrics.record_sync(run);
       const auto& r = run.report;
       if (!r.ok) {
         log.error(fmt::format("sync {}: {}", run.integration.provider,
@@ -198,6 +216,7 @@ int run_server(const ServeOptions& options) {
     break;
   }
   started.server->stop(std::chrono::seconds(10));
+  if (metrics_server) metrics_server->stop(std::chrono::seconds(1));
   ticker.stop();
   tailnet.stop_syncing();
   log.info("stopped");

@@ -114,6 +114,7 @@ std::optional<engine::AttrValue> current_value(const engine::Snapshot& snap,
 }  // namespace
 
 void Tailnet::Impl::apply_writes(const std::vector<sync::AttributeWrite>& writes) {
+  attribute_writes += writes.size();
   const auto snap = engine->snapshot();
   std::map<engine::DeviceIndex, std::vector<engine::AttrChange>> by_device;
   for (const auto& w : writes) {
@@ -262,6 +263,8 @@ Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std
   impl.publish(writes);
   return done();
 }
+
+std::uint64_t Tailnet::attribute_changes() const noexcept { return impl_->attribute_writes; }
 
 std::size_t Tailnet::advance_time() {
   std::lock_guard lock(impl_->writer);

@@ -1,6 +1,7 @@
 #pragma once
 // Tailnet's private state, shared by the files that implement its operations.
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -52,6 +53,7 @@ struct Tailnet::Impl {
   std::optional<FileStamp> policy_stamp;
   std::optional<FileStamp> tailnet_stamp;
   mutable std::mutex policy_mu;  // guards `policy` for readers
+  std::atomic<std::uint64_t> attribute_writes{0};  // applied by apply_writes, for metrics
 
   LiveLedger ledger;
   std::unique_ptr<sync::HttpTransport> own_transport;

@@ -139,6 +139,8 @@ class Tailnet {
   // On a shared (PostgreSQL) store: whether this replica holds the sync lease.
   [[nodiscard]] bool holds_sync_lease() const;
   [[nodiscard]] std::int64_t now() const;
+  // Attribute writes applied to the live evaluator since open() (API, sync, replicas): a metric.
+  [[nodiscard]] std::uint64_t attribute_changes() const noexcept;
   [[nodiscard]] sync::Clock& clock() const noexcept { return *clock_; }
 
   // ---- policy ----
