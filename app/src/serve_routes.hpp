@@ -30,5 +30,7 @@ control::Actor api_actor(const http::Request& request);
 void install_query_routes(http::Router& router, ApiContext& context);
 void install_device_routes(http::Router& router, ApiContext& context);
 void install_admin_routes(http::Router& router, ApiContext& context);
+// Tailscale's API v2 (app/src/tsapi_*.cpp, spec tailscale-api.md).
+void install_tailscale_routes(http::Router& router, ApiContext& context);
 
 }  // namespace postern::server

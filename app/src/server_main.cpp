@@ -150,6 +150,7 @@ int run_server(const ServeOptions& options) {
   install_device_routes(router, context);
   install_oauth_routes(router, context);
   install_metrics_route(router, metrics, true);
+  install_tailscale_routes(router, context);
 
   http::ServerOptions server_options;
   server_options.listen = {http::ListenEndpoint{listen->host,
