@@ -10,7 +10,8 @@ const PROVIDERS = [
 const REFRESH_MS = 2000;
 
 function stat(label, value, name) {
-  return [h('dt', {text: label}), h('dd', {text: value, dataset: {stat: name}})];
+  const text = Array.isArray(value) ? (value.length ? value.join(', ') : 'none') : value;
+  return [h('dt', {text: label}), h('dd', {text, dataset: {stat: name}})];
 }
 
 function stateText(entry) {
@@ -79,14 +80,16 @@ function integrationCard(provider, entry, refresh, notify) {
                              dataset: {provider: provider.id}},
     h('h2', {id: `h-${provider.id}`, text: provider.name}));
   if (!entry) {
-    card.append(h('p', {text: 'Not connected.'}),
-      h('button', {type: 'button', text: 'Connect', onclick: () => {
-        clear(slot).append(integrationForm(provider, null, (changed) => {
-          clear(slot);
-          if (changed) refresh();
-        }, notify));
-        slot.querySelector('input').focus();
-      }}), slot);
+    const connect = h('button', {type: 'button', text: 'Connect', onclick: () => {
+      connect.hidden = true;
+      clear(slot).append(integrationForm(provider, null, (changed) => {
+        clear(slot);
+        connect.hidden = false;
+        if (changed) refresh();
+      }, notify));
+      slot.querySelector('input').focus();
+    }});
+    card.append(h('p', {text: 'Not connected.'}), connect, slot);
     return card;
   }
   const syncNow = async () => {
@@ -137,7 +140,7 @@ export async function renderIntegrations(view, _arg, notify) {
     const {body} = await get('/v1/integrations');
     if (editing) return;
     const byProvider = new Map(body.integrations.map((i) => [i.provider, i]));
-    clear(list).append(PROVIDERS.map((p) => integrationCard(p, byProvider.get(p.id), refresh, notify)));
+    clear(list).append(...PROVIDERS.map((p) => integrationCard(p, byProvider.get(p.id), refresh, notify)));
     if (!body.sync) {
       list.append(h('p', {class: 'hint', text:
         'This server does not run the sync (start it with --sync): Sync now is unavailable.'}));

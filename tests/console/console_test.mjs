@@ -49,7 +49,8 @@ try {
   };
   const browser = await chromium.launch({executablePath: args.chromium,
                                          args: ['--no-sandbox', '--disable-gpu']});
-  const page = await browser.newPage({viewport: {width: 1280, height: 900}});
+  const browserContext = await browser.newContext({viewport: {width: 1280, height: 900}});
+  const page = await browserContext.newPage();
   context.browser = browser;
   context.page = page;
   context.dialogs = [];

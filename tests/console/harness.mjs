@@ -26,6 +26,10 @@ export function startListening(argv, name) {
       }
     });
     child.stderr.on('data', (chunk) => { err += chunk; });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} cannot be started: ${e.message}`));
+    });
     child.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited (${code}) before listening: ${err}`));
