@@ -141,19 +141,15 @@ int run_batch(const CheckOptions& o, const control::Tailnet& tailnet) {
   bool any_error = false;
   std::vector<std::size_t> line_numbers;  // input index -> line number (blank lines skipped)
   control::BatchChecker batch(snap, [&](const control::BatchChecker::Answer& a) {
-    if (a.error) {
-      any_error = true;
-      out += fmt::format("error: line {}: {}\n", line_numbers[a.index], a.error->message);
-    } else if (json) {
-      nlohmann::json r = {{"decision", a.accept ? "accept" : "deny"}};
-      if (a.accept && a.decision->rule) r["rule"] = rule_json(file, *a.decision->rule);
-      if (!a.accept && o.explain) {
-        nlohmann::json misses = nlohmann::json::array();
-        for (const auto& nm : a.decision->near_misses) misses.push_back(near_miss_json(file, nm));
-        r["postureFailures"] = misses;
-      }
+    if (a.error) any_error = true;
+    if (json) {
+      // The HTTP batch's shape, plus the input line of an error.
+      nlohmann::json r = batch_answer_json(file, a);
+      if (a.error) r["line"] = line_numbers[a.index];
       out += r.dump();
       out += '\n';
+    } else if (a.error) {
+      out += fmt::format("error: line {}: {}\n", line_numbers[a.index], a.error->message);
     } else {
       out += a.accept ? "accept" : "deny";
       if (a.accept && a.decision->rule) {
@@ -161,7 +157,7 @@ int run_batch(const CheckOptions& o, const control::Tailnet& tailnet) {
         out += engine::rule_name(*a.decision->rule);
       }
       out += '\n';
-      if (!a.accept && o.explain) out += explanation(file, *a.decision);
+      if (!a.accept && a.explain) out += explanation(file, *a.decision);
     }
     if (out.size() > (1 << 15)) {
       std::fwrite(out.data(), 1, out.size(), stdout);
@@ -200,8 +196,8 @@ int run_batch(const CheckOptions& o, const control::Tailnet& tailnet) {
 
 int run_check(const CheckOptions& o) {
   if (o.batch.empty() && (o.src.empty() || o.dst.empty())) {
-    print_error("check", control::invalid(grammar::DiagCode::C703,
-                                          "give --src and --dst, or --batch FILE"));
+    print_error("check",
+                control::invalid(grammar::DiagCode::C703, "give --src and --dst, or --batch FILE"));
     return kExitUsage;
   }
   if (!o.db.empty() && o.tailnet.empty()) {

@@ -88,4 +88,21 @@ nlohmann::json node_filter_json(const engine::Snapshot& snapshot, engine::Device
           {"rules", filter_rules_json(rules)}};
 }
 
+nlohmann::json batch_answer_json(const grammar::SourceFile& file,
+                                 const control::BatchChecker::Answer& answer) {
+  if (answer.error) {
+    return {{"error",
+             {{"code", std::string(grammar::code_name(answer.error->code))},
+              {"message", answer.error->message}}}};
+  }
+  nlohmann::json r = {{"decision", answer.accept ? "accept" : "deny"}, {"allow", answer.accept}};
+  if (answer.accept && answer.decision->rule) r["rule"] = rule_json(file, *answer.decision->rule);
+  if (!answer.accept && answer.explain) {
+    nlohmann::json misses = nlohmann::json::array();
+    for (const auto& nm : answer.decision->near_misses) misses.push_back(near_miss_json(file, nm));
+    r["postureFailures"] = std::move(misses);
+  }
+  return r;
+}
+
 }  // namespace postern::app

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "postern/control/query.hpp"
 #include "postern/engine/engine.hpp"
 #include "postern/grammar/diag.hpp"
 
@@ -29,6 +30,12 @@ nlohmann::json near_miss_json(const grammar::SourceFile& file, const engine::Nea
 nlohmann::json decision_json(const grammar::SourceFile& file, const engine::Decision& decision,
                              const std::string& src_label, const std::string& dst_label,
                              std::uint8_t proto, std::uint16_t port, bool explain);
+
+// One answer of a batch, `postern check --batch --format json` and POST /v1/check/batch alike:
+// {"decision", "allow", "rule"?, "postureFailures"? (a deny that asked for explain)}, or
+// {"error": {"code", "message"}} in place of a query that could not be answered.
+nlohmann::json batch_answer_json(const grammar::SourceFile& file,
+                                 const control::BatchChecker::Answer& answer);
 
 // tailcfg FilterRules: [{"SrcIPs", "DstPorts": [{"IP", "Ports": {"First", "Last"}}], "IPProto"?}]
 nlohmann::json filter_rules_json(const std::vector<engine::FilterRule>& rules);

@@ -24,25 +24,6 @@ nlohmann::json answer_json(const engine::Snapshot& snap, const control::CheckAns
           {"results", std::move(results)}};
 }
 
-nlohmann::json batch_answer_json(const engine::Snapshot& snap,
-                                 const control::BatchChecker::Answer& a, bool explain) {
-  if (a.error) {
-    return {{"error",
-             {{"code", std::string(grammar::code_name(a.error->code))},
-              {"message", a.error->message}}}};
-  }
-  nlohmann::json r = {{"decision", a.accept ? "accept" : "deny"}, {"allow", a.accept}};
-  if (a.accept && a.decision->rule) r["rule"] = app::rule_json(snap.file(), *a.decision->rule);
-  if (!a.accept && explain) {
-    nlohmann::json misses = nlohmann::json::array();
-    for (const auto& nm : a.decision->near_misses) {
-      misses.push_back(app::near_miss_json(snap.file(), nm));
-    }
-    r["postureFailures"] = std::move(misses);
-  }
-  return r;
-}
-
 // One batch answer in the making: the queries, the snapshot they are answered from, and the
 // text of the answers not yet handed to the connection.
 class BatchStream {
@@ -55,7 +36,7 @@ class BatchStream {
         checker_(snapshot_, [this](const control::BatchChecker::Answer& a) {
           if (!first_) buffer_ += ',';
           first_ = false;
-          buffer_ += batch_answer_json(*snapshot_, a, a.explain).dump();
+          buffer_ += app::batch_answer_json(snapshot_->file(), a).dump();
         }) {}
 
   // The next piece of the body, never empty (an empty chunk would end it); false once
