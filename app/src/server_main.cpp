@@ -14,8 +14,10 @@
 
 #include "command_registry.hpp"
 #include "listen_address.hpp"
+#include "postern/grammar/loopback.hpp"
 #include "postern/http/server.hpp"
 #include "postern/store/store.hpp"
+#include "serve_console.hpp"
 #include "serve_auth.hpp"
 #include "serve_metrics.hpp"
 #include "serve_routes.hpp"
@@ -76,16 +78,6 @@ class Ticker {
 
 }  // namespace
 
-bool is_loopback(const std::string& host) {
-  if (host == "localhost") return true;
-  const auto address = grammar::ip::parse_address(host);
-  if (!address) return false;
-  if (!address->v6) return address->bytes[0] == 127;
-  for (std::size_t i = 0; i < 15; ++i) {
-    if (address->bytes[i] != 0) return false;
-  }
-  return address->bytes[15] == 1;
-}
 
 int run_server(const ServeOptions& options) {
   const auto listen = app::parse_listen(options.listen);
@@ -102,9 +94,11 @@ int run_server(const ServeOptions& options) {
                               options.api_token_file));
     }
   }
-  if (!is_loopback(listen->host) && !token) {
-    return fail(fmt::format("error[C771]: refusing to listen on non-loopback address `{}` without "
-                            "--api-token-file (anyone who can reach it could write attributes)",
+  // Beyond loopback credentials cross the network: only over TLS.
+  if (!grammar::ip::is_loopback_host(listen->host) && options.serving.tls_cert.empty()) {
+    return fail(fmt::format("error[C771]: refusing to serve plain HTTP on non-loopback address `{}`: "
+                            "credentials would cross the network in clear; give --tls-cert and "
+                            "--tls-key",
                             listen->host));
   }
 
@@ -156,7 +150,15 @@ int run_server(const ServeOptions& options) {
   server_options.listen = {http::ListenEndpoint{listen->host,
                                                 static_cast<std::uint16_t>(listen->port)}};
   server_options.threads = static_cast<unsigned>(options.threads);
-  server_options.authenticator = make_authenticator(AuthConfig{&tailnet, token, !token});
+  if (auto bad = apply_serving_flags(options.serving, server_options)) {
+    return fail(fmt::format("error[C703]: {}", *bad));
+  }
+  context.max_batch_queries = options.serving.max_batch_queries;
+  // Requests without a credential are the local operator's only on a loopback listener without
+  // --api-token-file; anywhere else every request needs a token or an API key.
+  const bool open_loopback = !token && grammar::ip::is_loopback_host(listen->host);
+  server_options.authenticator = make_authenticator(AuthConfig{&tailnet, token, open_loopback});
+  install_console(router, context, server_options);  // after the authenticator: wraps it
   server_options.access_log = [&log, &metrics,
                                detailed = options.access_log](const http::AccessRecord& r) {
     metrics.record_request(r);
