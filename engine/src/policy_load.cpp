@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "postern/engine/validate.hpp"
 #include "postern/grammar/hujson.hpp"
 
 namespace postern::engine {
@@ -45,20 +46,10 @@ LoadedPolicy load_policy(std::string path, std::string text, const ValidateConte
   return loaded;
 }
 
+// The tailnet's own domains (owners' domains, else the most common member domain): one rule,
+// make_validate_context, for every caller.
 ValidateContext validate_context(const Inventory& inventory) {
-  ValidateContext context;
-  context.domains_known = true;
-  for (const auto& user : inventory.users) {
-    if (user.shared) continue;
-    const auto at = user.login.rfind('@');
-    if (at == std::string::npos) continue;
-    auto domain = user.login.substr(at + 1);
-    if (std::find(context.user_domains.begin(), context.user_domains.end(), domain) ==
-        context.user_domains.end()) {
-      context.user_domains.push_back(std::move(domain));
-    }
-  }
-  return context;
+  return make_validate_context(inventory);
 }
 
 }  // namespace postern::engine

@@ -78,3 +78,27 @@ TEST_CASE("validate_context collects the domains of non-shared users", "[engine]
       R"({"acls": [{"action": "accept", "src": ["user:*@other.org"], "dst": ["*:*"]}]})");
   CHECK(unchecked.diags.empty());
 }
+
+// Regression (capture cases 625-err-ssh-b4, 626-err-ssh-d1): a member from another domain does not
+// make that domain the tailnet's; validate_context is make_validate_context (owners' domains,
+// else the most common member domain), not "every domain some user has".
+TEST_CASE("validate_context: a minority member domain is not associated with the tailnet",
+          "[engine][policy_load]") {
+  engine::Inventory inventory;
+  inventory.users = {engine::User{"odin@example.com", "member", false},
+                     engine::User{"freya@example.com", "member", false},
+                     engine::User{"thor@example.org", "member", false}};
+  const auto context = engine::validate_context(inventory);
+  CHECK(context.user_domains == std::vector<std::string>{"example.com"});
+  const auto loaded = engine::load_policy(
+      "p.hujson",
+      R"({"ssh": [{"action": "accept", "src": ["user:*@example.org"], "dst": ["autogroup:self"],
+                   "users": ["root"]}]})",
+      context);
+  INFO(grammar::render_all(loaded.file, loaded.diags));
+  CHECK_FALSE(loaded.ok());
+
+  inventory.users.push_back(engine::User{"loki@example.org", "owner", false});
+  CHECK(engine::validate_context(inventory).user_domains ==
+        std::vector<std::string>{"example.org"});
+}
