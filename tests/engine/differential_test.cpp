@@ -103,6 +103,9 @@ engine::Inventory random_inventory(Random& rng) {
   for (std::size_t i = 0; i < kLogins.size(); ++i) {
     inv.users.push_back({kLogins[i], rng.pick(kRoles), false});
   }
+  // The tailnet's domain is its owners' (make_validate_context): ann owns it, so the generated
+  // `user:*@example.com` is always associated with the tailnet (di@corp.io may co-own it).
+  inv.users.front().role = "owner";
   inv.users.push_back({"xo@partner.net", "member", true});
   const std::size_t count = 5 + rng.below(10);
   for (std::size_t i = 0; i < count; ++i) {
