@@ -149,6 +149,7 @@ http::Authenticator with_sessions(http::Authenticator inner, SessionStore& sessi
                               "the key this console session signed in with is no longer "
                               "accepted; sign in again"};
     }
+    std::get<http::Principal>(outcome).browser_session = true;  // audited as ADMIN_CONSOLE
     return outcome;
   };
 }

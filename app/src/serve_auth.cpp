@@ -54,6 +54,12 @@ constexpr std::array kScopeTable{
     ScopeRule{Method::Delete, "/v1/devices/{id}/attributes/{key}", "devices:posture_attributes"},
     ScopeRule{Method::Get, "/v1/integrations", "feature_settings:read"},
     ScopeRule{Method::Post, "/v1/integrations/{provider}/sync", "feature_settings"},
+    // The console's sign-in takes any valid credential; its pages then get what its scopes allow.
+    ScopeRule{Method::Post, "/console/session", std::nullopt},
+    ScopeRule{Method::Get, "/v1/postures", "policy_file:read"},
+    ScopeRule{Method::Get, "/v1/devices/{id}/postures", "devices:posture_attributes:read"},
+    ScopeRule{Method::Get, "/v1/devices/{id}/attribute-details", "devices:posture_attributes:read"},
+    ScopeRule{Method::Get, "/v1/policy/versions", "policy_file:read"},
 };
 
 bool same_secret(std::string_view given, const std::string& expected) {

@@ -37,7 +37,9 @@ control::Actor api_actor(const http::Request& request) {
   // "local" is the authenticator's name for the loopback operator without a credential: the
   // audit log names them by account and peer address instead.
   if (request.principal && request.principal->actor != "local") {
-    return control::Actor{request.principal->actor, std::string(control::kOriginApi)};
+    const auto origin =
+        request.principal->browser_session ? control::kOriginConsole : control::kOriginApi;
+    return control::Actor{request.principal->actor, std::string(origin)};
   }
   // Loopback without credentials: the operator of this machine.
   auto actor = control::local_admin(control::kOriginApi);

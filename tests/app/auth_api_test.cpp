@@ -171,6 +171,15 @@ TEST_CASE("a credential without the route's scope gets 403", "[app][auth]") {
   CHECK(s.send("GET", kDevices, Server::bearer(writer)).status == 200);
   CHECK(s.send("POST", kV1Attribute, Server::bearer(writer), R"({"value":"gold"})").status == 200);
   CHECK(s.send("GET", kAcl, Server::bearer(writer)).status == 403);
+
+  // Regression: the console's data routes were missing from the scope table, so only keys with
+  // every scope could use them.
+  CHECK(s.send("GET", "/v1/postures", Server::bearer(reader)).status == 200);
+  CHECK(s.send("GET", "/v1/policy/versions", Server::bearer(reader)).status == 200);
+  CHECK(s.send("GET", "/v1/devices/nAl1ceMBP01/postures", Server::bearer(reader)).status == 403);
+  CHECK(s.send("GET", "/v1/devices/nAl1ceMBP01/postures", Server::bearer(writer)).status == 200);
+  CHECK(s.send("GET", "/v1/devices/nAl1ceMBP01/attribute-details", Server::bearer(writer)).status ==
+        200);
 }
 
 TEST_CASE("OAuth client-credentials: form or Basic client auth, errors as RFC 6749 says",

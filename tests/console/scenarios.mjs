@@ -253,6 +253,9 @@ export const scenarios = [
     const times = await rows.evaluateAll((trs) => trs.map((tr) => tr.children[0].textContent));
     const parsed = times.map((t) => Date.parse(t)).filter((t) => !Number.isNaN(t));
     for (let i = 1; i < parsed.length; i++) assert.ok(parsed[i - 1] >= parsed[i], 'newest first');
+    // Regression: changes made in the console were logged with origin CONFIG_API.
+    const text = await rows.evaluateAll((trs) => trs.map((tr) => tr.textContent).join('\n'));
+    assert.ok(text.includes('ADMIN_CONSOLE'), 'console changes carry origin ADMIN_CONSOLE');
     await shot(ctx, 'logs');
   }],
 

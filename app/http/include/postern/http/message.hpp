@@ -59,6 +59,7 @@ using PathParams = NameValueList;
 struct Principal {
   std::string actor;  // names the credential, e.g. "key:k123abc" (never the secret itself)
   std::vector<std::string> scopes;
+  bool browser_session = false;  // authenticated by the console's session cookie
 
   [[nodiscard]] bool has_scope(std::string_view scope) const;
 };
