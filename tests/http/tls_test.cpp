@@ -1,9 +1,5 @@
 // HTTPS with a self-signed certificate made at test time through OpenSSL's API.
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -15,6 +11,7 @@
 #include <memory>
 
 #include "scratch.hpp"
+#include "self_signed.hpp"
 #include "test_server.hpp"
 
 using namespace postern::test;
@@ -22,40 +19,6 @@ namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
 
 namespace {
-
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
-// Writes a P-256 key and a self-signed certificate for CN=localhost as PEM files.
-void make_self_signed(const std::string& cert_path, const std::string& key_path) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-  REQUIRE(key);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
-  REQUIRE(cert);
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-  X509_set_pubkey(cert.get(), key.get());
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  const std::string common_name = "localhost";
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): OpenSSL takes unsigned bytes
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
-                             0);
-  X509_set_issuer_name(cert.get(), name);
-  REQUIRE(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0);
-
-  const File cert_file(std::fopen(cert_path.c_str(), "w"));
-  const File key_file(std::fopen(key_path.c_str(), "w"));
-  REQUIRE(cert_file);
-  REQUIRE(key_file);
-  REQUIRE(PEM_write_X509(cert_file.get(), cert.get()) == 1);
-  REQUIRE(PEM_write_PrivateKey(key_file.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) ==
-          1);
-}
 
 // One GET over TLS with `client`; the whole response text.
 std::string https_get(ssl::context& client, std::uint16_t port, const std::string& target) {
