@@ -64,8 +64,12 @@ void Connection::connect() {
   const char* values[] = {"5", "postern", url_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, 1);
   if (PQstatus(conn_) != CONNECTION_OK) {
-    throw PgFailure(fmt::format("cannot connect to PostgreSQL at `{}`: {}", redacted_,
-                                connection_error(conn_)));
+    auto failure = PgFailure(fmt::format("cannot connect to PostgreSQL at `{}`: {}", redacted_,
+                                         connection_error(conn_)));
+    // Released here: a constructor that throws never runs the destructor that would.
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw failure;
   }
   // Quiet: NOTICEs (e.g. "relation already exists, skipping") are not errors.
   PQsetNoticeProcessor(

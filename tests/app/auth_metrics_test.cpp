@@ -196,7 +196,7 @@ TEST_CASE("/metrics on the main listener takes the API credentials", "[app][metr
   CHECK(other->status == 404);
 }
 
-TEST_CASE("--metrics-listen refuses a non-loopback address", "[app][metrics]") {
+TEST_CASE("metrics: --metrics-listen refuses a non-loopback address", "[app][metrics]") {
   postern::test::ScratchDir dir{"postern-metrics-refused"};
   const auto result = run_process({postern_binary(), "serve", "--tailnet", sample("tailnet.json"),
                                    "--policy", sample("policy.hujson"), "--listen", "127.0.0.1:0",

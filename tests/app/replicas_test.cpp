@@ -201,7 +201,10 @@ TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothi
   holder.reset();
 
   auto store = std::move(postern::store::open_store(url).value());
-  for (const auto& [device, attrs] : store->load_attributes().value()) {
+  // Held in a variable: a range-for over `.value()` of a temporary would read freed memory.
+  const auto loaded = store->load_attributes();
+  REQUIRE(loaded);
+  for (const auto& [device, attrs] : loaded.value()) {
     for (const auto& [key, value] : attrs) CHECK(key.rfind("kandji:", 0) != 0);
   }
   const auto integration = store->find_integration("kandji").value();
