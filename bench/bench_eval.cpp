@@ -18,6 +18,7 @@
 
 #include "postern/engine/engine.hpp"
 #include "postern/engine/inventory.hpp"
+#include "postern/engine/policy_load.hpp"
 #include "postern/grammar/hujson.hpp"
 #include "postern/grammar/policy_ast.hpp"
 
@@ -71,18 +72,14 @@ const Workload* load(std::int64_t n, std::int64_t d, std::string& error) {
     return nullptr;
   }
   auto w = std::make_unique<Workload>();
-  w->file = std::make_unique<grammar::SourceFile>(dir + "/policy.hujson", std::move(*policy));
-  auto doc = grammar::hujson::parse(*w->file);
-  if (!doc.ok()) {
-    error = "policy does not parse";
+  // The one policy pipeline (parse, lower, validate) every front end uses.
+  auto loaded = engine::load_policy(dir + "/policy.hujson", std::move(*policy));
+  if (!loaded.ok()) {
+    error = "policy is invalid:\n" + grammar::render_all(loaded.file, loaded.diags);
     return nullptr;
   }
-  auto ast = grammar::policy::lower(*w->file, *doc.value);
-  if (!ast.ok()) {
-    error = "policy does not lower";
-    return nullptr;
-  }
-  w->ast = std::move(*ast.value);
+  w->file = std::make_unique<grammar::SourceFile>(std::move(loaded.file));
+  w->ast = std::move(*loaded.ast);
   auto inv = engine::load_inventory(*tailnet);
   if (!inv.inventory) {
     error = "inventory does not load";
@@ -261,13 +258,13 @@ void BM_Compile(benchmark::State& state) {
   state.counters["peak_rss_MiB"] = peak_rss_mib();
 }
 
-// Parse + lower + compile from the policy text (the inventory already loaded).
+// Load (parse, lower, validate: engine::load_policy) + compile from the policy text (the
+// inventory already loaded).
 void BM_ParseAndCompile(benchmark::State& state) {
   LOAD_OR_SKIP(state, w);
   for (auto _ : state) {
-    auto doc = grammar::hujson::parse(*w->file);
-    auto ast = grammar::policy::lower(*w->file, *doc.value);
-    auto e = engine::Engine::compile(*w->file, *ast.value, w->inventory, {});
+    auto loaded = engine::load_policy(w->file->path(), std::string(w->file->text()));
+    auto e = engine::Engine::compile(loaded.file, *loaded.ast, w->inventory, {});
     benchmark::DoNotOptimize(e.get());
   }
   state.counters["peak_rss_MiB"] = peak_rss_mib();
