@@ -8,7 +8,6 @@
 
 #include "cli_support.hpp"
 #include "command_registry.hpp"
-#include "postern/store/store.hpp"
 #include "postern/sync/clock.hpp"
 
 namespace postern::app {
@@ -17,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 struct Options {
-  std::string db = std::string(store::kDefaultDbPath);
+  std::string db = std::string(control::kDefaultDbPath);
   std::string tailnet;
   std::string device;
   std::vector<std::string> set;
@@ -66,8 +65,8 @@ int print_attributes(const Options& o, const control::DeviceAttributesView& view
   }
   std::cout << label << "\n";
   for (const auto& a : view.attributes) {
-    std::string line = fmt::format("  {} = {}  (source {}", a.key, value_json(a.value).dump(),
-                                   a.source);
+    std::string line =
+        fmt::format("  {} = {}  (source {}", a.key, value_json(a.value).dump(), a.source);
     if (a.updated_at) line += fmt::format(", updated {}", sync::format_rfc3339(*a.updated_at));
     if (a.expires_at) line += fmt::format(", expires {}", sync::format_rfc3339(*a.expires_at));
     std::cout << line << ")\n";
@@ -114,9 +113,9 @@ int run_attributes(const Options& o) {
     return exit_code_for(view.error());
   }
   const auto& d = tailnet->snapshot()->device(view.value().device);
-  const std::string label =
-      d.hostname.empty() ? view.value().device_key
-                         : fmt::format("{} ({})", d.hostname, view.value().device_key);
+  const std::string label = d.hostname.empty()
+                                ? view.value().device_key
+                                : fmt::format("{} ({})", d.hostname, view.value().device_key);
   return print_attributes(o, view.value(), label);
 }
 
@@ -147,7 +146,8 @@ const CommandRegistration kRegistration{
       cmd->footer(
           "Examples:\n"
           "  postern attributes carol-mbp --tailnet samples/tailnet.json\n"
-          "  postern attributes carol-mbp --tailnet samples/tailnet.json --set custom:tier=gold \\\n"
+          "  postern attributes carol-mbp --tailnet samples/tailnet.json --set custom:tier=gold "
+          "\\\n"
           "      --expiry 2027-06-30T00:00:00Z");
       cmd->callback([o, &exit_code] { exit_code = run_attributes(*o); });
     }};

@@ -5,10 +5,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_support.hpp"
 #include "command_registry.hpp"
 #include "postern/sync/clock.hpp"
-#include "cli_support.hpp"
-#include "postern/store/store.hpp"
 
 namespace postern::app {
 namespace {
@@ -16,7 +15,7 @@ namespace {
 using nlohmann::json;
 
 struct Options {
-  std::string db = std::string(store::kDefaultDbPath);
+  std::string db = std::string(control::kDefaultDbPath);
   std::string since;
   std::string actor;
   std::string target;
@@ -30,7 +29,7 @@ int run_audit(const Options& o) {
   options.create_db = false;
   auto tailnet = open_tailnet("audit", std::move(options));
   if (!tailnet) return kExitUsage;
-  store::AuditQuery query;
+  control::AuditQuery query;
   if (!o.since.empty()) {
     query.since = parse_since(o.since, tailnet->now());
     if (!query.since) {
@@ -72,7 +71,8 @@ const CommandRegistration kRegistration{
       auto o = std::make_shared<Options>();
       auto* cmd = root.add_subcommand(
           "audit",
-          "Print the audit log, oldest first: policy changes, Create/Update/Removed posture integration and\n"
+          "Print the audit log, oldest first: policy changes, Create/Update/Removed posture "
+          "integration and\n"
           "Update node attribute events, each with time, actor, target and details (old -> new\n"
           "per attribute). Secrets are never logged.");
       cmd->add_option("--db", o->db, "Attribute store (SQLite; default postern.db)")

@@ -9,7 +9,6 @@
 #include "cli_support.hpp"
 #include "command_registry.hpp"
 #include "integration_json.hpp"
-#include "postern/store/store.hpp"
 
 namespace postern::app {
 namespace {
@@ -17,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 struct Options {
-  std::string db = std::string(store::kDefaultDbPath);
+  std::string db = std::string(control::kDefaultDbPath);
   std::string tailnet;
   std::string provider;
   std::string url;
@@ -83,8 +82,7 @@ int run_add(const Options& o) {
     return exit_code_for(created.error());
   }
   const auto& i = created.value().integration;
-  std::cout << fmt::format("created {} integration {} ({}, token: set)\n", i.provider, i.id,
-                           i.url);
+  std::cout << fmt::format("created {} integration {} ({}, token: set)\n", i.provider, i.id, i.url);
   return sync_after_change(*tailnet, o);
 }
 
@@ -232,8 +230,9 @@ const CommandRegistration kRegistration{
           "      --tailnet samples/tailnet.json");
       add->callback([o, &exit_code] {
         if (o->token_file.empty() && o->token_env.empty()) {
-          print_error("integrations", control::invalid(grammar::DiagCode::C703,
-                                                       "give --token-file FILE or --token-env VAR"));
+          print_error("integrations",
+                      control::invalid(grammar::DiagCode::C703,
+                                       "give --token-file FILE or --token-env VAR"));
           exit_code = kExitUsage;
           return;
         }

@@ -8,7 +8,6 @@
 
 #include "cli_support.hpp"
 #include "command_registry.hpp"
-#include "postern/store/store.hpp"
 
 namespace postern::app {
 namespace {
@@ -16,7 +15,7 @@ namespace {
 using nlohmann::json;
 
 struct Options {
-  std::string db = std::string(store::kDefaultDbPath);
+  std::string db = std::string(control::kDefaultDbPath);
   std::string expiry;
   std::string description;
   bool oauth = false;

@@ -1,8 +1,7 @@
 // `postern sync [--once]`: run posture syncs, once or on the schedule until SIGINT/SIGTERM.
+#include <fmt/format.h>
 #include <pthread.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <chrono>
 #include <csignal>
@@ -12,13 +11,12 @@
 
 #include "cli_support.hpp"
 #include "command_registry.hpp"
-#include "postern/store/store.hpp"
 
 namespace postern::app {
 namespace {
 
 struct Options {
-  std::string db = std::string(store::kDefaultDbPath);
+  std::string db = std::string(control::kDefaultDbPath);
   std::string tailnet;
   bool once = false;
   double interval_s = 900;
@@ -42,8 +40,7 @@ void print_run(const control::SyncRun& run) {
     line += fmt::format(", {} ambiguous serial(s)", report.ambiguous_serials.size());
   }
   if (report.removals_held > 0) {
-    line += fmt::format(", removal of {} node(s) held back for confirmation",
-                        report.removals_held);
+    line += fmt::format(", removal of {} node(s) held back for confirmation", report.removals_held);
   }
   std::cout << fmt::format("{} ({} ms)\n", line, report.duration.count()) << std::flush;
 }
@@ -85,9 +82,10 @@ int run_sync(const Options& o) {
     return kExitUsage;
   }
   if (integrations.value().empty()) {
-    print_error("sync", control::not_found(grammar::DiagCode::C740, "no posture integrations to sync",
-                                           "add one with `postern integrations add kandji --url "
-                                           "URL --token-file FILE`"));
+    print_error("sync",
+                control::not_found(grammar::DiagCode::C740, "no posture integrations to sync",
+                                   "add one with `postern integrations add kandji --url "
+                                   "URL --token-file FILE`"));
     return kExitFailed;
   }
   if (o.once) {

@@ -2,12 +2,12 @@
 // file polls, the optional in-process sync, and the signals.
 #include "server_main.hpp"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <csignal>
-#include <fmt/format.h>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -16,9 +16,8 @@
 #include "listen_address.hpp"
 #include "postern/grammar/loopback.hpp"
 #include "postern/http/server.hpp"
-#include "postern/store/store.hpp"
-#include "serve_console.hpp"
 #include "serve_auth.hpp"
+#include "serve_console.hpp"
 #include "serve_metrics.hpp"
 #include "serve_routes.hpp"
 
@@ -78,7 +77,6 @@ class Ticker {
 
 }  // namespace
 
-
 int run_server(const ServeOptions& options) {
   const auto listen = app::parse_listen(options.listen);
   if (!listen) {
@@ -90,16 +88,17 @@ int run_server(const ServeOptions& options) {
   if (!options.api_token_file.empty()) {
     token = app::read_secret_line(options.api_token_file);
     if (!token) {
-      return fail(fmt::format("error[C773]: cannot read an API token from `{}`",
-                              options.api_token_file));
+      return fail(
+          fmt::format("error[C773]: cannot read an API token from `{}`", options.api_token_file));
     }
   }
   // Beyond loopback credentials cross the network: only over TLS.
   if (!grammar::ip::is_loopback_host(listen->host) && options.serving.tls_cert.empty()) {
-    return fail(fmt::format("error[C771]: refusing to serve plain HTTP on non-loopback address `{}`: "
-                            "credentials would cross the network in clear; give --tls-cert and "
-                            "--tls-key",
-                            listen->host));
+    return fail(
+        fmt::format("error[C771]: refusing to serve plain HTTP on non-loopback address `{}`: "
+                    "credentials would cross the network in clear; give --tls-cert and "
+                    "--tls-key",
+                    listen->host));
   }
 
   // Signals go to one waiting thread: block them before any thread starts, so every thread
@@ -121,7 +120,7 @@ int run_server(const ServeOptions& options) {
   if (!options.db.empty()) {
     tailnet_options.db = options.db;
   } else if (options.sync) {
-    tailnet_options.db = std::string(store::kDefaultDbPath);  // where `integrations` keeps them
+    tailnet_options.db = std::string(control::kDefaultDbPath);  // where `integrations` keeps them
   }
   tailnet_options.sync_interval = std::chrono::seconds(options.sync_interval);
   tailnet_options.replica_retry = std::chrono::milliseconds(options.replica_retry_ms);
@@ -147,8 +146,8 @@ int run_server(const ServeOptions& options) {
   install_tailscale_routes(router, context);
 
   http::ServerOptions server_options;
-  server_options.listen = {http::ListenEndpoint{listen->host,
-                                                static_cast<std::uint16_t>(listen->port)}};
+  server_options.listen = {
+      http::ListenEndpoint{listen->host, static_cast<std::uint16_t>(listen->port)}};
   server_options.threads = static_cast<unsigned>(options.threads);
   if (auto bad = apply_serving_flags(options.serving, server_options)) {
     return fail(fmt::format("error[C703]: {}", *bad));
@@ -202,8 +201,8 @@ int run_server(const ServeOptions& options) {
         return;
       }
       log.info(fmt::format("sync {}: {} devices, {} matched, {} changed, {} page(s) in {} ms",
-                           run.integration.provider, r.provider_devices, r.matched,
-                           r.changed_nodes, r.pages, r.duration.count()));
+                           run.integration.provider, r.provider_devices, r.matched, r.changed_nodes,
+                           r.pages, r.duration.count()));
     });
   }
 

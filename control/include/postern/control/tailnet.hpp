@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "postern/control/api_access.hpp"
 #include "postern/control/actor.hpp"
+#include "postern/control/api_access.hpp"
 #include "postern/control/outcome.hpp"
 #include "postern/engine/engine.hpp"
 #include "postern/engine/policy_load.hpp"
@@ -29,6 +29,11 @@
 
 namespace postern::control {
 
+// The store file the CLI and `postern serve` use when --db is not given, and the audit-log
+// filter: front ends name them through control, never the store.
+inline constexpr std::string_view kDefaultDbPath = store::kDefaultDbPath;
+using AuditQuery = store::AuditQuery;
+
 struct TailnetOptions {
   // The inventory file (devices, users, inventory attributes). Without one the tailnet has no
   // devices: integrations and the audit log can be managed, but nothing syncs.
@@ -37,10 +42,10 @@ struct TailnetOptions {
   // new version; without `store_policy_file` (CLI checks) it is used as given and never stored.
   std::optional<std::string> policy_path;
   bool store_policy_file = true;
-  std::optional<std::filesystem::path> db;  // the store; none: state lives in memory only
-  bool create_db = true;                    // false: a missing store file is an error
-  sync::Clock* clock = nullptr;             // default: the system clock
-  sync::HttpTransport* transport = nullptr; // default: libcurl (syncs only)
+  std::optional<std::filesystem::path> db;   // the store; none: state lives in memory only
+  bool create_db = true;                     // false: a missing store file is an error
+  sync::Clock* clock = nullptr;              // default: the system clock
+  sync::HttpTransport* transport = nullptr;  // default: libcurl (syncs only)
   sync::EngineOptions sync_options;
   std::chrono::seconds sync_interval{15 * 60};
   std::chrono::seconds sync_jitter{30};  // next run = last + interval ± jitter (≤ interval/10)
@@ -57,8 +62,8 @@ struct TailnetOptions {
 extern const std::string_view kDefaultPolicy;
 
 struct PolicyState {
-  std::string path;     // a label for messages: the file name, or "policy.hujson" when stored
-  std::string text;     // exactly as written, comments kept
+  std::string path;          // a label for messages: the file name, or "policy.hujson" when stored
+  std::string text;          // exactly as written, comments kept
   std::int64_t version = 0;  // store version id; 0 when not stored (the file's or the default)
   bool is_default = false;   // kDefaultPolicy, never saved
   std::int64_t loaded_at = 0;
@@ -90,7 +95,7 @@ struct AttributeView {
 
 struct DeviceAttributesView {
   engine::DeviceIndex device = 0;
-  std::string device_key;  // nodeId, else id
+  std::string device_key;                 // nodeId, else id
   std::vector<AttributeView> attributes;  // by key; expired ones left out
 };
 
