@@ -119,18 +119,6 @@ http::Response oauth_error(int status, std::string_view error, std::string_view 
   return response;
 }
 
-std::vector<std::string> split_spaces(std::string_view text) {
-  std::vector<std::string> out;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    auto end = text.find(' ', begin);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > begin) out.emplace_back(text.substr(begin, end - begin));
-    begin = end + 1;
-  }
-  return out;
-}
-
 struct ClientCredentials {
   std::string id;
   std::string secret;
@@ -166,8 +154,8 @@ http::Response issue_token(const http::Request& request, ApiContext& context) {
     return oauth_error(401, "invalid_client",
                        "give client_id and client_secret (form fields or HTTP Basic)");
   }
-  auto issued = context.tailnet.issue_access_token(client->id, client->secret,
-                                                   split_spaces(form.get("scope").value_or("")));
+  auto issued = context.tailnet.issue_access_token(
+      client->id, client->secret, control::split_scopes(form.get("scope").value_or("")));
   if (!issued) {
     const auto& error = issued.error();
     if (error.code == grammar::DiagCode::K831) {

@@ -85,18 +85,6 @@ std::optional<CredentialKind> kind_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<std::string> split_scopes(std::string_view text) {
-  std::vector<std::string> out;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    auto end = text.find(' ', begin);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > begin) out.emplace_back(text.substr(begin, end - begin));
-    begin = end + 1;
-  }
-  return out;
-}
-
 std::string join_scopes(const std::vector<std::string>& scopes) {
   return fmt::format("{}", fmt::join(scopes, " "));
 }
@@ -419,6 +407,18 @@ Outcome<AccessToken> Tailnet::issue_access_token(std::string_view client_id,
   (void)store_->touch_credential(client->id, now);
   return AccessToken{fmt::format("{}{}-{}", kApiKeyPrefix, row.id, minted->secret),
                      kAccessTokenLifetime, split_scopes(row.scopes)};
+}
+
+std::vector<std::string> split_scopes(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    auto end = text.find(' ', begin);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > begin) out.emplace_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return out;
 }
 
 }  // namespace postern::control

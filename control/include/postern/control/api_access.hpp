@@ -35,6 +35,8 @@ const std::vector<std::string>& grantable_scopes();
 // What `granted` amounts to: each write scope adds its `:read` form, `all` is every scope and
 // `all:read` every read scope. Sorted, without duplicates; unknown names are dropped.
 std::vector<std::string> effective_scopes(const std::vector<std::string>& granted);
+// A space-separated scope list (OAuth's `scope` parameter, the stored form): empty items dropped.
+std::vector<std::string> split_scopes(std::string_view text);
 
 // "90d", "12h", "30m" as seconds; nullopt for anything else (bounds are checked on create).
 std::optional<std::int64_t> parse_lifetime(std::string_view text);
