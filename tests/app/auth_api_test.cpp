@@ -235,7 +235,7 @@ TEST_CASE("OAuth client-credentials: form or Basic client auth, errors as RFC 67
       415);
 }
 
-TEST_CASE("a revoked key or client is refused at once; the secret is nowhere", "[app][auth]") {
+TEST_CASE("a revoked key or client is refused at once, the secret is nowhere", "[app][auth]") {
   Server s;
   const auto token = s.token_for(s.writer);
   REQUIRE(s.send("GET", kDevices, Server::bearer(s.key)).status == 200);

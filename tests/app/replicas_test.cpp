@@ -113,7 +113,7 @@ const std::string kTier = "/v1/devices/carol-mbp/attributes/custom:tier";
 
 }  // namespace
 
-TEST_CASE("replicas: a change on one reaches every other; a late replica loads, then follows",
+TEST_CASE("replicas: a change on one reaches every other, a late replica loads, then follows",
           "[app][replicas]") {
   auto cluster = cluster_or_skip();
   if (!cluster) return;
@@ -141,7 +141,7 @@ TEST_CASE("replicas: a change on one reaches every other; a late replica loads, 
   CHECK(log.size() == 2);
 }
 
-TEST_CASE("replicas: PostgreSQL stops: checks answer from memory, writes get 503; back: catch up",
+TEST_CASE("replicas: PostgreSQL stops: checks answer from memory, writes get 503, back: catch up",
           "[app][replicas]") {
   auto cluster = cluster_or_skip();
   if (!cluster) return;

@@ -193,7 +193,7 @@ TEST_CASE("POST acl refuses bad policies with 400 {message, data} and stores not
   CHECK(after.header("ETag") == before.header("ETag"));
 }
 
-TEST_CASE("acl/validate: tests against the current policy, or a proposed policy; always 200",
+TEST_CASE("acl/validate: tests against the current policy, or a proposed policy, always 200",
           "[tsapi][policy]") {
   postern::test::ScratchDir dir("postern-tsapi-validate");
   Server server(dir);

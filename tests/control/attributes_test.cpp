@@ -71,7 +71,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("a write flips the decision at once; its expiry flips it back", "[control][attributes]") {
+TEST_CASE("a write flips the decision at once, its expiry flips it back", "[control][attributes]") {
   Fixture f;
   REQUIRE_FALSE(f.accepts("carol-mbp", "db-1:5432"));
   const auto expiry = f.now() + 60;

@@ -191,7 +191,7 @@ TEST_CASE("revoking a key refuses it at once, is audited, and is listed", "[cont
   }
 }
 
-TEST_CASE("scopes: a write scope implies its read form; all and all:read expand",
+TEST_CASE("scopes: a write scope implies its read form, all and all:read expand",
           "[control][keys]") {
   const auto scopes = control::effective_scopes({"policy_file", "devices:core:read"});
   CHECK(scopes == std::vector<std::string>{"devices:core:read", "policy_file", "policy_file:read"});

@@ -7,7 +7,7 @@ using namespace postern;
 using namespace postern::sync;
 using postern::control::apply_overlay;
 
-TEST_CASE("stored attributes win over the inventory's, node:* never; rows by device key", "[control][overlay]") {
+TEST_CASE("stored attributes win over the inventory's, node:* never, rows by device key", "[control][overlay]") {
   engine::Inventory inventory;
   engine::Device carol;
   carol.id = "1005";

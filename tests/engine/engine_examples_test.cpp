@@ -259,7 +259,7 @@ TEST_CASE("E12 subnet sources bypass posture", "[engine][examples]") {
   CHECK(allows(e, "D5", "S2", "tcp", 5432));
 }
 
-TEST_CASE("E13 shared-in devices bypass posture; * includes routes", "[engine][examples]") {
+TEST_CASE("E13 shared-in devices bypass posture, * includes routes", "[engine][examples]") {
   auto c = compile_fixture(prelude(R"("postures": { "posture:mac": ["node:os == 'macos'"] },
   "acls": [
     { "action": "accept", "src": ["*"], "srcPosture": ["posture:mac"], "dst": ["tag:web:443"] },

@@ -31,7 +31,7 @@ engine::DeviceIndex index_of(const engine::Engine& e, const std::string& host) {
 
 }  // namespace
 
-TEST_CASE("a change set is visible to the next check; old snapshots keep their answers",
+TEST_CASE("a change set is visible to the next check, old snapshots keep their answers",
           "[engine][live]") {
   auto c = test::compile_fixture(kE3);
   auto& e = *c.engine;

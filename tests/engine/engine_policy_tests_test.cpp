@@ -132,7 +132,7 @@ TEST_CASE("every source device must pass (user with several devices)", "[engine]
   CHECK_FALSE(no.passed);
 }
 
-TEST_CASE("destinations: IPs, IPv6 in brackets, host aliases; bad ones are errors",
+TEST_CASE("destinations: IPs, IPv6 in brackets, host aliases, bad ones are errors",
           "[engine][tests]") {
   auto inv = test::fixture_inventory();
   auto r = run(R"("acls": [

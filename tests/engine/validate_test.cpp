@@ -190,7 +190,7 @@ TEST_CASE("warnings: empty srcPosture, unknown namespace, type clash", "[engine]
   CHECK(codes == std::vector<std::string>{"V324", "V325", "V326"});
 }
 
-TEST_CASE("empty postures are rejected; attrConfig is accepted", "[engine][validate]") {
+TEST_CASE("empty postures are rejected, attrConfig is accepted", "[engine][validate]") {
   expect_error(R"({"postures": {"posture:none": []}})", "V317",
                "postures[\"posture:none\"]: a posture needs at least one condition", "[]");
   const SourceFile ok("p.hujson", R"({"attrConfig": {"custom:tier": {"type": "string"}}})");

@@ -137,7 +137,7 @@ TEST_CASE("limits: slow headers are cut at the header timeout and block nobody",
   CHECK(cut == 8);
 }
 
-TEST_CASE("limits: a body that stops coming answers 408; idle connections are closed",
+TEST_CASE("limits: a body that stops coming answers 408, idle connections are closed",
           "[http][limits]") {
   TestServer server;
   RawClient stalled(server.port());

@@ -30,7 +30,7 @@ Router sample_router() {
 
 }  // namespace
 
-TEST_CASE("router: params are percent-decoded; raw and encoded colons match alike",
+TEST_CASE("router: params are percent-decoded, raw and encoded colons match alike",
           "[http][router]") {
   const auto router = sample_router();
   for (const auto* path :

@@ -148,7 +148,7 @@ TEST_CASE("server: the Host header must name this server (DNS rebinding)",
   CHECK(exchange(server.port(), "GET /v1/health HTTP/1.1\r\n\r\n").status == 400);
 }
 
-TEST_CASE("server: cross-origin state changes are refused; CORS only when configured",
+TEST_CASE("server: cross-origin state changes are refused, CORS only when configured",
           "[http][server][browser]") {
   TestServer server;
   const auto post_from = [&](const std::string& origin) {
@@ -196,7 +196,7 @@ TEST_CASE("server: cross-origin state changes are refused; CORS only when config
   CHECK(call.header("Vary") == "Origin");
 }
 
-TEST_CASE("server: credentials reach the Authenticator; 401 and 403 come back",
+TEST_CASE("server: credentials reach the Authenticator, 401 and 403 come back",
           "[http][server][auth]") {
   TestServer server;
   const auto echo = [&](const std::string& header) {

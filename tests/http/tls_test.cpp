@@ -37,7 +37,7 @@ std::string https_get(ssl::context& client, std::uint16_t port, const std::strin
 
 }  // namespace
 
-TEST_CASE("tls: HTTPS with a self-signed certificate; TLS 1.1 refused", "[http][tls]") {
+TEST_CASE("tls: HTTPS with a self-signed certificate, TLS 1.1 refused", "[http][tls]") {
   const ScratchDir dir("postern-http-tls");
   const auto cert = dir.file("cert.pem").string();
   const auto key = dir.file("key.pem").string();

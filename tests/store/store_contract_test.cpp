@@ -92,7 +92,7 @@ TEST_CASE("contract: a new store is empty and reopening it migrates nothing", "[
   CHECK(again->load_attributes().value().at("n1").count("custom:a") == 1);
 }
 
-TEST_CASE("contract: one integration per provider; updates bump the version, clear the pause",
+TEST_CASE("contract: one integration per provider, updates bump the version, clear the pause",
           "[store][contract]") {
   FOR_EACH_BACKEND(backend);
   auto store = backend.open();
@@ -168,7 +168,7 @@ TEST_CASE("contract: a sync commits everything or nothing", "[store][contract]")
   }
 }
 
-TEST_CASE("contract: attribute writes keep types and expiries; the last write of a batch wins",
+TEST_CASE("contract: attribute writes keep types and expiries, the last write of a batch wins",
           "[store][contract]") {
   FOR_EACH_BACKEND(backend);
   auto store = backend.open();
@@ -240,7 +240,7 @@ TEST_CASE("contract: policy versions, conditional saves and history", "[store][c
 }
 
 TEST_CASE(
-    "contract: audit queries filter by time, actor, target and action; limit keeps the "
+    "contract: audit queries filter by time, actor, target and action, limit keeps the "
     "newest",
     "[store][contract]") {
   FOR_EACH_BACKEND(backend);
@@ -395,7 +395,7 @@ TEST_CASE("postgres: a failed transaction logs no change", "[store][postgres]") 
   CHECK(store->change_position().value() == 1);  // the create only
 }
 
-TEST_CASE("postgres: exactly one holder of the sync lease; it passes on when the holder goes",
+TEST_CASE("postgres: exactly one holder of the sync lease, it passes on when the holder goes",
           "[store][postgres]") {
   if (cluster() == nullptr) {
     WARN("skipped: " << test::PostgresCluster::unavailable().value_or(""));
@@ -416,7 +416,7 @@ TEST_CASE("postgres: exactly one holder of the sync lease; it passes on when the
 }
 
 TEST_CASE(
-    "postgres: a store migrates once even when replicas start together; newer schemas "
+    "postgres: a store migrates once even when replicas start together, newer schemas "
     "are refused",
     "[store][postgres]") {
   if (cluster() == nullptr) {

@@ -129,7 +129,7 @@ TEST_CASE("commit_sync is refused when the configuration changed meanwhile", "[s
   CHECK(store->load_status(created.id).value().matched_count == 1);
 }
 
-TEST_CASE("attribute values keep their JSON type; expiries are stored", "[sync][store]") {
+TEST_CASE("attribute values keep their JSON type, expiries are stored", "[sync][store]") {
   test::ScratchDir dir;
   auto store = open(dir.path() / "p.db");
   std::vector<AttributeWrite> writes = {

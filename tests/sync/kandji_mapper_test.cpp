@@ -56,7 +56,7 @@ TEST_CASE("the older field set and unknown keys are accepted", "[sync][kandji]")
   CHECK(page.value().offset == 0);
 }
 
-TEST_CASE("rows without a serial are counted, not mapped; the cursor is read", "[sync][kandji]") {
+TEST_CASE("rows without a serial are counted, not mapped, the cursor is read", "[sync][kandji]") {
   auto page = map_page(test::read_fixture("page_with_cursor.json"));
   REQUIRE(page.ok());
   CHECK(page.value().devices.size() == 1);

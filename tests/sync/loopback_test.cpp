@@ -117,7 +117,7 @@ TEST_CASE("loopback: a second identical sync writes and logs nothing", "[sync][l
   CHECK(lb.events() == events);
 }
 
-TEST_CASE("loopback: 401 pauses; a configuration change resumes and syncs", "[sync][loopback]") {
+TEST_CASE("loopback: 401 pauses, a configuration change resumes and syncs", "[sync][loopback]") {
   Loopback lb(samples());
   lb.sim.post("/_sim/token", R"({"token": "a-different-token"})");
   auto report = lb.run();

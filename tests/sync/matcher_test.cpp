@@ -97,7 +97,7 @@ TEST_CASE("duplicate provider records: the freshest wins, a tie that disagrees i
   CHECK(tie_disagree.ambiguous_serials == std::vector<std::string>{"SER1"});
 }
 
-TEST_CASE("any of a node's serials matches; two different devices make it ambiguous",
+TEST_CASE("any of a node's serials matches, two different devices make it ambiguous",
           "[sync][match]") {
   auto one = match_devices({node("n", {"BOARD1", "SYSTEM1"})}, {device("k", "SYSTEM1", true)});
   CHECK(one.nodes[0].outcome == MatchOutcome::Matched);

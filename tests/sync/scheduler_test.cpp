@@ -91,7 +91,7 @@ TEST_CASE("jitter stays within bounds and varies", "[sync][scheduler]") {
   CHECK(offsets.size() > 5);
 }
 
-TEST_CASE("an auth failure pauses for 24 h; a config change unpauses and syncs at once",
+TEST_CASE("an auth failure pauses for 24 h, a config change unpauses and syncs at once",
           "[sync][scheduler]") {
   Harness h;
   h.transport.set_handler([](const HttpRequest&, int) { return test::json_response(401, "{}"); });
@@ -124,7 +124,7 @@ TEST_CASE("an auth failure pauses for 24 h; a config change unpauses and syncs a
   }
 }
 
-TEST_CASE("triggers during a run coalesce into one rerun; never two runs at once",
+TEST_CASE("triggers during a run coalesce into one rerun, never two runs at once",
           "[sync][scheduler]") {
   Harness h;
   std::atomic<int> in_flight{0};

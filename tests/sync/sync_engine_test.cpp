@@ -65,7 +65,7 @@ struct Harness {
 
 }  // namespace
 
-TEST_CASE("a first sync writes every matched node; a second identical sync writes nothing",
+TEST_CASE("a first sync writes every matched node, a second identical sync writes nothing",
           "[sync][engine]") {
   Harness h;
   auto first = h.run();
