@@ -67,12 +67,7 @@ int run_single(const CheckOptions& o, const control::Tailnet& tailnet) {
   const auto& file = snap->file();
   control::QueryInput input{o.src, o.dst, o.proto, std::nullopt, true};
   if (!o.attrs.empty()) {
-    const auto j = nlohmann::json::parse(o.attrs, nullptr, false);
-    if (j.is_discarded()) {
-      print_error("check", control::invalid(grammar::DiagCode::C722, "--attrs is not valid JSON"));
-      return kExitUsage;
-    }
-    auto attrs = control::parse_attr_map(j, "--attrs");
+    auto attrs = control::read_attr_map(o.attrs, "--attrs");
     if (!attrs) {
       print_error("check", attrs.error());
       return kExitUsage;
@@ -169,11 +164,7 @@ int run_batch(const CheckOptions& o, const control::Tailnet& tailnet) {
     ++line_no;
     if (text.find_first_not_of(" \t\r") == std::string_view::npos) return;
     line_numbers.push_back(line_no);
-    const auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded()) {
-      return batch.add_error(control::invalid(grammar::DiagCode::C722, "not a JSON object"));
-    }
-    auto input = control::parse_query(j, o.explain);
+    auto input = control::read_query(text, o.explain);
     if (!input) return batch.add_error(input.error());
     batch.add(input.value());
   };

@@ -10,7 +10,9 @@
 #include <prometheus/text_serializer.h>
 
 #include <array>
+#include <iterator>
 #include <string_view>
+#include <unordered_map>
 
 #include "listen_address.hpp"
 #include "postern/grammar/loopback.hpp"
@@ -113,13 +115,33 @@ Metrics::Metrics(const control::Tailnet& tailnet, const std::atomic<std::uint64_
 Metrics::~Metrics() = default;
 
 void Metrics::record_request(const http::AccessRecord& record) {
+  // Family::Add hashes the labels and takes the registry's lock; each server thread keeps the
+  // series it has used (they live as long as the registry, which nothing ever removes from).
+  struct Series {
+    Counter* requests;
+    Histogram* latency;
+  };
+  thread_local const Metrics* cache_owner = nullptr;
+  thread_local std::unordered_map<std::string, Series> cache;
+  thread_local std::string key;
+  if (cache_owner != this) {
+    cache.clear();
+    cache_owner = this;
+  }
   const auto method = method_label(record.method);
-  const auto route = route_label(record.route);
-  families_->requests
-      .Add({{"method", method}, {"route", route}, {"status", std::to_string(record.status)}})
-      .Increment();
-  families_->latency.Add({{"method", method}, {"route", route}}, request_buckets())
-      .Observe(std::chrono::duration<double>(record.duration).count());
+  key.clear();
+  fmt::format_to(std::back_inserter(key), "{} {} {}", method, record.route, record.status);
+  auto found = cache.find(key);
+  if (found == cache.end()) {
+    const auto route = route_label(record.route);
+    auto& requests = families_->requests.Add(
+        {{"method", method}, {"route", route}, {"status", std::to_string(record.status)}});
+    auto& latency =
+        families_->latency.Add({{"method", method}, {"route", route}}, request_buckets());
+    found = cache.emplace(key, Series{&requests, &latency}).first;
+  }
+  found->second.requests->Increment();
+  found->second.latency->Observe(std::chrono::duration<double>(record.duration).count());
 }
 
 void Metrics::record_sync(const control::SyncRun& run) {

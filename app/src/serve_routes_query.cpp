@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "answer_text.hpp"
 #include "decision_json.hpp"
 #include "postern/control/query.hpp"
 #include "serve_routes.hpp"
@@ -11,33 +12,22 @@
 namespace postern::server {
 namespace {
 
-nlohmann::json answer_json(const engine::Snapshot& snap, const control::CheckAnswer& checked,
-                           bool explain) {
-  const auto& [query, answer] = checked;
-  nlohmann::json results = nlohmann::json::array();
-  for (std::size_t i = 0; i < answer.decisions.size(); ++i) {
-    results.push_back(app::decision_json(snap.file(), answer.decisions[i], query.src.labels[i],
-                                         query.dst.labels[0], query.proto, query.port, explain));
-  }
-  return {{"decision", answer.accept ? "accept" : "deny"},
-          {"allow", answer.accept},
-          {"results", std::move(results)}};
-}
-
 // One batch answer in the making: the queries, the snapshot they are answered from, and the
 // text of the answers not yet handed to the connection.
 class BatchStream {
  public:
   static constexpr std::size_t kQueriesPerPiece = 4096;
 
-  BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, nlohmann::json queries)
+  BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, control::QueryBatch batch)
       : snapshot_(std::move(snapshot)),
-        queries_(std::move(queries)),
-        checker_(snapshot_, [this](const control::BatchChecker::Answer& a) {
-          if (!first_) buffer_ += ',';
-          first_ = false;
-          buffer_ += app::batch_answer_json(snapshot_->file(), a).dump();
-        }) {}
+        batch_(std::move(batch)),
+        checker_(snapshot_,
+                 [this](const control::BatchChecker::Answer& a) {
+                   if (!first_) buffer_ += ',';
+                   first_ = false;
+                   app::append_batch_answer(buffer_, snapshot_->file(), file_label_, a);
+                 }),
+        file_label_(app::policy_file_label(snapshot_->file())) {}
 
   // The next piece of the body, never empty (an empty chunk would end it); false once
   // everything was handed out. The last piece of queries always adds the closing brackets.
@@ -56,29 +46,30 @@ class BatchStream {
   }
 
  private:
-  // Parses and checks the next kQueriesPerPiece queries (the checker answers a block at a time
-  // into buffer_); after the last one, the rest of the answers and the closing brackets.
+  // Checks the next kQueriesPerPiece queries (the checker answers a block at a time into
+  // buffer_); after the last one, the rest of the answers and the closing brackets.
   void feed_piece() {
-    const std::size_t end = std::min(queries_.size(), next_ + kQueriesPerPiece);
+    auto& queries = batch_.queries;
+    const std::size_t end = std::min(queries.size(), next_ + kQueriesPerPiece);
     for (; next_ < end; ++next_) {
-      auto input = control::parse_query(queries_[next_]);
-      if (input) {
-        checker_.add(input.value());
+      if (queries[next_]) {
+        checker_.add(queries[next_].value());
       } else {
-        checker_.add_error(input.error());
+        checker_.add_error(queries[next_].error());
       }
     }
-    if (next_ == queries_.size()) {
+    if (next_ == queries.size()) {
       checker_.finish();
       buffer_ += "]}";
       finished_ = true;
-      queries_ = nlohmann::json();  // returned to the allocator now, not when the socket closes
+      batch_ = control::QueryBatch();  // returned to the allocator now, not when the socket closes
     }
   }
 
   std::shared_ptr<const engine::Snapshot> snapshot_;
-  nlohmann::json queries_;
+  control::QueryBatch batch_;
   control::BatchChecker checker_;
+  std::string_view file_label_;  // in snapshot_'s file name
   std::string buffer_;
   std::size_t next_ = 0;
   bool opened_ = false;
@@ -86,45 +77,46 @@ class BatchStream {
   bool finished_ = false;
 };
 
+// The answer to a body the query reader refused: a text that is not well-formed JSON is
+// described by the HTTP layer's JSON reader (line, column and an excerpt).
+http::Response refused_body(const http::Request& req, const control::Error& error,
+                            ApiContext& context) {
+  if (error.code == grammar::DiagCode::C723) {
+    const auto body = req.json();
+    if (!body.ok()) return http::Response::error(400, body.error);
+  }
+  if (error.code == grammar::DiagCode::C724) {
+    return http::Response::error(413, fmt::format("{} (--max-batch-queries)", error.message));
+  }
+  return error_response(error, context.log);
+}
+
 }  // namespace
 
 void install_query_routes(http::Router& router, ApiContext& context) {
   router.post("/v1/check", [&context](const http::Request& req) {
-    const auto body = req.json();
-    if (!body.ok()) return http::Response::error(400, body.error);
-    auto input = control::parse_query(*body.value);
-    if (!input) return error_response(input.error(), context.log);
+    auto input = control::read_query(req.body, false, req.max_json_depth);
+    if (!input) return refused_body(req, input.error(), context);
     const auto snap = context.tailnet.snapshot();
     const auto checked = control::check(*snap, input.value());
     if (!checked) return error_response(checked.error(), context.log);
     ++context.checks_answered;
-    return http::Response::json(200, answer_json(*snap, checked.value(), input.value().explain));
+    http::Response response;
+    app::append_check_answer(response.body, snap->file(), app::policy_file_label(snap->file()),
+                             checked.value(), input.value().explain);
+    return response;
   });
 
   // Answers in request order; a bad query gets {"error": {...}} in its place, so one typo does
   // not cost the whole batch. The answer is streamed a block of queries at a time, so the
   // response never exists whole in memory.
   router.post("/v1/check/batch", [&context](const http::Request& req) {
-    auto body = req.json();
-    if (!body.ok()) return http::Response::error(400, body.error);
-    const auto& object = *body.value;
-    if (!object.is_object()) return http::Response::error(400, "the body must be a JSON object");
-    for (const auto& [key, value] : object.items()) {
-      if (key != "queries") {
-        return http::Response::error(400, fmt::format("unknown field `{}`", key));
-      }
-    }
-    const auto queries = object.find("queries");
-    if (queries == object.end() || !queries->is_array()) {
-      return http::Response::error(400, "`queries` must be an array of queries");
-    }
-    if (queries->size() > context.max_batch_queries) {
-      return http::Response::error(413,
-                                   fmt::format("at most {} queries per batch (--max-batch-queries)",
-                                               context.max_batch_queries));
-    }
-    context.checks_answered += queries->size();
-    auto stream = std::make_shared<BatchStream>(context.tailnet.snapshot(), std::move(*queries));
+    auto batch = control::read_query_batch(
+        req.body, control::QueryBatchLimits{context.max_batch_queries, req.max_json_depth});
+    if (!batch) return refused_body(req, batch.error(), context);
+    context.checks_answered += batch.value().queries.size();
+    auto stream =
+        std::make_shared<BatchStream>(context.tailnet.snapshot(), std::move(batch.value()));
     return http::Response::streamed(200, "application/json",
                                     [stream](std::string& out) { return stream->next(out); });
   });

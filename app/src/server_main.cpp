@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -23,6 +24,24 @@
 
 namespace postern::server {
 namespace {
+
+// Every connection is a descriptor: lift the soft limit to the hard one, and warn when even that
+// is below the connection limit (connections past it would be refused at accept).
+void raise_descriptor_limit(std::size_t max_connections, Log& log) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr std::size_t kSpare = 64;  // the store, the sync's sockets, the log, ...
+  if (limit.rlim_cur < max_connections + kSpare) {
+    log.warn(
+        fmt::format("the descriptor limit ({}) is below --max-connections ({}) plus {} spare: "
+                    "raise it (ulimit -n) or lower --max-connections",
+                    limit.rlim_cur, max_connections, kSpare));
+  }
+}
 
 int fail(const std::string& message) {
   std::cerr << "postern serve: " << message << "\n";
@@ -165,6 +184,7 @@ int run_server(const ServeOptions& options) {
       log.info(fmt::format("{} {} {} {} us", r.method, r.route, r.status, r.duration.count()));
     }
   };
+  raise_descriptor_limit(server_options.limits.max_connections, log);
   auto started = http::Server::start(std::move(router), std::move(server_options));
   if (!started.server) return fail(fmt::format("error[C770]: {}", started.error));
   const auto& bound = started.server->endpoints().front();

@@ -2,13 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 namespace postern::control {
 namespace {
 
 using grammar::DiagCode;
-using nlohmann::json;
 
 Error query_error(const engine::QueryError& e) {
   using Kind = engine::QueryError::Kind;
@@ -26,70 +23,11 @@ Outcome<std::uint8_t> proto_of(const QueryInput& input) {
 
 }  // namespace
 
-Outcome<engine::AttrMap> parse_attr_map(const json& object, std::string_view field) {
-  if (!object.is_object()) {
-    return invalid(DiagCode::C722,
-                   fmt::format("`{}` must be an object of key -> string, number or boolean", field));
-  }
-  engine::AttrMap out;
-  for (const auto& [key, v] : object.items()) {
-    if (v.is_string()) {
-      out.emplace(key, v.get<std::string>());
-    } else if (v.is_boolean()) {
-      out.emplace(key, v.get<bool>());
-    } else if (v.is_number()) {
-      out.emplace(key, v.get<double>());
-    } else {
-      return invalid(DiagCode::C722,
-                     fmt::format("`{}`: attribute `{}` must be a string, number or boolean", field,
-                                 key));
-    }
-  }
-  return out;
-}
-
-Outcome<QueryInput> parse_query(const json& object, bool explain_default) {
-  if (!object.is_object()) return invalid(DiagCode::C722, "a query must be a JSON object");
-  QueryInput input;
-  input.explain = explain_default;
-  bool has_src = false;
-  bool has_dst = false;
-  for (const auto& [key, v] : object.items()) {
-    if (key == "src" || key == "dst") {
-      if (!v.is_string()) return invalid(DiagCode::C722, fmt::format("`{}` must be a string", key));
-      (key == "src" ? input.src : input.dst) = v.get<std::string>();
-      (key == "src" ? has_src : has_dst) = true;
-    } else if (key == "proto") {
-      if (v.is_string()) {
-        input.proto = v.get<std::string>();
-      } else if (v.is_number_integer()) {
-        input.proto = v.get<std::int64_t>();
-      } else {
-        return invalid(DiagCode::C722, "`proto` must be a protocol name or a number 0-255");
-      }
-    } else if (key == "srcPostureAttrs") {
-      auto attrs = parse_attr_map(v, key);
-      if (!attrs) return attrs.error();
-      input.src_attrs = std::move(attrs.value());
-    } else if (key == "explain") {
-      if (!v.is_boolean()) return invalid(DiagCode::C722, "`explain` must be true or false");
-      input.explain = v.get<bool>();
-    } else {
-      return invalid(DiagCode::C722, fmt::format("unknown field `{}`", key),
-                     "a query has `src`, `dst`, `proto`, `srcPostureAttrs` and `explain`");
-    }
-  }
-  if (!has_src || !has_dst) {
-    return invalid(DiagCode::C722, "a query needs `src` and `dst` (host:port)");
-  }
-  return input;
-}
-
 Outcome<CheckAnswer> check(const engine::Snapshot& snapshot, const QueryInput& input) {
   const auto proto = proto_of(input);
   if (!proto) return proto.error();
-  auto query = engine::resolve_access_query(snapshot, input.src, input.dst, proto.value(),
-                                            input.src_attrs);
+  auto query =
+      engine::resolve_access_query(snapshot, input.src, input.dst, proto.value(), input.src_attrs);
   if (!query) return query_error(query.error());
   CheckAnswer out{std::move(query).value(), {}};
   out.answer = engine::answer_access_query(snapshot, out.query, input.explain);
@@ -124,6 +62,20 @@ const engine::Endpoint* BatchChecker::endpoint(std::string_view name, bool v6, b
   return &it->second;
 }
 
+std::optional<std::span<const grammar::ip::Address>> BatchChecker::addresses(std::string_view name,
+                                                                             bool v6, bool is_src,
+                                                                             Error& error) {
+  const auto found = snapshot_->names().find(name);
+  if (found.size() == 1) {
+    if (const auto* address = engine::endpoint_address(snapshot_->device(found[0]), v6)) {
+      return std::span<const grammar::ip::Address>(address, 1);
+    }
+  }
+  const auto* resolved = endpoint(name, v6, is_src, error);
+  if (resolved == nullptr) return std::nullopt;
+  return std::span<const grammar::ip::Address>(resolved->addresses);
+}
+
 void BatchChecker::add(const QueryInput& input) {
   const auto proto = proto_of(input);
   if (!proto) return add_error(proto.error());
@@ -131,26 +83,27 @@ void BatchChecker::add(const QueryInput& input) {
   if (!host_port) return add_error(query_error(host_port.error()));
   Error error;
   const auto literal = grammar::ip::parse_address(host_port.value().host);
-  const auto* dst = endpoint(host_port.value().host, literal && literal->v6, false, error);
-  if (dst == nullptr) return add_error(std::move(error));
-  if (dst->addresses.size() != 1) {
+  const auto dst = addresses(host_port.value().host, literal && literal->v6, false, error);
+  if (!dst) return add_error(std::move(error));
+  if (dst->size() != 1) {
     return add_error(invalid(DiagCode::C722,
                              fmt::format("destination `{}` names {} devices; a destination must be "
                                          "one address",
-                                         host_port.value().host, dst->addresses.size())));
+                                         host_port.value().host, dst->size())));
   }
-  const bool v6 = dst->addresses[0].v6;
-  const auto* src = endpoint(input.src, v6, true, error);
-  if (src == nullptr) return add_error(std::move(error));
+  const auto& dst_address = dst->front();
+  const bool v6 = dst_address.v6;
+  const auto src = addresses(input.src, v6, true, error);
+  if (!src) return add_error(std::move(error));
   const engine::AttrMap* attrs = nullptr;
   if (input.src_attrs) attrs = &attrs_.emplace_back(*input.src_attrs);
   std::uint8_t p = proto.value();
   if (p == engine::kProtoIcmp && v6) p = engine::kProtoIcmpV6;
-  pending_.push_back({std::nullopt, requests_.size(), src->addresses.size()});
-  for (const auto& s : src->addresses) {
+  pending_.push_back({std::nullopt, requests_.size(), src->size()});
+  for (const auto& s : *src) {
     engine::Request q;
     q.src = s;
-    q.dst = dst->addresses[0];
+    q.dst = dst_address;
     q.proto = p;
     q.port = host_port.value().port;
     q.src_attrs = attrs;

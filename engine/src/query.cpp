@@ -70,16 +70,22 @@ QueryError ambiguous(const Snapshot& snapshot, std::string_view name,
 
 void add_device(Endpoint& out, const Snapshot& snapshot, DeviceIndex index, bool v6) {
   const Device& d = snapshot.device(index);
-  const auto same_family = std::find_if(d.addresses.begin(), d.addresses.end(),
-                                        [&](const auto& a) { return a.v6 == v6; });
-  const auto pick = same_family != d.addresses.end() ? same_family : d.addresses.begin();
-  if (pick == d.addresses.end()) return;  // an address-less device cannot send or receive
+  const auto* pick = endpoint_address(d, v6);
+  if (pick == nullptr) return;  // an address-less device cannot send or receive
   out.addresses.push_back(*pick);
   out.labels.push_back(fmt::format("{} ({})", d.hostname, ip::to_string(*pick)));
   out.devices.emplace_back(index);
 }
 
 }  // namespace
+
+const grammar::ip::Address* endpoint_address(const Device& device, bool v6) {
+  const auto& addresses = device.addresses;
+  const auto same_family =
+      std::find_if(addresses.begin(), addresses.end(), [&](const auto& a) { return a.v6 == v6; });
+  if (same_family != addresses.end()) return &*same_family;
+  return addresses.empty() ? nullptr : &addresses.front();
+}
 
 Resolved<std::uint16_t> parse_port(std::string_view text) {
   if (const auto value = parse_decimal(text, 65535)) return static_cast<std::uint16_t>(*value);

@@ -144,7 +144,8 @@ class Server {
  public:
   Server(const Scratch& scratch, std::vector<std::string> extra, const std::string& name = "serve",
          std::string token = {})
-      : process_(args(std::move(extra))), port_(process_.wait_listening().value_or(0)),
+      : process_(args(std::move(extra))),
+        port_(process_.wait_listening().value_or(0)),
         client_(port_, std::move(token)) {
     (void)scratch;
     (void)name;
@@ -205,7 +206,9 @@ TEST_CASE("health and checks on the samples", "[app][server]") {
     CHECK(one["proto"] == 6);
     CHECK(one["port"] == 443);
     CHECK(one["rule"]["rule"] == "acls[0]");
-    CHECK(one["rule"]["file"] == sample("policy.hujson"));
+    // Named by its file name only: answers do not tell clients where the server keeps its files.
+    CHECK(one["rule"]["file"] == "policy.hujson");
+    CHECK(r.dump().find(POSTERN_SOURCE_DIR) == std::string::npos);
     CHECK(one["rule"]["line"] == line_of(sample("policy.hujson"), R"("dst": ["tag:web:80,443"])"));
   }
 
@@ -314,7 +317,7 @@ TEST_CASE("health and checks on the samples", "[app][server]") {
   CHECK(server.process().stop(SIGTERM) == 0);
 }
 
-TEST_CASE("custom attributes through the API flip decisions; expiry flips them back",
+TEST_CASE("custom attributes through the API flip decisions, expiry flips them back",
           "[app][server][attributes]") {
   Scratch scratch;
   Server server(scratch, {});
@@ -323,8 +326,9 @@ TEST_CASE("custom attributes through the API flip decisions; expiry flips them b
 
   REQUIRE(c.decision("carol-mbp", "db-1:5432") == "deny");
   // A write answers with the device's attributes as they now are (Tailscale's shape).
-  CHECK(c.ok("POST", path, {{"value", "gold"}, {"comment", "JIT for INC-42"}})["attributes"]
-            ["custom:tier"] == "gold");
+  CHECK(c.ok("POST", path,
+             {{"value", "gold"}, {"comment", "JIT for INC-42"}})["attributes"]["custom:tier"] ==
+        "gold");
   // grants[0]: posture:gold admits it on the very next check.
   const json r = c.check("carol-mbp", "db-1:5432");
   CHECK(r["decision"] == "accept");
@@ -446,10 +450,10 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
                                kKandjiToken);
   const std::string db = scratch.file("postern.db").string();
   // Connected by the CLI on the same store; the server picks it up at start.
-  const auto added = postern::test::run_process(
-      {postern_binary(), "integrations", "add", "kandji", "--url", sim.url(), "--token-env",
-       "SERVER_TEST_KANDJI_TOKEN", "--db", db},
-      {std::string("SERVER_TEST_KANDJI_TOKEN=") + kKandjiToken});
+  const auto added =
+      postern::test::run_process({postern_binary(), "integrations", "add", "kandji", "--url",
+                                  sim.url(), "--token-env", "SERVER_TEST_KANDJI_TOKEN", "--db", db},
+                                 {std::string("SERVER_TEST_KANDJI_TOKEN=") + kKandjiToken});
   INFO(added.out << added.err);
   REQUIRE(added.exit_code == 0);
   write_file(scratch.file("api.token"), std::string(kApiToken) + "\n");
@@ -485,7 +489,8 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
   CHECK(eventually([&] { return c.decision("carol-mbp", "db-1:5432") == "accept"; }));
   flip(false);
   CHECK(eventually([&] { return c.decision("carol-mbp", "db-1:5432") == "deny"; }));
-  CHECK(c.ok("GET", "/v1/health")["policyGeneration"] == generation);  // applied live, not recompiled
+  CHECK(c.ok("GET", "/v1/health")["policyGeneration"] ==
+        generation);  // applied live, not recompiled
   CHECK(c.call("POST", "/v1/integrations/jamf/sync").status == 404);
 
   // Neither token ever shows up in a response or the log.
@@ -539,9 +544,8 @@ TEST_CASE("policy reloads: a valid change is served, an invalid one keeps the ol
     write_file(policy,
                replace_once(original, R"("posture:trusted": ["kandji:agentInstalled == true"])",
                             R"("posture:trusted": ["kandji:agentInstalled == "])"));
-    REQUIRE(eventually([&] {
-      return server.process().err().find("reload rejected") != std::string::npos;
-    }));
+    REQUIRE(eventually(
+        [&] { return server.process().err().find("reload rejected") != std::string::npos; }));
     const std::string log = server.process().err();
     CHECK(log.find(policy + ":") != std::string::npos);
     CHECK(log.find("error[P") != std::string::npos);
@@ -556,9 +560,8 @@ TEST_CASE("policy reloads: a valid change is served, an invalid one keeps the ol
     write_file(policy, replace_once(original, R"("deny":            ["printer:631"],)",
                                     R"("accept":          ["printer:631"],)"));
     server.process().signal(SIGHUP);
-    REQUIRE(eventually([&] {
-      return server.process().err().find("test(s) failed") != std::string::npos;
-    }));
+    REQUIRE(eventually(
+        [&] { return server.process().err().find("test(s) failed") != std::string::npos; }));
     CHECK(generation() == first_generation);
     CHECK(etag() == served["policyEtag"]);
     CHECK(c.decision("alice-mbp", "web-1:80") == "accept");

@@ -5,8 +5,8 @@
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 
+#include "plain_session.hpp"
 #include "server_state.hpp"
 #include "session.hpp"
 
@@ -54,7 +54,7 @@ std::string bind(Server::State& state, const ListenEndpoint& endpoint) {
   const auto address = listen_address(endpoint.host);
   if (!address) return fmt::format("cannot listen on {}: not an IP address", where);
   const tcp::endpoint local(*address, endpoint.port);
-  auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(state.io));
+  auto acceptor = std::make_unique<tcp::acceptor>(state.workers.front()->io());
   boost::system::error_code ec;
   acceptor->open(local.protocol(), ec);
   if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
@@ -81,8 +81,9 @@ Response refusal(ConnectionRegistry::Refusal refusal, const Limits& limits) {
   return response;
 }
 
-template <class Stream>
-void open_session(Server::State& state, tcp::socket socket) {
+// Runs on the connection's own worker: admits it (or answers the refusal) and starts it.
+template <class Session>
+void open_session(Server::State& state, detail::Worker& worker, tcp::socket socket) {
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   if (ec) return;  // the client is gone already
@@ -91,8 +92,14 @@ void open_session(Server::State& state, tcp::socket socket) {
   const auto& limits = state.options.limits;
   auto admission =
       state.registry.admit(peer_address, limits.max_connections, limits.max_connections_per_client);
-  auto session = std::make_shared<detail::Session<Stream>>(state, std::move(socket),
-                                                           std::move(admission.slot), peer_address);
+  std::shared_ptr<Session> session;
+  if constexpr (std::is_same_v<Session, detail::PlainSession>) {
+    session = std::make_shared<Session>(state, worker, std::move(socket), std::move(admission.slot),
+                                        peer_address);
+  } else {
+    session = std::make_shared<Session>(state, std::move(socket), std::move(admission.slot),
+                                        peer_address);
+  }
   if (admission.refusal != ConnectionRegistry::Refusal::None) {
     session->refuse(refusal(admission.refusal, limits));
   } else {
@@ -100,10 +107,21 @@ void open_session(Server::State& state, tcp::socket socket) {
   }
 }
 
+void hand_out(Server::State& state, detail::Worker& worker, tcp::socket socket) {
+  asio::post(worker.io(), [&state, &worker, socket = std::move(socket)]() mutable {
+    if (state.tls) {
+      open_session<detail::Session<detail::TlsStream>>(state, worker, std::move(socket));
+    } else {
+      open_session<detail::PlainSession>(state, worker, std::move(socket));
+    }
+  });
+}
+
 void accept_next(Server::State& state, tcp::acceptor& acceptor) {
+  auto& worker = *state.workers[state.next_worker];
+  state.next_worker = (state.next_worker + 1) % state.workers.size();
   acceptor.async_accept(
-      asio::make_strand(state.io),
-      [&state, &acceptor](boost::system::error_code ec, tcp::socket socket) {
+      worker.io(), [&state, &acceptor, &worker](boost::system::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || state.stopping) return;
         if (ec) {
           // Out of descriptors, most likely: wait a little instead of spinning on the error.
@@ -114,24 +132,9 @@ void accept_next(Server::State& state, tcp::acceptor& acceptor) {
           });
           return;
         }
-        if (state.tls) {
-          open_session<detail::TlsStream>(state, std::move(socket));
-        } else {
-          open_session<detail::PlainStream>(state, std::move(socket));
-        }
+        hand_out(state, worker, std::move(socket));
         accept_next(state, acceptor);
       });
-}
-
-void run(Server::State& state) {
-  for (;;) {
-    try {
-      state.io.run();
-      return;
-    } catch (...) {
-      // Handlers catch what they can; anything else must not end the thread.
-    }
-  }
 }
 
 }  // namespace
@@ -139,6 +142,14 @@ void run(Server::State& state) {
 StartResult Server::start(Router router, ServerOptions options) {
   const auto names = host_names(options);
   auto state = std::make_shared<State>(std::move(router), std::move(options), names);
+  auto threads = state->options.threads;
+  if (threads == 0) threads = std::max(1U, std::thread::hardware_concurrency());
+  const auto& limits = state->options.limits;
+  const auto sweep = detail::sweep_interval_for(
+      {limits.header_timeout, limits.body_timeout, limits.idle_timeout, limits.write_timeout});
+  for (unsigned i = 0; i < threads; ++i) {
+    state->workers.push_back(std::make_unique<detail::Worker>(sweep));
+  }
   if (state->options.tls) {
     if (auto error = load_tls(*state, *state->options.tls); !error.empty()) return {nullptr, error};
   }
@@ -146,11 +157,7 @@ StartResult Server::start(Router router, ServerOptions options) {
     if (auto error = bind(*state, endpoint); !error.empty()) return {nullptr, error};
   }
   for (auto& acceptor : state->acceptors) accept_next(*state, *acceptor);
-  auto threads = state->options.threads;
-  if (threads == 0) threads = std::max(1U, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < threads; ++i) {
-    state->threads.emplace_back([raw = state.get()] { run(*raw); });
-  }
+  for (auto& worker : state->workers) worker->start();
   return {std::unique_ptr<Server>(new Server(std::move(state))), {}};
 }
 
@@ -181,8 +188,8 @@ void Server::stop(std::chrono::milliseconds deadline) {
   }
   state.registry.stop_all();
   state.registry.wait_until_empty(until);
-  state.io.stop();
-  for (auto& thread : state.threads) thread.join();
+  for (auto& worker : state.workers) worker->stop();
+  for (auto& worker : state.workers) worker->join();
 }
 
 }  // namespace postern::http

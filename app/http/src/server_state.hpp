@@ -1,7 +1,7 @@
 #pragma once
-// Server::State: everything the connections share. Member order matters: the io_context is
-// destroyed before what its pending connections still use (registry, router, options, TLS
-// context) and after the acceptors that use it.
+// Server::State: everything the connections share. Member order matters: the workers (and their
+// io_contexts) are destroyed before what their pending connections still use (registry, router,
+// options, TLS context) and after the acceptors that use them.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -10,12 +10,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "connection_registry.hpp"
 #include "postern/http/server.hpp"
 #include "request_guard.hpp"
+#include "worker.hpp"
 
 namespace postern::http {
 
@@ -32,9 +32,10 @@ struct Server::State {
   std::atomic<bool> stopping{false};
   std::mutex stop_mutex;
   bool stopped = false;
-  std::vector<std::thread> threads;
 
-  boost::asio::io_context io;
+  // One per thread; the acceptors run on the first and hand connections out in turn.
+  std::vector<std::unique_ptr<detail::Worker>> workers;
+  std::size_t next_worker = 0;  // only touched by the acceptors' worker
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors;
 };
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -23,17 +24,36 @@ namespace postern::control {
 
 struct QueryInput {
   std::string src;
-  std::string dst;                                         // host:port
+  std::string dst;                                       // host:port
   std::variant<std::string, std::int64_t> proto{"tcp"};  // a name or a number
-  std::optional<engine::AttrMap> src_attrs;                // srcPostureAttrs
+  std::optional<engine::AttrMap> src_attrs;              // srcPostureAttrs
   bool explain = false;
 };
 
+// Queries are read from JSON text with simdjson's DOM parser: the whole text is validated (UTF-8,
+// syntax, nesting up to `max_depth`) before anything is read from it. Text that is not
+// well-formed JSON, or has a duplicate object key, gives an Error with code C723.
+
 // {"src", "dst", "proto"?, "srcPostureAttrs"?, "explain"?}; any other field is an error (a typo
 // must not silently change the question). `explain_default` applies when "explain" is absent.
-Outcome<QueryInput> parse_query(const nlohmann::json& object, bool explain_default = false);
-// A JSON object of key -> string, number or boolean (srcPostureAttrs, `--attrs`).
-Outcome<engine::AttrMap> parse_attr_map(const nlohmann::json& object, std::string_view field);
+Outcome<QueryInput> read_query(std::string_view json_text, bool explain_default = false,
+                               std::size_t max_depth = 512);
+
+// {"queries": [query, ...]} with at most `max_queries`: one Outcome per query, in order, so that a
+// bad query can be answered with its error in its place.
+struct QueryBatch {
+  std::vector<Outcome<QueryInput>> queries;
+};
+struct QueryBatchLimits {
+  std::size_t max_queries = 100'000;
+  std::size_t max_depth = 512;
+};
+// Errors: C723 (not JSON), C722 (not such an object), C724 (more than max_queries).
+Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits);
+
+// A JSON object of key -> string, number or boolean (srcPostureAttrs, `--attrs`); `field` names it
+// in errors.
+Outcome<engine::AttrMap> read_attr_map(std::string_view json_text, std::string_view field);
 
 struct CheckAnswer {
   engine::AccessQuery query;
@@ -52,7 +72,7 @@ class BatchChecker {
     std::optional<Error> error;
     bool accept = false;
     const engine::Decision* decision = nullptr;  // the last source device's (valid in the call)
-    bool explain = false;                          // the query asked for an explanation
+    bool explain = false;                        // the query asked for an explanation
   };
   using Sink = std::function<void(const Answer&)>;
 
@@ -73,6 +93,10 @@ class BatchChecker {
     std::size_t count = 0;
   };
   void answer_block();
+  // The addresses `name` stands for: a name of one device costs one index lookup; anything else
+  // (a user login, an address of no device, an error) is resolved once per batch and cached.
+  std::optional<std::span<const grammar::ip::Address>> addresses(std::string_view name, bool v6,
+                                                                 bool is_src, Error& error);
   const engine::Endpoint* endpoint(std::string_view name, bool v6, bool is_src, Error& error);
 
   std::shared_ptr<const engine::Snapshot> snapshot_;

@@ -147,6 +147,9 @@ Resolved<std::uint8_t> query_proto_number(std::int64_t number);
 // their untagged devices), or an IP address of no device. `v6` picks each device's address of
 // that family (its first address when it has none).
 Resolved<Endpoint> resolve_endpoint(const Snapshot& snapshot, std::string_view name, bool v6);
+// The address a query uses for `device`: its first of the family `v6` asks for, else its first;
+// nullptr when it has none.
+const grammar::ip::Address* endpoint_address(const Device& device, bool v6);
 
 struct AccessQuery {
   Endpoint src;  // a user login names all their untagged devices

@@ -1,5 +1,5 @@
 #pragma once
-// An event-driven HTTP/1.1 server: one io_context run by a few threads, each connection a small
+// An event-driven HTTP/1.1 server: one io_context per thread (a Worker), each connection a small
 // state machine (no thread per connection), limits from Limits, optional TLS, browser-safety rules
 // on every route, and a graceful stop.
 

@@ -1,0 +1,72 @@
+#pragma once
+// One server thread: its own io_context (run by that thread alone, so a connection's handlers
+// never hop between threads and need no strand) and the deadlines of the connections it runs.
+// Deadlines are checked by one periodic sweep instead of a timer per connection and phase: arming
+// an Asio timer costs a timerfd_settime system call whenever it becomes the earliest, which was
+// several calls per request.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace postern::http::detail {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// What a connection does when its deadline passes (on its worker's thread).
+class HasDeadline {
+ public:
+  HasDeadline() = default;
+  HasDeadline(const HasDeadline&) = delete;
+  HasDeadline& operator=(const HasDeadline&) = delete;
+  HasDeadline(HasDeadline&&) = delete;
+  HasDeadline& operator=(HasDeadline&&) = delete;
+  virtual ~HasDeadline() = default;
+
+  // The time after which on_deadline is called; time_point::max() for none.
+  SteadyClock::time_point deadline = SteadyClock::time_point::max();
+  virtual void on_deadline() = 0;
+
+ private:
+  friend class Worker;
+  std::size_t slot_ = 0;  // place in the worker's list, for removal in O(1)
+};
+
+class Worker {
+ public:
+  // `sweep_interval`: how often deadlines are checked (the granularity of every timeout).
+  explicit Worker(std::chrono::milliseconds sweep_interval);
+
+  boost::asio::io_context& io() { return io_; }
+
+  // Connections register for their lifetime; only from this worker's thread.
+  void add(HasDeadline* connection);
+  void remove(HasDeadline* connection);
+
+  void start();  // starts the thread (and the sweep)
+  void stop();   // stops the io_context; pending handlers are abandoned
+  void join();
+
+ private:
+  void schedule_sweep();
+  void sweep();
+
+  // Declared before io_: destroying io_ destroys the connections its pending handlers hold, and
+  // they remove themselves from this list.
+  std::vector<HasDeadline*> connections_;
+  std::vector<HasDeadline*> expired_;
+  std::chrono::milliseconds sweep_interval_;
+  boost::asio::io_context io_{1};
+  boost::asio::steady_timer sweep_timer_{io_};
+  std::thread thread_;
+};
+
+// The sweep interval for a set of timeouts: an eighth of the shortest, between 5 and 250 ms.
+[[nodiscard]] std::chrono::milliseconds sweep_interval_for(
+    std::initializer_list<std::chrono::milliseconds> timeouts);
+
+}  // namespace postern::http::detail

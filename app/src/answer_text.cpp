@@ -1,0 +1,119 @@
+#include "answer_text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "decision_json.hpp"
+
+namespace postern::app {
+namespace {
+
+bool plain_ascii(std::string_view text) {
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\';
+  });
+}
+
+void append_rule(std::string& out, std::string_view file_label, const engine::RuleRef& rule) {
+  out += R"({"file":)";
+  append_json_string(out, file_label);
+  fmt::format_to(std::back_inserter(out), R"(,"line":{},"rule":"{}"}})", rule.line,
+                 engine::rule_name(rule));
+}
+
+void append_near_misses(std::string& out, const grammar::SourceFile& file,
+                        std::string_view file_label, const engine::Decision& decision) {
+  nlohmann::json misses = nlohmann::json::array();
+  for (const auto& near_miss : decision.near_misses) {
+    auto value = near_miss_json(file, near_miss);
+    value["file"] = file_label;
+    misses.push_back(std::move(value));
+  }
+  out += misses.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void append_decision(std::string& out, const grammar::SourceFile& file, std::string_view file_label,
+                     const engine::Decision& decision, std::string_view src_label,
+                     std::string_view dst_label, std::uint8_t proto, std::uint16_t port,
+                     bool explain) {
+  out += decision.allow ? R"({"decision":"accept","dst":)" : R"({"decision":"deny","dst":)";
+  append_json_string(out, dst_label);
+  fmt::format_to(std::back_inserter(out), R"(,"port":{})", port);
+  if (!decision.allow && explain) {
+    out += R"(,"postureFailures":)";
+    append_near_misses(out, file, file_label, decision);
+  }
+  fmt::format_to(std::back_inserter(out), R"(,"proto":{})", proto);
+  if (decision.reason == engine::Reason::AllowAll) {
+    out += R"(,"reason":"policy has no acls and no grants")";
+  }
+  if (decision.rule) {
+    out += R"(,"rule":)";
+    append_rule(out, file_label, *decision.rule);
+  }
+  out += R"(,"src":)";
+  append_json_string(out, src_label);
+  out += '}';
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  if (plain_ascii(text)) {
+    out += '"';
+    out += text;
+    out += '"';
+    return;
+  }
+  out += nlohmann::json(std::string(text))
+             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void append_check_answer(std::string& out, const grammar::SourceFile& file,
+                         std::string_view file_label, const control::CheckAnswer& checked,
+                         bool explain) {
+  const auto& [query, answer] = checked;
+  out += answer.accept ? R"({"allow":true,"decision":"accept","results":[)"
+                       : R"({"allow":false,"decision":"deny","results":[)";
+  for (std::size_t i = 0; i < answer.decisions.size(); ++i) {
+    if (i > 0) out += ',';
+    append_decision(out, file, file_label, answer.decisions[i], query.src.labels[i],
+                    query.dst.labels[0], query.proto, query.port, explain);
+  }
+  out += "]}";
+}
+
+void append_batch_answer(std::string& out, const grammar::SourceFile& file,
+                         std::string_view file_label, const control::BatchChecker::Answer& answer) {
+  if (answer.error) {
+    out += R"({"error":{"code":")";
+    out += grammar::code_name(answer.error->code);
+    out += R"(","message":)";
+    append_json_string(out, answer.error->message);
+    out += "}}";
+    return;
+  }
+  out += answer.accept ? R"({"allow":true,"decision":"accept")"
+                       : R"({"allow":false,"decision":"deny")";
+  if (!answer.accept && answer.explain) {
+    out += R"(,"postureFailures":)";
+    append_near_misses(out, file, file_label, *answer.decision);
+  }
+  if (answer.accept && answer.decision->rule) {
+    out += R"(,"rule":)";
+    append_rule(out, file_label, *answer.decision->rule);
+  }
+  out += '}';
+}
+
+std::string_view policy_file_label(const grammar::SourceFile& file) {
+  const std::string_view path = file.path();
+  const auto slash = path.find_last_of('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace postern::app

@@ -1,0 +1,34 @@
+#pragma once
+// The JSON text of query answers written straight into a buffer with fmt, for the server's hot
+// routes (POST /v1/check, POST /v1/check/batch). Same shapes and key order as decision_json.hpp's
+// nlohmann values (tests/app/answer_text_test.cpp holds the two to the same bytes); the rare
+// explained deny is delegated to them.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "postern/control/query.hpp"
+#include "postern/engine/engine.hpp"
+#include "postern/grammar/diag.hpp"
+
+namespace postern::app {
+
+// Appends `text` as a JSON string literal (escaped as nlohmann::json::dump would).
+void append_json_string(std::string& out, std::string_view text);
+
+// {"allow", "decision", "results": [decision_json...]} for one /v1/check query. `file_label`
+// names the policy file in "rule" objects.
+void append_check_answer(std::string& out, const grammar::SourceFile& file,
+                         std::string_view file_label, const control::CheckAnswer& checked,
+                         bool explain);
+
+// batch_answer_json(file, answer).dump(), with `file_label` in "rule".
+void append_batch_answer(std::string& out, const grammar::SourceFile& file,
+                         std::string_view file_label, const control::BatchChecker::Answer& answer);
+
+// The name answers give the policy file: its last path component, so that answers do not tell
+// clients where the server keeps its files.
+[[nodiscard]] std::string_view policy_file_label(const grammar::SourceFile& file);
+
+}  // namespace postern::app

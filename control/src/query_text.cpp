@@ -1,0 +1,225 @@
+// Queries read from JSON text: simdjson's DOM parser validates the whole text (and its nesting)
+// into a tape, which is then walked without a tree of allocated nodes. This is the request path
+// of POST /v1/check and /v1/check/batch, so it is kept allocation-light.
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "postern/control/query.hpp"
+
+namespace postern::control {
+namespace {
+
+namespace dom = simdjson::dom;
+using grammar::DiagCode;
+
+constexpr std::size_t kMinCapacity = 4096;
+// A parser keeps its buffers between calls; beyond this they are given back after each call.
+constexpr std::size_t kKeptCapacity = 1 << 20;
+
+Error malformed(std::string_view reason) {
+  return invalid(DiagCode::C723, fmt::format("not well-formed JSON: {}", reason),
+                 "send one JSON value, UTF-8, without comments or trailing commas");
+}
+
+Error duplicate(std::string_view key) {
+  return invalid(DiagCode::C723, fmt::format("duplicate object key `{}`", key),
+                 "give each field once");
+}
+
+Error invalid_query(std::string message, std::string help = {}) {
+  return invalid(DiagCode::C722, std::move(message), std::move(help));
+}
+
+// One parser per thread, set to the wanted depth limit; shrunk after a large text.
+class ThreadParser {
+ public:
+  simdjson::error_code parse(std::string_view text, std::size_t max_depth, dom::element& root) {
+    const auto capacity = std::max(text.size(), kMinCapacity);
+    if (parser_.max_depth() != max_depth || parser_.capacity() < capacity) {
+      if (const auto error = parser_.allocate(capacity, max_depth); error) return error;
+    }
+    return parser_.parse(text.data(), text.size(), true).get(root);
+  }
+  void release_if_large() {
+    if (parser_.capacity() > kKeptCapacity) parser_ = dom::parser();
+  }
+
+ private:
+  dom::parser parser_;
+};
+
+ThreadParser& thread_parser() {
+  thread_local ThreadParser parser;
+  return parser;
+}
+
+std::string parse_failure_reason(simdjson::error_code error, std::size_t max_depth) {
+  if (error == simdjson::DEPTH_ERROR) return fmt::format("nested deeper than {} levels", max_depth);
+  if (error == simdjson::UTF8_ERROR) return "the text is not valid UTF-8";
+  if (error == simdjson::EMPTY) return "the text is empty";
+  return simdjson::error_message(error);
+}
+
+Outcome<engine::AttrMap> attr_map(dom::element value, std::string_view field) {
+  dom::object object;
+  if (value.get_object().get(object)) {
+    return invalid_query(
+        fmt::format("`{}` must be an object of key -> string, number or boolean", field));
+  }
+  engine::AttrMap out;
+  for (const auto [key, item] : object) {
+    engine::AttrValue attr;
+    if (item.is_string()) {
+      attr = std::string(item.get_string().value_unsafe());
+    } else if (item.is_bool()) {
+      attr = item.get_bool().value_unsafe();
+    } else if (item.is_number()) {
+      attr = item.get_double().value_unsafe();
+    } else {
+      return invalid_query(
+          fmt::format("`{}`: attribute `{}` must be a string, number or boolean", field, key));
+    }
+    if (!out.emplace(std::string(key), std::move(attr)).second) return duplicate(key);
+  }
+  return out;
+}
+
+Outcome<QueryInput> query(dom::element value, bool explain_default) {
+  dom::object object;
+  if (value.get_object().get(object)) return invalid_query("a query must be a JSON object");
+  QueryInput input;
+  input.explain = explain_default;
+  enum Seen : unsigned { kSrc = 1, kDst = 2, kProto = 4, kAttrs = 8, kExplain = 16 };
+  unsigned seen = 0;
+  Outcome<QueryInput> field_error = invalid_query("");
+  bool failed = false;
+  for (const auto [key, item] : object) {
+    unsigned bit = 0;
+    if (key == "src") {
+      bit = kSrc;
+    } else if (key == "dst") {
+      bit = kDst;
+    } else if (key == "proto") {
+      bit = kProto;
+    } else if (key == "srcPostureAttrs") {
+      bit = kAttrs;
+    } else if (key == "explain") {
+      bit = kExplain;
+    }
+    if (bit != 0 && (seen & bit) != 0) return duplicate(key);
+    seen |= bit;
+    if (failed) continue;  // the first error answers; later fields are only checked for duplicates
+    std::string_view text;
+    if (bit == kSrc || bit == kDst) {
+      if (item.get_string().get(text)) {
+        field_error = invalid_query(fmt::format("`{}` must be a string", key));
+        failed = true;
+        continue;
+      }
+      (bit == kSrc ? input.src : input.dst) = std::string(text);
+    } else if (bit == kProto) {
+      std::int64_t number = 0;
+      if (item.get_string().get(text) == simdjson::SUCCESS) {
+        input.proto = std::string(text);
+      } else if (item.get_int64().get(number) == simdjson::SUCCESS) {
+        input.proto = number;
+      } else if (item.is_uint64()) {
+        input.proto = std::numeric_limits<std::int64_t>::max();  // out of range, said later
+      } else {
+        field_error = invalid_query("`proto` must be a protocol name or a number 0-255");
+        failed = true;
+      }
+    } else if (bit == kAttrs) {
+      auto attrs = attr_map(item, key);
+      if (!attrs) {
+        if (attrs.error().code == DiagCode::C723) return attrs.error();
+        field_error = attrs.error();
+        failed = true;
+        continue;
+      }
+      input.src_attrs = std::move(attrs.value());
+    } else if (bit == kExplain) {
+      bool explain = false;
+      if (item.get_bool().get(explain)) {
+        field_error = invalid_query("`explain` must be true or false");
+        failed = true;
+        continue;
+      }
+      input.explain = explain;
+    } else {
+      field_error = invalid_query(fmt::format("unknown field `{}`", key),
+                                  "a query has `src`, `dst`, `proto`, `srcPostureAttrs` and "
+                                  "`explain`");
+      failed = true;
+    }
+  }
+  if (failed) return field_error;
+  if ((seen & (kSrc | kDst)) != (kSrc | kDst)) {
+    return invalid_query("a query needs `src` and `dst` (host:port)");
+  }
+  return input;
+}
+
+template <class Read>
+auto with_parsed(std::string_view text, std::size_t max_depth, Read read)
+    -> decltype(read(dom::element())) {
+  auto& parser = thread_parser();
+  dom::element root;
+  if (const auto error = parser.parse(text, max_depth, root); error) {
+    parser.release_if_large();
+    return malformed(parse_failure_reason(error, max_depth));
+  }
+  auto out = read(root);
+  parser.release_if_large();
+  return out;
+}
+
+}  // namespace
+
+Outcome<QueryInput> read_query(std::string_view json_text, bool explain_default,
+                               std::size_t max_depth) {
+  return with_parsed(json_text, max_depth,
+                     [&](dom::element root) { return query(root, explain_default); });
+}
+
+Outcome<engine::AttrMap> read_attr_map(std::string_view json_text, std::string_view field) {
+  return with_parsed(json_text, 512, [&](dom::element root) { return attr_map(root, field); });
+}
+
+Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits) {
+  return with_parsed(json_text, limits.max_depth, [&](dom::element root) -> Outcome<QueryBatch> {
+    dom::object object;
+    if (root.get_object().get(object)) return invalid_query("the body must be a JSON object");
+    std::optional<dom::array> queries;
+    for (const auto [key, value] : object) {
+      if (key != "queries") return invalid_query(fmt::format("unknown field `{}`", key));
+      if (queries) return duplicate(key);
+      dom::array array;
+      if (value.get_array().get(array)) {
+        return invalid_query("`queries` must be an array of queries");
+      }
+      queries = array;
+    }
+    if (!queries) return invalid_query("`queries` must be an array of queries");
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto element : *queries) {
+      if (++count > limits.max_queries) {
+        return invalid(DiagCode::C724,
+                       fmt::format("at most {} queries per batch", limits.max_queries));
+      }
+    }
+    QueryBatch batch;
+    batch.queries.reserve(count);
+    for (const auto element : *queries) {
+      auto input = query(element, false);
+      if (!input && input.error().code == DiagCode::C723) return input.error();
+      batch.queries.push_back(std::move(input));
+    }
+    return batch;
+  });
+}
+
+}  // namespace postern::control

@@ -1,0 +1,135 @@
+// The server's fast answer writer (answer_text) against the nlohmann shapes (decision_json) that
+// the CLI prints: the same bytes for accepts, denies, explained denies with posture failures,
+// user sources with several devices, errors, and text that needs escaping.
+#include "answer_text.hpp"
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "decision_json.hpp"
+#include "postern/control/query.hpp"
+#include "postern/control/tailnet.hpp"
+#include "postern/sync/clock.hpp"
+#include "scratch.hpp"
+
+using namespace postern;
+
+namespace {
+
+std::string sample(const std::string& name) {
+  return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
+}
+
+struct Fixture {
+  test::ScratchDir dir{"postern-answer-text"};
+  sync::FakeClock clock;
+  std::unique_ptr<control::Tailnet> tailnet = open();
+
+  std::unique_ptr<control::Tailnet> open() {
+    control::TailnetOptions options;
+    options.db = dir.file("postern.db");
+    options.policy_path = sample("policy.hujson");
+    options.tailnet_path = sample("tailnet.json");
+    options.clock = &clock;
+    auto opened = control::Tailnet::open(std::move(options));
+    REQUIRE(opened.ok());
+    return std::move(opened.value());
+  }
+};
+
+// What the nlohmann shapes give, with the file named by its label (as the server does).
+nlohmann::json relabelled(nlohmann::json value, const std::string& label) {
+  if (value.is_object()) {
+    if (value.contains("file")) value["file"] = label;
+    for (auto& [key, item] : value.items()) item = relabelled(item, label);
+  } else if (value.is_array()) {
+    for (auto& item : value) item = relabelled(item, label);
+  }
+  return value;
+}
+
+std::string expected_check(const engine::Snapshot& snap, const control::CheckAnswer& checked,
+                           bool explain, const std::string& label) {
+  const auto& [query, answer] = checked;
+  nlohmann::json results = nlohmann::json::array();
+  for (std::size_t i = 0; i < answer.decisions.size(); ++i) {
+    results.push_back(app::decision_json(snap.file(), answer.decisions[i], query.src.labels[i],
+                                         query.dst.labels[0], query.proto, query.port, explain));
+  }
+  const nlohmann::json whole = {{"decision", answer.accept ? "accept" : "deny"},
+                                {"allow", answer.accept},
+                                {"results", std::move(results)}};
+  return relabelled(whole, label).dump();
+}
+
+}  // namespace
+
+TEST_CASE("single-check answers are the nlohmann shapes byte for byte", "[answer_text]") {
+  Fixture f;
+  const auto snap = f.tailnet->snapshot();
+  const std::string label(app::policy_file_label(snap->file()));
+  CHECK(label == "policy.hujson");
+  const std::vector<std::pair<std::string, std::string>> queries = {
+      {"alice-mbp", "web-1:443"},   {"alice-mbp", "db-1:5432"}, {"bob@example.com", "web-1:443"},
+      {"erin-mbp", "web-1:443"},    {"carol-mbp", "web-1:22"},  {"alice-mbp", "100.64.0.99:80"},
+      {"bob-linux", "alice-mbp:1"},
+  };
+  for (const bool explain : {false, true}) {
+    for (const auto& [src, dst] : queries) {
+      control::QueryInput input;
+      input.src = src;
+      input.dst = dst;
+      input.explain = explain;
+      const auto checked = control::check(*snap, input);
+      if (!checked) continue;  // an address not in the tailnet, say
+      std::string text;
+      app::append_check_answer(text, snap->file(), label, checked.value(), explain);
+      INFO(src << " -> " << dst << (explain ? " (explain)" : ""));
+      CHECK(text == expected_check(*snap, checked.value(), explain, label));
+    }
+  }
+}
+
+TEST_CASE("batch answers are the nlohmann shapes byte for byte", "[answer_text]") {
+  Fixture f;
+  const auto snap = f.tailnet->snapshot();
+  const std::string label(app::policy_file_label(snap->file()));
+  std::vector<std::pair<std::string, std::string>> produced;
+  control::BatchChecker checker(snap, [&](const control::BatchChecker::Answer& a) {
+    std::string text;
+    app::append_batch_answer(text, snap->file(), label, a);
+    produced.emplace_back(text, relabelled(app::batch_answer_json(snap->file(), a), label).dump());
+  });
+  for (const auto& [src, dst, explain] : std::vector<std::tuple<std::string, std::string, bool>>{
+           {"alice-mbp", "web-1:443", false},
+           {"erin-mbp", "web-1:443", true},
+           {"erin-mbp", "web-1:443", false},
+           {"carol-mbp", "db-1:5432", true},
+           {"nobody \"quoted\"\n", "web-1:443", false},
+       }) {
+    control::QueryInput input;
+    input.src = src;
+    input.dst = dst;
+    input.explain = explain;
+    checker.add(input);
+  }
+  checker.add_error(control::invalid(grammar::DiagCode::C703, "`dst` must be a \"host:port\""));
+  checker.finish();
+  REQUIRE(produced.size() == 6);
+  for (const auto& [fast, reference] : produced) CHECK(fast == reference);
+}
+
+TEST_CASE("strings that need escaping are escaped as nlohmann does", "[answer_text]") {
+  for (const std::string& text :
+       {std::string("plain"), std::string("quote \" and \\ backslash"), std::string("tab\tnl\n"),
+        std::string("\x01\x1f control"), std::string("caf\xc3\xa9"), std::string("bad \xff utf8"),
+        std::string()}) {
+    std::string out;
+    app::append_json_string(out, text);
+    CHECK(out ==
+          nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+}
