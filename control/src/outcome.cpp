@@ -1,11 +1,11 @@
 #include "postern/control/outcome.hpp"
 
-#include "postern/control/actor.hpp"
-
 #include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
+
+#include "postern/control/actor.hpp"
 
 namespace postern::control {
 
@@ -42,7 +42,11 @@ Error from_sync(const sync::SyncError& error) {
   return Error{ErrorKind::Internal, grammar::DiagCode::Y601, error.message, {}};
 }
 
-Actor local_admin(std::string_view origin) {
+namespace {
+
+// The account running this process, looked up once: getpwuid is neither cheap (it reads
+// /etc/passwd) nor thread-safe (a static buffer), and server threads call local_admin per write.
+std::string local_login() {
   const char* user = std::getenv("USER");
   std::string login = user != nullptr ? user : "";
   if (login.empty()) {
@@ -51,6 +55,13 @@ Actor local_admin(std::string_view origin) {
     }
   }
   if (login.empty()) login = "uid" + std::to_string(::geteuid());
+  return login;
+}
+
+}  // namespace
+
+Actor local_admin(std::string_view origin) {
+  static const std::string login = local_login();
   return Actor{"admin:" + login, std::string(origin)};
 }
 

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "postern/store/store.hpp"
 #include "status_json.hpp"
@@ -95,7 +96,16 @@ class Statement {
       throw StoreFailure(std::string("cannot prepare statement: ") + sqlite3_errmsg(db));
     }
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  // Borrows a statement the store keeps prepared (see SqliteStore::prepared); reset on return.
+  Statement(sqlite3* db, sqlite3_stmt* prepared) : db_(db), stmt_(prepared), borrowed_(true) {}
+  ~Statement() {
+    if (borrowed_) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    } else {
+      sqlite3_finalize(stmt_);
+    }
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -141,12 +151,16 @@ class Statement {
   }
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool borrowed_ = false;
 };
 
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
-  ~SqliteStore() override { sqlite3_close_v2(db_); }
+  ~SqliteStore() override {
+    for (const auto& [sql, statement] : prepared_) sqlite3_finalize(statement);
+    sqlite3_close_v2(db_);
+  }
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
@@ -383,8 +397,7 @@ class SqliteStore final : public Store {
     return guard([&] { return read_policies(limit); });
   }
 
-  Status create_credential(const ApiCredential& c,
-                           const std::vector<AuditEvent>& events) override {
+  Status create_credential(const ApiCredential& c, const std::vector<AuditEvent>& events) override {
     return guard([&] {
       Transaction tx(*this);
       if (find_credential_locked(c.id)) throw ConfigFailure("the credential id is taken");
@@ -453,10 +466,9 @@ class SqliteStore final : public Store {
       "revoked_at, last_used_at FROM api_credentials";
 
   static ApiCredential read_credential(Statement& st) {
-    return ApiCredential{st.text(0),         st.text(1),          st.text(2),
-                         st.text(3),         st.text(4),          st.text(5),
-                         st.integer(6),      st.maybe_integer(7), st.maybe_integer(8),
-                         st.maybe_integer(9)};
+    return ApiCredential{
+        st.text(0), st.text(1),    st.text(2),          st.text(3),          st.text(4),
+        st.text(5), st.integer(6), st.maybe_integer(7), st.maybe_integer(8), st.maybe_integer(9)};
   }
 
   std::optional<ApiCredential> find_credential_locked(std::string_view id) {
@@ -468,14 +480,16 @@ class SqliteStore final : public Store {
 
   class Transaction {
    public:
-    explicit Transaction(SqliteStore& store) : store_(store) { store_.exec("BEGIN IMMEDIATE"); }
+    explicit Transaction(SqliteStore& store) : store_(store) {
+      Statement(store_.db_, store_.prepared("BEGIN IMMEDIATE")).run();
+    }
     ~Transaction() {
       if (!done_) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     void commit() {
-      store_.exec("COMMIT");
+      Statement(store_.db_, store_.prepared("COMMIT")).run();
       done_ = true;
     }
 
@@ -539,10 +553,22 @@ class SqliteStore final : public Store {
     st.bind(1, id).bind(2, status_to_json(status).dump()).run();
   }
 
+  // The statements of the attribute-write path, prepared once per connection (each write would
+  // otherwise spend more time in SQLite's parser than in its B-tree). `sql` is a literal: its
+  // address is the key.
+  sqlite3_stmt* prepared(const char* sql) {
+    auto& statement = prepared_[sql];
+    if (statement == nullptr && sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                                   &statement, nullptr) != SQLITE_OK) {
+      prepared_.erase(sql);
+      throw StoreFailure(std::string("cannot prepare statement: ") + sqlite3_errmsg(db_));
+    }
+    return statement;
+  }
+
   void insert_event(const AuditEvent& e) {
-    Statement st(db_,
-                 "INSERT INTO audit_log(time, actor, target, action, details, origin) "
-                 "VALUES(?, ?, ?, ?, ?, ?)");
+    Statement st(db_, prepared("INSERT INTO audit_log(time, actor, target, action, details, "
+                               "origin) VALUES(?, ?, ?, ?, ?, ?)"));
     st.bind(1, e.time).bind(2, e.actor).bind(3, e.target).bind(4, e.action);
     st.bind(5, e.details.empty() ? std::string_view("{}") : std::string_view(e.details));
     st.bind(6, e.origin).run();
@@ -567,10 +593,9 @@ class SqliteStore final : public Store {
   }
 
   void apply_writes(const std::vector<AttributeWrite>& writes, std::int64_t time) {
-    Statement upsert(db_,
-                     "INSERT OR REPLACE INTO attributes(device, key, value, source, updated_at, "
-                     "expires_at) VALUES(?, ?, ?, ?, ?, ?)");
-    Statement erase(db_, "DELETE FROM attributes WHERE device = ? AND key = ?");
+    Statement upsert(db_, prepared("INSERT OR REPLACE INTO attributes(device, key, value, source, "
+                                   "updated_at, expires_at) VALUES(?, ?, ?, ?, ?, ?)"));
+    Statement erase(db_, prepared("DELETE FROM attributes WHERE device = ? AND key = ?"));
     for (const auto& w : writes) {
       if (w.value) {
         upsert.bind(1, w.device).bind(2, w.key).bind(3, attr_to_json(*w.value));
@@ -584,6 +609,7 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   std::filesystem::path path_;
   std::mutex mu_;
+  std::unordered_map<const char*, sqlite3_stmt*> prepared_;
 };
 
 }  // namespace

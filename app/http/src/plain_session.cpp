@@ -99,7 +99,7 @@ void PlainSession::on_deadline() {
 
 void PlainSession::enter(Phase phase, std::chrono::milliseconds timeout) {
   phase_ = phase;
-  deadline = SteadyClock::now() + timeout;
+  set_deadline(SteadyClock::now() + timeout);
 }
 
 // Runs steps until one has to wait for the socket or the connection is done. A loop rather than
@@ -373,7 +373,7 @@ void PlainSession::on_ready(boost::system::error_code ec) {
 
 PlainSession::Step PlainSession::close_now() {
   phase_ = Phase::Closed;
-  deadline = SteadyClock::time_point::max();
+  clear_deadline();
   boost::system::error_code ignored;
   socket_.close(ignored);
   return Step::Done;

@@ -7,16 +7,21 @@ namespace postern::http::detail {
 Worker::Worker(std::chrono::milliseconds sweep_interval) : sweep_interval_(sweep_interval) {}
 
 void Worker::add(HasDeadline* connection) {
-  connection->slot_ = connections_.size();
-  connections_.push_back(connection);
+  connection->worker_ = this;
+  connection->slot_ = entries_.size();
+  entries_.push_back(Entry{connection, SteadyClock::time_point::max()});
 }
 
 void Worker::remove(HasDeadline* connection) {
   const auto slot = connection->slot_;
-  if (slot >= connections_.size() || connections_[slot] != connection) return;
-  connections_[slot] = connections_.back();
-  connections_[slot]->slot_ = slot;
-  connections_.pop_back();
+  if (connection->worker_ != this || slot >= entries_.size() ||
+      entries_[slot].connection != connection) {
+    return;
+  }
+  entries_[slot] = entries_.back();
+  entries_[slot].connection->slot_ = slot;
+  entries_.pop_back();
+  connection->worker_ = nullptr;
 }
 
 void Worker::start() {
@@ -52,13 +57,13 @@ void Worker::sweep() {
   const auto now = SteadyClock::now();
   // Collected first: a connection's on_deadline may remove it (or others) from the list.
   expired_.clear();
-  for (auto* connection : connections_) {
-    if (connection->deadline <= now) expired_.push_back(connection);
+  for (auto& entry : entries_) {
+    if (entry.deadline <= now) {
+      entry.deadline = SteadyClock::time_point::max();
+      expired_.push_back(entry.connection);
+    }
   }
-  for (auto* connection : expired_) {
-    connection->deadline = SteadyClock::time_point::max();
-    connection->on_deadline();
-  }
+  for (auto* connection : expired_) connection->on_deadline();
 }
 
 std::chrono::milliseconds sweep_interval_for(

@@ -17,7 +17,11 @@ namespace postern::http::detail {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// What a connection does when its deadline passes (on its worker's thread).
+class Worker;
+
+// What a connection does when its deadline passes (on its worker's thread). The deadline itself
+// is kept in the worker's list, beside the pointer: a sweep over 10,000 idle connections reads
+// one contiguous array instead of 10,000 objects.
 class HasDeadline {
  public:
   HasDeadline() = default;
@@ -27,12 +31,14 @@ class HasDeadline {
   HasDeadline& operator=(HasDeadline&&) = delete;
   virtual ~HasDeadline() = default;
 
-  // The time after which on_deadline is called; time_point::max() for none.
-  SteadyClock::time_point deadline = SteadyClock::time_point::max();
+  // on_deadline is called once `at` has passed (until the deadline is set again or cleared).
+  void set_deadline(SteadyClock::time_point at);
+  void clear_deadline() { set_deadline(SteadyClock::time_point::max()); }
   virtual void on_deadline() = 0;
 
  private:
   friend class Worker;
+  Worker* worker_ = nullptr;
   std::size_t slot_ = 0;  // place in the worker's list, for removal in O(1)
 };
 
@@ -46,6 +52,9 @@ class Worker {
   // Connections register for their lifetime; only from this worker's thread.
   void add(HasDeadline* connection);
   void remove(HasDeadline* connection);
+  void set_deadline(const HasDeadline& connection, SteadyClock::time_point at) {
+    entries_[connection.slot_].deadline = at;
+  }
 
   void start();  // starts the thread (and the sweep)
   void stop();   // stops the io_context; pending handlers are abandoned
@@ -57,7 +66,11 @@ class Worker {
 
   // Declared before io_: destroying io_ destroys the connections its pending handlers hold, and
   // they remove themselves from this list.
-  std::vector<HasDeadline*> connections_;
+  struct Entry {
+    HasDeadline* connection;
+    SteadyClock::time_point deadline;
+  };
+  std::vector<Entry> entries_;
   std::vector<HasDeadline*> expired_;
   std::chrono::milliseconds sweep_interval_;
   boost::asio::io_context io_{1};
@@ -66,6 +79,10 @@ class Worker {
 };
 
 // The sweep interval for a set of timeouts: an eighth of the shortest, between 5 and 250 ms.
+inline void HasDeadline::set_deadline(SteadyClock::time_point at) {
+  if (worker_ != nullptr) worker_->set_deadline(*this, at);
+}
+
 [[nodiscard]] std::chrono::milliseconds sweep_interval_for(
     std::initializer_list<std::chrono::milliseconds> timeouts);
 
