@@ -41,6 +41,15 @@ std::chrono::seconds soak_duration() {
   return std::chrono::seconds(seconds > 0 ? seconds : 60);
 }
 
+// Under AddressSanitizer freed memory sits in a quarantine (256 MiB by default) before it is
+// reused, so resident memory grows by design; there the server's exit status carries
+// LeakSanitizer's verdict instead (checked below for every build).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kResidentMemoryMeaningful = false;
+#else
+constexpr bool kResidentMemoryMeaningful = true;
+#endif
+
 std::size_t resident_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -257,7 +266,7 @@ TEST_CASE("soak: checks, batches, writes and faulty syncs keep every answer and 
   CHECK(batches > 10);
   CHECK(writes > 10);
   CHECK(syncs > 10);
-  CHECK(end_rss <= warm_rss + warm_rss / 4 + 16 * 1024);
+  if (kResidentMemoryMeaningful) CHECK(end_rss <= warm_rss + warm_rss / 4 + 16 * 1024);
   CHECK(server.stop() == 0);
   const std::string log = server.err();
   CHECK(log.find(kKandjiToken) == std::string::npos);
