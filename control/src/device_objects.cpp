@@ -15,8 +15,8 @@ using nlohmann::json;
 // The fields a list can be filtered on: every top-level string, boolean or list field the
 // object can carry.
 constexpr std::string_view kFilterable[] = {
-    "id",   "nodeId", "name",          "hostname",   "addresses",    "user",
-    "tags", "os",     "clientVersion", "isExternal", "enabledRoutes"};
+    "id",   "nodeId", "name",          "hostname",   "addresses",     "user",
+    "tags", "os",     "clientVersion", "isExternal", "enabledRoutes", "advertisedRoutes"};
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -78,9 +78,13 @@ json device_object(const engine::Device& d, DeviceFields fields) {
                  {"isExternal", d.is_external},
                  {"tags", d.tags}};
   if (fields == DeviceFields::All) {
-    json routes = json::array();
-    for (const auto& r : d.enabled_routes) routes.push_back(grammar::ip::to_string(r));
-    object["enabledRoutes"] = std::move(routes);
+    const auto route_list = [](const std::vector<grammar::ip::Prefix>& routes) {
+      json out = json::array();
+      for (const auto& r : routes) out.push_back(grammar::ip::to_string(r));
+      return out;
+    };
+    object["enabledRoutes"] = route_list(d.enabled_routes);
+    object["advertisedRoutes"] = route_list(d.advertised_routes);
     json identity = json::object();
     if (d.identity_collection_disabled) {
       identity["disabled"] = true;

@@ -375,7 +375,9 @@ class Loader {
     } else if (key == "tags") {
       read_tags(value, path, device);
     } else if (key == "enabledRoutes") {
-      read_routes(value, path, device);
+      read_routes(value, path, key, device.enabled_routes);
+    } else if (key == "advertisedRoutes") {
+      read_routes(value, path, key, device.advertised_routes);
     } else if (key == "postureIdentity") {
       read_identity(value, path, device);
     } else if (key == "attributes") {
@@ -430,16 +432,17 @@ class Loader {
     }
   }
 
-  void read_routes(od::value value, const std::string& path, Device& device) {
-    const auto routes = read_strings(value, path, "enabledRoutes");
+  void read_routes(od::value value, const std::string& path, std::string_view key,
+                   std::vector<grammar::ip::Prefix>& out) {
+    const auto routes = read_strings(value, path, key);
     for (std::size_t r = 0; r < routes.size(); ++r) {
       const auto prefix = grammar::ip::parse_prefix(routes[r]);
       if (!prefix) {
-        fail(fmt::format("{}.enabledRoutes[{}]", path, r),
+        fail(fmt::format("{}.{}[{}]", path, key, r),
              fmt::format("`{}` is not a CIDR prefix", routes[r]));
         continue;
       }
-      device.enabled_routes.push_back(*prefix);
+      out.push_back(*prefix);
     }
   }
 

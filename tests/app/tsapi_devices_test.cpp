@@ -45,6 +45,13 @@ TEST_CASE("device list: one `devices` key, fields, filters", "[tsapi][devices]")
   const json all = c.ok(c.get(kDevices + "?fields=all"));
   CHECK(all["devices"][0]["postureIdentity"]["serialNumbers"][0] == "C02ALICE0001");
   CHECK(all["devices"][0]["enabledRoutes"].is_array());
+  // Spelled `advertisedRoutes` (§6 trap 7), from the inventory, with fields=all only.
+  CHECK_FALSE(first.contains("advertisedRoutes"));
+  const auto routers = c.ok(c.get(kDevices + "?fields=all&hostname=router-1"))["devices"];
+  REQUIRE(routers.size() == 1);
+  CHECK(routers[0]["advertisedRoutes"] == json::array({"10.20.0.0/16"}));
+  CHECK(routers[0]["enabledRoutes"] == json::array({"10.20.0.0/16"}));
+  CHECK(c.ok(c.get(kDevices + "?advertisedRoutes=10.20.0.0/16"))["devices"].size() == 1);
   CHECK(c.ok(c.get(kDevices + "?fields=default,all"))["devices"][0].contains("postureIdentity"));
 
   // Terraform's tailscale_device: name= or hostname=, then devices[0].

@@ -36,6 +36,7 @@ struct Device {
   std::string os;
   std::string client_version;
   std::vector<grammar::ip::Prefix> enabled_routes;
+  std::vector<grammar::ip::Prefix> advertised_routes;  // shown by the API only; access uses enabled
   bool is_external = false;
   std::vector<std::string> serial_numbers;
   bool identity_collection_disabled = false;
