@@ -286,3 +286,42 @@ TEST_CASE("server: the access log names route, status and actor, never the crede
   CHECK(entries[1].route.empty());
   CHECK(entries[1].status == 404);
 }
+
+TEST_CASE("server: Expect 100-continue is answered only after the checks pass", "[http][server]") {
+  TestServer server;
+  const std::string head_only =
+      "POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\nExpect: 100-continue\r\n";
+  RawClient client(server.port());
+  REQUIRE(client.send(head_only + auth(kGoodToken) + "\r\n"));
+  const auto go_on = client.read_response();
+  REQUIRE(go_on);
+  CHECK(go_on->status == 100);
+  REQUIRE(client.send("{}"));
+  const auto answer = client.read_response();
+  REQUIRE(answer);
+  CHECK(answer->status == 200);
+  CHECK(answer->body == R"({"actor":"key:good","bytes":2})");
+
+  // Refused before the body: the refusal comes instead of 100, and the connection closes.
+  RawClient refused(server.port());
+  REQUIRE(refused.send(head_only + auth("wrong-token") + "\r\n"));
+  const auto denial = refused.read_response();
+  REQUIRE(denial);
+  CHECK(denial->status == 401);
+  CHECK(denial->header("Connection") == "close");
+  CHECK(refused.closed_within(5s));
+}
+
+TEST_CASE("server: HTTP/1.0 gets a streamed body unframed, then the connection closes",
+          "[http][server][stream]") {
+  TestServer server;
+  RawClient client(server.port());
+  REQUIRE(client.send("GET /v1/stream?lines=1000 HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"));
+  const auto answer = client.read_response();  // no length, not chunked: read to the close
+  REQUIRE(answer);
+  CHECK(answer->status == 200);
+  CHECK_FALSE(answer->header("Transfer-Encoding"));
+  CHECK(std::count(answer->body.begin(), answer->body.end(), '\n') == 1000);
+  CHECK(answer->body.rfind("line 999\n") == answer->body.size() - 9);
+}
