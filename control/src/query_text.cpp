@@ -94,8 +94,8 @@ Outcome<QueryInput> query(dom::element value, bool explain_default) {
   input.explain = explain_default;
   enum Seen : unsigned { kSrc = 1, kDst = 2, kProto = 4, kAttrs = 8, kExplain = 16 };
   unsigned seen = 0;
-  Outcome<QueryInput> field_error = invalid_query("");
-  bool failed = false;
+  std::optional<Error> first_error;  // the first field error answers; later fields are only
+                                     // checked for duplicates
   for (const auto [key, item] : object) {
     unsigned bit = 0;
     if (key == "src") {
@@ -111,12 +111,11 @@ Outcome<QueryInput> query(dom::element value, bool explain_default) {
     }
     if (bit != 0 && (seen & bit) != 0) return duplicate(key);
     seen |= bit;
-    if (failed) continue;  // the first error answers; later fields are only checked for duplicates
+    if (first_error) continue;
     std::string_view text;
     if (bit == kSrc || bit == kDst) {
       if (item.get_string().get(text)) {
-        field_error = invalid_query(fmt::format("`{}` must be a string", key));
-        failed = true;
+        first_error = invalid_query(fmt::format("`{}` must be a string", key));
         continue;
       }
       (bit == kSrc ? input.src : input.dst) = std::string(text);
@@ -129,34 +128,30 @@ Outcome<QueryInput> query(dom::element value, bool explain_default) {
       } else if (item.is_uint64()) {
         input.proto = std::numeric_limits<std::int64_t>::max();  // out of range, said later
       } else {
-        field_error = invalid_query("`proto` must be a protocol name or a number 0-255");
-        failed = true;
+        first_error = invalid_query("`proto` must be a protocol name or a number 0-255");
       }
     } else if (bit == kAttrs) {
       auto attrs = attr_map(item, key);
       if (!attrs) {
         if (attrs.error().code == DiagCode::C723) return attrs.error();
-        field_error = attrs.error();
-        failed = true;
+        first_error = attrs.error();
         continue;
       }
       input.src_attrs = std::move(attrs.value());
     } else if (bit == kExplain) {
       bool explain = false;
       if (item.get_bool().get(explain)) {
-        field_error = invalid_query("`explain` must be true or false");
-        failed = true;
+        first_error = invalid_query("`explain` must be true or false");
         continue;
       }
       input.explain = explain;
     } else {
-      field_error = invalid_query(fmt::format("unknown field `{}`", key),
+      first_error = invalid_query(fmt::format("unknown field `{}`", key),
                                   "a query has `src`, `dst`, `proto`, `srcPostureAttrs` and "
                                   "`explain`");
-      failed = true;
     }
   }
-  if (failed) return field_error;
+  if (first_error) return *first_error;
   if ((seen & (kSrc | kDst)) != (kSrc | kDst)) {
     return invalid_query("a query needs `src` and `dst` (host:port)");
   }

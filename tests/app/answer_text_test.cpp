@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "decision_json.hpp"
+#include "json_files.hpp"
 #include "postern/control/query.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/clock.hpp"
@@ -42,13 +43,7 @@ struct Fixture {
 
 // What the nlohmann shapes give, with the file named by its label (as the server does).
 nlohmann::json relabelled(nlohmann::json value, const std::string& label) {
-  if (value.is_object()) {
-    if (value.contains("file")) value["file"] = label;
-    for (auto& [key, item] : value.items()) item = relabelled(item, label);
-  } else if (value.is_array()) {
-    for (auto& item : value) item = relabelled(item, label);
-  }
-  return value;
+  return test::rename_files(std::move(value), [&](const std::string&) { return label; });
 }
 
 std::string expected_check(const engine::Snapshot& snap, const control::CheckAnswer& checked,

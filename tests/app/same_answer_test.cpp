@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "json_files.hpp"
 #include "process.hpp"
 
 using nlohmann::json;
@@ -44,15 +45,9 @@ json post(int port, const std::string& path, const std::string& body, int& statu
 // The CLI names the policy file as it was given; the server by its last path component only
 // (answers must not tell clients where the server keeps its files).
 json file_by_name(json value) {
-  if (value.is_object()) {
-    if (value.contains("file") && value["file"].is_string()) {
-      value["file"] = std::filesystem::path(value["file"].get<std::string>()).filename().string();
-    }
-    for (auto& [key, item] : value.items()) item = file_by_name(item);
-  } else if (value.is_array()) {
-    for (auto& item : value) item = file_by_name(item);
-  }
-  return value;
+  return postern::test::rename_files(std::move(value), [](const std::string& path) {
+    return std::filesystem::path(path).filename().string();
+  });
 }
 
 }  // namespace

@@ -36,6 +36,18 @@ bool safe_field(const std::pair<std::string, std::string>& field) {
 
 }  // namespace
 
+Piece next_piece(const ChunkSource& source, std::string& out) {
+  try {
+    bool more = false;
+    do {
+      more = source(out);
+    } while (more && out.empty());
+    return more ? Piece::More : Piece::End;
+  } catch (...) {
+    return Piece::Failed;
+  }
+}
+
 void Exchange::start() {
   request_ = Request{};
   route_ = nullptr;

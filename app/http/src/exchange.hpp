@@ -18,6 +18,12 @@ using RequestHeader = boost::beast::http::request<boost::beast::http::string_bod
 using Reply = boost::beast::http::response<boost::beast::http::string_body>;
 using StreamHeader = boost::beast::http::response<boost::beast::http::empty_body>;
 
+// The next non-empty piece of a streamed body, into `out`. A source that throws is Failed: the
+// status line is gone already, so the body can only be cut short (the client sees an incomplete
+// response).
+enum class Piece { More, End, Failed };
+[[nodiscard]] Piece next_piece(const ChunkSource& source, std::string& out);
+
 class Exchange {
  public:
   Exchange(Server::State& state, std::string_view peer) : state_(state), peer_(peer) {}

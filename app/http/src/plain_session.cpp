@@ -233,7 +233,6 @@ void PlainSession::send(Response response, bool close_after) {
   const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
   out_.clear();
   sent_ = 0;
-  stream_finished_ = false;
   if (response.stream && !exchange_.is_head()) {
     source_ = std::move(response.stream);
     raw_stream_ = version < 11;  // HTTP/1.0 has no chunked encoding
@@ -249,34 +248,25 @@ void PlainSession::send(Response response, bool close_after) {
   enter(Phase::Write, state_.options.limits.write_timeout);
 }
 
-// The next piece of a streamed body into out_, framed as a chunk (or raw for HTTP/1.0).
-bool PlainSession::next_chunk() {
-  bool more = false;
-  try {
-    do {
-      more = source_(chunk_);
-    } while (more && chunk_.empty());
-  } catch (...) {
-    // The status line is gone already: all that is left is to cut the body short, which the
-    // client sees as an incomplete response.
-    source_ = nullptr;
-    keep_alive_ = false;
-    stream_finished_ = true;
-    return false;
-  }
-  if (more) {
+// The next piece of a streamed body into out_, framed as a chunk (or raw for HTTP/1.0); after the
+// last one the chunk terminator. A failing source cuts the body short and closes afterwards.
+void PlainSession::next_chunk() {
+  const auto piece = next_piece(source_, chunk_);
+  if (piece == Piece::More) {
     exchange_.add_response_bytes(chunk_.size());
     if (raw_stream_) {
       out_.append(chunk_);
     } else {
       append(out_, bhttp::make_chunk(asio::buffer(chunk_)));
     }
-  } else {
-    source_ = nullptr;
-    stream_finished_ = true;
-    if (!raw_stream_) append(out_, bhttp::make_chunk_last());
+    return;
   }
-  return more;
+  source_ = nullptr;
+  if (piece == Piece::Failed) {
+    keep_alive_ = false;
+  } else if (!raw_stream_) {
+    append(out_, bhttp::make_chunk_last());
+  }
 }
 
 PlainSession::Step PlainSession::write_step() {

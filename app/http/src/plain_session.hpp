@@ -56,7 +56,7 @@ class PlainSession : public Stoppable,
   Read read_available();
   boost::system::error_code parse();
   void send(Response response, bool close_after);
-  bool next_chunk();  // false once the streamed body is complete (or failed)
+  void next_chunk();
   void after_response();
   void begin_linger();
   Step wait_readable();
@@ -79,7 +79,6 @@ class PlainSession : public Stoppable,
   ChunkSource source_;  // set while a streamed body has pieces left
   std::string chunk_;
   bool raw_stream_ = false;        // HTTP/1.0: the streamed body ends where the connection does
-  bool stream_finished_ = false;   // the last piece (or chunk terminator) is in out_
   bool continue_pending_ = false;  // out_ holds `100 Continue`; the body comes next
   bool admitted_ = false;          // the current request's header passed Exchange::admit
   bool keep_alive_ = false;

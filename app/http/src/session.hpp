@@ -215,16 +215,9 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
   }
 
   void write_next_chunk() {
-    bool more = false;
-    try {
-      do {
-        more = source_(chunk_);
-      } while (more && chunk_.empty());
-    } catch (...) {
-      // The status line is gone already: all that is left is to cut the body short, which the
-      // client sees as an incomplete response.
-      return close_now();
-    }
+    const auto piece = next_piece(source_, chunk_);
+    if (piece == Piece::Failed) return close_now();
+    const bool more = piece == Piece::More;
     arm(Waiting::Write, state_.options.limits.write_timeout);
     auto on_written = [self = this->shared_from_this(), more](beast::error_code ec, std::size_t) {
       self->disarm();
