@@ -160,6 +160,7 @@ TEST_CASE("soak: checks, batches, writes and faulty syncs keep every answer and 
   const auto warm_up_end = start + duration / 6;
   const auto end = start + duration;
   std::atomic<std::size_t> checks{0}, batches{0}, writes{0}, syncs{0};
+  std::atomic<std::size_t> warm_rss{0};  // taken by the batch thread once the warm-up is over
   std::vector<std::thread> load;
 
   for (int t = 0; t < 2; ++t) {
@@ -192,6 +193,7 @@ TEST_CASE("soak: checks, batches, writes and faulty syncs keep every answer and 
         }
       }
       ++batches;
+      if (warm_rss == 0 && Clock::now() >= warm_up_end) warm_rss = resident_kib(server.pid());
     }
   });
   load.emplace_back([&] {
@@ -229,33 +231,33 @@ TEST_CASE("soak: checks, batches, writes and faulty syncs keep every answer and 
       }
       api.call("POST", "/v1/integrations/kandji/sync", "", failures, 202);
       ++syncs;
-      // Carol's answer is either while syncs come and go; it must always be an answer.
-      api.call("POST", "/v1/check", json{{"src", "carol-mbp"}, {"dst", "db-1:5432"}}.dump(),
-               failures);
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // pacing, not waiting
+      // Carol's answer is either while syncs come and go; it must always be an answer. These
+      // checks also pace the triggers (work between them, not a sleep).
+      for (int k = 0; k < 20; ++k) {
+        api.call("POST", "/v1/check", json{{"src", "carol-mbp"}, {"dst", "db-1:5432"}}.dump(),
+                 failures);
+      }
     }
   });
 
-  std::size_t warm_rss = 0;
-  while (Clock::now() < warm_up_end) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  warm_rss = resident_kib(server.pid());
   for (auto& thread : load) thread.join();
   const std::size_t end_rss = resident_kib(server.pid());
 
   // No fault left: one more sync must bring carol in line with the simulator (agent installed).
   sim.del("/_sim/faults");
   sim.post("/_sim/devices/C02CAROL0005", json{{"agent_installed", true}}.dump());
+  // Checked until the sync lands (re-triggered now and then: one may have been running with a
+  // fault still armed); bounded by attempts, never by sleeping.
   bool carol_accepted = false;
-  for (int attempt = 0; attempt < 200 && !carol_accepted; ++attempt) {
-    setup.call("POST", "/v1/integrations/kandji/sync", "", failures, 202);
+  for (int attempt = 0; attempt < 5000 && !carol_accepted; ++attempt) {
+    if (attempt % 50 == 0) setup.call("POST", "/v1/integrations/kandji/sync", "", failures, 202);
     const auto answer = setup.call(
         "POST", "/v1/check", json{{"src", "carol-mbp"}, {"dst", "db-1:5432"}}.dump(), failures);
     carol_accepted = answer && (*answer)["decision"] == "accept";
-    if (!carol_accepted) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 
   INFO("checks " << checks << ", batches " << batches << ", writes " << writes << ", syncs "
-                 << syncs << "; RSS " << warm_rss << " KiB after warm-up, " << end_rss
+                 << syncs << "; RSS " << warm_rss.load() << " KiB after warm-up, " << end_rss
                  << " KiB at the end");
   std::string first_failures;
   for (const auto& failure : failures.seen) first_failures += failure + "\n";
@@ -266,6 +268,7 @@ TEST_CASE("soak: checks, batches, writes and faulty syncs keep every answer and 
   CHECK(batches > 10);
   CHECK(writes > 10);
   CHECK(syncs > 10);
+  CHECK(warm_rss > 0);
   if (kResidentMemoryMeaningful) CHECK(end_rss <= warm_rss + warm_rss / 4 + 16 * 1024);
   CHECK(server.stop() == 0);
   const std::string log = server.err();
