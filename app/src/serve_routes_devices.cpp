@@ -47,7 +47,8 @@ control::Outcome<WriteInput> read_write(const nlohmann::json& body, bool needs_v
     if (key == "value" && needs_value) {
       in.value = value_of(v);
       if (!in.value) {
-        return control::invalid(DiagCode::K802, "`value` must be a string, an integer or a boolean");
+        return control::invalid(DiagCode::K802,
+                                "`value` must be a string, an integer or a boolean");
       }
     } else if (key == "expiry" && needs_value) {
       if (v.is_null()) continue;
@@ -71,6 +72,20 @@ control::Outcome<WriteInput> read_write(const nlohmann::json& body, bool needs_v
   return in;
 }
 
+// Completes `pending` once an edit of `device` is done: with its attributes then (read on the
+// connection's thread, not the committing one), or the edit's error.
+std::function<void(const control::Done&)> attributes_answer(
+    std::shared_ptr<http::PendingResponse> pending, ApiContext& context, std::string device) {
+  return [pending = std::move(pending), &context, device = std::move(device)](const auto& edited) {
+    if (!edited) return pending->complete(error_response(edited.error(), context.log));
+    pending->complete([&context, device] {
+      const auto view = context.tailnet.device_attributes(device);
+      if (!view) return error_response(view.error(), context.log);
+      return http::Response::json(200, attributes_json(view.value()));
+    });
+  };
+}
+
 }  // namespace
 
 void install_device_routes(http::Router& router, ApiContext& context) {
@@ -86,29 +101,29 @@ void install_device_routes(http::Router& router, ApiContext& context) {
     const auto input = read_write(*body.value, true);
     if (!input) return error_response(input.error(), context.log);
     const auto& in = input.value();
-    const auto done =
-        context.tailnet.set_attribute(*req.param("id"), std::string(*req.param("key")), *in.value,
-                                      in.expiry, in.comment, api_actor(req));
-    if (!done) return error_response(done.error(), context.log);
-    return http::Response::json(200, attributes_json(done.value()));
+    auto pending = std::make_shared<http::PendingResponse>();
+    context.tailnet.set_attribute_async(
+        *req.param("id"), std::string(*req.param("key")), *in.value, in.expiry, in.comment,
+        api_actor(req), attributes_answer(pending, context, std::string(*req.param("id"))));
+    return http::Response::later(pending);
   });
 
-  router.add(
-      http::Method::Delete, "/v1/devices/{id}/attributes/{key}",
-      [&context](const http::Request& req) {
-        std::string comment;
-        if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
-          const auto body = req.json();
-          if (!body.ok()) return http::Response::error(400, body.error);
-          const auto input = read_write(*body.value, false);
-          if (!input) return error_response(input.error(), context.log);
-          comment = input.value().comment;
-        }
-        const auto done = context.tailnet.delete_attribute(
-            *req.param("id"), std::string(*req.param("key")), comment, api_actor(req));
-        if (!done) return error_response(done.error(), context.log);
-        return http::Response::json(200, attributes_json(done.value()));
-      });
+  router.add(http::Method::Delete, "/v1/devices/{id}/attributes/{key}",
+             [&context](const http::Request& req) {
+               std::string comment;
+               if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+                 const auto body = req.json();
+                 if (!body.ok()) return http::Response::error(400, body.error);
+                 const auto input = read_write(*body.value, false);
+                 if (!input) return error_response(input.error(), context.log);
+                 comment = input.value().comment;
+               }
+               auto pending = std::make_shared<http::PendingResponse>();
+               context.tailnet.delete_attribute_async(
+                   *req.param("id"), std::string(*req.param("key")), comment, api_actor(req),
+                   attributes_answer(pending, context, std::string(*req.param("id"))));
+               return http::Response::later(pending);
+             });
 }
 
 }  // namespace postern::server

@@ -141,6 +141,20 @@ control::Outcome<std::vector<control::AttributeEdit>> read_patch(const json& bod
   return edits;
 }
 
+// Completes `pending` once an edit of `device` is done: with its attributes then (read on the
+// connection's thread, not the committing one), or the edit's error.
+std::function<void(const control::Done&)> attributes_answer(
+    std::shared_ptr<http::PendingResponse> pending, ApiContext& context, std::string device) {
+  return [pending = std::move(pending), &context, device = std::move(device)](const auto& edited) {
+    if (!edited) return pending->complete(ts_error(edited.error(), context.log));
+    pending->complete([&context, device] {
+      const auto view = context.tailnet.device_attributes(device);
+      if (!view) return ts_error(view.error(), context.log);
+      return http::Response::json(200, attributes_json(view.value()));
+    });
+  };
+}
+
 http::Response get_attributes(const http::Request& req, ApiContext& context) {
   if (auto denied = require_scope(req, "devices:posture_attributes:read")) return *denied;
   const auto view = context.tailnet.device_attributes(*req.param("id"));
@@ -155,10 +169,11 @@ http::Response set_attribute(const http::Request& req, ApiContext& context) {
   const auto input = read_write(body.value);
   if (!input) return ts_error(input.error(), context.log);
   const auto& in = input.value();
-  const auto done = context.tailnet.set_attribute(*req.param("id"), std::string(*req.param("key")),
-                                                  in.value, in.expiry, in.comment, api_actor(req));
-  if (!done) return ts_error(done.error(), context.log);
-  return http::Response::json(200, attributes_json(done.value()));
+  auto pending = std::make_shared<http::PendingResponse>();
+  context.tailnet.set_attribute_async(
+      *req.param("id"), std::string(*req.param("key")), in.value, in.expiry, in.comment,
+      api_actor(req), attributes_answer(pending, context, std::string(*req.param("id"))));
+  return http::Response::later(pending);
 }
 
 http::Response delete_attribute(const http::Request& req, ApiContext& context) {
@@ -175,10 +190,11 @@ http::Response delete_attribute(const http::Request& req, ApiContext& context) {
       comment = c.value();
     }
   }
-  const auto done = context.tailnet.delete_attribute(
-      *req.param("id"), std::string(*req.param("key")), comment, api_actor(req));
-  if (!done) return ts_error(done.error(), context.log);
-  return http::Response::json(200, attributes_json(done.value()));
+  auto pending = std::make_shared<http::PendingResponse>();
+  context.tailnet.delete_attribute_async(
+      *req.param("id"), std::string(*req.param("key")), comment, api_actor(req),
+      attributes_answer(pending, context, std::string(*req.param("id"))));
+  return http::Response::later(pending);
 }
 
 http::Response patch_attributes(const http::Request& req, ApiContext& context) {
@@ -189,9 +205,13 @@ http::Response patch_attributes(const http::Request& req, ApiContext& context) {
   std::string comment;
   const auto edits = read_patch(body.value, comment);
   if (!edits) return ts_error(edits.error(), context.log);
-  const auto done = context.tailnet.edit_attributes(edits.value(), comment, api_actor(req));
-  if (!done) return ts_error(done.error(), context.log);
-  return http::Response::json(200, nullptr);  // the API's schema: `null`
+  auto pending = std::make_shared<http::PendingResponse>();
+  context.tailnet.edit_attributes_async(
+      edits.value(), comment, api_actor(req), [pending, &context](const control::Done& done) {
+        if (!done) return pending->complete(ts_error(done.error(), context.log));
+        pending->complete(http::Response::json(200, nullptr));  // the API's schema: `null`
+      });
+  return http::Response::later(pending);
 }
 
 }  // namespace

@@ -26,62 +26,75 @@ Error unknown_device(std::string_view device) {
                    "use the device's id, nodeId, address, FQDN or hostname");
 }
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+// An attribute as an edit sees it: the request's own earlier edits, then the edits accepted
+// but not yet applied (group commit), then the live state.
+struct EditView {
+  const engine::Engine& engine;
+  const engine::Snapshot& snap;
+  const sync::AttributeTable& overlay;
+  const AttributeStage& staged;
+  const AttributeStage& edit;
 
-std::size_t holders_of_type(const engine::AttributeKeyUsage& usage, std::size_t type_index) {
-  switch (type_index) {
-    case 0:
-      return usage.string_holders;
-    case 1:
-      return usage.number_holders;
-    default:
-      return usage.bool_holders;
+  [[nodiscard]] const AttributeStage::Entry* pending(const std::string& device_key,
+                                                     const std::string& key) const {
+    if (const auto* mine = edit.find(device_key, key)) return mine;
+    return staged.find(device_key, key);
   }
-}
-
-// The key as a batch writes it: its spelling and value type, so that two edits of one batch are
-// held to the same rules as an edit against the stored state.
-struct PendingKey {
-  std::string spelling;
-  std::size_t type_index = 0;
+  [[nodiscard]] std::optional<engine::AttrValue> value(engine::DeviceIndex device,
+                                                       const std::string& device_key,
+                                                       const std::string& key) const {
+    if (const auto* p = pending(device_key, key)) return p->value;
+    const auto attrs = snap.attributes(device);
+    const auto it = attrs.find(key);
+    if (it == attrs.end()) return std::nullopt;
+    return it->second;
+  }
+  [[nodiscard]] bool stored(const std::string& device_key, const std::string& key) const {
+    if (const auto* p = pending(device_key, key)) return p->stored;
+    const auto held = overlay.find(device_key);
+    return held != overlay.end() && held->second.count(key) != 0;
+  }
+  // Holders of every spelling of `key` once the pending edits are applied.
+  [[nodiscard]] std::map<std::string, HolderCounts> usage(const std::string& key) const {
+    std::map<std::string, HolderCounts> counts;
+    for (const auto& u : engine.attribute_key_usage(key)) {
+      auto& c = counts[u.spelling];
+      c[0] += static_cast<std::int64_t>(u.string_holders);
+      c[1] += static_cast<std::int64_t>(u.number_holders);
+      c[2] += static_cast<std::int64_t>(u.bool_holders);
+    }
+    staged.add_usage(key, counts);
+    edit.add_usage(key, counts);
+    return counts;
+  }
 };
-using PendingKeys = std::map<std::string, PendingKey>;  // by lowercased key
 
 // One type per key tailnet-wide, and no two keys that differ only in case: O(1) per edit through
-// the engine's per-key index (Engine::attribute_key_usage), plus the batch's own earlier writes.
+// the engine's per-key index (Engine::attribute_key_usage) and the pending edits' counts.
 // `own` is the value the written device holds now, which the write replaces.
-std::optional<Error> check_key_consistency(const engine::Engine& engine, const PendingKeys& pending,
-                                           std::string_view key, const engine::AttrValue& value,
+std::optional<Error> check_key_consistency(const EditView& view, const std::string& key,
+                                           const engine::AttrValue& value,
                                            const std::optional<engine::AttrValue>& own) {
-  const auto type_mismatch = [&](std::size_t holders) {
-    return conflict(DiagCode::K803,
-                    fmt::format("`{}` already holds values of another type on {} device(s); it "
-                                "cannot hold a {}",
-                                key, holders, value_type_name(value)),
-                    "send a value of the type the key already has, or delete it everywhere first");
-  };
-  const auto case_clash = [&](std::string_view held) {
-    return conflict(DiagCode::K804,
-                    fmt::format("`{}` differs only in case from `{}`; keys are unique regardless "
-                                "of case",
-                                key, held),
-                    fmt::format("use `{}`", held));
-  };
-  if (const auto it = pending.find(lowercase(key)); it != pending.end()) {
-    if (it->second.spelling != key) return case_clash(it->second.spelling);
-    if (it->second.type_index != value.index()) return type_mismatch(1);
-  }
-  for (const auto& usage : engine.attribute_key_usage(key)) {
-    if (usage.holders() == 0) continue;
-    if (usage.spelling != key) return case_clash(usage.spelling);
-    std::size_t other = usage.holders() - holders_of_type(usage, value.index());
+  for (const auto& [spelling, counts] : view.usage(key)) {
+    const std::int64_t holders = counts[0] + counts[1] + counts[2];
+    if (holders <= 0) continue;
+    if (spelling != key) {
+      return conflict(DiagCode::K804,
+                      fmt::format("`{}` differs only in case from `{}`; keys are unique "
+                                  "regardless of case",
+                                  key, spelling),
+                      fmt::format("use `{}`", spelling));
+    }
+    std::int64_t other = holders - counts[value.index()];
     if (own && own->index() != value.index()) --other;  // replaced by this write
-    if (other > 0) return type_mismatch(other);
+    if (other > 0) {
+      return conflict(DiagCode::K803,
+                      fmt::format("`{}` already holds values of another type on {} device(s); "
+                                  "it cannot hold a {}",
+                                  key, other, value_type_name(value)),
+                      "send a value of the type the key already has, or delete it everywhere "
+                      "first");
+    }
   }
   return std::nullopt;
 }
@@ -101,14 +114,6 @@ json change_json(const std::string& key, const std::optional<engine::AttrValue>&
   if (new_value) change["new"] = value_json(*new_value);
   if (expiry) change["expiry"] = *expiry;
   return change;
-}
-
-std::optional<engine::AttrValue> current_value(const engine::Snapshot& snap,
-                                               engine::DeviceIndex device, const std::string& key) {
-  const auto attrs = snap.attributes(device);
-  const auto it = attrs.find(key);
-  if (it == attrs.end()) return std::nullopt;
-  return it->second;
 }
 
 }  // namespace
@@ -191,77 +196,109 @@ Outcome<DeviceAttributesView> Tailnet::delete_attribute(std::string_view device,
   return device_attributes(device);
 }
 
+Outcome<std::shared_ptr<AttributeBatch::Result>> Tailnet::Impl::stage_edits(
+    const std::vector<AttributeEdit>& edits, const std::string& comment, const Actor& actor,
+    std::function<void(const Done&)> waiter) {
+  using Staged = std::shared_ptr<AttributeBatch::Result>;
+  if (auto e = check_comment(comment)) return *e;
+  auto& impl = *this;
+  {
+    std::unique_lock lock(impl.writer);
+    const auto snap = impl.engine->snapshot();
+    const auto now = self.now();
+    struct DeviceEdits {
+      std::string key;
+      std::string hostname;
+      json changes = json::array();
+    };
+    std::map<engine::DeviceIndex, DeviceEdits> per_device;
+    std::vector<sync::AttributeWrite> writes;
+    AttributeStage edit_stage;  // this request's edits, which its later edits see
+    const EditView view{*impl.engine, *snap, impl.overlay, impl.staged, edit_stage};
+    for (const auto& edit : edits) {
+      if (auto e = check_custom_key(edit.key)) return *e;
+      const auto index = snap->find_device(edit.device);
+      if (!index) return unknown_device(edit.device);
+      const auto& d = snap->device(*index);
+      const std::string device_key = sync::device_key(d);
+      auto& entry = per_device[*index];
+      entry.key = device_key;
+      entry.hostname = d.hostname;
+      const auto old_value = view.value(*index, device_key, edit.key);
+      if (edit.value) {
+        if (auto e = check_custom_value(*edit.value)) return *e;
+        if (edit.expiry && *edit.expiry <= now) {
+          return invalid(DiagCode::K806, "`expiry` must be in the future",
+                         "omit it (or send 0001-01-01T00:00:00Z) for no expiry");
+        }
+        if (auto e = check_key_consistency(view, edit.key, *edit.value, old_value)) return *e;
+        edit_stage.stage(device_key, edit.key, old_value, {edit.value, true, 0});
+        entry.changes.push_back(change_json(edit.key, old_value, edit.value, edit.expiry));
+        writes.push_back(
+            sync::AttributeWrite{device_key, edit.key, edit.value, "api", edit.expiry});
+        continue;
+      }
+      auto restored = impl.file_value(*index, edit.key);
+      if (!view.stored(device_key, edit.key)) {
+        if (restored) {
+          return conflict(
+              DiagCode::K805,
+              fmt::format("`{}` of `{}` comes from the tailnet inventory file `{}`", edit.key,
+                          d.hostname, self.options_.tailnet_path.value_or("")),
+              "change it in that file");
+        }
+        continue;  // nothing to delete: deleting is idempotent
+      }
+      auto shown = restored ? std::optional(restored->value) : std::nullopt;
+      edit_stage.stage(device_key, edit.key, old_value, {shown, false, 0});
+      entry.changes.push_back(change_json(edit.key, old_value, shown, {}));
+      writes.push_back(
+          sync::AttributeWrite{device_key, edit.key, std::nullopt, "api", std::nullopt});
+    }
+    if (writes.empty()) return Staged{};
+    std::vector<sync::AuditEvent> events;
+    for (const auto& [index, entry] : per_device) {
+      if (entry.changes.empty()) continue;
+      events.push_back(sync::AuditEvent{
+          0, now, actor.name, "node:" + entry.key, std::string(sync::kActionNodeAttribute),
+          audit_details(entry.key, entry.hostname, entry.changes, comment), actor.origin});
+    }
+    auto batch = impl.join_batch(std::move(writes), std::move(events), edit_stage);
+    if (waiter) impl.open_batch.waiters.push_back(std::move(waiter));
+    return batch;
+  }
+}
+
 Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std::string& comment,
                               const Actor& actor) {
-  if (auto e = check_comment(comment)) return *e;
-  auto& impl = *impl_;
-  std::lock_guard lock(impl.writer);
-  const auto snap = impl.engine->snapshot();
-  const auto now = this->now();
-  struct DeviceEdits {
-    std::string key;
-    std::string hostname;
-    json changes = json::array();
-  };
-  std::map<engine::DeviceIndex, DeviceEdits> per_device;
-  std::vector<sync::AttributeWrite> writes;
-  PendingKeys pending_keys;
-  for (const auto& edit : edits) {
-    if (auto e = check_custom_key(edit.key)) return *e;
-    const auto index = snap->find_device(edit.device);
-    if (!index) return unknown_device(edit.device);
-    const auto& d = snap->device(*index);
-    const std::string device_key = sync::device_key(d);
-    auto& entry = per_device[*index];
-    entry.key = device_key;
-    entry.hostname = d.hostname;
-    const auto old_value = current_value(*snap, *index, edit.key);
-    if (edit.value) {
-      if (auto e = check_custom_value(*edit.value)) return *e;
-      if (edit.expiry && *edit.expiry <= now) {
-        return invalid(DiagCode::K806, "`expiry` must be in the future",
-                       "omit it (or send 0001-01-01T00:00:00Z) for no expiry");
-      }
-      if (auto e =
-              check_key_consistency(*impl.engine, pending_keys, edit.key, *edit.value, old_value)) {
-        return *e;
-      }
-      pending_keys[lowercase(edit.key)] = PendingKey{edit.key, edit.value->index()};
-      entry.changes.push_back(change_json(edit.key, old_value, edit.value, edit.expiry));
-      writes.push_back(sync::AttributeWrite{device_key, edit.key, edit.value, "api", edit.expiry});
-      continue;
-    }
-    const auto held = impl.overlay.find(device_key);
-    const bool stored = held != impl.overlay.end() && held->second.count(edit.key) != 0;
-    if (!stored) {
-      if (impl.file_value(*index, edit.key)) {
-        return conflict(DiagCode::K805,
-                        fmt::format("`{}` of `{}` comes from the tailnet inventory file `{}`",
-                                    edit.key, d.hostname, options_.tailnet_path.value_or("")),
-                        "change it in that file");
-      }
-      continue;  // nothing to delete: deleting is idempotent
-    }
-    auto restored = impl.file_value(*index, edit.key);
-    entry.changes.push_back(change_json(
-        edit.key, old_value, restored ? std::optional(restored->value) : std::nullopt, {}));
-    writes.push_back(sync::AttributeWrite{device_key, edit.key, std::nullopt, "api", std::nullopt});
-  }
-  if (writes.empty()) return done();
-  std::vector<sync::AuditEvent> events;
-  for (const auto& [index, entry] : per_device) {
-    if (entry.changes.empty()) continue;
-    events.push_back(sync::AuditEvent{
-        0, now, actor.name, "node:" + entry.key, std::string(sync::kActionNodeAttribute),
-        audit_details(entry.key, entry.hostname, entry.changes, comment), actor.origin});
-  }
-  if (store_) {
-    if (auto written = store_->write_attributes(writes, events); !written) {
-      return from_sync(written.error());
-    }
-  }
-  impl.publish(writes);
-  return done();
+  auto staged = impl_->stage_edits(edits, comment, actor, {});
+  if (!staged) return staged.error();
+  if (!staged.value()) return done();
+  return impl_->await_batch(staged.value());
+}
+
+void Tailnet::edit_attributes_async(const std::vector<AttributeEdit>& edits,
+                                    const std::string& comment, const Actor& actor,
+                                    std::function<void(const Done&)> finished) {
+  auto staged = impl_->stage_edits(edits, comment, actor, finished);
+  if (!staged) return finished(staged.error());
+  if (!staged.value()) return finished(done());
+  impl_->request_commit();
+}
+
+void Tailnet::set_attribute_async(std::string_view device, const std::string& key,
+                                  const engine::AttrValue& value,
+                                  std::optional<std::int64_t> expiry, const std::string& comment,
+                                  const Actor& actor, std::function<void(const Done&)> finished) {
+  AttributeEdit edit{std::string(device), key, value, expiry};
+  edit_attributes_async({edit}, comment, actor, std::move(finished));
+}
+
+void Tailnet::delete_attribute_async(std::string_view device, const std::string& key,
+                                     const std::string& comment, const Actor& actor,
+                                     std::function<void(const Done&)> finished) {
+  AttributeEdit edit{std::string(device), key, std::nullopt, std::nullopt};
+  edit_attributes_async({edit}, comment, actor, std::move(finished));
 }
 
 std::uint64_t Tailnet::attribute_changes() const noexcept { return impl_->attribute_writes; }

@@ -2,12 +2,15 @@
 // Tailnet's private state, shared by the files that implement its operations.
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
+#include "attribute_stage.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/scheduler.hpp"
 #include "tailnet_replication.hpp"
@@ -41,19 +44,46 @@ class LiveLedger final : public sync::SyncLedger {
   Tailnet::Impl& impl_;
 };
 
+// API attribute edits that commit together (group commit, decisions H12): one store
+// transaction and one application to the evaluator for every edit that arrived meanwhile.
+struct AttributeBatch {
+  struct Result {
+    bool done = false;
+    std::optional<Error> error;
+  };
+  std::uint64_t id = 0;
+  std::vector<sync::AttributeWrite> writes;
+  std::vector<sync::AuditEvent> events;
+  std::shared_ptr<Result> result;
+  std::vector<std::function<void(const Done&)>> waiters;  // asynchronous edits, told when done
+};
+
 struct Tailnet::Impl {
   Impl(Tailnet& owner) : self(owner), ledger(*this) {}
 
   Tailnet& self;
   std::mutex writer;  // serialises every change; readers never take it
   std::unique_ptr<engine::Engine> engine;
-  engine::Inventory base;         // the inventory file, before the overlay
-  sync::AttributeTable overlay;   // stored attributes (or API-set ones held in memory)
+  engine::Inventory base;        // the inventory file, before the overlay
+  sync::AttributeTable overlay;  // stored attributes (or API-set ones held in memory)
   PolicyState policy;
   std::optional<FileStamp> policy_stamp;
   std::optional<FileStamp> tailnet_stamp;
-  mutable std::mutex policy_mu;  // guards `policy` for readers
+  mutable std::mutex policy_mu;                    // guards `policy` for readers
   std::atomic<std::uint64_t> attribute_writes{0};  // applied by apply_writes, for metrics
+
+  // Group commit: `staged` and `open_batch` under `writer`; `leading` under `commit_mu`.
+  AttributeStage staged;      // accepted edits not yet applied, which later edits see
+  AttributeBatch open_batch;  // the batch new edits join
+  std::uint64_t next_batch = 1;
+  std::mutex commit_mu;
+  std::condition_variable batch_done;
+  bool leading = false;  // a request or the committer thread is committing a batch
+  // The committer thread commits batches of asynchronous edits (started by the first one).
+  std::thread committer;
+  std::condition_variable work;
+  bool work_pending = false;
+  bool committer_stop = false;
 
   LiveLedger ledger;
   std::unique_ptr<sync::HttpTransport> own_transport;
@@ -67,8 +97,7 @@ struct Tailnet::Impl {
   std::unique_ptr<Replicator> replicator;  // a shared (PostgreSQL) store only
 
   // Compile `loaded` over base + overlay and publish (writer held).
-  void install(engine::Inventory inventory, const engine::LoadedPolicy& loaded,
-               PolicyState state);
+  void install(engine::Inventory inventory, const engine::LoadedPolicy& loaded, PolicyState state);
   // The inventory file with the stored attributes laid over it (what checks see).
   [[nodiscard]] engine::Inventory effective_inventory() const;
   // Apply stored writes to the evaluator and the overlay (writer held).
@@ -83,6 +112,23 @@ struct Tailnet::Impl {
   // including this write, so every replica applies changes in the same order; else apply
   // `writes` directly.
   void publish(const std::vector<sync::AttributeWrite>& writes);
+  // Validates `edits` against the live state and the staged edits, and adds them to the open
+  // batch (with `waiter`, when given); nullptr when they change nothing.
+  Outcome<std::shared_ptr<AttributeBatch::Result>> stage_edits(
+      const std::vector<AttributeEdit>& edits, const std::string& comment, const Actor& actor,
+      std::function<void(const Done&)> waiter);
+  // Adds a validated edit (its writes, audit events and staged view) to the open batch and
+  // returns the result it will share (writer held).
+  std::shared_ptr<AttributeBatch::Result> join_batch(std::vector<sync::AttributeWrite> writes,
+                                                     std::vector<sync::AuditEvent> events,
+                                                     const AttributeStage& edit);
+  // Waits until the batch is committed and applied, committing it (and whatever joined it)
+  // when no other request is committing; its error when it could not be stored.
+  Done await_batch(const std::shared_ptr<AttributeBatch::Result>& result);
+  // Has the committer thread commit the open batch soon (starting it the first time).
+  void request_commit();
+  // Commits what is left and stops the committer thread.
+  void stop_committer();
   // The schedule on background threads (the lease holder's, or the only process's).
   void start_scheduler();
   void stop_scheduler();
@@ -103,8 +149,7 @@ Outcome<LoadedFiles> load_files(const TailnetOptions& options);
 Outcome<engine::Inventory> load_inventory_file(const std::string& path);
 // Validate `text` and run its tests against `inventory`; an error renders every diagnostic.
 Outcome<engine::LoadedPolicy> accept_policy(const std::string& path, std::string text,
-                                            const engine::Inventory& inventory,
-                                            std::int64_t now);
+                                            const engine::Inventory& inventory, std::int64_t now);
 // Every diagnostic as `path:line:col: error[CODE]: message` text (design.md §5).
 std::string render_diagnostics(const grammar::SourceFile& file,
                                const std::vector<grammar::Diagnostic>& diags);

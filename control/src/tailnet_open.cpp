@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "postern/control/overlay.hpp"
@@ -53,8 +53,8 @@ Outcome<engine::Inventory> load_inventory_file(const std::string& path) {
   if (!result.inventory) {
     std::string message = fmt::format("tailnet inventory `{}` is invalid:", path);
     for (const auto& e : result.errors) {
-      message += fmt::format("\n{}: {}{}", path, e.json_path.empty() ? "" : e.json_path + ": ",
-                             e.message);
+      message +=
+          fmt::format("\n{}: {}{}", path, e.json_path.empty() ? "" : e.json_path + ": ", e.message);
     }
     return invalid(DiagCode::C702, std::move(message));
   }
@@ -62,8 +62,7 @@ Outcome<engine::Inventory> load_inventory_file(const std::string& path) {
 }
 
 Outcome<engine::LoadedPolicy> accept_policy(const std::string& path, std::string text,
-                                            const engine::Inventory& inventory,
-                                            std::int64_t now) {
+                                            const engine::Inventory& inventory, std::int64_t now) {
   auto verdict = judge_policy(path, std::move(text), &inventory, now);
   if (!verdict.loaded.ok()) {
     return invalid(DiagCode::K810,
@@ -72,9 +71,9 @@ Outcome<engine::LoadedPolicy> accept_policy(const std::string& path, std::string
   }
   // Tailscale refuses to save a policy whose tests fail; so does Postern.
   if (!verdict.tests->passed) {
-    return invalid(DiagCode::K811,
-                   fmt::format("policy `{}`: test(s) failed\n{}", path,
-                               render_diagnostics(verdict.loaded.file, verdict.tests->diagnostics)));
+    return invalid(DiagCode::K811, fmt::format("policy `{}`: test(s) failed\n{}", path,
+                                               render_diagnostics(verdict.loaded.file,
+                                                                  verdict.tests->diagnostics)));
   }
   return std::move(verdict.loaded);
 }
@@ -114,8 +113,8 @@ void Tailnet::Impl::install(engine::Inventory inventory, const engine::LoadedPol
   const engine::Inventory effective = effective_inventory();
   const auto now = self.now();
   if (!engine) {
-    engine = engine::Engine::compile(loaded.file, *loaded.ast, effective,
-                                     engine::CompileOptions{now});
+    engine =
+        engine::Engine::compile(loaded.file, *loaded.ast, effective, engine::CompileOptions{now});
   } else {
     engine->reload(loaded.file, *loaded.ast, effective, engine::CompileOptions{now});
   }
@@ -171,7 +170,10 @@ Tailnet::Tailnet(TailnetOptions options)
   }
 }
 
-Tailnet::~Tailnet() { stop_syncing(); }
+Tailnet::~Tailnet() {
+  impl_->stop_committer();  // commits what is queued and tells its waiters
+  stop_syncing();
+}
 
 std::int64_t Tailnet::now() const { return sync::to_unix(clock_->now()); }
 
@@ -200,8 +202,10 @@ Outcome<std::unique_ptr<store::Store>> open_store(const TailnetOptions& options)
   }
   auto opened = store::open_store(db);
   if (!opened) {
-    return Error{ErrorKind::Unavailable, DiagCode::C743,
-                 fmt::format("cannot open the store: {}", opened.error().message), {}};
+    return Error{ErrorKind::Unavailable,
+                 DiagCode::C743,
+                 fmt::format("cannot open the store: {}", opened.error().message),
+                 {}};
   }
   return std::move(opened.value());
 }
@@ -218,8 +222,7 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
     tailnet->store_ = std::move(store.value());
     if (tailnet->store_->shared()) {
       // Subscribe before loading anything, so no change falls between the load and the feed.
-      impl.replicator =
-          std::make_unique<Replicator>(impl, opts.db->string(), opts.replica_retry);
+      impl.replicator = std::make_unique<Replicator>(impl, opts.db->string(), opts.replica_retry);
       if (auto subscribed = impl.replicator->subscribe(); !subscribed) {
         return subscribed.error();
       }
@@ -264,11 +267,11 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
     auto saved = tailnet->store_->save_policy(
         store::PolicyVersion{0, tailnet->now(), local_admin(kOriginFile).name,
                              std::string(kOriginFile), text},
-        sync::AuditEvent{0, tailnet->now(), local_admin(kOriginFile).name, "policy",
-                         std::string(sync::kActionPolicy),
-                         nlohmann::json{{"file", std::filesystem::path(path).filename().string()}}
-                             .dump(),
-                         std::string(kOriginFile)},
+        sync::AuditEvent{
+            0, tailnet->now(), local_admin(kOriginFile).name, "policy",
+            std::string(sync::kActionPolicy),
+            nlohmann::json{{"file", std::filesystem::path(path).filename().string()}}.dump(),
+            std::string(kOriginFile)},
         std::nullopt);
     if (!saved) return from_sync(saved.error());
     state.version = saved.value().id;
@@ -280,8 +283,10 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
   if (impl.replicator) {
     // Changes committed while we loaded: replayed over what was read (they are idempotent).
     if (!impl.replicator->catch_up_locked()) {
-      return Error{ErrorKind::Unavailable, DiagCode::C743,
-                   "cannot read the change log of the shared store", {}};
+      return Error{ErrorKind::Unavailable,
+                   DiagCode::C743,
+                   "cannot read the change log of the shared store",
+                   {}};
     }
     impl.replicator->start_following();
   }

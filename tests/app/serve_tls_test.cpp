@@ -87,6 +87,14 @@ TEST_CASE("serve: HTTPS on a non-loopback address, credentials required", "[app]
                               "@" + sample("policy.hujson"), base + "/api/v2/tailnet/-/acl"});
     INFO(posted.out);
     CHECK(status_of(posted) == 200);
+
+    // An attribute write is answered after its group commit, on a TLS connection too.
+    const auto written =
+        curl({"-u", token + ":", "-H", "Content-Type: application/json", "--data",
+              R"({"value": 7})", base + "/api/v2/device/nCar0lMBP05/attributes/custom:tls"});
+    INFO(written.out);
+    CHECK(status_of(written) == 200);
+    CHECK(written.out.find(R"("custom:tls":7)") != std::string::npos);
     CHECK(server.stop() == 0);
     CHECK(server.err().find(token) == std::string::npos);
   }

@@ -244,6 +244,15 @@ Response Exchange::handle(std::string body) {
   }
 }
 
+Response Exchange::answer(const PendingResponse::Answer& make) {
+  try {
+    auto response = make();
+    if (!response.pending) return response;
+  } catch (...) {  // NOLINT(bugprone-empty-catch): answered below
+  }
+  return Response::error(500, "internal error while answering the request");
+}
+
 template <class Message>
 void Exchange::add_common_fields(Message& message, const Response& response) const {
   if (!response.content_type.empty())

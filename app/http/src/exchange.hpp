@@ -46,6 +46,8 @@ class Exchange {
 
   // Calls the route's handler; an exception becomes a 500.
   [[nodiscard]] Response handle(std::string body);
+  // Makes a pending response's answer; an exception becomes a 500.
+  [[nodiscard]] Response answer(const PendingResponse::Answer& make);
 
   [[nodiscard]] Reply prepare(Response response, unsigned version, bool keep_alive);
   [[nodiscard]] StreamHeader prepare_stream_header(Response response, unsigned version,

@@ -106,3 +106,44 @@ Response Response::streamed(int status, std::string content_type, ChunkSource so
 }
 
 }  // namespace postern::http
+
+namespace postern::http {
+
+Response Response::later(std::shared_ptr<PendingResponse> pending) {
+  Response response;
+  response.pending = std::move(pending);
+  return response;
+}
+
+void PendingResponse::complete(Response response) {
+  complete(
+      [shared = std::make_shared<Response>(std::move(response))] { return std::move(*shared); });
+}
+
+void PendingResponse::complete(Answer answer) {
+  std::function<void(Answer)> resume;
+  {
+    const std::lock_guard lock(mutex_);
+    if (!resume_) {
+      ready_ = std::move(answer);
+      return;
+    }
+    resume = std::move(resume_);
+  }
+  resume(std::move(answer));
+}
+
+void PendingResponse::on_complete(std::function<void(Answer)> resume) {
+  Answer ready;
+  {
+    const std::lock_guard lock(mutex_);
+    if (!ready_) {
+      resume_ = std::move(resume);
+      return;
+    }
+    ready = std::move(ready_);
+  }
+  resume(std::move(ready));
+}
+
+}  // namespace postern::http

@@ -115,6 +115,8 @@ PlainSession::Step PlainSession::step() {
     case Phase::Header:
     case Phase::Body:
       return read_step();
+    case Phase::Answering:
+      return Step::Done;  // resume() continues
     case Phase::Write:
       return write_step();
     case Phase::Linger:
@@ -207,10 +209,7 @@ PlainSession::Step PlainSession::read_step() {
     }
     return Step::Continue;
   }
-  if (parser_->is_done()) {
-    send(exchange_.handle(std::move(parser_->get().body())), false);
-    return Step::Continue;
-  }
+  if (parser_->is_done()) return answer(exchange_.handle(std::move(parser_->get().body())));
   // The request is incomplete: read more, or wait for it.
   if (read_error_) {
     beast::error_code eof_ec;
@@ -224,6 +223,34 @@ PlainSession::Step PlainSession::read_step() {
   if (read == Read::Data) return Step::Continue;
   if (read == Read::Closed) return Step::Continue;  // read_error_ is set: handled above
   return wait_readable();
+}
+
+PlainSession::Step PlainSession::answer(Response response) {
+  if (!response.pending) {
+    send(std::move(response), false);
+    return Step::Continue;
+  }
+  phase_ = Phase::Answering;
+  clear_deadline();  // the handler always answers (its own work has its own bounds)
+  // `keep` is released last: the server's state, and with it this worker, outlives the session.
+  struct Parked {
+    std::shared_ptr<Server::State> keep;
+    std::shared_ptr<PlainSession> self;
+  };
+  auto parked = std::make_shared<Parked>(Parked{state_.shared_from_this(), shared_from_this()});
+  response.pending->on_complete([parked](PendingResponse::Answer answer) {
+    // The session is released on its own thread only (its destructor touches the worker).
+    auto self = std::move(parked->self);
+    asio::post(self->worker_.io(), [self, answer = std::move(answer)] {
+      self->resume(self->exchange_.answer(answer));
+    });
+  });
+  return Step::Done;
+}
+
+void PlainSession::resume(Response response) {
+  send(std::move(response), false);
+  drive();
 }
 
 void PlainSession::send(Response response, bool close_after) {

@@ -42,7 +42,8 @@ class PlainSession : public Stoppable,
 
  private:
   // What the connection is doing; a deadline that passes is reported for the phase it was set in.
-  enum class Phase { Idle, Header, Body, Write, Linger, Closed };
+  // Answering: the handler answers later (PendingResponse); nothing is read meanwhile.
+  enum class Phase { Idle, Header, Body, Answering, Write, Linger, Closed };
   enum class Step { Continue, Wait, Done };
   enum class Read { Data, WouldBlock, Closed };
 
@@ -55,6 +56,8 @@ class PlainSession : public Stoppable,
   void begin_request();
   Read read_available();
   boost::system::error_code parse();
+  Step answer(Response response);
+  void resume(Response response);
   void send(Response response, bool close_after);
   void next_chunk();
   void after_response();

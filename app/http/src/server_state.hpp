@@ -19,7 +19,9 @@
 
 namespace postern::http {
 
-struct Server::State {
+// Shared (enable_shared_from_this) so that an answer completed on another thread after the server
+// is gone can still reach, and release, its connection (PendingResponse).
+struct Server::State : std::enable_shared_from_this<Server::State> {
   State(Router routes, ServerOptions server_options, const std::vector<std::string>& host_names)
       : router(std::move(routes)), options(std::move(server_options)), hosts(host_names) {}
 

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -179,7 +180,24 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
     close_now();
   }
 
-  void dispatch() { send(exchange_.handle(std::move(parser_->get().body())), false); }
+  void dispatch() {
+    auto response = exchange_.handle(std::move(parser_->get().body()));
+    if (!response.pending) return send(std::move(response), false);
+    // Answered later (PlainSession::answer explains the two references).
+    struct Parked {
+      std::shared_ptr<Server::State> keep;
+      std::shared_ptr<Session> self;
+    };
+    auto parked =
+        std::make_shared<Parked>(Parked{state_.shared_from_this(), this->shared_from_this()});
+    response.pending->on_complete([parked](PendingResponse::Answer answer) {
+      auto self = std::move(parked->self);
+      auto executor = beast::get_lowest_layer(self->stream_).get_executor();
+      asio::post(executor, [self, answer = std::move(answer)] {
+        self->send(self->exchange_.answer(answer), false);
+      });
+    });
+  }
 
   void send(Response response, bool close_after) {
     const bool request_keep_alive = parser_ && parser_->get().keep_alive();

@@ -172,8 +172,24 @@ class Tailnet {
   Outcome<DeviceAttributesView> delete_attribute(std::string_view device, const std::string& key,
                                                  const std::string& comment, const Actor& actor);
   // All edits or none (Tailscale's PATCH device-attributes), one audit event per device.
+  // Edits from concurrent callers are stored in one transaction and applied together (group
+  // commit); each call returns once its edits are stored and visible to checks.
   Done edit_attributes(const std::vector<AttributeEdit>& edits, const std::string& comment,
                        const Actor& actor);
+  // The same without blocking the caller: the edits are validated and queued here, and
+  // `finished` is called once they are stored and applied, on the commit thread (here, at once,
+  // when they are refused or change nothing). For servers, whose threads must not wait.
+  void edit_attributes_async(const std::vector<AttributeEdit>& edits, const std::string& comment,
+                             const Actor& actor, std::function<void(const Done&)> finished);
+  // set_attribute / delete_attribute without blocking (read the device's attributes afterwards
+  // with device_attributes, on the caller's own thread).
+  void set_attribute_async(std::string_view device, const std::string& key,
+                           const engine::AttrValue& value, std::optional<std::int64_t> expiry,
+                           const std::string& comment, const Actor& actor,
+                           std::function<void(const Done&)> finished);
+  void delete_attribute_async(std::string_view device, const std::string& key,
+                              const std::string& comment, const Actor& actor,
+                              std::function<void(const Done&)> finished);
   // Let attributes whose expiry has passed take effect; returns how many devices changed.
   std::size_t advance_time();
 

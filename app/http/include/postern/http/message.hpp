@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -89,18 +91,43 @@ struct Request {
 // time, each written before the next is asked for: memory stays at one piece.
 using ChunkSource = std::function<bool(std::string& out)>;
 
+class PendingResponse;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   NameValues headers;  // extra fields, e.g. {"ETag", "\"abc\""}
   ChunkSource stream;  // when set, the body is sent chunked from this source and `body` is unused
+  // When set, the answer comes later (Response::later); everything else here is unused.
+  std::shared_ptr<PendingResponse> pending;
 
   // `value` serialised compactly; invalid UTF-8 in strings is replaced, never thrown.
   [[nodiscard]] static Response json(int status, const nlohmann::json& value);
   // {"message": message}
   [[nodiscard]] static Response error(int status, std::string_view message);
   [[nodiscard]] static Response streamed(int status, std::string content_type, ChunkSource source);
+  // The answer is `pending`'s, given later from any thread: the connection waits for it without
+  // holding its thread (e.g. while a group commit of attribute writes is stored).
+  [[nodiscard]] static Response later(std::shared_ptr<PendingResponse> pending);
+};
+
+// A response its handler completes later, once, from any thread.
+class PendingResponse {
+ public:
+  // What makes the answer, run on the connection's own thread: the completing thread (e.g. the
+  // one committing a batch for many connections) only hands it over.
+  using Answer = std::function<Response()>;
+  void complete(Answer answer);
+  void complete(Response response);
+  // The connection's continuation: called with the answer once it is complete (at once, on
+  // this thread, when it already is).
+  void on_complete(std::function<void(Answer)> resume);
+
+ private:
+  std::mutex mutex_;
+  Answer ready_;
+  std::function<void(Answer)> resume_;
 };
 
 }  // namespace postern::http
