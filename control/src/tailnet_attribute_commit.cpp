@@ -1,9 +1,10 @@
 // Group commit of API attribute edits (decisions H12). Each edit is validated and staged under
 // the writer lock, then waits. The committer thread (asynchronous edits), or the first blocking
-// waiter that finds no commit running, becomes the leader: it takes every staged edit (its own and those that arrived while the previous commit ran),
-// stores them in one transaction, applies them to the evaluator at once and wakes their
-// requests. A store failure fails that batch and every edit staged behind it (they were judged
-// against it); nothing of them is applied, so the live state is always what the store holds.
+// waiter that finds no commit running, becomes the leader: it takes every staged edit (its own and
+// those that arrived while the previous commit ran), stores them in one transaction, applies them
+// to the evaluator at once and wakes their requests. A store failure fails that batch and every
+// edit staged behind it (they were judged against it); nothing of them is applied, so the live
+// state is always what the store holds.
 #include <exception>
 #include <iterator>
 #include <utility>
