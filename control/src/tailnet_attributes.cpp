@@ -141,11 +141,13 @@ void Tailnet::Impl::apply_writes(const std::vector<sync::AttributeWrite>& writes
       by_device[*index].push_back(engine::AttrChange::remove(w.key));
     }
   }
-  const auto now = self.now();
-  for (const auto& [device, changes] : by_device) {
-    if (const auto applied = engine->apply(device, changes, now); !applied.ok) {
-      log(true, fmt::format("cannot apply attributes of device {}: {}", device, applied.error));
-    }
+  if (by_device.empty()) return;
+  std::vector<engine::DeviceChanges> batch;
+  batch.reserve(by_device.size());
+  for (const auto& [device, changes] : by_device) batch.push_back({device, changes});
+  if (const auto applied = engine->apply(batch, self.now()); !applied.ok) {
+    log(true,
+        fmt::format("cannot apply attributes of {} device(s): {}", batch.size(), applied.error));
   }
 }
 

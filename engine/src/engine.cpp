@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <unordered_map>
 
 #include "attribute_keys.hpp"
 #include "compiled.hpp"
@@ -219,46 +220,23 @@ DeviceState reevaluate(const CompiledPolicy& cp, DeviceIndex dev, const DeviceSt
   return st;
 }
 
-std::shared_ptr<const Snapshot> with_device(const SnapshotData& base, DeviceIndex dev,
-                                            DeviceState state, std::int64_t now) {
-  auto data = std::make_unique<SnapshotData>();
-  data->policy = base.policy;
-  data->masks = base.masks;
-  data->now = now;
-  data->chunks = base.chunks;  // shares every other chunk
-  auto chunk = std::make_shared<DeviceChunk>(*base.chunks[dev / kChunk]);
-  chunk->states[dev % kChunk] = std::move(state);
-  chunk->refresh(dev % kChunk);
-  data->chunks[dev / kChunk] = std::move(chunk);
-  return std::make_shared<const Snapshot>(std::move(data));
-}
-
-}  // namespace
-
-ApplyResult Engine::apply(DeviceIndex device, std::span<const AttrChange> changes,
-                          std::int64_t now) {
-  std::lock_guard lock(impl_->writer);
-  ApplyResult result;
-  advance_locked(now);  // time moves first, so every device's expiries are current
-  auto snap = current();
-  const SnapshotData& data = snap->data();
-  const CompiledPolicy& cp = *data.policy;
-  if (device >= cp.inventory.devices.size()) {
-    result.error = "unknown device index " + std::to_string(device);
-    return result;
-  }
-  const DeviceState& old = data.chunks[device / kChunk]->states[device % kChunk];
+// The device's state after `changes`: its attributes and expiries copied and changed, the key
+// index kept up to date, and the postures that read a changed key re-evaluated.
+DeviceState changed_state(const CompiledPolicy& cp, DeviceIndex device, const DeviceState& old,
+                          std::span<const AttrChange> changes, std::int64_t now,
+                          std::optional<AttributeKeyIndex>& key_index, RowCache& cache,
+                          ApplyResult& result) {
   auto attrs = std::make_shared<AttrMap>(*old.attributes);
   auto exp =
       old.expiries ? std::make_shared<Expiries>(*old.expiries) : std::make_shared<Expiries>();
   std::vector<std::string> keys;
   for (const auto& c : changes) {
     keys.push_back(c.key);
-    if (impl_->keys && c.kind != AttrChange::Kind::SetExpiry) {
+    if (key_index && c.kind != AttrChange::Kind::SetExpiry) {
       if (const auto held = attrs->find(c.key); held != attrs->end()) {
-        impl_->keys->remove(held->first, held->second);
+        key_index->remove(held->first, held->second);
       }
-      if (c.kind == AttrChange::Kind::Set) impl_->keys->add(c.key, c.value);
+      if (c.kind == AttrChange::Kind::Set) key_index->add(c.key, c.value);
     }
     switch (c.kind) {
       case AttrChange::Kind::Set:
@@ -280,9 +258,47 @@ ApplyResult Engine::apply(DeviceIndex device, std::span<const AttrChange> change
   }
   std::shared_ptr<const Expiries> exp_out;
   if (!exp->empty()) exp_out = std::move(exp);
-  DeviceState st = reevaluate(cp, device, old, std::move(attrs), std::move(exp_out), keys, data.now,
-                              impl_->cache, result);
-  publish(with_device(data, device, std::move(st), data.now));
+  return reevaluate(cp, device, old, std::move(attrs), std::move(exp_out), keys, now, cache,
+                    result);
+}
+
+}  // namespace
+
+ApplyResult Engine::apply(DeviceIndex device, std::span<const AttrChange> changes,
+                          std::int64_t now) {
+  const DeviceChanges one{device, changes};
+  return apply(std::span(&one, 1), now);
+}
+
+ApplyResult Engine::apply(std::span<const DeviceChanges> batch, std::int64_t now) {
+  std::lock_guard lock(impl_->writer);
+  ApplyResult result;
+  advance_locked(now);  // time moves first, so every device's expiries are current
+  auto snap = current();
+  const SnapshotData& data = snap->data();
+  const CompiledPolicy& cp = *data.policy;
+  for (const auto& edit : batch) {
+    if (edit.device >= cp.inventory.devices.size()) {
+      result.error = "unknown device index " + std::to_string(edit.device);
+      return result;
+    }
+  }
+  auto next = std::make_unique<SnapshotData>();
+  next->policy = data.policy;
+  next->masks = data.masks;
+  next->now = data.now;
+  next->chunks = data.chunks;  // shares every chunk no device of the batch is in
+  std::unordered_map<std::size_t, std::shared_ptr<DeviceChunk>> copies;  // each copied once
+  for (const auto& edit : batch) {
+    auto& copy = copies[edit.device / kChunk];
+    if (!copy) copy = std::make_shared<DeviceChunk>(*data.chunks[edit.device / kChunk]);
+    auto& state = copy->states[edit.device % kChunk];
+    state = changed_state(cp, edit.device, state, edit.changes, data.now, impl_->keys, impl_->cache,
+                          result);
+    copy->refresh(edit.device % kChunk);
+  }
+  for (auto& [chunk, copy] : copies) next->chunks[chunk] = std::move(copy);
+  publish(std::make_shared<const Snapshot>(std::move(next)));
   result.ok = true;
   return result;
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "engine_fixture.hpp"
 
@@ -76,6 +77,45 @@ TEST_CASE("only postures reading a changed key are re-evaluated", "[engine][live
   auto bad = e.apply(9999, tier, test::kFixtureNow);
   CHECK_FALSE(bad.ok);
   CHECK_FALSE(bad.error.empty());
+}
+
+TEST_CASE("a batch over many devices is one snapshot and equals applying each in turn",
+          "[engine][live]") {
+  auto batched = test::compile_fixture(kE3);
+  auto one_by_one = test::compile_fixture(kE3);
+  const auto d3 = index_of(*batched.engine, "D3");
+  const auto d4 = index_of(*batched.engine, "D4");
+  const std::vector<AttrChange> trusted{AttrChange::set("kandji:agentInstalled", true)};
+  const std::vector<AttrChange> bronze{AttrChange::set("custom:tier", "bronze")};
+  const std::vector<AttrChange> gold{AttrChange::set("custom:tier", "gold")};
+  // D3 twice: its second change set builds on its first.
+  const std::vector<engine::DeviceChanges> batch{{d4, trusted}, {d3, bronze}, {d3, gold}};
+  const auto before = batched.engine->snapshot();
+  const auto r = batched.engine->apply(batch, test::kFixtureNow);
+  CHECK(r.ok);
+  CHECK(r.postures_reevaluated == 3);
+  for (const auto& edit : batch)
+    one_by_one.engine->apply(edit.device, edit.changes, test::kFixtureNow);
+  for (const auto& [src, dst, port] :
+       std::vector<std::tuple<std::string, std::string, std::uint16_t>>{
+           {"D4", "S2", 5432}, {"D3", "S1", 443}, {"D3", "S2", 5432}, {"D1", "S1", 443}}) {
+    INFO(src << " -> " << dst << ":" << port);
+    CHECK(allows(*batched.engine, src, dst, "tcp", port) ==
+          allows(*one_by_one.engine, src, dst, "tcp", port));
+  }
+  CHECK(allows(*batched.engine, "D4", "S2", "tcp", 5432));
+  CHECK(batched.engine->snapshot()->attributes(d3).at("custom:tier") ==
+        engine::AttrValue{std::string("gold")});
+  // The snapshot taken before the batch saw none of it.
+  engine::Request q;
+  q.src = test::addr("D4");
+  q.dst = test::addr("S2");
+  q.port = 5432;
+  CHECK_FALSE(before->check(q).allow);
+  // Any unknown device: nothing of the batch is applied.
+  const std::vector<engine::DeviceChanges> bad{{d4, bronze}, {9999, bronze}};
+  CHECK_FALSE(batched.engine->apply(bad, test::kFixtureNow).ok);
+  CHECK(batched.engine->snapshot()->attributes(d4).count("custom:tier") == 0);
 }
 
 TEST_CASE("expiries make an attribute unset when time passes", "[engine][live]") {

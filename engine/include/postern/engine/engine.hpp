@@ -150,6 +150,12 @@ struct FilterRule {
 
 using DeviceIndex = std::uint32_t;
 
+// One device's change set within a batch (Engine::apply over many devices).
+struct DeviceChanges {
+  DeviceIndex device = 0;
+  std::span<const AttrChange> changes;
+};
+
 // One stored attribute of a device: its value and, when it has one, its expiry (Unix seconds).
 struct AttributeState {
   AttrValue value;
@@ -163,7 +169,7 @@ using Expiries = std::map<std::string, std::int64_t, std::less<>>;
 // value types: what the control layer needs to keep a `custom:` key one type tailnet-wide and to
 // refuse keys that differ only in case. Stored attributes count, expired or not.
 struct AttributeKeyUsage {
-  std::string spelling;           // the key exactly as held
+  std::string spelling;            // the key exactly as held
   std::size_t string_holders = 0;  // devices holding it with a string value
   std::size_t number_holders = 0;
   std::size_t bool_holders = 0;
@@ -174,8 +180,8 @@ struct AttributeKeyUsage {
 };
 
 class DeviceNameIndex;  // query.hpp
-class CompiledPolicy;  // engine/src: rules, selector tables, posture predicates
-struct SnapshotData;   // engine/src: the policy plus every device's posture state
+class CompiledPolicy;   // engine/src: rules, selector tables, posture predicates
+struct SnapshotData;    // engine/src: the policy plus every device's posture state
 
 // An immutable view: one compiled policy plus one version of every device's posture state.
 class Snapshot {
@@ -253,6 +259,9 @@ class Engine {
   // changed key are re-evaluated, only for this device. Unknown device: nothing changes. Time
   // first advances to `now` (as advance_time) when it is later than the snapshot's time.
   ApplyResult apply(DeviceIndex device, std::span<const AttrChange> changes, std::int64_t now);
+  // The same for many devices at once, in order, published as one snapshot (a batch of writes
+  // costs one snapshot, not one per device). Any unknown device: nothing changes.
+  ApplyResult apply(std::span<const DeviceChanges> batch, std::int64_t now);
   // Re-evaluate attributes whose expiry is <= now (e.g. called once a second by the server).
   std::size_t advance_time(std::int64_t now);
   // Recompile (policy or inventory reload) and swap atomically.
