@@ -99,32 +99,32 @@ static Completions commit_open_batch(Tailnet::Impl& impl, store::Store* store) {
   return completions;
 }
 
+void Tailnet::Impl::lead_commit(std::unique_lock<std::mutex>& lock) {
+  leading = true;
+  lock.unlock();
+  auto completions = commit_open_batch(*this, self.store_.get());
+  lock.lock();
+  leading = false;
+  auto told = complete(completions);
+  batch_done.notify_all();  // blocking callers whose batch this was, or who may lead next
+  work.notify_one();        // the committer thread may be waiting for this commit to end
+  lock.unlock();
+  tell(told);
+  lock.lock();
+}
+
 Done Tailnet::Impl::await_batch(const std::shared_ptr<AttributeBatch::Result>& result) {
   std::unique_lock lock(commit_mu);
   while (!result->done) {
     if (leading) {
       batch_done.wait(lock);
-      continue;
+    } else {
+      lead_commit(lock);
     }
-    leading = true;
-    lock.unlock();
-    auto completions = commit_open_batch(*this, self.store_.get());
-    lock.lock();
-    leading = false;
-    auto told = complete(completions);
-    batch_done.notify_all();
-    work.notify_one();  // the committer thread may be waiting for this commit to end
-    lock.unlock();
-    tell(told);
-    lock.lock();
   }
   if (result->error) return *result->error;
   return done();
 }
-
-}  // namespace postern::control
-
-namespace postern::control {
 
 void Tailnet::Impl::request_commit() {
   std::lock_guard lock(commit_mu);
@@ -140,16 +140,7 @@ void Tailnet::Impl::request_commit() {
         }
         if (!work_pending) return;  // stopping with nothing left
         work_pending = false;
-        leading = true;
-        held.unlock();
-        auto completions = commit_open_batch(*this, self.store_.get());
-        held.lock();
-        leading = false;
-        auto told = complete(completions);
-        batch_done.notify_all();
-        held.unlock();
-        tell(told);
-        held.lock();
+        lead_commit(held);
       }
     });
   }

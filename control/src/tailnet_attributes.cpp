@@ -203,72 +203,66 @@ Outcome<std::shared_ptr<AttributeBatch::Result>> Tailnet::Impl::stage_edits(
     std::function<void(const Done&)> waiter) {
   using Staged = std::shared_ptr<AttributeBatch::Result>;
   if (auto e = check_comment(comment)) return *e;
-  auto& impl = *this;
-  {
-    std::unique_lock lock(impl.writer);
-    const auto snap = impl.engine->snapshot();
-    const auto now = self.now();
-    struct DeviceEdits {
-      std::string key;
-      std::string hostname;
-      json changes = json::array();
-    };
-    std::map<engine::DeviceIndex, DeviceEdits> per_device;
-    std::vector<sync::AttributeWrite> writes;
-    AttributeStage edit_stage;  // this request's edits, which its later edits see
-    const EditView view{*impl.engine, *snap, impl.overlay, impl.staged, edit_stage};
-    for (const auto& edit : edits) {
-      if (auto e = check_custom_key(edit.key)) return *e;
-      const auto index = snap->find_device(edit.device);
-      if (!index) return unknown_device(edit.device);
-      const auto& d = snap->device(*index);
-      const std::string device_key = sync::device_key(d);
-      auto& entry = per_device[*index];
-      entry.key = device_key;
-      entry.hostname = d.hostname;
-      const auto old_value = view.value(*index, device_key, edit.key);
-      if (edit.value) {
-        if (auto e = check_custom_value(*edit.value)) return *e;
-        if (edit.expiry && *edit.expiry <= now) {
-          return invalid(DiagCode::K806, "`expiry` must be in the future",
-                         "omit it (or send 0001-01-01T00:00:00Z) for no expiry");
-        }
-        if (auto e = check_key_consistency(view, edit.key, *edit.value, old_value)) return *e;
-        edit_stage.stage(device_key, edit.key, old_value, {edit.value, true, 0});
-        entry.changes.push_back(change_json(edit.key, old_value, edit.value, edit.expiry));
-        writes.push_back(
-            sync::AttributeWrite{device_key, edit.key, edit.value, "api", edit.expiry});
-        continue;
+  std::lock_guard lock(writer);
+  const auto snap = engine->snapshot();
+  const auto now = self.now();
+  struct DeviceEdits {
+    std::string key;
+    std::string hostname;
+    json changes = json::array();
+  };
+  std::map<engine::DeviceIndex, DeviceEdits> per_device;
+  std::vector<sync::AttributeWrite> writes;
+  AttributeStage edit_stage;  // this request's edits, which its later edits see
+  const EditView view{*engine, *snap, overlay, staged, edit_stage};
+  for (const auto& edit : edits) {
+    if (auto e = check_custom_key(edit.key)) return *e;
+    const auto index = snap->find_device(edit.device);
+    if (!index) return unknown_device(edit.device);
+    const auto& d = snap->device(*index);
+    const std::string device_key = sync::device_key(d);
+    auto& entry = per_device[*index];
+    entry.key = device_key;
+    entry.hostname = d.hostname;
+    const auto old_value = view.value(*index, device_key, edit.key);
+    if (edit.value) {
+      if (auto e = check_custom_value(*edit.value)) return *e;
+      if (edit.expiry && *edit.expiry <= now) {
+        return invalid(DiagCode::K806, "`expiry` must be in the future",
+                       "omit it (or send 0001-01-01T00:00:00Z) for no expiry");
       }
-      auto restored = impl.file_value(*index, edit.key);
-      if (!view.stored(device_key, edit.key)) {
-        if (restored) {
-          return conflict(
-              DiagCode::K805,
-              fmt::format("`{}` of `{}` comes from the tailnet inventory file `{}`", edit.key,
-                          d.hostname, self.options_.tailnet_path.value_or("")),
-              "change it in that file");
-        }
-        continue;  // nothing to delete: deleting is idempotent
+      if (auto e = check_key_consistency(view, edit.key, *edit.value, old_value)) return *e;
+      edit_stage.stage(device_key, edit.key, old_value, {edit.value, true, 0});
+      entry.changes.push_back(change_json(edit.key, old_value, edit.value, edit.expiry));
+      writes.push_back(sync::AttributeWrite{device_key, edit.key, edit.value, "api", edit.expiry});
+      continue;
+    }
+    auto restored = file_value(*index, edit.key);
+    if (!view.stored(device_key, edit.key)) {
+      if (restored) {
+        return conflict(DiagCode::K805,
+                        fmt::format("`{}` of `{}` comes from the tailnet inventory file `{}`",
+                                    edit.key, d.hostname, self.options_.tailnet_path.value_or("")),
+                        "change it in that file");
       }
-      auto shown = restored ? std::optional(restored->value) : std::nullopt;
-      edit_stage.stage(device_key, edit.key, old_value, {shown, false, 0});
-      entry.changes.push_back(change_json(edit.key, old_value, shown, {}));
-      writes.push_back(
-          sync::AttributeWrite{device_key, edit.key, std::nullopt, "api", std::nullopt});
+      continue;  // nothing to delete: deleting is idempotent
     }
-    if (writes.empty()) return Staged{};
-    std::vector<sync::AuditEvent> events;
-    for (const auto& [index, entry] : per_device) {
-      if (entry.changes.empty()) continue;
-      events.push_back(sync::AuditEvent{
-          0, now, actor.name, "node:" + entry.key, std::string(sync::kActionNodeAttribute),
-          audit_details(entry.key, entry.hostname, entry.changes, comment), actor.origin});
-    }
-    auto batch = impl.join_batch(std::move(writes), std::move(events), edit_stage);
-    if (waiter) impl.open_batch.waiters.push_back(std::move(waiter));
-    return batch;
+    auto shown = restored ? std::optional(restored->value) : std::nullopt;
+    edit_stage.stage(device_key, edit.key, old_value, {shown, false, 0});
+    entry.changes.push_back(change_json(edit.key, old_value, shown, {}));
+    writes.push_back(sync::AttributeWrite{device_key, edit.key, std::nullopt, "api", std::nullopt});
   }
+  if (writes.empty()) return Staged{};
+  std::vector<sync::AuditEvent> events;
+  for (const auto& [index, entry] : per_device) {
+    if (entry.changes.empty()) continue;
+    events.push_back(sync::AuditEvent{
+        0, now, actor.name, "node:" + entry.key, std::string(sync::kActionNodeAttribute),
+        audit_details(entry.key, entry.hostname, entry.changes, comment), actor.origin});
+  }
+  auto batch = join_batch(std::move(writes), std::move(events), edit_stage);
+  if (waiter) open_batch.waiters.push_back(std::move(waiter));
+  return batch;
 }
 
 Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std::string& comment,

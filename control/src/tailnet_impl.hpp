@@ -125,6 +125,9 @@ struct Tailnet::Impl {
   // Waits until the batch is committed and applied, committing it (and whatever joined it)
   // when no other request is committing; its error when it could not be stored.
   Done await_batch(const std::shared_ptr<AttributeBatch::Result>& result);
+  // Commits the open batch as the leader (commit_mu held by `lock`, released meanwhile) and
+  // tells its callers.
+  void lead_commit(std::unique_lock<std::mutex>& lock);
   // Has the committer thread commit the open batch soon (starting it the first time).
   void request_commit();
   // Commits what is left and stops the committer thread.
