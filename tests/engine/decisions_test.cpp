@@ -5,11 +5,13 @@
 #include <cctype>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
 #include <sstream>
 
 #include "corpus.hpp"
-#include "postern/engine/policy_load.hpp"
 #include "postern/engine/engine.hpp"
+#include "postern/engine/policy_load.hpp"
 #include "reference_evaluator.hpp"
 
 using namespace postern;
@@ -29,7 +31,89 @@ struct Query {
   bool accept = false;
   std::optional<test::RefAttrs> attrs;
   std::int64_t now = 0;
+  // Checked against the compiled engine's Decision only (README: explanation fields).
+  std::optional<std::string> rule;  // `acls[0]` / `grants[2]` (engine::rule_name)
+  std::optional<std::uint32_t> rule_line;
+  std::optional<std::string> reason;  // `rule`, `allow-all`, `no-rule`, `posture-failed`
+  std::vector<std::string> misses;    // every near miss, in order (miss_text)
 };
+
+std::string reason_name(engine::Reason reason) {
+  switch (reason) {
+    case engine::Reason::Rule:
+      return "rule";
+    case engine::Reason::AllowAll:
+      return "allow-all";
+    case engine::Reason::NoRule:
+      return "no-rule";
+    case engine::Reason::PostureFailed:
+      return "posture-failed";
+  }
+  return "unknown";
+}
+
+// `acls[0]/posture:trusted{kandji:agentInstalled=false}`: the rule (`(default)` when its gate was
+// defaultSrcPosture), then each posture of the gate with its failing conditions as
+// `ATTRIBUTE=ACTUAL` (the device's value as a policy literal, or `unset`).
+std::string miss_text(const engine::NearMiss& miss) {
+  auto out = engine::rule_name(miss.rule);
+  if (miss.from_default) out += "(default)";
+  for (const auto& posture : miss.postures) {
+    out += "/" + posture.posture + "{";
+    for (std::size_t i = 0; i < posture.conditions.size(); ++i) {
+      const auto& c = posture.conditions[i];
+      if (i != 0) out += ",";
+      out += c.attribute + "=" + (c.actual ? engine::attr_value_text(*c.actual) : "unset");
+    }
+    out += "}";
+  }
+  return out;
+}
+
+// The `key=value` options after ANSWER, separated by spaces. A value runs to the next space
+// outside quotes ('...', "...") and brackets ({...}, [...]), so a JSON value may hold spaces.
+std::vector<std::pair<std::string, std::string>> split_options(const std::string& text) {
+  INFO("options: " << text);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t i = 0;
+  while (true) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    if (i == text.size()) break;
+    const auto eq = text.find('=', i);
+    const auto space = text.find(' ', i);
+    if (eq == std::string::npos || (space != std::string::npos && space < eq)) {
+      FAIL("query option without `=`: " << text.substr(i));
+    }
+    auto key = text.substr(i, eq - i);
+    const auto start = eq + 1;
+    int depth = 0;
+    char quote = 0;
+    for (i = start; i < text.size(); ++i) {
+      const char c = text[i];
+      if (quote != 0) {
+        if (c == '\\' && quote == '"') {
+          ++i;
+        } else if (c == quote) {
+          quote = 0;
+        }
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+      } else if (c == '{' || c == '[' || c == '(') {
+        ++depth;
+      } else if (c == '}' || c == ']' || c == ')') {
+        --depth;
+      } else if (c == ' ' && depth == 0) {
+        break;
+      }
+    }
+    INFO("option " << key);
+    REQUIRE(quote == 0);
+    REQUIRE(depth == 0);
+    i = std::min(i, text.size());
+    out.emplace_back(std::move(key), text.substr(start, i - start));
+  }
+  return out;
+}
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -54,7 +138,8 @@ test::RefAttrs attrs_from_json(const std::string& text) {
   return out;
 }
 
-// `SRC -> DST PROTO ANSWER [attrs=JSON] [now=TIME]`
+// `SRC -> DST PROTO ANSWER [OPTION=VALUE]...`, options `attrs=`, `now=`, `rule=`, `reason=`,
+// `miss=` (README). Anything malformed or unknown fails the test.
 Query parse_query(const std::string& line) {
   INFO("query: " << line);
   Query q;
@@ -77,23 +162,45 @@ Query parse_query(const std::string& line) {
     if (slash != std::string::npos)
       q.port = static_cast<std::uint16_t>(std::stoi(proto.substr(slash + 1)));
   }
-  auto now = engine::parse_rfc3339(kDefaultNow);
+  q.now = *engine::parse_rfc3339(kDefaultNow);
   std::string rest;
   std::getline(in, rest);
-  // Options: `attrs=` takes everything up to ` now=` (JSON may hold spaces).
-  const auto now_at = rest.find(" now=");
-  if (now_at != std::string::npos) {
-    now = engine::parse_rfc3339(rest.substr(now_at + 5));
-    REQUIRE(now.has_value());
-    rest.erase(now_at);
+  static const std::regex rule_syntax(
+      R"(((?:acls|grants)\[(?:0|[1-9][0-9]*)\])(?:@([1-9][0-9]*))?)");
+  static const std::regex miss_syntax(
+      R"((?:acls|grants)\[(?:0|[1-9][0-9]*)\](?:\(default\))?(?:/posture:[^/{}]+\{[^{}]+\})+)");
+  std::set<std::string> seen;
+  for (const auto& [key, value] : split_options(rest)) {
+    INFO("option " << key << "=" << value);
+    REQUIRE_FALSE(value.empty());
+    if (key != "miss" && !seen.insert(key).second) FAIL("query option given twice: " << key);
+    if (key == "attrs") {
+      q.attrs = attrs_from_json(value);
+    } else if (key == "now") {
+      const auto now = engine::parse_rfc3339(value);
+      REQUIRE(now.has_value());
+      q.now = *now;
+    } else if (key == "rule") {
+      std::smatch m;
+      if (!std::regex_match(value, m, rule_syntax)) FAIL("malformed rule= (want acls[N]@LINE)");
+      q.rule = m[1].str();
+      if (m[2].matched) q.rule_line = static_cast<std::uint32_t>(std::stoul(m[2].str()));
+    } else if (key == "reason") {
+      if (value != "rule" && value != "allow-all" && value != "no-rule" &&
+          value != "posture-failed") {
+        FAIL("malformed reason= (want rule, allow-all, no-rule or posture-failed)");
+      }
+      q.reason = value;
+    } else if (key == "miss") {
+      if (!std::regex_match(value, miss_syntax)) {
+        FAIL("malformed miss= (want RULE[(default)]/POSTURE{ATTR=ACTUAL,...}...)");
+      }
+      q.misses.push_back(value);
+    } else {
+      FAIL("unknown query option: " << key);
+    }
   }
-  const auto attrs_at = rest.find("attrs=");
-  if (attrs_at != std::string::npos) {
-    q.attrs = attrs_from_json(rest.substr(attrs_at + 6));
-  } else {
-    REQUIRE(rest.find_first_not_of(' ') == std::string::npos);
-  }
-  q.now = *now;
+  if (!q.misses.empty() && q.accept) FAIL("miss= on an accept query");
   return q;
 }
 
@@ -212,6 +319,17 @@ void run_case(const std::filesystem::path& path) {
       CHECK(decision.allow == q.accept);
       if (decision.allow) {
         CHECK((decision.rule.has_value() || decision.reason == engine::Reason::AllowAll));
+      }
+      if (q.rule) {
+        REQUIRE(decision.rule.has_value());
+        CHECK(engine::rule_name(*decision.rule) == *q.rule);
+        if (q.rule_line) CHECK(decision.rule->line == *q.rule_line);
+      }
+      if (q.reason) CHECK(reason_name(decision.reason) == *q.reason);
+      if (!q.misses.empty()) {
+        std::vector<std::string> misses;
+        for (const auto& miss : decision.near_misses) misses.push_back(miss_text(miss));
+        CHECK(misses == q.misses);
       }
     }
   }
