@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   const double read_s = cpu_seconds();
 
   double phase = cpu_seconds();
-  auto loaded = engine::load_inventory(*tailnet);
+  auto loaded = engine::load_inventory_in_place(*tailnet);
   tailnet.reset();
   if (!loaded.inventory) {
     fmt::print(stderr, "inventory: {}: {}\n", loaded.errors.front().json_path,

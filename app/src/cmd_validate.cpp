@@ -29,7 +29,7 @@ struct ValidateOptions {
 };
 
 // The inventory the policies are judged against: --tailnet, with --db's attributes laid over.
-std::optional<engine::Inventory> read_inventory(const ValidateOptions& options) {
+std::shared_ptr<const engine::Inventory> read_inventory(const ValidateOptions& options) {
   control::TailnetOptions tailnet_options;
   tailnet_options.tailnet_path = options.tailnet;
   if (!options.db.empty()) {
@@ -37,13 +37,13 @@ std::optional<engine::Inventory> read_inventory(const ValidateOptions& options) 
     tailnet_options.create_db = false;
   }
   auto tailnet = open_tailnet("validate", std::move(tailnet_options));
-  if (!tailnet) return std::nullopt;
+  if (!tailnet) return nullptr;
   return tailnet->effective_inventory();
 }
 
 int run_validate(const ValidateOptions& options) {
   const bool json_output = options.format == "json";
-  std::optional<engine::Inventory> inventory;
+  std::shared_ptr<const engine::Inventory> inventory;
   if (!options.tailnet.empty()) {
     inventory = read_inventory(options);
     if (!inventory) return kExitUsage;
@@ -72,8 +72,7 @@ int run_validate(const ValidateOptions& options) {
       continue;
     }
     std::string text(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
-    auto verdict =
-        control::judge_policy(path, std::move(text), inventory ? &*inventory : nullptr, now);
+    auto verdict = control::judge_policy(path, std::move(text), inventory.get(), now);
     auto& p = verdict.loaded;
     const std::size_t tests_run = verdict.tests ? verdict.tests->tests_run : 0;
     if (verdict.tests) {

@@ -177,7 +177,7 @@ http::Response preview_policy(const http::Request& req, ApiContext& context) {
   // No body previews the current policy.
   std::string text = blank_body(req) ? context.tailnet.policy().text : req.body;
   const auto preview = control::preview_policy(std::move(text), *type, preview_for,
-                                               context.tailnet.effective_inventory());
+                                               *context.tailnet.effective_inventory());
   if (!preview) return ts_error(preview.error(), context.log);
   const auto& p = preview.value();
   json matches = json::array();

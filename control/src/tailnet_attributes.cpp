@@ -159,7 +159,7 @@ Outcome<DeviceAttributesView> Tailnet::device_attributes(std::string_view device
   DeviceAttributesView view{*index, sync::device_key(d), {}};
   std::lock_guard lock(impl_->writer);  // the overlay is a writer's structure
   const auto held = impl_->overlay.find(view.device_key);
-  const auto& file = impl_->base.devices[*index];
+  const auto& file = impl_->base->devices[*index];
   for (const auto& [key, value] : snap->attributes(*index)) {
     AttributeView a{key, value, "inventory", std::nullopt, std::nullopt};
     if (key.rfind("node:", 0) == 0) a.source = "node";

@@ -25,7 +25,8 @@ struct FileStamp {
   bool operator==(const FileStamp&) const = default;
 };
 std::optional<FileStamp> stamp_of(const std::string& path);
-std::optional<std::string> read_text(const std::string& path);
+// The file's text, with `spare` bytes of capacity beyond it (for a parser's padding).
+std::optional<std::string> read_text(const std::string& path, std::size_t spare = 0);
 
 // The sync's view of the world: reads go to the store; a sync's change set is committed to the
 // store and exactly its writes are applied to the live evaluator (no re-read, no re-diff).
@@ -64,7 +65,9 @@ struct Tailnet::Impl {
   Tailnet& self;
   std::mutex writer;  // serialises every change; readers never take it
   std::unique_ptr<engine::Engine> engine;
-  engine::Inventory base;        // the inventory file, before the overlay
+  // The inventory file, before the overlay; shared (never copied) with the engine while no
+  // stored attribute lies over it.
+  std::shared_ptr<const engine::Inventory> base = std::make_shared<const engine::Inventory>();
   sync::AttributeTable overlay;  // stored attributes (or API-set ones held in memory)
   PolicyState policy;
   std::optional<FileStamp> policy_stamp;
@@ -97,9 +100,11 @@ struct Tailnet::Impl {
   std::unique_ptr<Replicator> replicator;  // a shared (PostgreSQL) store only
 
   // Compile `loaded` over base + overlay and publish (writer held).
-  void install(engine::Inventory inventory, const engine::LoadedPolicy& loaded, PolicyState state);
-  // The inventory file with the stored attributes laid over it (what checks see).
-  [[nodiscard]] engine::Inventory effective_inventory() const;
+  void install(std::shared_ptr<const engine::Inventory> inventory,
+               const engine::LoadedPolicy& loaded, PolicyState state);
+  // The inventory file with the stored attributes laid over it (what checks see): `base` itself
+  // when no stored attribute lies over it, else a copy with the overlay applied.
+  [[nodiscard]] std::shared_ptr<const engine::Inventory> effective_inventory() const;
   // Apply stored writes to the evaluator and the overlay (writer held).
   void apply_writes(const std::vector<sync::AttributeWrite>& writes);
   // The inventory file's own value of `key` on `device`, as a change that restores it.
@@ -143,13 +148,16 @@ struct Tailnet::Impl {
 
 // Loading both files: the inventory, then the policy validated against it and its tests run.
 struct LoadedFiles {
-  engine::Inventory inventory;
+  std::shared_ptr<const engine::Inventory> inventory = std::make_shared<const engine::Inventory>();
   std::optional<FileStamp> tailnet_stamp;
   std::optional<FileStamp> policy_stamp;
   std::optional<std::string> policy_text;  // when a policy file is configured
 };
 Outcome<LoadedFiles> load_files(const TailnetOptions& options);
 Outcome<engine::Inventory> load_inventory_file(const std::string& path);
+// `base` with `overlay` laid over it; `base` itself (shared, not copied) when there is nothing.
+std::shared_ptr<const engine::Inventory> with_overlay(std::shared_ptr<const engine::Inventory> base,
+                                                      const sync::AttributeTable& overlay);
 // Validate `text` and run its tests against `inventory`; an error renders every diagnostic.
 Outcome<engine::LoadedPolicy> accept_policy(const std::string& path, std::string text,
                                             const engine::Inventory& inventory, std::int64_t now);

@@ -23,8 +23,8 @@ PolicyVerdict judge_policy(std::string path, std::string text, const engine::Inv
 }
 
 PolicyVerdict Tailnet::validate_policy(std::string text, std::string path) const {
-  const auto inventory = impl_->effective_inventory();
-  return judge_policy(std::move(path), std::move(text), &inventory, now());
+  const auto inventory = effective_inventory();
+  return judge_policy(std::move(path), std::move(text), inventory.get(), now());
 }
 
 Outcome<PolicyState> Tailnet::replace_policy(std::string text, const Actor& actor,
@@ -40,20 +40,19 @@ Outcome<PolicyState> Tailnet::replace_policy(std::string text, const Actor& acto
   }
   const std::string path = "policy.hujson";
   const auto inventory = impl.effective_inventory();
-  PolicyVerdict verdict = judge_policy(path, text, &inventory, now());
+  PolicyVerdict verdict = judge_policy(path, text, inventory.get(), now());
   if (!verdict.accepted()) {
     const bool syntax_or_shape = !verdict.loaded.ok();
-    Error error = invalid(syntax_or_shape ? DiagCode::K810 : DiagCode::K811,
-                          syntax_or_shape
-                              ? render_diagnostics(verdict.loaded.file, verdict.loaded.diags)
-                              : std::string("test(s) failed"));
+    Error error =
+        invalid(syntax_or_shape ? DiagCode::K810 : DiagCode::K811,
+                syntax_or_shape ? render_diagnostics(verdict.loaded.file, verdict.loaded.diags)
+                                : std::string("test(s) failed"));
     if (verdict_out != nullptr) *verdict_out = std::move(verdict);
     return error;
   }
   PolicyState next{path, text, current.version, false, 0, 0};
   if (store_) {
-    const nlohmann::json details = {{"oldVersion", current.version},
-                                    {"bytes", text.size()}};
+    const nlohmann::json details = {{"oldVersion", current.version}, {"bytes", text.size()}};
     auto saved = store_->save_policy(
         store::PolicyVersion{0, now(), actor.name, actor.origin, text},
         sync::AuditEvent{0, now(), actor.name, "policy", std::string(sync::kActionPolicy),
@@ -71,8 +70,8 @@ Outcome<PolicyState> Tailnet::replace_policy(std::string text, const Actor& acto
     next.version = current.version + 1;
   }
   impl.install(impl.base, verdict.loaded, std::move(next));
-  impl.log(false, fmt::format("{} replaced the policy: version {}", actor.name,
-                              impl.policy.version));
+  impl.log(false,
+           fmt::format("{} replaced the policy: version {}", actor.name, impl.policy.version));
   return policy();
 }
 

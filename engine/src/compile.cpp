@@ -2,7 +2,9 @@
 // identity classes (devices that no selector can tell apart) and address sets; rows are rule
 // bitsets built column-wise so the cost is the number of (rule, class) matches.
 #include <algorithm>
+#include <future>
 #include <set>
+#include <unordered_map>
 
 #include "compiled.hpp"
 #include "postern/grammar/posture.hpp"
@@ -33,9 +35,11 @@ struct Resolver {
   const policy::Ast& ast;
   const Inventory& inv;
   std::vector<IdentityClass> classes;
-  std::map<std::string, std::vector<std::uint32_t>> by_tag;
-  std::map<std::string, std::vector<std::uint32_t>> by_user;  // untagged classes of a user
-  std::map<std::string, std::uint32_t> user_index;            // login -> users[] index
+  // Looked up, never walked in order: hash maps (ordered maps of strings were a tenth of the
+  // compile at 100,000 devices). Views are into the shared, unchanging inventory.
+  std::unordered_map<std::string, std::vector<std::uint32_t>> by_tag;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> by_user;  // a user's untagged classes
+  std::unordered_map<std::string_view, std::uint32_t> user_index;       // login -> users[] index
   AddrSet routes;         // every approved route, exit routes included (`*` as destination)
   AddrSet subnet_routes;  // without exit routes: `*` as source never means internet hosts
   std::map<std::string, AddrSet> ipset_cache;
@@ -483,17 +487,24 @@ std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& 
   const Inventory& inventory = *tailnet;
   auto cp = std::make_shared<CompiledPolicy>(std::move(tailnet));
   cp->file = file;
-  cp->names = std::make_shared<const DeviceNameIndex>(inventory);
+  // The name index depends on the devices alone: built beside the rest of the compile (a
+  // tenth of a second at 100,000 devices).
+  auto names = std::async(std::launch::async, [&inventory] {
+    return std::make_shared<const DeviceNameIndex>(inventory);
+  });
   cp->default_policy = !ast.has_acls && !ast.has_grants;
   compile_postures(*cp, ast);
 
   Resolver r{ast, cp->inventory, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  r.user_index.reserve(inventory.users.size());
   for (std::size_t i = 0; i < inventory.users.size(); ++i) {
     r.user_index.emplace(inventory.users[i].login, static_cast<std::uint32_t>(i));
   }
   // Identity classes.
-  std::map<std::string, std::uint32_t> class_ids;
-  std::map<std::string, std::uint32_t> owner_ids;
+  std::unordered_map<std::string, std::uint32_t> class_ids;
+  std::unordered_map<std::string_view, std::uint32_t> owner_ids;
+  class_ids.reserve(inventory.users.size() + 64);
+  owner_ids.reserve(inventory.users.size());
   for (const auto& dev : inventory.devices) {
     IdentityClass c;
     c.tagged = dev.tagged();
@@ -627,6 +638,7 @@ std::shared_ptr<const CompiledPolicy> compile_policy(const grammar::SourceFile& 
     cp->rule_self.push_back(rule.dst_self ? 1 : 0);
     cp->rule_refs.push_back(rule.ref);
   }
+  cp->names = names.get();
   return cp;
 }
 
@@ -643,7 +655,8 @@ SnapshotData initial_state(std::shared_ptr<const CompiledPolicy> policy, std::in
       // The loaded inventory's maps, shared (not copied) until apply() changes a device.
       std::shared_ptr<const AttrMap> attrs(policy->inventory_owner, &dev.attributes);
       std::shared_ptr<const Expiries> exp;
-      if (!dev.expiries.empty()) exp = std::shared_ptr<const Expiries>(policy->inventory_owner, &dev.expiries);
+      if (!dev.expiries.empty())
+        exp = std::shared_ptr<const Expiries>(policy->inventory_owner, &dev.expiries);
       chunk->states.push_back(evaluate_device(*policy, static_cast<DeviceIndex>(i),
                                               std::move(attrs), std::move(exp), now, cache));
       chunk->refresh(i - base);

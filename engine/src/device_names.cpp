@@ -47,18 +47,21 @@ void DeviceNameIndex::NameMap::reserve(std::size_t entries) {
 void DeviceNameIndex::NameMap::grow() { reserve(std::max<std::size_t>(size_ + 1, slots_.size())); }
 
 // The slot holding `key`, or the empty slot where it belongs (linear probing, load <= 1/2).
-std::size_t DeviceNameIndex::NameMap::slot_of(std::string_view key) const {
+// The hash's high half, kept in each slot, rules out other keys without reading their text.
+std::size_t DeviceNameIndex::NameMap::slot_of(std::string_view key, std::size_t hash) const {
   const std::size_t mask = slots_.size() - 1;
-  std::size_t i = std::hash<std::string_view>{}(key)&mask;
-  while (slots_[i].used && slots_[i].key != key) i = (i + 1) & mask;
+  const auto tag = static_cast<std::uint32_t>(hash >> 32);
+  std::size_t i = hash & mask;
+  while (slots_[i].used && (slots_[i].tag != tag || slots_[i].key != key)) i = (i + 1) & mask;
   return i;
 }
 
 DeviceNameIndex::Hits& DeviceNameIndex::NameMap::operator[](std::string_view key) {
   if ((size_ + 1) * 2 > slots_.size()) grow();
-  Slot& slot = slots_[slot_of(key)];
+  const std::size_t hash = std::hash<std::string_view>{}(key);
+  Slot& slot = slots_[slot_of(key, hash)];
   if (!slot.used) {
-    slot = Slot{key, Hits{}, true};
+    slot = Slot{key, Hits{}, static_cast<std::uint32_t>(hash >> 32), true};
     ++size_;
   }
   return slot.hits;
@@ -66,7 +69,7 @@ DeviceNameIndex::Hits& DeviceNameIndex::NameMap::operator[](std::string_view key
 
 const DeviceNameIndex::Hits* DeviceNameIndex::NameMap::find(std::string_view key) const {
   if (slots_.empty()) return nullptr;
-  const Slot& slot = slots_[slot_of(key)];
+  const Slot& slot = slots_[slot_of(key, std::hash<std::string_view>{}(key))];
   return slot.used ? &slot.hits : nullptr;
 }
 

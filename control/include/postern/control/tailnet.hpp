@@ -138,8 +138,8 @@ class Tailnet {
   // ---- reading ----
   [[nodiscard]] std::shared_ptr<const engine::Snapshot> snapshot() const noexcept;
   [[nodiscard]] PolicyState policy() const;
-  // The inventory file with the stored attributes laid over it.
-  [[nodiscard]] engine::Inventory effective_inventory() const;
+  // The inventory file with the stored attributes laid over it (shared: never changed).
+  [[nodiscard]] std::shared_ptr<const engine::Inventory> effective_inventory() const;
   [[nodiscard]] bool has_store() const noexcept { return store_ != nullptr; }
   // On a shared (PostgreSQL) store: whether this replica holds the sync lease.
   [[nodiscard]] bool holds_sync_lease() const;

@@ -65,6 +65,10 @@ struct InventoryResult {
 
 // Parse an inventory document (JSON text). Unknown fields are ignored.
 InventoryResult load_inventory(std::string_view json_text);
+// The same without copying the text: its buffer gets (keeps, when reserved beforehand)
+// kInventoryPadding spare bytes after the end, which the parser may read past the text.
+inline constexpr std::size_t kInventoryPadding = 64;
+InventoryResult load_inventory_in_place(std::string& json_text);
 
 // Devices a query names (CLI `--src`/`--dst`, batch lines), by the first tier that matches:
 // id or nodeId (exact), then one of its addresses, then FQDN (case-insensitive, trailing dot

@@ -96,9 +96,10 @@ class DeviceNameIndex {
     struct Slot {
       std::string_view key;
       Hits hits;
+      std::uint32_t tag = 0;  // the high half of the key's hash
       bool used = false;
     };
-    [[nodiscard]] std::size_t slot_of(std::string_view key) const;
+    [[nodiscard]] std::size_t slot_of(std::string_view key, std::size_t hash) const;
     void grow();
     std::vector<Slot> slots_;
     std::size_t size_ = 0;
