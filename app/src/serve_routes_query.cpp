@@ -17,6 +17,8 @@ namespace {
 class BatchStream {
  public:
   static constexpr std::size_t kQueriesPerPiece = 4096;
+  // How far ahead names are prefetched: enough queries to cover a memory load's latency.
+  static constexpr std::size_t kLookAhead = 8;
 
   BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, control::QueryBatch batch)
       : snapshot_(std::move(snapshot)),
@@ -52,6 +54,9 @@ class BatchStream {
     auto& queries = batch_.queries;
     const std::size_t end = std::min(queries.size(), next_ + kQueriesPerPiece);
     for (; next_ < end; ++next_) {
+      if (next_ + kLookAhead < queries.size() && queries[next_ + kLookAhead]) {
+        checker_.prefetch(queries[next_ + kLookAhead].value());
+      }
       if (queries[next_]) {
         checker_.add(queries[next_].value());
       } else {

@@ -65,15 +65,29 @@ const engine::Endpoint* BatchChecker::endpoint(std::string_view name, bool v6, b
 std::optional<std::span<const grammar::ip::Address>> BatchChecker::addresses(std::string_view name,
                                                                              bool v6, bool is_src,
                                                                              Error& error) {
-  const auto found = snapshot_->names().find(name);
+  const auto& names = snapshot_->names();
+  const auto found = names.find(name);
   if (found.size() == 1) {
-    if (const auto* address = engine::endpoint_address(snapshot_->device(found[0]), v6)) {
+    if (const auto* address = names.endpoint_address(found[0], v6)) {
       return std::span<const grammar::ip::Address>(address, 1);
     }
   }
   const auto* resolved = endpoint(name, v6, is_src, error);
   if (resolved == nullptr) return std::nullopt;
   return std::span<const grammar::ip::Address>(resolved->addresses);
+}
+
+void BatchChecker::prefetch(const QueryInput& input) const noexcept {
+  const auto& names = snapshot_->names();
+  names.prefetch(input.src);
+  // The host of `host:port` / `[v6]:port`, roughly: a wrong guess only prefetches in vain.
+  std::string_view host = input.dst;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.rfind(':'));
+  }
+  names.prefetch(host);
 }
 
 void BatchChecker::add(const QueryInput& input) {

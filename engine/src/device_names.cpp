@@ -73,6 +73,11 @@ const DeviceNameIndex::Hits* DeviceNameIndex::NameMap::find(std::string_view key
   return slot.used ? &slot.hits : nullptr;
 }
 
+void DeviceNameIndex::NameMap::prefetch(std::string_view key) const noexcept {
+  if (slots_.empty()) return;
+  __builtin_prefetch(&slots_[std::hash<std::string_view>{}(key) & (slots_.size() - 1)]);
+}
+
 // Two passes over (key, tier, device): find each key's best tier and its device count, then
 // lay out that tier's devices contiguously in postings_.
 template <typename EachKey>
@@ -83,7 +88,7 @@ void DeviceNameIndex::build(NameMap& map, EachKey&& each_key, std::size_t device
     each_key(d, [&](std::string_view key, Tier tier) {
       Hits& hits = map[key];
       if (hits.count == 0 || tier < hits.tier) {
-        hits = Hits{0, 1, tier};
+        hits = Hits{0, 1, 0, tier};
       } else if (tier == hits.tier) {
         ++hits.count;
       }
@@ -100,6 +105,16 @@ void DeviceNameIndex::build(NameMap& map, EachKey&& each_key, std::size_t device
       if (tier == hits.tier) postings_[hits.offset + hits.count++] = static_cast<DeviceIndex>(d);
     });
   }
+  map.for_each([&](Hits& hits) {
+    if (hits.count > 0) hits.single = postings_[hits.offset];
+  });
+}
+
+std::size_t DeviceNameIndex::address_slot(const grammar::ip::Address& address) const noexcept {
+  const std::size_t mask = addresses_.size() - 1;
+  std::size_t i = AddressHash{}(address)&mask;
+  while (addresses_[i].used && addresses_[i].address != address) i = (i + 1) & mask;
+  return i;
 }
 
 DeviceNameIndex::DeviceNameIndex(const Inventory& inventory) {
@@ -145,14 +160,51 @@ DeviceNameIndex::DeviceNameIndex(const Inventory& inventory) {
         if (!devices[i].tagged() && !devices[i].user.empty()) add(devices[i].user, Tier::Fqdn);
       },
       devices.size(), devices.size() / 2);
-  addresses_.reserve(devices.size() * 2);
+  std::size_t address_count = 0;
+  for (const auto& d : devices) address_count += d.addresses.size();
+  std::size_t capacity = 16;
+  while (capacity < address_count * 2) capacity *= 2;
+  addresses_.assign(capacity, AddressSlot{});
+  picks_.resize(devices.size());
   for (std::size_t i = 0; i < devices.size(); ++i) {
-    for (const auto& a : devices[i].addresses) addresses_.emplace(a, static_cast<DeviceIndex>(i));
+    for (const auto& a : devices[i].addresses) {
+      AddressSlot& slot = addresses_[address_slot(a)];
+      if (!slot.used) slot = AddressSlot{a, static_cast<DeviceIndex>(i), true};  // first wins
+    }
+    Picks& picks = picks_[i];
+    if (const auto* v4 = engine::endpoint_address(devices[i], false)) {
+      picks = Picks{*v4, *engine::endpoint_address(devices[i], true), true};
+    }
   }
 }
 
 std::span<const DeviceIndex> DeviceNameIndex::postings(const Hits& hits) const {
+  if (hits.count == 1) return std::span<const DeviceIndex>(&hits.single, 1);
   return std::span<const DeviceIndex>(postings_).subspan(hits.offset, hits.count);
+}
+
+const grammar::ip::Address* DeviceNameIndex::endpoint_address(DeviceIndex device,
+                                                              bool v6) const noexcept {
+  if (device >= picks_.size() || !picks_[device].any) return nullptr;
+  return v6 ? &picks_[device].v6 : &picks_[device].v4;
+}
+
+// Hashing the lowercase form needs a lowercase copy only for a name with capitals.
+void DeviceNameIndex::prefetch(std::string_view name) const noexcept {
+  if (name.empty()) return;
+  ids_.prefetch(name);
+  if (const auto address = grammar::ip::parse_address(name)) {
+    if (!addresses_.empty()) {
+      __builtin_prefetch(&addresses_[AddressHash{}(*address) & (addresses_.size() - 1)]);
+    }
+    return;
+  }
+  const bool has_capitals =
+      std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (!has_capitals) return names_.prefetch(name);
+  std::string key(name);
+  for (auto& c : key) c = lower_char(c);
+  names_.prefetch(key);
 }
 
 std::span<const DeviceIndex> DeviceNameIndex::find(std::string_view name) const {
@@ -164,9 +216,9 @@ std::span<const DeviceIndex> DeviceNameIndex::find(std::string_view name) const 
     bare = bare.substr(1, bare.size() - 2);
   }
   if (const auto address = grammar::ip::parse_address(bare)) {
-    const auto it = addresses_.find(*address);
-    return it == addresses_.end() ? std::span<const DeviceIndex>{}
-                                  : std::span<const DeviceIndex>(&it->second, 1);
+    const AddressSlot& slot = addresses_[address_slot(*address)];
+    return slot.used ? std::span<const DeviceIndex>(&slot.device, 1)
+                     : std::span<const DeviceIndex>{};
   }
 
   std::string key(name);
@@ -184,9 +236,9 @@ std::span<const DeviceIndex> DeviceNameIndex::find(std::string_view name) const 
 
 std::optional<DeviceIndex> DeviceNameIndex::find_address(
     const grammar::ip::Address& address) const {
-  const auto it = addresses_.find(address);
-  if (it == addresses_.end()) return std::nullopt;
-  return it->second;
+  const AddressSlot& slot = addresses_[address_slot(address)];
+  if (!slot.used) return std::nullopt;
+  return slot.device;
 }
 
 std::span<const DeviceIndex> DeviceNameIndex::user_devices(std::string_view login) const {

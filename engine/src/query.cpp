@@ -69,11 +69,11 @@ QueryError ambiguous(const Snapshot& snapshot, std::string_view name,
 }
 
 void add_device(Endpoint& out, const Snapshot& snapshot, DeviceIndex index, bool v6) {
-  const Device& d = snapshot.device(index);
-  const auto* pick = endpoint_address(d, v6);
+  const auto* pick = snapshot.names().endpoint_address(index, v6);
   if (pick == nullptr) return;  // an address-less device cannot send or receive
   out.addresses.push_back(*pick);
-  out.labels.push_back(fmt::format("{} ({})", d.hostname, ip::to_string(*pick)));
+  out.labels.push_back(
+      fmt::format("{} ({})", snapshot.device(index).hostname, ip::to_string(*pick)));
   out.devices.emplace_back(index);
 }
 

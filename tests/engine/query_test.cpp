@@ -222,19 +222,58 @@ TEST_CASE("the name index agrees with find_devices on random inventories", "[que
       d.name = random.pick(words) + (random.chance(0.5) ? ".ts.net" : "") +
                (random.chance(0.3) ? "." : "");
       if (random.chance(0.3)) d.name = random.pick(words);
-      d.addresses.push_back(*grammar::ip::parse_address("100.64.0." + std::to_string(i + 1)));
+      // IPv4 and IPv6, either alone, in either order, or no address at all.
+      const auto v4 = *grammar::ip::parse_address("100.64.0." + std::to_string(i + 1));
+      const auto v6 = *grammar::ip::parse_address("fd7a:115c:a1e0::" + std::to_string(i + 1));
+      switch (random.below(5)) {
+        case 0:
+          d.addresses = {v4, v6};
+          break;
+        case 1:
+          d.addresses = {v6, v4};
+          break;
+        case 2:
+          d.addresses = {v6};
+          break;
+        case 3:
+          break;
+        default:
+          d.addresses = {v4};
+      }
       inventory.devices.push_back(std::move(d));
     }
     const engine::DeviceNameIndex index(inventory);
-    std::vector<std::string> queries = {"100.64.0.1", "[100.64.0.2]", "100.64.9.9", ".",
-                                        "WEB.",       "Db.Corp.",     "x",          "X.Y.",
-                                        "web.ts.net", "WEB.TS.NET."};
+    for (engine::DeviceIndex d = 0; d < inventory.devices.size(); ++d) {
+      INFO("round " << round << " device " << d);
+      const auto& device = inventory.devices[d];
+      for (const bool v6 : {false, true}) {
+        const auto* scanned = engine::endpoint_address(device, v6);
+        const auto* indexed = index.endpoint_address(d, v6);
+        REQUIRE((scanned == nullptr) == (indexed == nullptr));
+        if (scanned != nullptr) CHECK(*scanned == *indexed);
+      }
+      for (const auto& a : device.addresses) CHECK(index.find_address(a) == d);
+    }
+    std::vector<std::string> queries = {"100.64.0.1",
+                                        "[100.64.0.2]",
+                                        "100.64.9.9",
+                                        ".",
+                                        "WEB.",
+                                        "Db.Corp.",
+                                        "x",
+                                        "X.Y.",
+                                        "web.ts.net",
+                                        "WEB.TS.NET.",
+                                        "[fd7a:115c:a1e0::3]",
+                                        "fd7a:115c:a1e0::1",
+                                        "fd7a:115c:a1e0::99"};
     for (const auto& w : words) queries.push_back(w);
     for (const auto& d : inventory.devices) {
       queries.insert(queries.end(), {d.id, d.node_id, d.name, d.hostname});
     }
     for (const auto& q : queries) {
       INFO("round " << round << " query `" << q << "`");
+      index.prefetch(q);  // a hint only: the answer must not change
       const auto indexed = index.find(q);
       const auto scanned = engine::find_devices(inventory, q);
       CHECK(std::vector<std::size_t>(indexed.begin(), indexed.end()) == scanned);

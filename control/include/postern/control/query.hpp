@@ -83,7 +83,10 @@ class BatchChecker {
 
   void add(const QueryInput& input);
   void add_error(Error error);  // an input that could not be parsed keeps its place
-  void finish();                // answers everything still pending
+  // Starts loading what add(input) will read first; call it a few queries ahead of add, so
+  // that the lookups of neighbouring queries overlap instead of waiting one after another.
+  void prefetch(const QueryInput& input) const noexcept;
+  void finish();  // answers everything still pending
   [[nodiscard]] const engine::Snapshot& snapshot() const { return *snapshot_; }
 
  private:
