@@ -43,7 +43,7 @@ Error needs_tailnet() {
                  "give --tailnet FILE");
 }
 
-Error needs_store() {
+Error integrations_need_store() {
   return invalid(DiagCode::K821, "posture integrations need a store", "run with --db FILE");
 }
 
@@ -141,7 +141,7 @@ bool Tailnet::holds_sync_lease() const {
 }
 
 Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
-  if (!store_) return needs_store();
+  if (!store_) return integrations_need_store();
   auto found = store_->find_integration(provider);
   if (!found) return from_sync(found.error());
   if (!found.value()) return no_integration(provider);
@@ -178,7 +178,7 @@ Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
 }
 
 Outcome<std::vector<SyncRun>> Tailnet::sync_all_now() {
-  if (!store_) return needs_store();
+  if (!store_) return integrations_need_store();
   if (!options_.tailnet_path) return needs_tailnet();
   impl_->syncer();
   std::vector<SyncRun> runs;
@@ -223,7 +223,7 @@ Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider
                                                      const std::string& url,
                                                      const std::string& token,
                                                      const Actor& actor) {
-  if (!store_) return needs_store();
+  if (!store_) return integrations_need_store();
   const auto impl_provider = sync::make_provider(provider);
   if (!impl_provider) return unknown_provider(provider);
   auto normalised = impl_provider->normalise_url(url);
@@ -255,7 +255,7 @@ Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider
 Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider,
                                                      const IntegrationChange& change,
                                                      const Actor& actor) {
-  if (!store_) return needs_store();
+  if (!store_) return integrations_need_store();
   const auto impl_provider = sync::make_provider(provider);
   if (!impl_provider) return unknown_provider(provider);
   if (!change.url && !change.token) {
@@ -296,7 +296,7 @@ Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider
 }
 
 Done Tailnet::delete_integration(const std::string& provider, const Actor& actor) {
-  if (!store_) return needs_store();
+  if (!store_) return integrations_need_store();
   auto existing = store_->find_integration(provider);
   if (!existing) return from_sync(existing.error());
   if (!existing.value()) return no_integration(provider);

@@ -107,7 +107,7 @@ Error client_refused() {
                  "create a client with `postern keys create --oauth --scope SCOPE`");
 }
 
-Error needs_store() {
+Error keys_need_store() {
   return invalid(DiagCode::K821, "API keys need a store", "run with --db FILE");
 }
 
@@ -276,7 +276,7 @@ std::optional<std::int64_t> parse_lifetime(std::string_view text) {
 
 Outcome<NewCredential> Tailnet::create_key(const NewCredentialRequest& request,
                                            const Actor& actor) {
-  if (!store_) return needs_store();
+  if (!store_) return keys_need_store();
   if (auto error = check_request(request)) return *error;
   const auto minted = mint(request.kind);
   if (!minted) return Error{ErrorKind::Internal, DiagCode::K830, "no random bytes available", {}};
@@ -307,7 +307,7 @@ Outcome<NewCredential> Tailnet::create_key(const NewCredentialRequest& request,
 }
 
 Outcome<std::vector<CredentialView>> Tailnet::list_keys() const {
-  if (!store_) return needs_store();
+  if (!store_) return keys_need_store();
   auto rows = store_->list_credentials();
   if (!rows) return from_sync(rows.error());
   std::vector<CredentialView> out;
@@ -318,7 +318,7 @@ Outcome<std::vector<CredentialView>> Tailnet::list_keys() const {
 }
 
 Done Tailnet::revoke_key(std::string_view id, const Actor& actor) {
-  if (!store_) return needs_store();
+  if (!store_) return keys_need_store();
   auto found = store_->find_credential(id);
   if (!found) return from_sync(found.error());
   const auto& row = found.value();
@@ -371,7 +371,7 @@ Outcome<Authenticated> Tailnet::authenticate(std::string_view token) {
 Outcome<AccessToken> Tailnet::issue_access_token(std::string_view client_id,
                                                  std::string_view client_secret,
                                                  const std::vector<std::string>& scopes) {
-  if (!store_) return needs_store();
+  if (!store_) return keys_need_store();
   const auto parts = split_token(client_secret, kOAuthClientPrefix);
   if (!parts || (!client_id.empty() && client_id != parts->id)) return client_refused();
   auto found = store_->find_credential(parts->id);

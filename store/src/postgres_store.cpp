@@ -15,6 +15,7 @@
 #include "pg_schema.hpp"
 #include "postern/store/store.hpp"
 #include "status_json.hpp"
+#include "store_failures.hpp"
 
 namespace postern::store {
 namespace {
@@ -26,12 +27,8 @@ using pg::PgFailure;
 using sync::SyncError;
 using sync::SyncErrorKind;
 
-struct DiscardedFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-struct ConfigFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using detail::ConfigFailure;
+using detail::DiscardedFailure;
 
 std::string random_replica_id() {
   unsigned char bytes[8];

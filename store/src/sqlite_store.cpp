@@ -12,6 +12,7 @@
 
 #include "postern/store/store.hpp"
 #include "status_json.hpp"
+#include "store_failures.hpp"
 
 namespace postern::store {
 namespace {
@@ -25,12 +26,8 @@ using nlohmann::json;
 struct StoreFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-struct DiscardedFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-struct ConfigFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using detail::ConfigFailure;
+using detail::DiscardedFailure;
 
 // Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
 constexpr const char* kMigrations[] = {
