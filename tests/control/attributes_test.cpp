@@ -198,3 +198,28 @@ TEST_CASE("the inventory's values are not the API's to delete", "[control][attri
   CHECK(r.error().kind == ErrorKind::Conflict);
   CHECK(f.value("bob-linux", "custom:tier"));
 }
+
+TEST_CASE("the inventory is shared with the engine until a stored attribute lies over it",
+          "[control][attributes]") {
+  Fixture f;
+  const auto carol_tier =
+      [](const engine::Inventory& inventory) -> std::optional<engine::AttrValue> {
+    for (const auto& d : inventory.devices) {
+      if (d.hostname != "carol-mbp") continue;
+      const auto it = d.attributes.find("custom:tier");
+      if (it != d.attributes.end()) return it->second;
+    }
+    return std::nullopt;
+  };
+  // Nothing stored: the engine serves the loaded inventory itself, not a copy.
+  CHECK(f.tailnet->effective_inventory().get() == &f.tailnet->snapshot()->inventory());
+  REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:tier", std::string("gold"), std::nullopt,
+                                   "", f.admin));
+  const auto effective = f.tailnet->effective_inventory();
+  CHECK(carol_tier(*effective) == engine::AttrValue(std::string("gold")));
+  // Reopened over the store: the stored value is laid over the file's inventory.
+  f.tailnet.reset();
+  f.tailnet = f.open();
+  CHECK(carol_tier(f.tailnet->snapshot()->inventory()) == engine::AttrValue(std::string("gold")));
+  CHECK(f.accepts("carol-mbp", "db-1:5432"));
+}

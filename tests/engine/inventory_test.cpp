@@ -44,13 +44,34 @@ std::string join_errors(const InventoryResult& result) {
   return out;
 }
 
+// The text through both entry points: read in place (what `postern` does with a file) and
+// copied; they must agree on every error and on what was loaded. The in-place result is
+// returned.
+InventoryResult load_both_ways(std::string_view text) {
+  std::string buffer(text);
+  auto in_place = load_inventory_in_place(buffer);
+  const auto copied = load_inventory(text);
+  CHECK(join_errors(in_place) == join_errors(copied));
+  CHECK(in_place.inventory.has_value() == copied.inventory.has_value());
+  if (in_place.inventory && copied.inventory) {
+    CHECK(in_place.inventory->users.size() == copied.inventory->users.size());
+    REQUIRE(in_place.inventory->devices.size() == copied.inventory->devices.size());
+    for (std::size_t i = 0; i < copied.inventory->devices.size(); ++i) {
+      const auto& a = in_place.inventory->devices[i];
+      const auto& b = copied.inventory->devices[i];
+      CHECK((a.id == b.id && a.addresses == b.addresses && a.attributes == b.attributes));
+    }
+  }
+  return in_place;
+}
+
 }  // namespace
 
 TEST_CASE("valid inventories load with the stated contents", "[engine][inventory]") {
   for (const auto& path : postern::test::corpus_files("inventory/valid")) {
     DYNAMIC_SECTION(path.filename().string()) {
       const auto text = postern::test::read_file(path);
-      const auto result = load_inventory(strip_header(text));
+      const auto result = load_both_ways(strip_header(text));
       INFO(join_errors(result));
       REQUIRE(result.errors.empty());
       REQUIRE(result.inventory.has_value());
@@ -101,7 +122,7 @@ TEST_CASE("invalid inventories report every stated error and load nothing", "[en
   for (const auto& path : postern::test::corpus_files("inventory/invalid")) {
     DYNAMIC_SECTION(path.filename().string()) {
       const auto text = postern::test::read_file(path);
-      const auto result = load_inventory(strip_header(text));
+      const auto result = load_both_ways(strip_header(text));
       INFO(join_errors(result));
       CHECK_FALSE(result.inventory.has_value());
       const auto expectations = postern::test::header_values(text, "expect");
