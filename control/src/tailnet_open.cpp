@@ -202,9 +202,17 @@ std::shared_ptr<const engine::Snapshot> Tailnet::snapshot() const noexcept {
   return impl_->engine->snapshot();
 }
 
+// The overlay is copied under the lock, the inventory outside it: a copy of a large inventory
+// must not hold up attribute writes.
 std::shared_ptr<const engine::Inventory> Tailnet::effective_inventory() const {
-  std::lock_guard lock(impl_->writer);
-  return impl_->effective_inventory();
+  std::shared_ptr<const engine::Inventory> base;
+  sync::AttributeTable overlay;
+  {
+    std::lock_guard lock(impl_->writer);
+    base = impl_->base;
+    overlay = impl_->overlay;
+  }
+  return with_overlay(std::move(base), overlay);
 }
 
 PolicyState Tailnet::policy() const {

@@ -653,6 +653,9 @@ InventoryResult load_inventory(std::string_view json_text) {
   return load_safely([&] { return Loader().run(json_text); });
 }
 
+static_assert(kInventoryPadding >= simdjson::SIMDJSON_PADDING,
+              "the in-place parse needs simdjson's padding after the text");
+
 InventoryResult load_inventory_in_place(std::string& json_text) {
   return load_safely([&] {
     json_text.reserve(json_text.size() + kInventoryPadding);
