@@ -99,8 +99,10 @@ struct Tailnet::Impl {
   // Last: stopped (by its destructor) before anything it uses goes away.
   std::unique_ptr<Replicator> replicator;  // a shared (PostgreSQL) store only
 
-  // Compile `loaded` over base + overlay and publish (writer held).
+  // Compile `loaded` over `effective` (`inventory` with the overlay laid over it: the one the
+  // policy was judged against, not built twice) and publish (writer held).
   void install(std::shared_ptr<const engine::Inventory> inventory,
+               std::shared_ptr<const engine::Inventory> effective,
                const engine::LoadedPolicy& loaded, PolicyState state);
   // The inventory file with the stored attributes laid over it (what checks see): `base` itself
   // when no stored attribute lies over it, else a copy with the overlay applied.

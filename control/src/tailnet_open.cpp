@@ -129,9 +129,9 @@ std::shared_ptr<const engine::Inventory> Tailnet::Impl::effective_inventory() co
 }
 
 void Tailnet::Impl::install(std::shared_ptr<const engine::Inventory> inventory,
+                            std::shared_ptr<const engine::Inventory> effective,
                             const engine::LoadedPolicy& loaded, PolicyState state) {
   base = std::move(inventory);
-  auto effective = effective_inventory();
   const auto now = self.now();
   if (!engine) {
     engine =
@@ -155,7 +155,7 @@ void Tailnet::Impl::install_stored_policy(std::int64_t version, const std::strin
                           version, policy.version, render_diagnostics(loaded.file, loaded.diags)));
     return;
   }
-  install(base, loaded, PolicyState{path, text, version, false, 0, 0});
+  install(base, effective, loaded, PolicyState{path, text, version, false, 0, 0});
   log(false, fmt::format("installed policy version {} saved by another replica", version));
 }
 
@@ -284,8 +284,8 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
     text = std::string(kDefaultPolicy);
     path = "policy.hujson";
   }
-  auto accepted = accept_policy(path, text, *with_overlay(loaded_files.inventory, impl.overlay),
-                                tailnet->now());
+  auto effective = with_overlay(loaded_files.inventory, impl.overlay);
+  auto accepted = accept_policy(path, text, *effective, tailnet->now());
   if (!accepted) return accepted.error();
   PolicyState state{path, text, stored ? stored->id : 0, false, 0, 0};
   state.is_default = !loaded_files.policy_text && !stored;
@@ -307,7 +307,8 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
   std::lock_guard lock(impl.writer);
   impl.tailnet_stamp = loaded_files.tailnet_stamp;
   impl.policy_stamp = loaded_files.policy_stamp;
-  impl.install(std::move(loaded_files.inventory), accepted.value(), std::move(state));
+  impl.install(std::move(loaded_files.inventory), std::move(effective), accepted.value(),
+               std::move(state));
   if (impl.replicator) {
     // Changes committed while we loaded: replayed over what was read (they are idempotent).
     if (!impl.replicator->catch_up_locked()) {
@@ -350,8 +351,8 @@ ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
     state.text = *files.value().policy_text;
     state.path = *options_.policy_path;
   }
-  auto accepted = accept_policy(state.path, state.text,
-                                *with_overlay(files.value().inventory, impl.overlay), now());
+  auto effective = with_overlay(files.value().inventory, impl.overlay);
+  auto accepted = accept_policy(state.path, state.text, *effective, now());
   if (!accepted) return reject(accepted.error());
   if (store_ && state.text != policy().text && options_.store_policy_file) {
     const Actor actor = local_admin(kOriginFile);
@@ -363,7 +364,8 @@ ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
     if (!saved) return reject(from_sync(saved.error()));
     state.version = saved.value().id;
   }
-  impl.install(std::move(files.value().inventory), accepted.value(), std::move(state));
+  impl.install(std::move(files.value().inventory), std::move(effective), accepted.value(),
+               std::move(state));
   impl.log(false, fmt::format("reloaded: policy version {}, {} devices", impl.policy.version,
                               impl.base->devices.size()));
   return ReloadOutcome::Reloaded;

@@ -69,7 +69,7 @@ Outcome<PolicyState> Tailnet::replace_policy(std::string text, const Actor& acto
   } else {
     next.version = current.version + 1;
   }
-  impl.install(impl.base, verdict.loaded, std::move(next));
+  impl.install(impl.base, inventory, verdict.loaded, std::move(next));
   impl.log(false,
            fmt::format("{} replaced the policy: version {}", actor.name, impl.policy.version));
   return policy();
