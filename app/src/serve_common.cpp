@@ -47,4 +47,18 @@ control::Actor api_actor(const http::Request& request) {
   return actor;
 }
 
+std::function<void(const control::Done&)> answer_after_edit(
+    std::shared_ptr<http::PendingResponse> pending, ApiContext& context, std::string device,
+    RenderAttributes render, RenderError fail) {
+  return [pending = std::move(pending), &context, device = std::move(device),
+          render = std::move(render), fail = std::move(fail)](const control::Done& edited) {
+    if (!edited) return pending->complete(fail(edited.error()));
+    pending->complete([&context, device, render, fail] {
+      const auto view = context.tailnet.device_attributes(device);
+      if (!view) return fail(view.error());
+      return render(view.value());
+    });
+  };
+}
+
 }  // namespace postern::server

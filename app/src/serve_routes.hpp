@@ -3,6 +3,8 @@
 // formats the answer. Every error is {"message", "code"} with the status of its kind.
 
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -26,6 +28,15 @@ struct ApiContext {
 http::Response error_response(const control::Error& error, Log& log);
 // The actor of an API change: the credential that authenticated it, else the local admin.
 control::Actor api_actor(const http::Request& request);
+
+// Completes `pending` once an edit of `device` is done: with `render` of the device's attributes
+// then (read on the connection's thread, not the committing one), or with `fail` of the edit's
+// error. Postern's routes and Tailscale's API differ only in those two renderings.
+using RenderAttributes = std::function<http::Response(const control::DeviceAttributesView&)>;
+using RenderError = std::function<http::Response(const control::Error&)>;
+std::function<void(const control::Done&)> answer_after_edit(
+    std::shared_ptr<http::PendingResponse> pending, ApiContext& context, std::string device,
+    RenderAttributes render, RenderError fail);
 
 void install_query_routes(http::Router& router, ApiContext& context);
 void install_device_routes(http::Router& router, ApiContext& context);

@@ -72,18 +72,15 @@ control::Outcome<WriteInput> read_write(const nlohmann::json& body, bool needs_v
   return in;
 }
 
-// Completes `pending` once an edit of `device` is done: with its attributes then (read on the
-// connection's thread, not the committing one), or the edit's error.
+// Answers an edit with the device's attributes in Postern's shape, or the edit's error.
 std::function<void(const control::Done&)> attributes_answer(
     std::shared_ptr<http::PendingResponse> pending, ApiContext& context, std::string device) {
-  return [pending = std::move(pending), &context, device = std::move(device)](const auto& edited) {
-    if (!edited) return pending->complete(error_response(edited.error(), context.log));
-    pending->complete([&context, device] {
-      const auto view = context.tailnet.device_attributes(device);
-      if (!view) return error_response(view.error(), context.log);
-      return http::Response::json(200, attributes_json(view.value()));
-    });
-  };
+  return answer_after_edit(
+      std::move(pending), context, std::move(device),
+      [](const control::DeviceAttributesView& view) {
+        return http::Response::json(200, attributes_json(view));
+      },
+      [&context](const control::Error& error) { return error_response(error, context.log); });
 }
 
 }  // namespace

@@ -141,18 +141,15 @@ control::Outcome<std::vector<control::AttributeEdit>> read_patch(const json& bod
   return edits;
 }
 
-// Completes `pending` once an edit of `device` is done: with its attributes then (read on the
-// connection's thread, not the committing one), or the edit's error.
+// Answers an edit with the device's attributes in Tailscale's shape, or the edit's error.
 std::function<void(const control::Done&)> attributes_answer(
     std::shared_ptr<http::PendingResponse> pending, ApiContext& context, std::string device) {
-  return [pending = std::move(pending), &context, device = std::move(device)](const auto& edited) {
-    if (!edited) return pending->complete(ts_error(edited.error(), context.log));
-    pending->complete([&context, device] {
-      const auto view = context.tailnet.device_attributes(device);
-      if (!view) return ts_error(view.error(), context.log);
-      return http::Response::json(200, attributes_json(view.value()));
-    });
-  };
+  return answer_after_edit(
+      std::move(pending), context, std::move(device),
+      [](const control::DeviceAttributesView& view) {
+        return http::Response::json(200, attributes_json(view));
+      },
+      [&context](const control::Error& error) { return ts_error(error, context.log); });
 }
 
 http::Response get_attributes(const http::Request& req, ApiContext& context) {
