@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "open_tailnet.hpp"
 #include "postern/control/query.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/clock.hpp"
@@ -19,10 +20,6 @@ using control::ErrorKind;
 
 namespace {
 
-std::string sample(const std::string& name) {
-  return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
-}
-
 struct Fixture {
   test::ScratchDir dir{"postern-control-attrs"};
   sync::FakeClock clock;
@@ -30,14 +27,7 @@ struct Fixture {
   control::Actor admin{"admin:alice", "CLI"};
 
   std::unique_ptr<control::Tailnet> open() {
-    control::TailnetOptions options;
-    options.db = dir.file("postern.db");
-    options.policy_path = sample("policy.hujson");
-    options.tailnet_path = sample("tailnet.json");
-    options.clock = &clock;
-    auto opened = control::Tailnet::open(std::move(options));
-    REQUIRE(opened.ok());
-    return std::move(opened.value());
+    return test::open_tailnet({.db = dir.file("postern.db")}, clock);
   }
 
   bool accepts(const std::string& src, const std::string& dst) {

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "open_tailnet.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/clock.hpp"
 #include "scratch.hpp"
@@ -31,14 +32,7 @@ struct Fixture {
   control::Actor admin{"admin:alice", "test"};
 
   std::unique_ptr<control::Tailnet> open() {
-    control::TailnetOptions options;
-    options.db = dir.file("postern.db");
-    options.policy_path = std::string(POSTERN_SOURCE_DIR) + "/samples/policy.hujson";
-    options.tailnet_path = std::string(POSTERN_SOURCE_DIR) + "/samples/tailnet.json";
-    options.clock = &clock;
-    auto opened = control::Tailnet::open(std::move(options));
-    REQUIRE(opened.ok());
-    return std::move(opened.value());
+    return test::open_tailnet({.db = dir.file("postern.db")}, clock);
   }
 
   std::map<std::string, std::optional<engine::AttrValue>> values(const std::string& key) {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "open_tailnet.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/clock.hpp"
 #include "scratch.hpp"
@@ -21,12 +22,8 @@ struct Fixture {
   control::Actor admin{"admin:alice", "CLI"};
 
   std::unique_ptr<control::Tailnet> open() {
-    control::TailnetOptions options;
-    options.db = dir.file("postern.db");
-    options.clock = &clock;
-    auto opened = control::Tailnet::open(std::move(options));
-    REQUIRE(opened.ok());
-    return std::move(opened.value());
+    return test::open_tailnet({.policy = false, .inventory = false, .db = dir.file("postern.db")},
+                              clock);
   }
 
   control::NewCredential create(NewCredentialRequest request) {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "open_tailnet.hpp"
 #include "postern/control/configuration_log.hpp"
 #include "postern/control/device_objects.hpp"
 #include "postern/control/integration_api.hpp"
@@ -19,9 +20,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string sample(const std::string& name) {
-  return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
-}
+using test::sample;
 
 engine::Inventory sample_inventory() {
   auto loaded = engine::load_inventory(test::slurp(sample("tailnet.json")));
@@ -35,13 +34,9 @@ struct Opened {
   std::unique_ptr<control::Tailnet> tailnet;
 
   explicit Opened(bool with_store = true) {
-    control::TailnetOptions options;
-    options.tailnet_path = sample("tailnet.json");
-    if (with_store) options.db = dir.file("postern.db");
-    options.clock = &clock;
-    auto opened = control::Tailnet::open(std::move(options));
-    REQUIRE(opened.ok());
-    tailnet = std::move(opened.value());
+    std::optional<std::filesystem::path> db;
+    if (with_store) db = dir.file("postern.db");
+    tailnet = test::open_tailnet({.policy = false, .db = db}, clock);
   }
 };
 
