@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Options {
+struct AttributesOptions {
   std::string db = std::string(control::kDefaultDbPath);
   std::string tailnet;
   std::string device;
@@ -48,7 +48,7 @@ std::optional<std::pair<std::string, engine::AttrValue>> parse_assignment(const 
   return std::make_pair(key, engine::AttrValue{raw});
 }
 
-int print_attributes(const Options& o, const control::DeviceAttributesView& view,
+int print_attributes(const AttributesOptions& o, const control::DeviceAttributesView& view,
                      const std::string& label) {
   if (o.format == "json") {
     json out{{"device", view.device_key},
@@ -74,7 +74,7 @@ int print_attributes(const Options& o, const control::DeviceAttributesView& view
   return kExitOk;
 }
 
-int run_attributes(const Options& o) {
+int run_attributes(const AttributesOptions& o) {
   control::TailnetOptions options;
   options.tailnet_path = o.tailnet;
   options.db = o.db;
@@ -119,9 +119,9 @@ int run_attributes(const Options& o) {
   return print_attributes(o, view.value(), label);
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kAttributesCommand{
     62, [](CLI::App& root, int& exit_code) {
-      auto o = std::make_shared<Options>();
+      auto o = std::make_shared<AttributesOptions>();
       auto* cmd = root.add_subcommand(
           "attributes",
           "Show a device's posture attributes (node:*, the inventory's, synced kandji:*,\n"

@@ -14,7 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Options {
+struct AuditOptions {
   std::string db = std::string(control::kDefaultDbPath);
   std::string since;
   std::string actor;
@@ -23,7 +23,7 @@ struct Options {
   std::string format = "text";
 };
 
-int run_audit(const Options& o) {
+int run_audit(const AuditOptions& o) {
   control::TailnetOptions options;
   options.db = o.db;
   options.create_db = false;
@@ -66,9 +66,9 @@ int run_audit(const Options& o) {
   return kExitOk;
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kAuditCommand{
     63, [](CLI::App& root, int& exit_code) {
-      auto o = std::make_shared<Options>();
+      auto o = std::make_shared<AuditOptions>();
       auto* cmd = root.add_subcommand(
           "audit",
           "Print the audit log, oldest first: policy changes, Create/Update/Removed posture "

@@ -130,14 +130,14 @@ int run_batch(const CheckOptions& o, const control::Tailnet& tailnet) {
   }
   const auto snap = tailnet.snapshot();
   const auto& file = snap->file();
-  const bool json = o.format == "json";
+  const bool as_json = o.format == "json";
   std::string out;
   out.reserve(1 << 16);
   bool any_error = false;
   std::vector<std::size_t> line_numbers;  // input index -> line number (blank lines skipped)
   control::BatchChecker batch(snap, [&](const control::BatchChecker::Answer& a) {
     if (a.error) any_error = true;
-    if (json) {
+    if (as_json) {
       // The HTTP batch's shape, plus the input line of an error.
       nlohmann::json r = batch_answer_json(file, a);
       if (a.error) r["line"] = line_numbers[a.index];
@@ -200,7 +200,7 @@ int run_check(const CheckOptions& o) {
   return o.batch.empty() ? run_single(o, *tailnet) : run_batch(o, *tailnet);
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kCheckCommand{
     30, [](CLI::App& root, int& exit_code) {
       auto o = std::make_shared<CheckOptions>();
       auto* cmd = root.add_subcommand(

@@ -42,7 +42,7 @@ int run_filter(const FilterOptions& o) {
   return kExitOk;
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kFilterCommand{
     40, [](CLI::App& root, int& exit_code) {
       auto o = std::make_shared<FilterOptions>();
       auto* cmd = root.add_subcommand(

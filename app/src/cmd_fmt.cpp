@@ -191,7 +191,7 @@ int run_fmt(FmtOptions options) {
   return exit_code;
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kFmtCommand{
     15, [](CLI::App& root, int& exit_code) {
       auto options = std::make_shared<FmtOptions>();
       auto* cmd = root.add_subcommand(

@@ -226,7 +226,7 @@ int run_hujson(const HujsonOptions& options) {
   return kExitOk;
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kHujsonCommand{
     60, [](CLI::App& root, int& exit_code) {
       auto options = std::make_shared<HujsonOptions>();
       auto* cmd = root.add_subcommand(

@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Options {
+struct IntegrationsOptions {
   std::string db = std::string(control::kDefaultDbPath);
   std::string tailnet;
   std::string provider;
@@ -35,7 +35,7 @@ void warn_token_shape(const std::string& token) {
   }
 }
 
-std::unique_ptr<control::Tailnet> open(const Options& o) {
+std::unique_ptr<control::Tailnet> open(const IntegrationsOptions& o) {
   control::TailnetOptions options;
   options.db = o.db;
   if (!o.tailnet.empty()) options.tailnet_path = o.tailnet;
@@ -54,7 +54,7 @@ void print_run(const control::SyncRun& run) {
 }
 
 // The create/update-triggered sync runs here when the tailnet is known.
-int sync_after_change(control::Tailnet& tailnet, const Options& o) {
+int sync_after_change(control::Tailnet& tailnet, const IntegrationsOptions& o) {
   if (o.tailnet.empty()) {
     std::cout << "a running `postern sync` or `postern serve --sync` picks the change up within a "
                  "second; or run `postern sync --once --tailnet FILE` now\n";
@@ -70,7 +70,7 @@ int sync_after_change(control::Tailnet& tailnet, const Options& o) {
   return run.value()->report.ok ? kExitOk : kExitFailed;
 }
 
-int run_add(const Options& o) {
+int run_add(const IntegrationsOptions& o) {
   auto token = read_token_option("integrations", o.token_file, o.token_env);
   if (!token) return kExitUsage;
   auto tailnet = open(o);
@@ -86,7 +86,7 @@ int run_add(const Options& o) {
   return sync_after_change(*tailnet, o);
 }
 
-int run_update(const Options& o) {
+int run_update(const IntegrationsOptions& o) {
   control::IntegrationChange change;
   if (!o.url.empty()) change.url = o.url;
   if (!o.token_file.empty() || !o.token_env.empty()) {
@@ -107,7 +107,7 @@ int run_update(const Options& o) {
   return sync_after_change(*tailnet, o);
 }
 
-int run_remove(const Options& o) {
+int run_remove(const IntegrationsOptions& o) {
   auto tailnet = open(o);
   if (!tailnet) return kExitUsage;
   if (auto removed = tailnet->delete_integration(o.provider, cli_actor(o.actor)); !removed) {
@@ -118,7 +118,7 @@ int run_remove(const Options& o) {
   return kExitOk;
 }
 
-int run_list_or_status(const Options& o, bool detailed) {
+int run_list_or_status(const IntegrationsOptions& o, bool detailed) {
   auto tailnet = open(o);
   if (!tailnet) return kExitUsage;
   json all = json::array();
@@ -193,16 +193,16 @@ int run_list_or_status(const Options& o, bool detailed) {
 }
 
 // Every subcommand takes the same --db and --tailnet, so a script can pass one set to all.
-void common(CLI::App* cmd, Options& o) {
+void common(CLI::App* cmd, IntegrationsOptions& o) {
   cmd->add_option("--db", o.db, "Attribute store (SQLite; default postern.db)")->type_name("FILE");
   cmd->add_option("--tailnet", o.tailnet,
                   "Tailnet inventory: add/update sync right away against it")
       ->type_name("FILE");
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kIntegrationsCommand{
     60, [](CLI::App& root, int& exit_code) {
-      auto o = std::make_shared<Options>();
+      auto o = std::make_shared<IntegrationsOptions>();
       auto* cmd = root.add_subcommand(
           "integrations",
           "Configure device-posture integrations (Kandji). The API token is kept in\n"

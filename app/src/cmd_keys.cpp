@@ -14,7 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Options {
+struct KeysOptions {
   std::string db = std::string(control::kDefaultDbPath);
   std::string expiry;
   std::string description;
@@ -25,7 +25,7 @@ struct Options {
   std::string format = "text";
 };
 
-std::unique_ptr<control::Tailnet> open(const Options& o, bool create) {
+std::unique_ptr<control::Tailnet> open(const KeysOptions& o, bool create) {
   control::TailnetOptions options;
   options.db = o.db;
   options.create_db = create;
@@ -42,7 +42,7 @@ std::string state_of(const control::CredentialView& key, std::int64_t now) {
   return "active";
 }
 
-int run_create(const Options& o) {
+int run_create(const KeysOptions& o) {
   control::NewCredentialRequest request;
   request.kind = o.oauth ? control::CredentialKind::OAuthClient : control::CredentialKind::ApiKey;
   request.description = o.description;
@@ -89,7 +89,7 @@ json key_json(const control::CredentialView& key, std::int64_t now) {
               {"state", state_of(key, now)}};
 }
 
-int run_list(const Options& o) {
+int run_list(const KeysOptions& o) {
   auto tailnet = open(o, false);
   if (!tailnet) return kExitUsage;
   auto keys = tailnet->list_keys();
@@ -122,7 +122,7 @@ int run_list(const Options& o) {
   return kExitOk;
 }
 
-int run_revoke(const Options& o) {
+int run_revoke(const KeysOptions& o) {
   auto tailnet = open(o, false);
   if (!tailnet) return kExitUsage;
   if (auto revoked = tailnet->revoke_key(o.id, cli_actor(o.actor)); !revoked) {
@@ -133,14 +133,14 @@ int run_revoke(const Options& o) {
   return kExitOk;
 }
 
-void add_db(CLI::App* cmd, Options& o) {
+void add_db(CLI::App* cmd, KeysOptions& o) {
   cmd->add_option("--db", o.db, "The store `postern serve --db` uses (default postern.db)")
       ->type_name("FILE");
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kKeysCommand{
     64, [](CLI::App& root, int& exit_code) {
-      auto o = std::make_shared<Options>();
+      auto o = std::make_shared<KeysOptions>();
       auto* cmd = root.add_subcommand(
           "keys",
           "API access keys (tskey-api-...) and OAuth clients (tskey-client-...) for the\n"

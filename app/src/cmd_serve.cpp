@@ -7,7 +7,7 @@
 namespace postern::app {
 namespace {
 
-const CommandRegistration kRegistration{
+const CommandRegistration kServeCommand{
     90, [](CLI::App& root, int& exit_code) {
       auto o = std::make_shared<server::ServeOptions>();
       auto* cmd = root.add_subcommand(

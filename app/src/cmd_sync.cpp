@@ -15,7 +15,7 @@
 namespace postern::app {
 namespace {
 
-struct Options {
+struct SyncOptions {
   std::string db = std::string(control::kDefaultDbPath);
   std::string tailnet;
   bool once = false;
@@ -64,7 +64,7 @@ bool report_paused(const control::Tailnet& tailnet) {
   return any;
 }
 
-int run_sync(const Options& o) {
+int run_sync(const SyncOptions& o) {
   control::TailnetOptions options;
   options.db = o.db;
   options.tailnet_path = o.tailnet;
@@ -123,9 +123,9 @@ int run_sync(const Options& o) {
   return kExitOk;
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kSyncCommand{
     61, [](CLI::App& root, int& exit_code) {
-      auto o = std::make_shared<Options>();
+      auto o = std::make_shared<SyncOptions>();
       auto* cmd = root.add_subcommand(
           "sync",
           "Sync device posture from every configured integration into the attribute store:\n"

@@ -110,7 +110,7 @@ int run_validate(const ValidateOptions& options) {
   return any_invalid ? kExitFailed : kExitOk;
 }
 
-const CommandRegistration kRegistration{
+const CommandRegistration kValidateCommand{
     10, [](CLI::App& root, int& exit_code) {
       auto options = std::make_shared<ValidateOptions>();
       auto* cmd = root.add_subcommand(

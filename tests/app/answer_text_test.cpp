@@ -16,6 +16,8 @@
 #include "postern/sync/clock.hpp"
 #include "scratch.hpp"
 
+namespace answer_text_test {
+
 using namespace postern;
 
 namespace {
@@ -128,3 +130,5 @@ TEST_CASE("strings that need escaping are escaped as nlohmann does", "[answer_te
           nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 }
+
+}  // namespace answer_text_test

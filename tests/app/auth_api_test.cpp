@@ -14,6 +14,8 @@
 #include "process.hpp"
 #include "scratch.hpp"
 
+namespace auth_api_test {
+
 namespace {
 
 using nlohmann::json;
@@ -311,3 +313,5 @@ TEST_CASE("postern keys: bad input gets a clear error and exit 2", "[app][auth]"
       run_process({postern_binary(), "keys", "list", "--db", dir.file("absent.db").string()});
   CHECK(missing.exit_code == 2);
 }
+
+}  // namespace auth_api_test

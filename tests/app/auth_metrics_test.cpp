@@ -15,6 +15,8 @@
 #include "process.hpp"
 #include "scratch.hpp"
 
+namespace auth_metrics_test {
+
 namespace {
 
 using postern::test::Process;
@@ -204,3 +206,5 @@ TEST_CASE("metrics: --metrics-listen refuses a non-loopback address", "[app][met
   CHECK(result.exit_code == 2);
   CHECK(result.err.find("loopback") != std::string::npos);
 }
+
+}  // namespace auth_metrics_test

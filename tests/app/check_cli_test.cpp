@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+namespace check_cli_test {
+
 namespace {
 
 struct Run {
@@ -119,3 +121,5 @@ TEST_CASE("filter: tailcfg FilterRules for one node, shaped as GET /v1/filter", 
   }
   CHECK(run("filter " + samples() + " --node nope").exit_code == 2);
 }
+
+}  // namespace check_cli_test

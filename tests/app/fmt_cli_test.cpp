@@ -12,6 +12,8 @@
 #include "postern/grammar/hujson_format.hpp"
 #include "scratch.hpp"
 
+namespace fmt_cli_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -187,3 +189,5 @@ TEST_CASE("fmt: invalid input, usage and I/O errors", "[app][fmt]") {
   CHECK(mixed.exit_code == 2);
   CHECK(mixed.out == dir.file("messy.hujson").string() + "\n");
 }
+
+}  // namespace fmt_cli_test

@@ -14,6 +14,8 @@
 #include "postern/grammar/hujson.hpp"
 #include "scratch.hpp"
 
+namespace hujson_cli_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -112,3 +114,5 @@ TEST_CASE("hujson: a large file streams and still reports exact positions", "[ap
   CHECK(failed.err.rfind(bad.path.string() + ":" + std::to_string(lines - 1) + ":4: error[H004]",
                          0) == 0);
 }
+
+}  // namespace hujson_cli_test

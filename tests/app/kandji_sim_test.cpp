@@ -29,6 +29,8 @@
 #include "process.hpp"
 #include "scratch.hpp"
 
+namespace kandji_sim_test {
+
 namespace {
 
 using nlohmann::json;
@@ -795,3 +797,5 @@ TEST_CASE("command line", "[app][kandji_sim]") {
     CHECK(sim.stop(SIGINT) == 0);
   }
 }
+
+}  // namespace kandji_sim_test

@@ -7,6 +7,8 @@
 #include "kandji_sim.hpp"
 #include "process.hpp"
 
+namespace live_data_test {
+
 using postern::test::run_process;
 
 TEST_CASE("live data: a sync flips carol's access through posture:trusted", "[app][sync]") {
@@ -53,3 +55,5 @@ TEST_CASE("live data: a sync flips carol's access through posture:trusted", "[ap
   }
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace live_data_test

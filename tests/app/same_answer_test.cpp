@@ -16,6 +16,8 @@
 #include "json_files.hpp"
 #include "process.hpp"
 
+namespace same_answer_test {
+
 using nlohmann::json;
 
 namespace {
@@ -113,3 +115,5 @@ TEST_CASE("CLI and HTTP answer one table of queries alike", "[app][server][cli]"
   CHECK(refused >= 15);
   CHECK(server.stop() == 0);
 }
+
+}  // namespace same_answer_test

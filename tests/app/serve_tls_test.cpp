@@ -11,6 +11,8 @@
 #include "scratch.hpp"
 #include "self_signed.hpp"
 
+namespace serve_tls_test {
+
 namespace {
 
 const std::string kCurl = "/usr/bin/curl";
@@ -99,3 +101,5 @@ TEST_CASE("serve: HTTPS on a non-loopback address, credentials required", "[app]
     CHECK(server.err().find(token) == std::string::npos);
   }
 }
+
+}  // namespace serve_tls_test

@@ -34,6 +34,8 @@
 #include "process.hpp"
 #include "scratch.hpp"
 
+namespace server_test {
+
 namespace {
 
 using nlohmann::json;
@@ -675,3 +677,5 @@ TEST_CASE("serve refuses to start on bad configuration", "[app][server]") {
     CHECK(r.second.find("error[C703]") != std::string::npos);
   }
 }
+
+}  // namespace server_test

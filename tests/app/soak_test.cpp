@@ -23,6 +23,8 @@
 #include "process.hpp"
 #include "scratch.hpp"
 
+namespace soak_test {
+
 namespace {
 
 using nlohmann::json;
@@ -275,3 +277,5 @@ TEST_CASE("soak: checks, batches, writes and faulty syncs keep every answer and 
   CHECK(log.find(kKandjiToken) == std::string::npos);
   CHECK(log.find(kApiToken) == std::string::npos);
 }
+
+}  // namespace soak_test

@@ -14,6 +14,8 @@
 #include "process.hpp"
 #include "scratch.hpp"
 
+namespace sync_cli_test {
+
 using nlohmann::json;
 using postern::test::Process;
 using postern::test::ProcessResult;
@@ -262,3 +264,5 @@ TEST_CASE("cli: the audit actor falls back to the process's account without $USE
   REQUIRE(account != nullptr);
   CHECK(first["actor"] == std::string("admin:") + account->pw_name);
 }
+
+}  // namespace sync_cli_test

@@ -7,6 +7,8 @@
 
 #include "tsapi_harness.hpp"
 
+namespace tsapi_admin_test {
+
 using namespace tsapi_test;
 
 namespace {
@@ -172,3 +174,5 @@ TEST_CASE("configuration audit log: shape, window and filters", "[tsapi][audit]"
   CHECK(c.get("/api/v2/tailnet/nope/logging/configuration?start=" + start + "&end=" + end).status ==
         404);
 }
+
+}  // namespace tsapi_admin_test

@@ -4,6 +4,8 @@
 // comments, deletes, and the all-or-nothing batch PATCH; bad input stores nothing.
 #include "tsapi_harness.hpp"
 
+namespace tsapi_devices_test {
+
 using namespace tsapi_test;
 
 namespace {
@@ -196,3 +198,5 @@ TEST_CASE("batch PATCH device-attributes: merge patch, null deletes, all or noth
             .status == 404);
   CHECK(c.ok(c.get(attributes_path(kAlice)))["attributes"]["custom:flag"] == true);
 }
+
+}  // namespace tsapi_devices_test

@@ -7,6 +7,8 @@
 #include "postern/grammar/hujson_format.hpp"
 #include "tsapi_harness.hpp"
 
+namespace tsapi_policy_test {
+
 using namespace tsapi_test;
 
 namespace {
@@ -265,3 +267,5 @@ TEST_CASE("acl/preview: rules for a user, rules reaching an IP:port", "[tsapi][p
   // Still serving, nothing stored.
   CHECK(c.send("GET", kAcl).body == default_policy);
 }
+
+}  // namespace tsapi_policy_test

@@ -11,6 +11,8 @@
 
 #include "scratch.hpp"
 
+namespace validate_cli_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -158,3 +160,5 @@ TEST_CASE("validate: the policy's tests run after validation (E17)", "[app][vali
   CHECK(run.output.find("error[T4") != std::string::npos);
   CHECK(run.output.find(file.path.string() + ":8:") != std::string::npos);
 }
+
+}  // namespace validate_cli_test

@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+namespace attribute_stage_test {
+
 using postern::control::AttributeStage;
 using postern::control::HolderCounts;
 using postern::engine::AttrValue;
@@ -87,3 +89,5 @@ TEST_CASE("stage: clear forgets everything (a failed commit)", "[control][group-
   CHECK(staged.empty());
   CHECK(counts_of(staged, "custom:x", "custom:x") == HolderCounts{0, 0, 0});
 }
+
+}  // namespace attribute_stage_test

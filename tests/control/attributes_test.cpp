@@ -14,6 +14,8 @@
 #include "postern/sync/clock.hpp"
 #include "scratch.hpp"
 
+namespace attributes_test {
+
 using namespace postern;
 using control::AttributeEdit;
 using control::ErrorKind;
@@ -213,3 +215,5 @@ TEST_CASE("the inventory is shared with the engine until a stored attribute lies
   CHECK(carol_tier(f.tailnet->snapshot()->inventory()) == engine::AttrValue(std::string("gold")));
   CHECK(f.accepts("carol-mbp", "db-1:5432"));
 }
+
+}  // namespace attributes_test

@@ -6,6 +6,8 @@
 
 #include "postern/engine/policy_load.hpp"
 
+namespace device_postures_test {
+
 using namespace postern;
 
 namespace {
@@ -110,3 +112,5 @@ TEST_CASE("posture_table: passing postures per device, and it follows attribute 
   REQUIRE(alpha.ok());
   CHECK(alpha.value().postures[1].pass);
 }
+
+}  // namespace device_postures_test

@@ -16,6 +16,8 @@
 #include "postern/sync/clock.hpp"
 #include "scratch.hpp"
 
+namespace group_commit_test {
+
 using namespace postern;
 using control::AttributeEdit;
 using control::Done;
@@ -134,3 +136,5 @@ TEST_CASE("concurrent callers are each told once and the live state is the store
   f.tailnet = f.open();
   CHECK(f.values("custom:n") == live);
 }
+
+}  // namespace group_commit_test

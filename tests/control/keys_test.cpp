@@ -9,6 +9,8 @@
 #include "postern/sync/clock.hpp"
 #include "scratch.hpp"
 
+namespace keys_test {
+
 using namespace postern;
 using control::CredentialKind;
 using control::NewCredentialRequest;
@@ -295,3 +297,5 @@ TEST_CASE("creation rules: scopes by kind, description bounds, a store is needed
   CHECK(opened.value()->create_key({}, f.admin).error().code == grammar::DiagCode::K821);
   CHECK_FALSE(opened.value()->authenticate("tskey-api-k1-abc").ok());
 }
+
+}  // namespace keys_test

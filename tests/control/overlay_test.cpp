@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace overlay_test {
+
 
 using namespace postern;
 using namespace postern::sync;
@@ -40,3 +42,5 @@ TEST_CASE("stored attributes win over the inventory's, node:* never, rows by dev
   CHECK(std::get<bool>(l.attributes.at("kandji:mdmEnabled")));
   CHECK(l.expiries.at("kandji:mdmEnabled") == 2'000'000'000);
 }
+
+}  // namespace overlay_test

@@ -15,6 +15,8 @@
 #include "postern/sync/clock.hpp"
 #include "scratch.hpp"
 
+namespace tsapi_views_test {
+
 using namespace postern;
 using nlohmann::json;
 
@@ -336,3 +338,5 @@ TEST_CASE("no store, no audit log", "[control][tsapi]") {
   REQUIRE_FALSE(log.ok());
   CHECK(log.error().kind == control::ErrorKind::NotFound);
 }
+
+}  // namespace tsapi_views_test

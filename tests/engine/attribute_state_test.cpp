@@ -5,6 +5,8 @@
 #include "engine_fixture.hpp"
 #include "postern/engine/engine.hpp"
 
+namespace attribute_state_test {
+
 namespace {
 
 using namespace postern;
@@ -124,3 +126,5 @@ TEST_CASE("usage built after changes equals usage kept through them", "[engine][
     CHECK(kept.engine->attribute_key_usage(key) == fresh.engine->attribute_key_usage(key));
   }
 }
+
+}  // namespace attribute_state_test

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace cmpver_test {
+
 namespace {
 
 using postern::engine::compare_versions;
@@ -132,3 +134,5 @@ TEST_CASE("cmpver: antisymmetry, reflexivity and transitivity on random strings"
     }
   }
 }
+
+}  // namespace cmpver_test

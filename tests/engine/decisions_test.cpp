@@ -14,6 +14,8 @@
 #include "postern/engine/policy_load.hpp"
 #include "reference_evaluator.hpp"
 
+namespace decisions_test {
+
 using namespace postern;
 namespace ip = grammar::ip;
 
@@ -361,3 +363,5 @@ TEST_CASE("the fixture is the spec's shared fixture", "[engine][decisions]") {
   CHECK(inventory.devices[x1.front()].is_external);
   CHECK(inventory.devices[x1.front()].attributes.empty());
 }
+
+}  // namespace decisions_test

@@ -15,6 +15,8 @@
 #include "reference_evaluator.hpp"
 #include "seeded_random.hpp"
 
+namespace differential_test {
+
 using namespace postern;
 namespace ip = grammar::ip;
 
@@ -615,3 +617,5 @@ TEST_CASE("the engine agrees with the reference evaluator on random policies",
                              << " decisions compared, " << accepted << " accepts, "
                              << filter_checked << " filter entries compared");
 }
+
+}  // namespace differential_test

@@ -15,6 +15,8 @@
 #include "postern/engine/engine.hpp"
 #include "seeded_random.hpp"
 
+namespace engine_batch_test {
+
 using namespace postern;
 namespace ip = grammar::ip;
 
@@ -277,3 +279,5 @@ TEST_CASE("check_batch on the default policy accepts everything in the tailnet",
   compiled.engine->check_batch(queries, std::span<engine::Decision>(decisions));
   CHECK(decisions[2].reason == engine::Reason::AllowAll);
 }
+
+}  // namespace engine_batch_test

@@ -4,6 +4,8 @@
 
 #include "engine_fixture.hpp"
 
+namespace engine_filter_test {
+
 using namespace postern;
 
 namespace {
@@ -198,3 +200,5 @@ TEST_CASE("via grants to `*` reach the hosts behind the via router", "[engine][f
   probe.port = 443;
   CHECK(snap->check(probe).allow);
 }
+
+}  // namespace engine_filter_test

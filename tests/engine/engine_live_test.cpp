@@ -7,6 +7,8 @@
 
 #include "engine_fixture.hpp"
 
+namespace engine_live_test {
+
 using namespace postern;
 using engine::AttrChange;
 using test::allows;
@@ -235,3 +237,5 @@ TEST_CASE("per-query attributes replace the stored ones", "[engine][live]") {
   q.src_attrs = &none;
   CHECK_FALSE(c.engine->check(q).allow);
 }
+
+}  // namespace engine_live_test

@@ -4,6 +4,8 @@
 
 #include "engine_fixture.hpp"
 
+namespace engine_policy_tests_test {
+
 using namespace postern;
 
 namespace {
@@ -166,3 +168,5 @@ TEST_CASE("without an inventory, tags and groups get synthetic devices", "[engin
   INFO((r.failures.empty() ? "" : r.failures[0].errors[0]));
   CHECK(r.passed);
 }
+
+}  // namespace engine_policy_tests_test

@@ -6,6 +6,8 @@
 
 #include "corpus.hpp"
 
+namespace inventory_test {
+
 using namespace postern::engine;
 namespace ip = postern::grammar::ip;
 
@@ -267,3 +269,5 @@ TEST_CASE("a user's fields are checked whatever their order", "[engine][inventor
                    "users[1].type: unknown user type `robot` (expected member or shared)",
                });
 }
+
+}  // namespace inventory_test

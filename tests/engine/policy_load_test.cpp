@@ -5,6 +5,8 @@
 
 #include "engine_fixture.hpp"
 
+namespace policy_load_test {
+
 namespace {
 
 using namespace postern;
@@ -102,3 +104,5 @@ TEST_CASE("validate_context: a minority member domain is not associated with the
   CHECK(engine::validate_context(inventory).user_domains ==
         std::vector<std::string>{"example.org"});
 }
+
+}  // namespace policy_load_test

@@ -7,6 +7,8 @@
 #include "engine_fixture.hpp"
 #include "seeded_random.hpp"
 
+namespace query_test {
+
 namespace {
 
 using namespace postern;
@@ -280,3 +282,5 @@ TEST_CASE("the name index agrees with find_devices on random inventories", "[que
     }
   }
 }
+
+}  // namespace query_test

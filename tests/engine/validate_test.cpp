@@ -9,6 +9,8 @@
 #include "postern/grammar/hujson.hpp"
 #include "postern/grammar/policy_ast.hpp"
 
+namespace validate_test {
+
 using namespace postern;
 using grammar::Diagnostic;
 using grammar::Severity;
@@ -262,3 +264,5 @@ TEST_CASE("policy corpus: invalid files have exactly the expected errors",
           "[engine][validate][corpus]") {
   run_corpus("policy/invalid", false);
 }
+
+}  // namespace validate_test

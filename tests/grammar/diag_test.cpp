@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace diag_test {
+
 using namespace postern::grammar;
 
 TEST_CASE("line_col counts 1-based lines and byte columns", "[grammar][diag]") {
@@ -32,3 +34,5 @@ TEST_CASE("codes have stable names and summaries", "[grammar][diag]") {
   CHECK_FALSE(code_summary(DiagCode::P101).empty());
   CHECK(all_codes().size() >= 8);
 }
+
+}  // namespace diag_test

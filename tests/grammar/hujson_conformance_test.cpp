@@ -13,6 +13,8 @@
 #include "corpus.hpp"
 #include "postern/grammar/hujson.hpp"
 
+namespace hujson_conformance_test {
+
 namespace hujson = postern::grammar::hujson;
 namespace json = postern::grammar::json;
 using postern::grammar::SourceFile;
@@ -199,3 +201,5 @@ TEST_CASE("JSONTestSuite i_: each has a decision", "[grammar][hujson][conformanc
   }
   CHECK(count == kImplementationDefined.size());
 }
+
+}  // namespace hujson_conformance_test

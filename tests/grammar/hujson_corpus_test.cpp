@@ -6,6 +6,8 @@
 #include "corpus.hpp"
 #include "postern/grammar/hujson.hpp"
 
+namespace hujson_corpus_test {
+
 namespace hujson = postern::grammar::hujson;
 namespace json = postern::grammar::json;
 using postern::grammar::SourceFile;
@@ -64,3 +66,5 @@ TEST_CASE("HuJSON corpus: invalid files give one located error", "[grammar][hujs
     }
   }
 }
+
+}  // namespace hujson_corpus_test

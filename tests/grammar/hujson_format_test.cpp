@@ -17,6 +17,8 @@
 #include "corpus.hpp"
 #include "postern/grammar/hujson.hpp"
 
+namespace hujson_format_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -262,3 +264,5 @@ TEST_CASE("policy_etag: SHA-256 of the formatted text", "[grammar][hujson][forma
   CHECK(hujson::policy_etag("{oops") == sha256_hex("{oops"));
   CHECK(hujson::policy_etag("") == sha256_hex(""));
 }
+
+}  // namespace hujson_format_test

@@ -11,6 +11,8 @@
 #include "../../grammar/src/hujson_control.hpp"
 #include "../../grammar/src/hujson_rules.hpp"
 
+namespace hujson_test {
+
 using postern::grammar::DiagCode;
 using postern::grammar::Parsed;
 using postern::grammar::SourceFile;
@@ -260,3 +262,5 @@ TEST_CASE("kind names", "[grammar][hujson]") {
   CHECK(json::kind_name(json::Kind::String) == "string");
   CHECK(json::kind_name(json::Kind::Array) == "array");
 }
+
+}  // namespace hujson_test

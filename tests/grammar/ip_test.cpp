@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace ip_test {
+
 using namespace postern::grammar::ip;
 
 TEST_CASE("IPv4 addresses parse strictly", "[grammar][ip]") {
@@ -57,3 +59,5 @@ TEST_CASE("ranges need one family and ascending ends", "[grammar][ip]") {
   CHECK_FALSE(parse_range("10.0.0.1-fd7a::1"));
   CHECK_FALSE(parse_range("10.0.0.1"));
 }
+
+}  // namespace ip_test

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+namespace loopback_test {
+
 using postern::grammar::ip::is_loopback_host;
 
 TEST_CASE("loopback hosts are literal loopback addresses or exactly localhost",
@@ -19,3 +21,5 @@ TEST_CASE("loopback hosts are literal loopback addresses or exactly localhost",
     CHECK_FALSE(is_loopback_host(host));
   }
 }
+
+}  // namespace loopback_test

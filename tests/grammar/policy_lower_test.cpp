@@ -4,6 +4,8 @@
 #include "postern/grammar/hujson.hpp"
 #include "postern/grammar/policy_ast.hpp"
 
+namespace policy_lower_test {
+
 using namespace postern::grammar;
 using policy::SelectorKind;
 
@@ -298,3 +300,5 @@ TEST_CASE("ipsets, ssh rules and opaque sections", "[grammar][policy]") {
   expect_error(R"({"OneCGNATRoute": "sometimes"})", "S212",
                "invalid `OneCGNATRoute` value `sometimes`", "\"sometimes\"");
 }
+
+}  // namespace policy_lower_test

@@ -6,6 +6,8 @@
 #include "corpus.hpp"
 #include "postern/grammar/posture.hpp"
 
+namespace posture_corpus_test {
+
 namespace {
 
 namespace posture = postern::grammar::posture;
@@ -81,3 +83,5 @@ TEST_CASE("posture corpus: invalid conditions give the stated diagnostic",
     }
   }
 }
+
+}  // namespace posture_corpus_test

@@ -12,6 +12,8 @@
 #include "../../grammar/src/posture_rules.hpp"
 #include "posture_support.hpp"
 
+namespace posture_test {
+
 namespace {
 
 using postern::grammar::Span;
@@ -429,3 +431,5 @@ TEST_CASE("posture: actions never change what the grammar matches", "[grammar][p
     }
   }
 }
+
+}  // namespace posture_test

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+namespace time_test {
+
 namespace timefmt = postern::timefmt;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
@@ -112,3 +114,5 @@ TEST_CASE("sub-second printers keep their precision", "[grammar][time]") {
   CHECK(timefmt::parse_rfc3339_micros("2025-06-10T10:14:09.5+02:00") ==
         timefmt::Micros{seconds{1'749'543'249} + microseconds{500'000}});
 }
+
+}  // namespace time_test

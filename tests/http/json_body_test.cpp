@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+namespace json_body_test {
+
 using postern::http::parse_json_body;
 
 TEST_CASE("json body: valid values parse", "[http][json]") {
@@ -65,3 +67,5 @@ TEST_CASE("json body: syntax errors give a position and a short excerpt", "[http
   CHECK_FALSE(parse_json_body("{} {}", 512).ok());
   CHECK_FALSE(parse_json_body("\"\xff\"", 512).ok());
 }
+
+}  // namespace json_body_test

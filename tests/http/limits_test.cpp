@@ -12,6 +12,8 @@
 #include "raw_client.hpp"
 #include "test_server.hpp"
 
+namespace limits_test {
+
 using namespace postern::test;
 using namespace std::chrono_literals;
 
@@ -245,3 +247,5 @@ TEST_CASE("stop: finishes the request in flight, closes idle connections", "[htt
   RawClient late(server.port());
   CHECK((!late.connected() || late.closed_within(5s)));
 }
+
+}  // namespace limits_test

@@ -4,6 +4,8 @@
 
 #include "postern/http/credentials.hpp"
 
+namespace router_test {
+
 using postern::http::Credential;
 using postern::http::Method;
 using postern::http::parse_authorization;
@@ -109,3 +111,5 @@ TEST_CASE("credentials: Bearer and Basic with the token as user name", "[http][a
   CHECK_FALSE(parse_authorization("Basic dG9rZW4="));  // "token": no colon
   CHECK_FALSE(parse_authorization("Basic Og=="));      // ":": no token at all
 }
+
+}  // namespace router_test

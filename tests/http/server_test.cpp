@@ -8,6 +8,8 @@
 #include "raw_client.hpp"
 #include "test_server.hpp"
 
+namespace server_test {
+
 using namespace postern::test;
 using namespace std::chrono_literals;
 
@@ -325,3 +327,5 @@ TEST_CASE("server: HTTP/1.0 gets a streamed body unframed, then the connection c
   CHECK(std::count(answer->body.begin(), answer->body.end(), '\n') == 1000);
   CHECK(answer->body.rfind("line 999\n") == answer->body.size() - 9);
 }
+
+}  // namespace server_test

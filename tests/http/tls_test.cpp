@@ -14,6 +14,8 @@
 #include "self_signed.hpp"
 #include "test_server.hpp"
 
+namespace tls_test {
+
 using namespace postern::test;
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
@@ -74,3 +76,5 @@ TEST_CASE("tls: unreadable certificate files are reported at start", "[http][tls
   CHECK(postern::http::Server::start(test_router(), options).error ==
         "cannot listen on not-an-address:0: not an IP address");
 }
+
+}  // namespace tls_test

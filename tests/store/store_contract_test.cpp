@@ -12,6 +12,8 @@
 #include "process.hpp"
 #include "scratch.hpp"
 
+namespace store_contract_test {
+
 using namespace postern;
 using namespace postern::sync;
 using namespace std::chrono_literals;
@@ -451,3 +453,5 @@ TEST_CASE("postgres: an unreachable server is a clear store error without the pa
   CHECK(opened.error().message.find("cannot connect to PostgreSQL") != std::string::npos);
   CHECK(opened.error().message.find("s3cretpw") == std::string::npos);
 }
+
+}  // namespace store_contract_test

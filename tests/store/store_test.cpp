@@ -9,6 +9,8 @@
 
 #include "scratch.hpp"
 
+namespace store_test {
+
 using namespace postern;
 using namespace postern::sync;
 
@@ -165,3 +167,5 @@ TEST_CASE("tokens live in an owner-only file next to the database", "[sync][stor
   REQUIRE(store::remove_token(db, "kandji").ok());
   CHECK_FALSE(store::read_token(db, "kandji").ok());
 }
+
+}  // namespace store_test

@@ -5,6 +5,8 @@
 #include "postern/sync/http_retry.hpp"
 #include "postern/sync/kandji.hpp"
 
+namespace kandji_client_test {
+
 using namespace postern;
 using sync::SyncErrorKind;
 
@@ -294,3 +296,5 @@ TEST_CASE("a cursor is escaped into the next page's query", "[sync][kandji]") {
         "https://acme.api.kandji.io/api/v1/prism/device_information"
         "?limit=300&cursor=eyJvIjozMDB9%2b%2f%3d+%26x");
 }
+
+}  // namespace kandji_client_test

@@ -4,6 +4,8 @@
 #include "fake_transport.hpp"
 #include "postern/sync/kandji.hpp"
 
+namespace kandji_mapper_test {
+
 using namespace postern;
 using sync::kandji_mapper::map_page;
 
@@ -100,3 +102,5 @@ TEST_CASE("flag spellings: booleans, null, missing and True/False strings", "[sy
   CHECK(attr(d[2], sync::kKandjiAgentInstalled));
   CHECK_FALSE(page.value().cursor.has_value());  // "" means the last page
 }
+
+}  // namespace kandji_mapper_test

@@ -2,6 +2,8 @@
 
 #include "postern/sync/kandji.hpp"
 
+namespace kandji_url_test {
+
 using postern::sync::normalise_kandji_url;
 
 TEST_CASE("API URLs normalise to https://host", "[sync][kandji]") {
@@ -44,3 +46,5 @@ TEST_CASE("unusable API URLs are configuration errors", "[sync][kandji]") {
     CHECK(url.error().kind == postern::sync::SyncErrorKind::Config);
   }
 }
+
+}  // namespace kandji_url_test

@@ -7,6 +7,8 @@
 #include "postern/store/store.hpp"
 #include "postern/sync/scheduler.hpp"
 
+namespace loopback_test {
+
 using namespace postern;
 using namespace postern::sync;
 using nlohmann::json;
@@ -226,3 +228,5 @@ TEST_CASE("loopback: a device that left Kandji loses attributes only after a suc
   REQUIRE(lb.run().ok);
   CHECK(lb.store->device_attributes("node-C02ERIN0006").value().empty());
 }
+
+}  // namespace loopback_test

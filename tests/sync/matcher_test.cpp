@@ -6,6 +6,8 @@
 #include "postern/sync/kandji.hpp"
 #include "postern/sync/serial.hpp"
 
+namespace matcher_test {
+
 using namespace postern::sync;
 
 namespace {
@@ -106,3 +108,5 @@ TEST_CASE("any of a node's serials matches, two different devices make it ambigu
   CHECK(two.nodes[0].outcome == MatchOutcome::Ambiguous);
   CHECK(two.ambiguous_serials.size() == 2);
 }
+
+}  // namespace matcher_test

@@ -11,6 +11,8 @@
 #include "fake_transport.hpp"
 #include "postern/store/store.hpp"
 
+namespace scheduler_test {
+
 using namespace postern;
 using namespace postern::sync;
 using std::chrono::hours;
@@ -180,3 +182,5 @@ TEST_CASE("the run loop follows fake time and picks up external config changes",
   h.scheduler->stop();
   loop.join();
 }
+
+}  // namespace scheduler_test

@@ -8,6 +8,8 @@
 
 #include "fake_transport.hpp"
 
+namespace sync_engine_test {
+
 using namespace postern;
 using namespace postern::sync;
 using nlohmann::json;
@@ -273,3 +275,5 @@ TEST_CASE("removing an integration clears its attributes with one event per node
   CHECK(h.node_events() == 12);  // 6 from the sync, 6 from the removal
   CHECK_FALSE(h.store->find_integration("kandji").value().has_value());
 }
+
+}  // namespace sync_engine_test
