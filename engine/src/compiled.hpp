@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "addr_set.hpp"
+#include "chunk_table.hpp"
 #include "postern/engine/engine.hpp"
 #include "postern/engine/query.hpp"
 
@@ -243,7 +244,7 @@ std::shared_ptr<const RowMasks> make_row_masks(const CompiledPolicy& policy);
 struct SnapshotData {
   std::shared_ptr<const CompiledPolicy> policy;
   std::shared_ptr<const RowMasks> masks;  // null: scan every word
-  std::vector<std::shared_ptr<const DeviceChunk>> chunks;
+  ChunkTable<DeviceChunk> chunks;         // copied per snapshot: shares every unchanged chunk
   std::int64_t now = 0;
 };
 SnapshotData initial_state(std::shared_ptr<const CompiledPolicy> policy, std::int64_t now,

@@ -297,7 +297,7 @@ ApplyResult Engine::apply(std::span<const DeviceChanges> batch, std::int64_t now
                           result);
     copy->refresh(edit.device % kChunk);
   }
-  for (auto& [chunk, copy] : copies) next->chunks[chunk] = std::move(copy);
+  for (auto& [chunk, copy] : copies) next->chunks.replace(chunk, std::move(copy));
   publish(std::make_shared<const Snapshot>(std::move(next)));
   result.ok = true;
   return result;
@@ -335,7 +335,7 @@ std::size_t Engine::advance_locked(std::int64_t now) {
       copy->refresh(i);
       ++touched;
     }
-    if (copy) next->chunks[c] = std::move(copy);
+    if (copy) next->chunks.replace(c, std::move(copy));
   }
   publish(std::make_shared<const Snapshot>(std::move(next)));
   return touched;

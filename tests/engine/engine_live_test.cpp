@@ -120,6 +120,52 @@ TEST_CASE("a batch over many devices is one snapshot and equals applying each in
   CHECK(batched.engine->snapshot()->attributes(d4).count("custom:tier") == 0);
 }
 
+// Snapshots share the device states of every chunk a change did not touch, and keep the owners
+// of those chunks in pages (engine/src/chunk_table.hpp): a tailnet of 2,500 devices spans three
+// pages, and batches touch chunks in one page, in several, and the last, partly filled one.
+TEST_CASE("snapshots of a large tailnet see exactly the batches applied before them",
+          "[engine][live]") {
+  auto inventory = test::fixture_inventory();
+  const engine::Device model = inventory.devices.front();
+  for (std::uint32_t i = 0; i < 2500; ++i) {
+    engine::Device d = model;
+    d.id = d.node_id = "bulk" + std::to_string(i);
+    d.name = "bulk" + std::to_string(i) + ".example.ts.net";
+    d.hostname = "bulk" + std::to_string(i);
+    d.addresses = {
+        test::addr("100.96." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1))};
+    inventory.devices.push_back(std::move(d));
+  }
+  auto c = test::compile_with(kE3, inventory);
+  auto& e = *c.engine;
+  const auto count = static_cast<engine::DeviceIndex>(inventory.devices.size());
+  const std::vector<AttrChange> wave{AttrChange::set("custom:wave", "gold")};  // on no device yet
+  const std::vector<std::vector<engine::DeviceIndex>> batches{
+      {0, 1, 40, 70, 1000},         // chunks of the first page, one device twice in a chunk
+      {5, 1030, 2100, count - 1},   // one chunk per page, the last device
+      {1, 1031, 1500, count - 2}};  // chunks copied by earlier batches, again
+  std::vector<std::shared_ptr<const engine::Snapshot>> snapshots{e.snapshot()};
+  for (const auto& devices : batches) {
+    std::vector<engine::DeviceChanges> batch;
+    for (const auto d : devices) batch.push_back({d, wave});
+    REQUIRE(e.apply(batch, test::kFixtureNow).ok);
+    snapshots.push_back(e.snapshot());
+  }
+  std::vector<std::string> wrong;  // "snapshot:device" where a snapshot sees the wrong value
+  for (std::size_t s = 0; s < snapshots.size(); ++s) {
+    std::vector<bool> expected(count, false);
+    for (std::size_t b = 0; b < s; ++b) {
+      for (const auto d : batches[b]) expected[d] = true;
+    }
+    for (engine::DeviceIndex d = 0; d < count; ++d) {
+      const bool has_wave = snapshots[s]->attributes(d).count("custom:wave") == 1;
+      if (has_wave != expected[d]) wrong.push_back(std::to_string(s) + ":" + std::to_string(d));
+    }
+  }
+  INFO("first: " << (wrong.empty() ? std::string("none") : wrong.front()));
+  CHECK(wrong.size() == 0);
+}
+
 TEST_CASE("expiries make an attribute unset when time passes", "[engine][live]") {
   auto c = test::compile_fixture(kE3);
   auto& e = *c.engine;
