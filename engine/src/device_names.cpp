@@ -4,17 +4,13 @@
 #include <functional>
 #include <utility>
 
+#include "device_naming.hpp"
 #include "postern/engine/query.hpp"
 
 namespace postern::engine {
 namespace {
 
 char lower_char(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-std::string_view strip_trailing_dot(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  return name;
-}
 
 // Appends the lowercase `text` to `arena` (reserved up front, so earlier views stay valid).
 std::string_view fold_into(std::string& arena, std::string_view text) {
@@ -142,7 +138,7 @@ DeviceNameIndex::DeviceNameIndex(const Inventory& inventory) {
         if (!devices[i].name.empty()) {
           const auto fqdn = strip_trailing_dot(fqdns[i]);
           if (fqdn.empty() || fqdn.back() != '.') add(fqdn, Tier::Fqdn);
-          add(fqdns[i].substr(0, fqdns[i].find('.')), Tier::Label);
+          add(first_label(fqdns[i]), Tier::Label);
         }
         if (!hostnames[i].empty()) add(hostnames[i], Tier::Hostname);
       },

@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 
+#include "device_naming.hpp"
 #include "postern/engine/inventory.hpp"
 
 namespace postern::engine {
@@ -15,13 +16,6 @@ bool iequals(std::string_view a, std::string_view b) {
            return std::tolower(x) == std::tolower(y);
          });
 }
-
-std::string_view strip_trailing_dot(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  return name;
-}
-
-std::string_view first_label(std::string_view fqdn) { return fqdn.substr(0, fqdn.find('.')); }
 
 std::vector<std::size_t> matching(const Inventory& inventory,
                                   const std::function<bool(const Device&)>& predicate) {
