@@ -58,8 +58,12 @@ void ConnectionRegistry::stop_all() {
       if (auto locked = connection.lock()) alive.push_back(std::move(locked));
     }
   }
-  // Outside the lock: a connection released meanwhile only gets a stop it no longer needs.
-  for (const auto& connection : alive) connection->on_server_stop();
+  // Outside the lock: a connection released meanwhile only gets a stop it no longer needs. Each
+  // reference is handed over, not copied: none may be released on this thread.
+  for (auto& connection : alive) {
+    Stoppable& target = *connection;
+    target.on_server_stop(std::move(connection));
+  }
 }
 
 bool ConnectionRegistry::wait_until_empty(std::chrono::steady_clock::time_point deadline) {

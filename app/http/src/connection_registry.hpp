@@ -22,7 +22,10 @@ class Stoppable {
   Stoppable(Stoppable&&) = delete;
   Stoppable& operator=(Stoppable&&) = delete;
   virtual ~Stoppable() = default;
-  virtual void on_server_stop() = 0;
+  // Asks the connection to finish. `self` is the caller's only reference and moves to the
+  // connection's own thread: a connection's last reference must never be dropped elsewhere (a
+  // plain session's destructor updates its worker's deadline list, which only its thread touches).
+  virtual void on_server_stop(std::shared_ptr<Stoppable> self) = 0;
 };
 
 class ConnectionRegistry;

@@ -81,12 +81,12 @@ void PlainSession::refuse(Response response) {
   drive();
 }
 
-void PlainSession::on_server_stop() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    self->stop_requested_ = true;
-    if (self->phase_ == Phase::Idle && self->waiting_) {
+void PlainSession::on_server_stop(std::shared_ptr<Stoppable> self) {
+  asio::post(socket_.get_executor(), [this, self = std::move(self)] {
+    stop_requested_ = true;
+    if (phase_ == Phase::Idle && waiting_) {
       boost::system::error_code ignored;
-      self->socket_.cancel(ignored);
+      socket_.cancel(ignored);
     }
   });
 }
@@ -239,9 +239,11 @@ PlainSession::Step PlainSession::answer(Response response) {
   };
   auto parked = std::make_shared<Parked>(Parked{state_.shared_from_this(), shared_from_this()});
   response.pending->on_complete([parked](PendingResponse::Answer answer) {
-    // The session is released on its own thread only (its destructor touches the worker).
+    // The session is released on its own thread only (its destructor touches the worker): the
+    // reference moves into the posted handler, none stays on the thread that completed.
     auto self = std::move(parked->self);
-    asio::post(self->worker_.io(), [self, answer = std::move(answer)] {
+    auto& io = self->worker_.io();
+    asio::post(io, [self = std::move(self), answer = std::move(answer)] {
       self->resume(self->exchange_.answer(answer));
     });
   });

@@ -37,7 +37,7 @@ class PlainSession : public Stoppable,
   void start();
   void refuse(Response response);
 
-  void on_server_stop() override;  // any thread
+  void on_server_stop(std::shared_ptr<Stoppable> self) override;  // any thread
   void on_deadline() override;     // the worker's thread
 
  private:

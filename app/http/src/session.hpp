@@ -71,10 +71,10 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
     }
   }
 
-  void on_server_stop() override {
-    asio::post(timer_.get_executor(), [self = this->shared_from_this()] {
-      self->stop_requested_ = true;
-      if (self->waiting_ == Waiting::Idle) self->cancel_io();
+  void on_server_stop(std::shared_ptr<Stoppable> self) override {
+    asio::post(timer_.get_executor(), [this, self = std::move(self)] {
+      stop_requested_ = true;
+      if (waiting_ == Waiting::Idle) cancel_io();
     });
   }
 
@@ -193,7 +193,7 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
     response.pending->on_complete([parked](PendingResponse::Answer answer) {
       auto self = std::move(parked->self);
       auto executor = beast::get_lowest_layer(self->stream_).get_executor();
-      asio::post(executor, [self, answer = std::move(answer)] {
+      asio::post(executor, [self = std::move(self), answer = std::move(answer)] {
         self->send(self->exchange_.answer(answer), false);
       });
     });

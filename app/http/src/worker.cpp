@@ -1,18 +1,27 @@
 #include "worker.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace postern::http::detail {
 
 Worker::Worker(std::chrono::milliseconds sweep_interval) : sweep_interval_(sweep_interval) {}
 
+bool Worker::on_own_thread() const {
+  // Before start and after join (the io_context destroying what it still holds) no thread runs
+  // the list, so any thread may.
+  return !thread_.joinable() || std::this_thread::get_id() == thread_.get_id();
+}
+
 void Worker::add(HasDeadline* connection) {
+  assert(on_own_thread());
   connection->worker_ = this;
   connection->slot_ = entries_.size();
   entries_.push_back(Entry{connection, SteadyClock::time_point::max()});
 }
 
 void Worker::remove(HasDeadline* connection) {
+  assert(on_own_thread());  // a connection released on another thread would race the sweep
   const auto slot = connection->slot_;
   if (connection->worker_ != this || slot >= entries_.size() ||
       entries_[slot].connection != connection) {

@@ -56,6 +56,9 @@ class Worker {
     entries_[connection.slot_].deadline = at;
   }
 
+  // Whether the caller may touch the deadline list: checked by add and remove in debug builds.
+  [[nodiscard]] bool on_own_thread() const;
+
   void start();  // starts the thread (and the sweep)
   void stop();   // stops the io_context; pending handlers are abandoned
   void join();
