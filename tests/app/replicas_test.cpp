@@ -7,10 +7,9 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <functional>
 #include <nlohmann/json.hpp>
-#include <thread>
 
+#include "eventually.hpp"
 #include "kandji_sim.hpp"
 #include "postern/store/store.hpp"
 #include "postgres_cluster.hpp"
@@ -23,6 +22,7 @@ namespace {
 
 using nlohmann::json;
 using postern::test::PostgresCluster;
+using postern::test::eventually;
 using postern::test::Process;
 using namespace std::chrono_literals;
 
@@ -30,16 +30,6 @@ constexpr const char* kKandjiToken = "kdj-replica-5c1e9a7b3d2f4e6a8b0c";
 
 std::string sample(const std::string& name) {
   return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
-}
-
-// Polls `condition` every 50 ms until it holds or `bound` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds bound = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
 }
 
 struct Reply {

@@ -19,15 +19,14 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "kandji_sim.hpp"
 #include "postern/grammar/time.hpp"
 #include "postern/store/store.hpp"
@@ -50,6 +49,7 @@ std::string sample(const std::string& name) {
 }
 
 using Scratch = postern::test::ScratchDir;
+using postern::test::eventually;
 using postern::test::Process;
 using postern::test::slurp;
 using postern::test::write_file;
@@ -77,17 +77,6 @@ std::string rfc3339_in(int seconds) {
       std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
 }
 
-// Polls `condition` every 100 ms for up to `timeout`: waits for an event a background thread of
-// the server produces (a sync, a file reload), never for time itself to pass.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return condition();
-}
 struct Reply {
   int status = 0;
   json body;

@@ -7,9 +7,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "postern/http/server.hpp"
 
 namespace postern::test {
@@ -61,16 +61,5 @@ class TestServer {
   std::shared_ptr<AccessLog> log_ = std::make_shared<AccessLog>();
   std::unique_ptr<http::Server> server_;
 };
-
-// Polls `condition` until it holds or `timeout` passes.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
 
 }  // namespace postern::test
