@@ -152,7 +152,7 @@ TEST_CASE("limits: a body that stops coming answers 408, idle connections are cl
 
   RawClient idle(server.port());
   CHECK(idle.closed_within(10s));
-  REQUIRE(eventually([&] { return server.server().open_connections() == 0; }));
+  REQUIRE(server.server().wait_for_open_connections(0, 20s));
 }
 
 TEST_CASE("limits: 2,000 idle connections do not slow a normal request", "[http][limits]") {
@@ -167,7 +167,7 @@ TEST_CASE("limits: 2,000 idle connections do not slow a normal request", "[http]
     idle.emplace_back(server.port());
     REQUIRE(idle.back().connected());
   }
-  REQUIRE(eventually([&] { return server.server().open_connections() == 2000; }));
+  REQUIRE(server.server().wait_for_open_connections(2000, 20s));
   // Half of them have started a request and stopped.
   for (int i = 0; i < 1000; ++i) REQUIRE(idle[static_cast<std::size_t>(i)].send("GET /v1/hea"));
   for (int i = 0; i < 10; ++i) {
@@ -188,7 +188,7 @@ TEST_CASE("limits: connection caps answer 429 per client and 503 in total", "[ht
   TestServer per_client(options);
   std::vector<RawClient> held;
   for (int i = 0; i < 3; ++i) held.emplace_back(per_client.port());
-  REQUIRE(eventually([&] { return per_client.server().open_connections() == 3; }));
+  REQUIRE(per_client.server().wait_for_open_connections(3, 20s));
   RawClient extra(per_client.port());
   const auto refused = extra.read_response(10s);
   REQUIRE(refused);
@@ -196,7 +196,7 @@ TEST_CASE("limits: connection caps answer 429 per client and 503 in total", "[ht
   CHECK(refused->message() ==
         "this client has reached the limit of 3 connections (--max-connections-per-client)");
   held.clear();
-  REQUIRE(eventually([&] { return per_client.server().open_connections() == 0; }));
+  REQUIRE(per_client.server().wait_for_open_connections(0, 20s));
   RawClient again(per_client.port());
   REQUIRE(again.send(request_text("GET", "/v1/health")));
   CHECK(again.read_response()->status == 200);
@@ -205,7 +205,7 @@ TEST_CASE("limits: connection caps answer 429 per client and 503 in total", "[ht
   TestServer total(options);
   std::vector<RawClient> full;
   for (int i = 0; i < 2; ++i) full.emplace_back(total.port());
-  REQUIRE(eventually([&] { return total.server().open_connections() == 2; }));
+  REQUIRE(total.server().wait_for_open_connections(2, 20s));
   RawClient over(total.port());
   const auto unavailable = over.read_response(10s);
   REQUIRE(unavailable);

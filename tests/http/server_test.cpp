@@ -273,7 +273,7 @@ TEST_CASE("server: the access log names route, status and actor, never the crede
   exchange(server.port(), request_text("POST", "/v1/echo", "{}",
                                        auth(kGoodToken) + "Content-Type: application/json\r\n"));
   exchange(server.port(), request_text("GET", "/v1/nothing"));
-  REQUIRE(eventually([&] { return server.log().entries().size() == 2; }));
+  REQUIRE(server.log().wait_for_entries(2, std::chrono::seconds(20)));
   // Two connections: their records may arrive in either order.
   auto entries = server.log().entries();
   std::sort(entries.begin(), entries.end(),

@@ -29,6 +29,7 @@ ConnectionRegistry::Admission ConnectionRegistry::admit(const std::string& peer,
   }
   ++from_client;
   ++open_;
+  changed_.notify_all();
   return Admission{Refusal::None, ConnectionSlot(this, peer, next_id_++)};
 }
 
@@ -47,7 +48,8 @@ void ConnectionRegistry::release(const std::string& peer, std::uint64_t id) {
   connections_.erase(id);
   const auto client = per_client_.find(peer);
   if (client != per_client_.end() && --client->second == 0) per_client_.erase(client);
-  if (--open_ == 0) emptied_.notify_all();
+  --open_;
+  changed_.notify_all();
 }
 
 void ConnectionRegistry::stop_all() {
@@ -66,9 +68,10 @@ void ConnectionRegistry::stop_all() {
   }
 }
 
-bool ConnectionRegistry::wait_until_empty(std::chrono::steady_clock::time_point deadline) {
+bool ConnectionRegistry::wait_until_open(std::size_t count,
+                                         std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
-  return emptied_.wait_until(lock, deadline, [this] { return open_ == 0; });
+  return changed_.wait_until(lock, deadline, [&] { return open_ == count; });
 }
 
 }  // namespace postern::http::detail

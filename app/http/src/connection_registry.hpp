@@ -64,8 +64,8 @@ class ConnectionRegistry {
   [[nodiscard]] std::size_t open() const;
   // Calls on_server_stop on every connection still alive.
   void stop_all();
-  // Waits until no connection is open or `deadline` passes; true when none is open.
-  bool wait_until_empty(std::chrono::steady_clock::time_point deadline);
+  // Waits until exactly `count` connections are open or `deadline` passes; true when they are.
+  bool wait_until_open(std::size_t count, std::chrono::steady_clock::time_point deadline);
 
  private:
   friend class ConnectionSlot;
@@ -73,7 +73,7 @@ class ConnectionRegistry {
   void release(const std::string& peer, std::uint64_t id);
 
   mutable std::mutex mutex_;
-  std::condition_variable emptied_;
+  std::condition_variable changed_;  // open_ changed
   std::size_t open_ = 0;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::string, std::size_t> per_client_;

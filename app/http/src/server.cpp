@@ -171,6 +171,10 @@ bool Server::uses_tls() const { return state_->tls.has_value(); }
 
 std::size_t Server::open_connections() const { return state_->registry.open(); }
 
+bool Server::wait_for_open_connections(std::size_t count, std::chrono::milliseconds bound) const {
+  return state_->registry.wait_until_open(count, std::chrono::steady_clock::now() + bound);
+}
+
 void Server::stop(std::chrono::milliseconds deadline) {
   State& state = *state_;
   {
@@ -187,7 +191,7 @@ void Server::stop(std::chrono::milliseconds deadline) {
     });
   }
   state.registry.stop_all();
-  state.registry.wait_until_empty(until);
+  state.registry.wait_until_open(0, until);
   for (auto& worker : state.workers) worker->stop();
   for (auto& worker : state.workers) worker->join();
 }

@@ -86,6 +86,12 @@ void AccessLog::record(const http::AccessRecord& record) {
   entries_.push_back(LoggedExchange{std::string(record.method), std::string(record.route),
                                     record.status, record.request_body_bytes, record.response_bytes,
                                     std::string(record.actor)});
+  recorded_.notify_all();
+}
+
+bool AccessLog::wait_for_entries(std::size_t count, std::chrono::milliseconds bound) const {
+  std::unique_lock lock(mutex_);
+  return recorded_.wait_for(lock, bound, [&] { return entries_.size() == count; });
 }
 
 std::vector<LoggedExchange> AccessLog::entries() const {

@@ -3,13 +3,13 @@
 // route table that exercises every feature of the layer.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "eventually.hpp"
 #include "postern/http/server.hpp"
 
 namespace postern::test {
@@ -43,9 +43,12 @@ class AccessLog {
  public:
   void record(const http::AccessRecord& record);
   [[nodiscard]] std::vector<LoggedExchange> entries() const;
+  // Blocks until exactly `count` exchanges are logged (woken by each record) or `bound` passes.
+  bool wait_for_entries(std::size_t count, std::chrono::milliseconds bound) const;
 
  private:
   mutable std::mutex mutex_;
+  mutable std::condition_variable recorded_;
   std::vector<LoggedExchange> entries_;
 };
 

@@ -93,6 +93,9 @@ class Server {
   [[nodiscard]] bool uses_tls() const;
   // Connections open now (for tests and metrics).
   [[nodiscard]] std::size_t open_connections() const;
+  // Blocks until exactly `count` connections are open (woken by each connection opening or
+  // closing, not by polling) or `bound` passes; true when they are.
+  bool wait_for_open_connections(std::size_t count, std::chrono::milliseconds bound) const;
 
   // Stops accepting, closes idle connections, lets requests in flight finish (answered with
   // `Connection: close`) and closes what is still open at `deadline`. Then joins the threads.
