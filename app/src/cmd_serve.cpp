@@ -66,6 +66,11 @@ const CommandRegistration kServeCommand{
           ->type_name("HOST:PORT");
       cmd->add_flag("--access-log", o->access_log,
                     "Log one line per request (method, path, status)");
+      cmd->add_option("--log-level", o->log_level,
+                      "Least severe log lines written; debug adds one line per change followed\n"
+                      "from a shared (postgresql://) store")
+          ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+          ->capture_default_str();
       cmd->footer(
           "API (JSON): GET /v1/health · POST /v1/check · POST /v1/check/batch ·\n"
           "GET /v1/devices/{id}/attributes · POST|DELETE /v1/devices/{id}/attributes/{key} ·\n"

@@ -70,9 +70,11 @@ int run_sync(const SyncOptions& o) {
   options.tailnet_path = o.tailnet;
   options.sync_interval = std::chrono::seconds{static_cast<std::int64_t>(o.interval_s)};
   options.sync_jitter = std::chrono::seconds{static_cast<std::int64_t>(o.jitter_s)};
-  options.log = [](bool error, const std::string& line) {
+  options.log = [](control::LogLevel level, const std::string& line) {
+    if (level == control::LogLevel::debug) return;
     std::lock_guard<std::mutex> lock(g_output);
-    std::cerr << fmt::format("postern sync: {}{}\n", error ? "error: " : "", line);
+    std::cerr << fmt::format("postern sync: {}{}\n",
+                             level == control::LogLevel::error ? "error: " : "", line);
   };
   auto tailnet = open_tailnet("sync", std::move(options));
   if (!tailnet) return kExitUsage;

@@ -8,13 +8,13 @@
 
 namespace postern::server {
 
-Log::Log(std::ostream& out)
+Log::Log(std::ostream& out, const std::string& level)
     : logger_(std::make_shared<spdlog::logger>(
           "postern", std::make_shared<spdlog::sinks::ostream_sink_mt>(out, /*force_flush=*/true))) {
   // "2025-06-10T08:14:09.123Z info message"
   logger_->set_formatter(std::make_unique<spdlog::pattern_formatter>(
       "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
-  logger_->set_level(spdlog::level::info);
+  logger_->set_level(spdlog::level::from_str(level));
 }
 
 Log::~Log() = default;
@@ -35,6 +35,9 @@ std::string Log::scrub(std::string_view text) {
   return out;
 }
 
+void Log::debug(std::string_view message) {
+  if (logger_->should_log(spdlog::level::debug)) logger_->debug("{}", scrub(message));
+}
 void Log::info(std::string_view message) { logger_->info("{}", scrub(message)); }
 void Log::warn(std::string_view message) { logger_->warn("{}", scrub(message)); }
 void Log::error(std::string_view message) { logger_->error("{}", scrub(message)); }

@@ -18,7 +18,8 @@ namespace postern::server {
 
 class Log {
  public:
-  explicit Log(std::ostream& out);
+  // `level`: debug, info, warn or error (checked by the command line); lines below it are dropped.
+  Log(std::ostream& out, const std::string& level);
   ~Log();
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
@@ -29,6 +30,7 @@ class Log {
   // `text` with every registered secret replaced by [REDACTED] (for API responses too).
   [[nodiscard]] std::string scrub(std::string_view text);
 
+  void debug(std::string_view message);
   void info(std::string_view message);
   void warn(std::string_view message);
   void error(std::string_view message);

@@ -130,7 +130,7 @@ int run_server(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  Log log(std::cerr);
+  Log log(std::cerr, options.log_level);
   if (token) log.add_secret(*token);
 
   control::TailnetOptions tailnet_options;
@@ -143,8 +143,15 @@ int run_server(const ServeOptions& options) {
   }
   tailnet_options.sync_interval = std::chrono::seconds(options.sync_interval);
   tailnet_options.replica_retry = std::chrono::milliseconds(options.replica_retry_ms);
-  tailnet_options.log = [&log](bool error, const std::string& line) {
-    error ? log.error(line) : log.info(line);
+  tailnet_options.log = [&log](control::LogLevel level, const std::string& line) {
+    switch (level) {
+      case control::LogLevel::debug:
+        return log.debug(line);
+      case control::LogLevel::info:
+        return log.info(line);
+      case control::LogLevel::error:
+        return log.error(line);
+    }
   };
   auto opened = control::Tailnet::open(std::move(tailnet_options));
   if (!opened) {

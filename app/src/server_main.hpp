@@ -21,9 +21,10 @@ struct ServeOptions {
   int reload_interval = 5;  // seconds between file polls; 0 = SIGHUP only
   std::size_t threads = 8;  // HTTP worker threads
   bool access_log = false;
-  std::string metrics_listen;  // loopback HOST:PORT serving /metrics without credentials
-  ServingFlags serving;  // limits, --host, --cors-origin, TLS, batch size
-  int replica_retry_ms = 5000;  // postgresql:// store: sync lease and reconnect retry
+  std::string log_level = "info";  // debug | info | warn | error
+  std::string metrics_listen;      // loopback HOST:PORT serving /metrics without credentials
+  ServingFlags serving;            // limits, --host, --cors-origin, TLS, batch size
+  int replica_retry_ms = 5000;     // postgresql:// store: sync lease and reconnect retry
 };
 
 // Exit status: 0 after a graceful shutdown, 2 when the server cannot start.

@@ -146,7 +146,7 @@ void Tailnet::Impl::apply_writes(const std::vector<sync::AttributeWrite>& writes
   batch.reserve(by_device.size());
   for (const auto& [device, changes] : by_device) batch.push_back({device, changes});
   if (const auto applied = engine->apply(batch, self.now()); !applied.ok) {
-    log(true,
+    log(LogLevel::error,
         fmt::format("cannot apply attributes of {} device(s): {}", batch.size(), applied.error));
   }
 }

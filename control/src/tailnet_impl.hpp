@@ -142,7 +142,7 @@ struct Tailnet::Impl {
   // The schedule on background threads (the lease holder's, or the only process's).
   void start_scheduler();
   void stop_scheduler();
-  void log(bool error, const std::string& line) const;
+  void log(LogLevel level, const std::string& line) const;
   [[nodiscard]] store::Store& store() const { return *self.store_; }
   sync::SyncEngine& syncer();
   std::vector<sync::TailnetNode> nodes() const;

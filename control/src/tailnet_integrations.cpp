@@ -221,8 +221,7 @@ Outcome<IntegrationView> Tailnet::integration(std::string_view provider) const {
 
 Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider,
                                                      const std::string& url,
-                                                     const std::string& token,
-                                                     const Actor& actor) {
+                                                     const std::string& token, const Actor& actor) {
   if (!store_) return integrations_need_store();
   const auto impl_provider = sync::make_provider(provider);
   if (!impl_provider) return unknown_provider(provider);
@@ -248,7 +247,8 @@ Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider
       sync::AuditEvent{0, t, actor.name, "integration:" + provider,
                        std::string(sync::kActionCreate), details.dump(), actor.origin});
   if (!created) return from_sync(created.error());
-  impl_->log(false, fmt::format("{} connected {} ({})", actor.name, provider, normalised.value()));
+  impl_->log(LogLevel::info,
+             fmt::format("{} connected {} ({})", actor.name, provider, normalised.value()));
   return integration(provider);
 }
 
@@ -312,8 +312,8 @@ Done Tailnet::delete_integration(const std::string& provider, const Actor& actor
   }
   (void)store_->delete_token(provider);
   impl.publish(plan.writes);
-  impl.log(false, fmt::format("{} removed {} and {} attribute(s) it wrote", actor.name, provider,
-                              plan.writes.size()));
+  impl.log(LogLevel::info, fmt::format("{} removed {} and {} attribute(s) it wrote", actor.name,
+                                       provider, plan.writes.size()));
   return done();
 }
 

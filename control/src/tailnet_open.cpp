@@ -112,8 +112,8 @@ Outcome<LoadedFiles> load_files(const TailnetOptions& options) {
   return out;
 }
 
-void Tailnet::Impl::log(bool error, const std::string& line) const {
-  if (self.options_.log) self.options_.log(error, line);
+void Tailnet::Impl::log(LogLevel level, const std::string& line) const {
+  if (self.options_.log) self.options_.log(level, line);
 }
 
 std::shared_ptr<const engine::Inventory> with_overlay(std::shared_ptr<const engine::Inventory> base,
@@ -150,18 +150,19 @@ void Tailnet::Impl::install_stored_policy(std::int64_t version, const std::strin
   const auto effective = effective_inventory();
   auto loaded = engine::load_policy(path, text, engine::validate_context(*effective));
   if (!loaded.ok()) {
-    log(true, fmt::format("policy version {} saved by another replica does not load here; still "
-                          "serving version {}:\n{}",
-                          version, policy.version, render_diagnostics(loaded.file, loaded.diags)));
+    log(LogLevel::error,
+        fmt::format("policy version {} saved by another replica does not load here; still "
+                    "serving version {}:\n{}",
+                    version, policy.version, render_diagnostics(loaded.file, loaded.diags)));
     return;
   }
   install(base, effective, loaded, PolicyState{path, text, version, false, 0, 0});
-  log(false, fmt::format("installed policy version {} saved by another replica", version));
+  log(LogLevel::info, fmt::format("installed policy version {} saved by another replica", version));
 }
 
 void Tailnet::Impl::publish(const std::vector<sync::AttributeWrite>& writes) {
   if (replicator && replicator->catch_up_locked()) return;
-  if (replicator) log(true, "cannot read the change log; applying this change directly");
+  if (replicator) log(LogLevel::error, "cannot read the change log; applying this change directly");
   apply_writes(writes);
 }
 
@@ -337,8 +338,8 @@ ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
   impl.tailnet_stamp = tailnet_now;
   impl.policy_stamp = policy_now;
   auto reject = [&](const Error& e) {
-    impl.log(true, fmt::format("reload rejected; still serving policy version {}: {}",
-                               impl.policy.version, e.message));
+    impl.log(LogLevel::error, fmt::format("reload rejected; still serving policy version {}: {}",
+                                          impl.policy.version, e.message));
     if (error != nullptr) *error = e.message;
     return ReloadOutcome::Rejected;
   };
@@ -366,8 +367,8 @@ ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
   }
   impl.install(std::move(files.value().inventory), std::move(effective), accepted.value(),
                std::move(state));
-  impl.log(false, fmt::format("reloaded: policy version {}, {} devices", impl.policy.version,
-                              impl.base->devices.size()));
+  impl.log(LogLevel::info, fmt::format("reloaded: policy version {}, {} devices",
+                                       impl.policy.version, impl.base->devices.size()));
   return ReloadOutcome::Reloaded;
 }
 

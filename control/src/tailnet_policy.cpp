@@ -70,7 +70,7 @@ Outcome<PolicyState> Tailnet::replace_policy(std::string text, const Actor& acto
     next.version = current.version + 1;
   }
   impl.install(impl.base, inventory, verdict.loaded, std::move(next));
-  impl.log(false,
+  impl.log(LogLevel::info,
            fmt::format("{} replaced the policy: version {}", actor.name, impl.policy.version));
   return policy();
 }

@@ -62,6 +62,8 @@ bool Replicator::catch_up_locked() {
     for (const auto& change : batch.value()) {
       apply(change);
       applied_ = change.id;
+      // After the change is live: tests (and operators at --log-level debug) wait on this line.
+      impl_.log(LogLevel::debug, fmt::format("followed change {} ({})", change.id, change.kind));
     }
     if (batch.value().size() < kBatch) return true;
   }
@@ -70,7 +72,7 @@ bool Replicator::catch_up_locked() {
 void Replicator::apply(const store::Change& change) {
   const json payload = json::parse(change.payload, nullptr, false);
   if (!payload.is_object()) {
-    impl_.log(true, fmt::format("change {} is not JSON; skipped", change.id));
+    impl_.log(LogLevel::error, fmt::format("change {} is not JSON; skipped", change.id));
     return;
   }
   if (change.kind == "attributes") {
@@ -104,7 +106,8 @@ void Replicator::follow() {
       if (connected) {
         std::lock_guard writer(impl_.writer);
         connected = catch_up_locked();
-        if (connected) impl_.log(false, "reconnected to the database; caught up with changes");
+        if (connected)
+          impl_.log(LogLevel::info, "reconnected to the database; caught up with changes");
       }
       lock.lock();
       continue;
@@ -112,8 +115,9 @@ void Replicator::follow() {
     lock.unlock();
     auto notices = listener_->wait(kNoticeWait);
     if (!notices) {
-      impl_.log(true, fmt::format("lost the database ({}); serving from memory, retrying",
-                                  notices.error().message));
+      impl_.log(LogLevel::error,
+                fmt::format("lost the database ({}); serving from memory, retrying",
+                            notices.error().message));
       connected = false;
     } else if (!notices.value().empty()) {
       std::lock_guard writer(impl_.writer);
@@ -137,14 +141,15 @@ void Replicator::keep_lease() {
     if (!holding_) {
       auto acquired = lease_->try_acquire();
       if (acquired && acquired.value()) {
-        impl_.log(false, "this replica holds the sync lease: the integrations sync here");
+        impl_.log(LogLevel::info, "this replica holds the sync lease: the integrations sync here");
         impl_.start_scheduler();
         lock.lock();
         holding_ = true;
         lock.unlock();
       }
     } else if (!lease_->still_held()) {
-      impl_.log(true, "lost the sync lease (database connection gone); syncing stops here");
+      impl_.log(LogLevel::error,
+                "lost the sync lease (database connection gone); syncing stops here");
       impl_.stop_scheduler();
       lock.lock();
       holding_ = false;

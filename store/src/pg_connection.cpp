@@ -99,6 +99,7 @@ Rows Connection::exec(const char* sql, const std::vector<Param>& params) {
     while (!message.empty() && message.back() == ' ') message.pop_back();
     throw PgFailure(fmt::format("database error: {}", message));
   }
+  ++statements_done_;
   return Rows(result);
 }
 
@@ -108,6 +109,7 @@ void Connection::exec_script(const char* sql) {
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     throw PgFailure(fmt::format("database error: {}", connection_error(conn_)));
   }
+  ++statements_done_;
 }
 
 Transaction::Transaction(Connection& conn, const char* begin) : conn_(conn) {

@@ -65,9 +65,13 @@ class Connection {
   void exec_script(const char* sql);
   [[nodiscard]] PGconn* raw() const { return conn_; }
   [[nodiscard]] const std::string& redacted_url() const { return redacted_; }
+  // Statements that have succeeded on this object (across reconnects): a caller compares two
+  // readings to know whether a failed call got anything through.
+  [[nodiscard]] std::uint64_t statements_done() const { return statements_done_; }
 
  private:
   void connect();
+  std::uint64_t statements_done_ = 0;
   std::string url_;
   std::string redacted_;  // the URL without its password, for messages
   PGconn* conn_ = nullptr;

@@ -428,6 +428,21 @@ class PostgresStore final : public Store {
   template <class F>
   auto guard(F&& body) -> Result<decltype(body())> {
     std::lock_guard<std::mutex> lock(mu_);
+    const bool was_connected = conn_.connected();
+    const auto done_before = conn_.statements_done();
+    auto result = attempt(body);
+    // A connection the server dropped while idle (a restart, a failover) shows as lost only when
+    // next used. When the first statement of this call failed that way, nothing of it took
+    // effect (it is a BEGIN, a read, or one of the idempotent single writes above): run it once
+    // more on a new connection rather than fail the first request after a restart.
+    if (!result && was_connected && !conn_.connected() && conn_.statements_done() == done_before) {
+      result = attempt(body);
+    }
+    return result;
+  }
+
+  template <class F>
+  auto attempt(F& body) -> Result<decltype(body())> {
     try {
       conn_.ensure_connected();
       return body();

@@ -1,15 +1,15 @@
 // Several `postern serve` processes on one PostgreSQL database (a throwaway cluster each test
 // starts itself): changes on one replica reach the others' checks; a replica started later loads
 // the current state and then follows; one audit log; PostgreSQL stopping and coming back; the
-// sync lease holder killed with SIGKILL in the middle of a sync. Waits are bounded polls for an
-// event another process produces, never sleeps standing in for time.
+// sync lease holder killed with SIGKILL in the middle of a sync. The test waits on what each
+// process announces on its output (a change followed from the store, a lost or regained
+// connection, the lease, a sync, a simulator request answered), never on the clock.
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "eventually.hpp"
 #include "kandji_sim.hpp"
 #include "postern/store/store.hpp"
 #include "postgres_cluster.hpp"
@@ -22,7 +22,6 @@ namespace {
 
 using nlohmann::json;
 using postern::test::PostgresCluster;
-using postern::test::eventually;
 using postern::test::Process;
 using namespace std::chrono_literals;
 
@@ -70,6 +69,13 @@ class Replica {
   bool logged(const std::string& text) const {
     return process_.err().find(text) != std::string::npos;
   }
+  // Blocks until the log holds `text` `times` times (false after a minute, or if it exits).
+  bool wait_logged(std::string_view text, std::size_t times = 1) {
+    return process_.wait_for_stderr(text, times);
+  }
+  // Blocks until this replica has applied `count` changes from the store's change log, its own
+  // included (a change is logged once it is live).
+  bool wait_followed(std::size_t count) { return wait_logged("followed change ", count); }
 
  private:
   static std::vector<std::string> args(const std::string& url, std::vector<std::string> extra) {
@@ -84,7 +90,9 @@ class Replica {
                                   "--db",
                                   url,
                                   "--replica-retry-ms",
-                                  "200"};
+                                  "200",
+                                  "--log-level",
+                                  "debug"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -116,15 +124,18 @@ TEST_CASE("replicas: a change on one reaches every other, a late replica loads, 
 
   REQUIRE(a.call("POST", kTier, {{"value", "gold"}, {"comment", "on A"}}).status == 200);
   CHECK(a.decision("carol-mbp", "db-1:5432") == "accept");  // at once on the writer
-  CHECK(eventually([&] { return b.decision("carol-mbp", "db-1:5432") == "accept"; }, 5s));
+  REQUIRE(b.wait_followed(1));
+  CHECK(b.decision("carol-mbp", "db-1:5432") == "accept");
   CHECK(b.attributes("carol-mbp")["custom:tier"] == "gold");
 
   // Started while the others run: the current state at once, then every change.
   Replica c(url);
   CHECK(c.decision("carol-mbp", "db-1:5432") == "accept");
   REQUIRE(b.call("DELETE", kTier).status == 200);
-  CHECK(eventually([&] { return a.decision("carol-mbp", "db-1:5432") == "deny"; }, 5s));
-  CHECK(eventually([&] { return c.decision("carol-mbp", "db-1:5432") == "deny"; }, 5s));
+  REQUIRE(a.wait_followed(2));
+  CHECK(a.decision("carol-mbp", "db-1:5432") == "deny");
+  REQUIRE(c.wait_followed(1));  // started after the first change
+  CHECK(c.decision("carol-mbp", "db-1:5432") == "deny");
   CHECK_FALSE(c.attributes("carol-mbp").contains("custom:tier"));
 
   // One audit log: both writes, from two replicas.
@@ -149,16 +160,19 @@ TEST_CASE("replicas: PostgreSQL stops: checks answer from memory, writes get 503
   INFO(refused.body.dump());
   CHECK(refused.body["message"].get<std::string>().find("PostgreSQL") != std::string::npos);
   CHECK(a.attributes("carol-mbp").contains("custom:tier") == false);  // nothing half-applied
-  CHECK(eventually([&] { return a.logged("lost the database"); }, 5s));
+  CHECK(a.wait_logged("lost the database"));
 
   cluster->start();
-  // The first write after the restart reconnects the writer's store; the other replica, whose
-  // listener was down meanwhile, gets it by notice or by catching up after reconnecting.
-  CHECK(eventually([&] { return b.call("POST", kTier, {{"value", "gold"}}).status == 200; }, 10s));
-  CHECK(eventually([&] { return a.decision("carol-mbp", "db-1:5432") == "accept"; }, 10s));
-  CHECK(eventually([&] { return a.logged("reconnected to the database"); }, 10s));
+  // The first write after the restart succeeds (the writer's store renews the connection the
+  // server closed); the other replica, whose listener was down meanwhile, gets it by notice or
+  // by catching up after reconnecting.
+  REQUIRE(b.call("POST", kTier, {{"value", "gold"}}).status == 200);
+  REQUIRE(a.wait_followed(1));
+  CHECK(a.decision("carol-mbp", "db-1:5432") == "accept");
+  CHECK(a.wait_logged("reconnected to the database"));
   REQUIRE(a.call("DELETE", kTier).status == 200);
-  CHECK(eventually([&] { return b.decision("carol-mbp", "db-1:5432") == "deny"; }, 5s));
+  REQUIRE(b.wait_followed(2));
+  CHECK(b.decision("carol-mbp", "db-1:5432") == "deny");
 }
 
 TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothing half-written",
@@ -167,9 +181,10 @@ TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothi
   if (!cluster) return;
   const auto url = cluster->url(cluster->create_database());
   postern::test::ScratchDir scratch("postern-replicas");
-  postern::test::Simulator sim(scratch.path(),
-                               {"--devices", sample("kandji-devices.json"), "--page-size", "2"},
-                               kKandjiToken);
+  postern::test::Simulator sim(
+      scratch.path(),
+      {"--devices", sample("kandji-devices.json"), "--page-size", "2", "--request-log", "-"},
+      kKandjiToken);
   // Page 2 of the first sync hangs, so the holder is killed with page 1 fetched, nothing committed.
   sim.post("/_sim/faults", json{{"kind", "slow"}, {"page", 2}, {"delay_ms", 60000}}.dump());
   const auto added = postern::test::run_process(
@@ -180,14 +195,13 @@ TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothi
   REQUIRE(added.exit_code == 0);
 
   auto holder = std::make_unique<Replica>(url, std::vector<std::string>{"--sync"});
-  REQUIRE(eventually([&] { return holder->logged("holds the sync lease"); }, 10s));
+  REQUIRE(holder->wait_logged("holds the sync lease"));
   Replica standby(url, {"--sync"});
   INFO("holder's log:\n"
        << holder->process().err() << "\nsimulator requests: " << sim.get("/_sim/requests"));
   // The simulator logs a request once answered: page 1 logged means the holder is now waiting
   // on page 2, which the fault holds for a minute.
-  REQUIRE(eventually(
-      [&] { return sim.get("/_sim/requests").find("\"page\":1") != std::string::npos; }, 20s));
+  REQUIRE(sim.process().wait_for_stdout("\"page\":1"));
   CHECK_FALSE(standby.logged("holds the sync lease"));
   holder->process().stop(SIGKILL);
   holder.reset();
@@ -216,14 +230,11 @@ TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothi
   if (standby_synced && devices_with_kandji > 0) CHECK(devices_with_kandji == 5);
 
   sim.del("/_sim/faults");
-  CHECK(eventually([&] { return standby.logged("holds the sync lease"); }, 30s));
-  // The next sync completes on the new holder.
-  CHECK(eventually(
-      [&] { return store->load_status(integration->id).value().last_success.has_value(); }, 30s));
-  // The status is read from the store, which the holder commits before applying the change to
-  // its live evaluator: the answer may lag the commit by that step, never by a sync.
-  CHECK(eventually(
-      [&] { return standby.attributes("carol-mbp")["kandji:agentInstalled"] == false; }, 10s));
+  CHECK(standby.wait_logged("holds the sync lease"));
+  // The next sync completes on the new holder, which logs it once its changes are live.
+  REQUIRE(standby.wait_logged(" matched, "));
+  CHECK(store->load_status(integration->id).value().last_success.has_value());
+  CHECK(standby.attributes("carol-mbp")["kandji:agentInstalled"] == false);
   CHECK(standby.decision("alice-mbp", "db-1:5432") == "accept");
 }
 

@@ -26,7 +26,6 @@
 #include <string>
 #include <vector>
 
-#include "eventually.hpp"
 #include "kandji_sim.hpp"
 #include "postern/grammar/time.hpp"
 #include "postern/store/store.hpp"
@@ -49,7 +48,6 @@ std::string sample(const std::string& name) {
 }
 
 using Scratch = postern::test::ScratchDir;
-using postern::test::eventually;
 using postern::test::Process;
 using postern::test::slurp;
 using postern::test::write_file;
@@ -455,12 +453,12 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
   const auto& c = server.client();
   const json generation = c.ok("GET", "/v1/health")["policyGeneration"];
 
-  // The first sync runs at start.
-  REQUIRE(eventually([&] {
-    const json list = c.ok("GET", "/v1/integrations");
-    return list["integrations"].size() == 1 && !list["integrations"][0]["lastSync"].is_null();
-  }));
+  // The first sync runs at start; the server logs each sync once its changes are live.
+  constexpr std::string_view kSynced = " matched, ";  // only in a successful sync's line
+  REQUIRE(server.process().wait_for_stderr(kSynced, 1));
   json list = c.ok("GET", "/v1/integrations");
+  REQUIRE(list["integrations"].size() == 1);
+  CHECK_FALSE(list["integrations"][0]["lastSync"].is_null());
   CHECK(list["sync"] == true);
   const json& kandji = list["integrations"][0];
   CHECK(kandji["provider"] == "kandji");
@@ -472,14 +470,16 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
   CHECK(c.decision("carol-mbp", "db-1:5432") == "deny");
   CHECK(c.decision("alice-mbp", "db-1:5432") == "accept");  // agent installed per Kandji
 
+  std::size_t syncs = 1;
   auto flip = [&](bool installed) {
     sim.post("/_sim/devices/C02CAROL0005", json{{"agent_installed", installed}}.dump());
     CHECK(c.ok("POST", "/v1/integrations/kandji/sync", nullptr, 202)["triggered"] == "kandji");
+    REQUIRE(server.process().wait_for_stderr(kSynced, ++syncs));
   };
   flip(true);
-  CHECK(eventually([&] { return c.decision("carol-mbp", "db-1:5432") == "accept"; }));
+  CHECK(c.decision("carol-mbp", "db-1:5432") == "accept");
   flip(false);
-  CHECK(eventually([&] { return c.decision("carol-mbp", "db-1:5432") == "deny"; }));
+  CHECK(c.decision("carol-mbp", "db-1:5432") == "deny");
   CHECK(c.ok("GET", "/v1/health")["policyGeneration"] ==
         generation);  // applied live, not recompiled
   CHECK(c.call("POST", "/v1/integrations/jamf/sync").status == 404);
@@ -526,8 +526,9 @@ TEST_CASE("policy reloads: a valid change is served, an invalid one keeps the ol
 
   SECTION("a file change is picked up by the mtime poll") {
     write_file(policy, replace_once(original, R"("tag:web:80,443")", R"("tag:web:443")"));
-    REQUIRE(eventually([&] { return etag() != served["policyEtag"]; }));
+    REQUIRE(server.process().wait_for_stderr("reloaded: policy version"));
     const json changed = c.ok("GET", "/v1/health");
+    CHECK(changed["policyEtag"] != served["policyEtag"]);
     CHECK(c.decision("alice-mbp", "web-1:80") == "deny");
     CHECK(c.decision("carol-mbp", "db-1:5432") == "accept");
 
@@ -535,8 +536,7 @@ TEST_CASE("policy reloads: a valid change is served, an invalid one keeps the ol
     write_file(policy,
                replace_once(original, R"("posture:trusted": ["kandji:agentInstalled == true"])",
                             R"("posture:trusted": ["kandji:agentInstalled == "])"));
-    REQUIRE(eventually(
-        [&] { return server.process().err().find("reload rejected") != std::string::npos; }));
+    REQUIRE(server.process().wait_for_stderr("reload rejected"));
     const std::string log = server.process().err();
     CHECK(log.find(policy + ":") != std::string::npos);
     CHECK(log.find("error[P") != std::string::npos);
@@ -551,14 +551,14 @@ TEST_CASE("policy reloads: a valid change is served, an invalid one keeps the ol
     write_file(policy, replace_once(original, R"("deny":            ["printer:631"],)",
                                     R"("accept":          ["printer:631"],)"));
     server.process().signal(SIGHUP);
-    REQUIRE(eventually(
-        [&] { return server.process().err().find("test(s) failed") != std::string::npos; }));
+    REQUIRE(server.process().wait_for_stderr("test(s) failed"));
     CHECK(generation() == first_generation);
     CHECK(etag() == served["policyEtag"]);
     CHECK(c.decision("alice-mbp", "web-1:80") == "accept");
     write_file(policy, original);
     server.process().signal(SIGHUP);
-    REQUIRE(eventually([&] { return generation() > first_generation; }));
+    REQUIRE(server.process().wait_for_stderr("reloaded: policy version"));
+    CHECK(generation() > first_generation);
     CHECK(etag() == served["policyEtag"]);
   }
   CHECK(server.process().stop() == 0);

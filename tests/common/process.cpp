@@ -133,11 +133,34 @@ std::optional<int> Process::wait_listening(std::chrono::milliseconds bound) {
   return port;
 }
 
-bool Process::wait_for_stdout(std::string_view text, std::chrono::milliseconds bound) {
+namespace {
+
+std::size_t occurrences(const std::string& haystack, std::string_view text) {
+  std::size_t count = 0;
+  for (auto at = haystack.find(text); at != std::string::npos;
+       at = haystack.find(text, at + text.size())) {
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+bool Process::wait_for(const std::string& stream, std::string_view text, std::size_t times,
+                       std::chrono::milliseconds bound) {
   std::unique_lock lock(mu_);
-  return changed_.wait_for(lock, bound, [&] {
-    return out_.find(text) != std::string::npos || output_closed_;
-  }) && out_.find(text) != std::string::npos;
+  const auto seen = [&] { return occurrences(stream, text) >= times; };
+  return changed_.wait_for(lock, bound, [&] { return seen() || output_closed_; }) && seen();
+}
+
+bool Process::wait_for_stdout(std::string_view text, std::size_t times,
+                              std::chrono::milliseconds bound) {
+  return wait_for(out_, text, times, bound);
+}
+
+bool Process::wait_for_stderr(std::string_view text, std::size_t times,
+                              std::chrono::milliseconds bound) {
+  return wait_for(err_, text, times, bound);
 }
 
 std::optional<int> Process::wait_exit(std::chrono::milliseconds bound) {

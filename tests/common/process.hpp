@@ -37,8 +37,13 @@ class Process {
   // The port of a stdout line `listening on HOST:PORT`; nullopt when the process ends or
   // `bound` passes first.
   std::optional<int> wait_listening(std::chrono::milliseconds bound = 60s);
-  // True once stdout contains `text`; false when the process ends or `bound` passes first.
-  bool wait_for_stdout(std::string_view text, std::chrono::milliseconds bound = 60s);
+  // True once stdout (stderr) contains `text` at least `times` times; false when the process
+  // ends or `bound` passes first. Servers announce their events there (a sync, a reload, a
+  // change followed from the store): tests block on the pipe instead of polling.
+  bool wait_for_stdout(std::string_view text, std::size_t times = 1,
+                       std::chrono::milliseconds bound = 60s);
+  bool wait_for_stderr(std::string_view text, std::size_t times = 1,
+                       std::chrono::milliseconds bound = 60s);
   // The exit status once the process ends on its own (-1: ended by a signal); nullopt while it
   // is still running after `bound`.
   std::optional<int> wait_exit(std::chrono::milliseconds bound = 120s);
@@ -54,6 +59,8 @@ class Process {
 
  private:
   void collect(int out_fd, int err_fd);
+  bool wait_for(const std::string& stream, std::string_view text, std::size_t times,
+                std::chrono::milliseconds bound);
   void reap(int status);
 
   pid_t pid_ = -1;

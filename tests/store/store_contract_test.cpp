@@ -397,6 +397,30 @@ TEST_CASE("postgres: a failed transaction logs no change", "[store][postgres]") 
   CHECK(store->change_position().value() == 1);  // the create only
 }
 
+TEST_CASE("postgres: the first read and write after the server restarts succeed",
+          "[store][postgres]") {
+  if (cluster() == nullptr) {
+    WARN("skipped: " << test::PostgresCluster::unavailable().value_or(""));
+    return;
+  }
+  auto& c = require_cluster();
+  auto store = std::move(store::open_store(c.url(c.create_database())).value());
+  REQUIRE(store->write_attributes({set("n1", "custom:x", true)}, {}).ok());
+  // The store's connection was idle through the restart: the server closed it, which the
+  // client learns only on its next statement.
+  c.stop();
+  c.start();
+  const auto read = store->change_position();
+  INFO((read ? std::string() : read.error().message));
+  CHECK(read.ok());
+  c.stop();
+  c.start();
+  const auto written = store->write_attributes({set("n1", "custom:x", false)}, {});
+  INFO((written ? std::string() : written.error().message));
+  REQUIRE(written.ok());
+  CHECK(store->change_position().value() == 2);  // written once, not twice
+}
+
 TEST_CASE("postgres: exactly one holder of the sync lease, it passes on when the holder goes",
           "[store][postgres]") {
   if (cluster() == nullptr) {

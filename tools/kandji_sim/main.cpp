@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
       "--generate", generate,
       "ignore --devices and synthesise N devices (serials C02SIM000001, C02SIM000002, ...)");
   app.add_option("--seed", seed, "seed for --generate")->capture_default_str();
-  app.add_option("--request-log", request_log, "append the request log to FILE (JSON lines)");
+  app.add_option("--request-log", request_log,
+                 "append the request log to FILE (JSON lines; - for stdout)");
   app.add_option("--rate-limit-second", rate.per_second, "advertised requests per second")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <iostream>
 #include <stdexcept>
 
 #include "postern/grammar/time.hpp"
@@ -21,11 +22,15 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
 }
 
 RequestLog::RequestLog(const std::optional<std::string>& file) {
-  if (file) {
-    file_.open(*file, std::ios::app);
-    if (!file_)
-      throw std::runtime_error(fmt::format("cannot open request log `{}` for appending", *file));
+  if (!file) return;
+  if (*file == "-") {
+    sink_ = &std::cout;
+    return;
   }
+  file_.open(*file, std::ios::app);
+  if (!file_)
+    throw std::runtime_error(fmt::format("cannot open request log `{}` for appending", *file));
+  sink_ = &file_;
 }
 
 void RequestLog::append(LogEntry entry, const std::vector<std::string>& secrets) {
@@ -41,10 +46,7 @@ void RequestLog::append(LogEntry entry, const std::vector<std::string>& secrets)
   if (entry.request_no > 0) j["request_no"] = entry.request_no;
   j["page"] = entry.page ? nlohmann::json(*entry.page) : nlohmann::json(nullptr);
   j["faults"] = entry.faults;
-  if (file_.is_open()) {
-    file_ << j.dump() << '\n';
-    file_.flush();
-  }
+  if (sink_ != nullptr) *sink_ << j.dump() << std::endl;
   entries_.push_back(std::move(j));
 }
 

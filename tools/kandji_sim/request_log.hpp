@@ -1,6 +1,7 @@
 #pragma once
 // What the simulator was asked and what it answered, for tests to assert on: in memory (GET
-// /_sim/requests) and optionally appended to a JSON-lines file. Entries never hold a token:
+// /_sim/requests) and optionally appended to a JSON-lines file or written to stdout (`-`, for
+// tests that wait on a request being answered). Entries never hold a token:
 // the Authorization header is not recorded, and any known token value found in the path or query
 // is replaced by `[REDACTED]`. Not thread-safe: SimState guards it.
 
@@ -27,7 +28,7 @@ struct LogEntry {
 
 class RequestLog {
  public:
-  // Throws std::runtime_error when the file cannot be opened for appending.
+  // `file` "-": stdout. Throws std::runtime_error when the file cannot be opened for appending.
   explicit RequestLog(const std::optional<std::string>& file);
 
   void append(LogEntry entry, const std::vector<std::string>& secrets);
@@ -37,6 +38,7 @@ class RequestLog {
  private:
   std::vector<nlohmann::json> entries_;
   std::ofstream file_;
+  std::ostream* sink_ = nullptr;  // file_, std::cout or none
 };
 
 std::string redact(std::string text, const std::vector<std::string>& secrets);

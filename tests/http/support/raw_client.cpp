@@ -74,9 +74,9 @@ bool RawClient::send(std::string_view bytes) {
   return true;
 }
 
-bool RawClient::readable() const {
+bool RawClient::readable(std::chrono::milliseconds wait) const {
   pollfd entry{fd_, POLLIN, 0};
-  return ::poll(&entry, 1, 0) == 1;
+  return ::poll(&entry, 1, static_cast<int>(wait.count())) == 1;
 }
 
 std::size_t RawClient::send_until_answered(std::string_view bytes,

@@ -45,8 +45,8 @@ class RawClient {
   std::size_t send_until_answered(std::string_view bytes, std::chrono::milliseconds timeout);
   // Waits for the server to close the connection (discarding data); false on timeout.
   bool closed_within(std::chrono::milliseconds timeout);
-  // Whether a response (or the close) has arrived, without waiting.
-  [[nodiscard]] bool readable() const;
+  // Whether a response (or the close) arrives within `wait` (0: has arrived, without waiting).
+  [[nodiscard]] bool readable(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) const;
 
  private:
   // Reads more into buffer_; false on close, error or deadline.

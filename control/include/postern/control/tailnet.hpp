@@ -34,6 +34,8 @@ namespace postern::control {
 inline constexpr std::string_view kDefaultDbPath = store::kDefaultDbPath;
 using AuditQuery = store::AuditQuery;
 
+enum class LogLevel : std::uint8_t { debug, info, error };
+
 struct TailnetOptions {
   // The inventory file (devices, users, inventory attributes). Without one the tailnet has no
   // devices: integrations and the audit log can be managed, but nothing syncs.
@@ -52,8 +54,9 @@ struct TailnetOptions {
   // Replicas on a PostgreSQL store: how often to try for the sync lease, check it is still
   // held, and reconnect a lost change listener.
   std::chrono::milliseconds replica_retry{5000};
-  // Where to report what happened in the background (syncs, reloads); may be empty.
-  std::function<void(bool error, const std::string& line)> log;
+  // Where to report what happened in the background (syncs, reloads, replicated changes); may be
+  // empty. Debug lines come once per change followed from the shared store.
+  std::function<void(LogLevel level, const std::string& line)> log;
 };
 
 // The policy as served.
