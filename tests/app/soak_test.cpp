@@ -37,6 +37,14 @@ std::string sample(const std::string& name) {
   return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
 }
 
+std::size_t count_of(const std::string& text, std::string_view needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
 std::chrono::seconds soak_duration() {
   const char* text = std::getenv("POSTERN_SOAK_SECONDS");
   const int seconds = text != nullptr ? std::atoi(text) : 60;
@@ -248,11 +256,14 @@ TEST_CASE("soak: checks, batches, writes and faulty syncs keep every answer and 
   // No fault left: one more sync must bring carol in line with the simulator (agent installed).
   sim.del("/_sim/faults");
   sim.post("/_sim/devices/C02CAROL0005", json{{"agent_installed", true}}.dump());
-  // Checked until the sync lands (re-triggered now and then: one may have been running with a
-  // fault still armed); bounded by attempts, never by sleeping.
+  // A sync may be running that read carol's page before the change or met a fault still armed:
+  // trigger one and wait for the server to log the next finished sync (success or error), then
+  // check; a few rounds at most.
   bool carol_accepted = false;
-  for (int attempt = 0; attempt < 5000 && !carol_accepted; ++attempt) {
-    if (attempt % 50 == 0) setup.call("POST", "/v1/integrations/kandji/sync", "", failures, 202);
+  for (int round = 0; round < 5 && !carol_accepted; ++round) {
+    const std::size_t finished = count_of(server.err(), "sync kandji: ");
+    setup.call("POST", "/v1/integrations/kandji/sync", "", failures, 202);
+    REQUIRE(server.wait_for_stderr("sync kandji: ", finished + 1));
     const auto answer = setup.call(
         "POST", "/v1/check", json{{"src", "carol-mbp"}, {"dst", "db-1:5432"}}.dump(), failures);
     carol_accepted = answer && (*answer)["decision"] == "accept";
