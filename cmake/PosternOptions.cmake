@@ -24,6 +24,13 @@ if(POSTERN_SANITIZE)
   add_link_options(-fsanitize=${_postern_san})
 endif()
 
+# POSTERN_LINKER (e.g. lld): links with -fuse-ld=<it>. The CI presets use lld: linking the
+# fourteen programs and test executables takes 8.6 s instead of 23.6 s under ASan (D11).
+set(POSTERN_LINKER "" CACHE STRING "Linker for -fuse-ld= (empty: the compiler's default)")
+if(POSTERN_LINKER)
+  add_link_options(-fuse-ld=${POSTERN_LINKER})
+endif()
+
 # Fuzzing: instrument all project code for coverage; only fuzz targets link the libFuzzer main.
 if(POSTERN_FUZZ)
   add_compile_options(-fsanitize=fuzzer-no-link)
