@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "decision_json.hpp"
+#include "postern/control/attribute_json.hpp"
+#include "postern/sync/clock.hpp"
 
 namespace postern::app {
 namespace {
@@ -114,6 +116,41 @@ std::string_view policy_file_label(const grammar::SourceFile& file) {
   const std::string_view path = file.path();
   const auto slash = path.find_last_of('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+void append_attributes_answer(std::string& out, const control::DeviceAttributesView& view) {
+  out += R"({"attributes":{)";
+  bool first = true;
+  bool any_expiry = false;
+  for (const auto& a : view.attributes) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, a.key);
+    out += ':';
+    if (const auto* text = std::get_if<std::string>(&a.value)) {
+      append_json_string(out, *text);
+    } else if (const auto* flag = std::get_if<bool>(&a.value)) {
+      out += *flag ? "true" : "false";
+    } else {
+      out += control::attribute_value_json(a.value).dump();
+    }
+    any_expiry = any_expiry || a.expires_at.has_value();
+  }
+  out += '}';
+  if (any_expiry) {  // omitted when none
+    out += R"(,"expiries":{)";
+    first = true;
+    for (const auto& a : view.attributes) {
+      if (!a.expires_at) continue;
+      if (!first) out += ',';
+      first = false;
+      append_json_string(out, a.key);
+      out += ':';
+      append_json_string(out, sync::format_rfc3339(*a.expires_at));
+    }
+    out += '}';
+  }
+  out += '}';
 }
 
 }  // namespace postern::app

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "postern/control/query.hpp"
+#include "postern/control/tailnet.hpp"
 #include "postern/engine/engine.hpp"
 #include "postern/grammar/diag.hpp"
 
@@ -26,6 +27,11 @@ void append_check_answer(std::string& out, const grammar::SourceFile& file,
 // batch_answer_json(file, answer).dump(), with `file_label` in "rule".
 void append_batch_answer(std::string& out, const grammar::SourceFile& file,
                          std::string_view file_label, const control::BatchChecker::Answer& answer);
+
+// {"attributes": {key: value...}, "expiries"?: {key: RFC 3339...}}: a device's attributes as
+// GET and POST /v1/devices/{id}/attributes answer them (attribute writes' hot path), keys in
+// order, whole numbers as integers (control::attribute_value_json's rendering).
+void append_attributes_answer(std::string& out, const control::DeviceAttributesView& view);
 
 // The name answers give the policy file: its last path component, so that answers do not tell
 // clients where the server keeps its files.

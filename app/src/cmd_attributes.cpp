@@ -8,6 +8,7 @@
 
 #include "cli_support.hpp"
 #include "command_registry.hpp"
+#include "postern/control/attribute_json.hpp"
 #include "postern/sync/clock.hpp"
 
 namespace postern::app {
@@ -26,10 +27,6 @@ struct AttributesOptions {
   std::string comment;
   std::string format = "text";
 };
-
-json value_json(const engine::AttrValue& v) {
-  return std::visit([](const auto& x) { return json(x); }, v);
-}
 
 // `custom:key=value`: value parsed as JSON when it is a bool or number, a string otherwise.
 std::optional<std::pair<std::string, engine::AttrValue>> parse_assignment(const std::string& text) {
@@ -56,7 +53,7 @@ int print_attributes(const AttributesOptions& o, const control::DeviceAttributes
              {"expiries", json::object()},
              {"sources", json::object()}};
     for (const auto& a : view.attributes) {
-      out["attributes"][a.key] = value_json(a.value);
+      out["attributes"][a.key] = control::attribute_value_json(a.value);
       out["sources"][a.key] = a.source;
       if (a.expires_at) out["expiries"][a.key] = sync::format_rfc3339(*a.expires_at);
     }
@@ -65,8 +62,8 @@ int print_attributes(const AttributesOptions& o, const control::DeviceAttributes
   }
   std::cout << label << "\n";
   for (const auto& a : view.attributes) {
-    std::string line =
-        fmt::format("  {} = {}  (source {}", a.key, value_json(a.value).dump(), a.source);
+    std::string line = fmt::format("  {} = {}  (source {}", a.key,
+                                   control::attribute_value_json(a.value).dump(), a.source);
     if (a.updated_at) line += fmt::format(", updated {}", sync::format_rfc3339(*a.updated_at));
     if (a.expires_at) line += fmt::format(", expires {}", sync::format_rfc3339(*a.expires_at));
     std::cout << line << ")\n";

@@ -2,11 +2,9 @@
 
 #include <variant>
 
-namespace postern::app {
+#include "postern/control/attribute_json.hpp"
 
-nlohmann::json attr_value_json(const engine::AttrValue& value) {
-  return std::visit([](const auto& v) { return nlohmann::json(v); }, value);
-}
+namespace postern::app {
 
 nlohmann::json rule_json(const grammar::SourceFile& file, const engine::RuleRef& rule) {
   return {{"rule", engine::rule_name(rule)}, {"file", file.path()}, {"line", rule.line}};
@@ -17,11 +15,11 @@ nlohmann::json near_miss_json(const grammar::SourceFile& file, const engine::Nea
   for (const auto& pf : near_miss.postures) {
     nlohmann::json conditions = nlohmann::json::array();
     for (const auto& c : pf.conditions) {
-      conditions.push_back(
-          {{"condition", c.text},
-           {"attribute", c.attribute},
-           {"expected", c.expected},
-           {"actual", c.actual ? attr_value_json(*c.actual) : nlohmann::json(nullptr)}});
+      conditions.push_back({{"condition", c.text},
+                            {"attribute", c.attribute},
+                            {"expected", c.expected},
+                            {"actual", c.actual ? control::attribute_value_json(*c.actual)
+                                                : nlohmann::json(nullptr)}});
     }
     postures.push_back({{"posture", pf.posture}, {"failed", std::move(conditions)}});
   }

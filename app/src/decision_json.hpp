@@ -14,9 +14,6 @@
 
 namespace postern::app {
 
-// A string, number or boolean as JSON.
-nlohmann::json attr_value_json(const engine::AttrValue& value);
-
 // {"rule": "acls[1]", "file": "policy.hujson", "line": 12}
 nlohmann::json rule_json(const grammar::SourceFile& file, const engine::RuleRef& rule);
 

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "decision_json.hpp"
+#include "postern/control/attribute_json.hpp"
 #include "postern/control/device_postures.hpp"
 #include "postern/grammar/time.hpp"
 #include "serve_console.hpp"
@@ -19,7 +20,7 @@ nlohmann::json failure_json(const grammar::SourceFile& file, const engine::Condi
   return {{"condition", c.text},
           {"attribute", c.attribute},
           {"expected", c.expected},
-          {"actual", c.actual ? app::attr_value_json(*c.actual) : nlohmann::json(nullptr)},
+          {"actual", c.actual ? control::attribute_value_json(*c.actual) : nlohmann::json(nullptr)},
           {"line", file.line_col(c.span.begin).line}};
 }
 
@@ -62,7 +63,7 @@ void install_console_data_routes(http::Router& router, ApiContext& context) {
     for (const auto& a : view.value().attributes) {
       attributes.push_back(
           {{"key", a.key},
-           {"value", app::attr_value_json(a.value)},
+           {"value", control::attribute_value_json(a.value)},
            {"source", a.source},
            {"updatedAt", a.updated_at ? nlohmann::json(timefmt::format_rfc3339(*a.updated_at))
                                       : nlohmann::json(nullptr)},

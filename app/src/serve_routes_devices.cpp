@@ -2,6 +2,7 @@
 // shapes of Tailscale's device posture API (spec tailscale-api.md §2.6).
 #include <fmt/format.h>
 
+#include "answer_text.hpp"
 #include "decision_json.hpp"
 #include "postern/grammar/time.hpp"
 #include "postern/sync/clock.hpp"
@@ -12,16 +13,10 @@ namespace {
 
 using grammar::DiagCode;
 
-nlohmann::json attributes_json(const control::DeviceAttributesView& view) {
-  nlohmann::json attributes = nlohmann::json::object();
-  nlohmann::json expiries = nlohmann::json::object();
-  for (const auto& a : view.attributes) {
-    attributes[a.key] = app::attr_value_json(a.value);
-    if (a.expires_at) expiries[a.key] = sync::format_rfc3339(*a.expires_at);
-  }
-  nlohmann::json out = {{"attributes", std::move(attributes)}};
-  if (!expiries.empty()) out["expiries"] = std::move(expiries);  // omitted when none
-  return out;
+http::Response attributes_response(const control::DeviceAttributesView& view) {
+  http::Response response;
+  app::append_attributes_answer(response.body, view);
+  return response;
 }
 
 // A string, number or boolean `value`.
@@ -77,9 +72,7 @@ std::function<void(const control::Done&)> attributes_answer(
     std::shared_ptr<http::PendingResponse> pending, ApiContext& context, std::string device) {
   return answer_after_edit(
       std::move(pending), context, std::move(device),
-      [](const control::DeviceAttributesView& view) {
-        return http::Response::json(200, attributes_json(view));
-      },
+      [](const control::DeviceAttributesView& view) { return attributes_response(view); },
       [&context](const control::Error& error) { return error_response(error, context.log); });
 }
 
@@ -89,7 +82,7 @@ void install_device_routes(http::Router& router, ApiContext& context) {
   router.get("/v1/devices/{id}/attributes", [&context](const http::Request& req) {
     const auto view = context.tailnet.device_attributes(*req.param("id"));
     if (!view) return error_response(view.error(), context.log);
-    return http::Response::json(200, attributes_json(view.value()));
+    return attributes_response(view.value());
   });
 
   router.post("/v1/devices/{id}/attributes/{key}", [&context](const http::Request& req) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "decision_json.hpp"
+#include "postern/control/attribute_json.hpp"
 #include "postern/grammar/time.hpp"
 #include "tsapi_common.hpp"
 
@@ -19,7 +20,7 @@ json attributes_json(const control::DeviceAttributesView& view) {
   json attributes = json::object();
   json expiries = json::object();
   for (const auto& a : view.attributes) {
-    attributes[a.key] = app::attr_value_json(a.value);
+    attributes[a.key] = control::attribute_value_json(a.value);
     if (a.expires_at) expiries[a.key] = timefmt::format_rfc3339(*a.expires_at);
   }
   return {{"attributes", std::move(attributes)}, {"expiries", std::move(expiries)}};

@@ -50,14 +50,14 @@ void tell(std::vector<std::pair<std::function<void(const Done&)>, Done>>& told) 
 }  // namespace
 
 std::shared_ptr<AttributeBatch::Result> Tailnet::Impl::join_batch(
-    std::vector<sync::AttributeWrite> writes, std::vector<sync::AuditEvent> events,
+    std::vector<sync::AttributeWrite> writes, std::vector<AttributeAudit> audits,
     const AttributeStage& edit) {
   if (!open_batch.result) {
     open_batch.id = next_batch++;
     open_batch.result = std::make_shared<AttributeBatch::Result>();
   }
   std::move(writes.begin(), writes.end(), std::back_inserter(open_batch.writes));
-  std::move(events.begin(), events.end(), std::back_inserter(open_batch.events));
+  std::move(audits.begin(), audits.end(), std::back_inserter(open_batch.audits));
   staged.merge(edit, open_batch.id);
   return open_batch.result;
 }
@@ -73,7 +73,8 @@ static Completions commit_open_batch(Tailnet::Impl& impl, store::Store* store) {
   std::optional<Error> failure;
   try {
     if (store != nullptr) {
-      if (auto written = store->write_attributes(batch.writes, batch.events); !written) {
+      const auto events = attribute_audit_events(batch.audits);
+      if (auto written = store->write_attributes(batch.writes, events); !written) {
         failure = from_sync(written.error());
       }
     }

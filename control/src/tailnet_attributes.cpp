@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "postern/control/attribute_json.hpp"
 #include "postern/control/attribute_rules.hpp"
 #include "postern/sync/matcher.hpp"
 #include "tailnet_impl.hpp"
@@ -16,10 +17,6 @@ namespace {
 
 using grammar::DiagCode;
 using nlohmann::json;
-
-json value_json(const engine::AttrValue& v) {
-  return std::visit([](const auto& x) { return json(x); }, v);
-}
 
 Error unknown_device(std::string_view device) {
   return not_found(DiagCode::C744, fmt::format("no single device is named `{}`", device),
@@ -44,10 +41,8 @@ struct EditView {
                                                        const std::string& device_key,
                                                        const std::string& key) const {
     if (const auto* p = pending(device_key, key)) return p->value;
-    const auto attrs = snap.attributes(device);
-    const auto it = attrs.find(key);
-    if (it == attrs.end()) return std::nullopt;
-    return it->second;
+    if (auto held = snap.attribute(device, key)) return std::move(held->value);
+    return std::nullopt;
   }
   [[nodiscard]] bool stored(const std::string& device_key, const std::string& key) const {
     if (const auto* p = pending(device_key, key)) return p->stored;
@@ -99,24 +94,32 @@ std::optional<Error> check_key_consistency(const EditView& view, const std::stri
   return std::nullopt;
 }
 
-std::string audit_details(const std::string& device_key, const std::string& hostname,
-                          const json& changes, const std::string& comment) {
-  json details = {{"node", device_key}, {"name", hostname}, {"changes", changes}};
-  if (!comment.empty()) details["comment"] = comment;
+std::string audit_details(const AttributeAudit& audit) {
+  json changes = json::array();
+  for (const auto& c : audit.changes) {
+    json change = {{"key", c.key}};
+    if (c.old_value) change["old"] = attribute_value_json(*c.old_value);
+    if (c.new_value) change["new"] = attribute_value_json(*c.new_value);
+    if (c.expiry) change["expiry"] = *c.expiry;
+    changes.push_back(std::move(change));
+  }
+  json details = {{"node", audit.device_key}, {"name", audit.hostname}, {"changes", changes}};
+  if (!audit.comment.empty()) details["comment"] = audit.comment;
   return details.dump();
 }
 
-json change_json(const std::string& key, const std::optional<engine::AttrValue>& old_value,
-                 const std::optional<engine::AttrValue>& new_value,
-                 std::optional<std::int64_t> expiry) {
-  json change = {{"key", key}};
-  if (old_value) change["old"] = value_json(*old_value);
-  if (new_value) change["new"] = value_json(*new_value);
-  if (expiry) change["expiry"] = *expiry;
-  return change;
-}
-
 }  // namespace
+
+std::vector<sync::AuditEvent> attribute_audit_events(const std::vector<AttributeAudit>& audits) {
+  std::vector<sync::AuditEvent> events;
+  events.reserve(audits.size());
+  for (const auto& audit : audits) {
+    events.push_back(sync::AuditEvent{0, audit.time, audit.actor, "node:" + audit.device_key,
+                                      std::string(sync::kActionNodeAttribute), audit_details(audit),
+                                      audit.origin});
+  }
+  return events;
+}
 
 void Tailnet::Impl::apply_writes(const std::vector<sync::AttributeWrite>& writes) {
   attribute_writes += writes.size();
@@ -206,12 +209,7 @@ Outcome<std::shared_ptr<AttributeBatch::Result>> Tailnet::Impl::stage_edits(
   std::lock_guard lock(writer);
   const auto snap = engine->snapshot();
   const auto now = self.now();
-  struct DeviceEdits {
-    std::string key;
-    std::string hostname;
-    json changes = json::array();
-  };
-  std::map<engine::DeviceIndex, DeviceEdits> per_device;
+  std::map<engine::DeviceIndex, AttributeAudit> per_device;
   std::vector<sync::AttributeWrite> writes;
   AttributeStage edit_stage;  // this request's edits, which its later edits see
   const EditView view{*engine, *snap, overlay, staged, edit_stage};
@@ -222,7 +220,7 @@ Outcome<std::shared_ptr<AttributeBatch::Result>> Tailnet::Impl::stage_edits(
     const auto& d = snap->device(*index);
     const std::string device_key = sync::device_key(d);
     auto& entry = per_device[*index];
-    entry.key = device_key;
+    entry.device_key = device_key;
     entry.hostname = d.hostname;
     const auto old_value = view.value(*index, device_key, edit.key);
     if (edit.value) {
@@ -233,7 +231,7 @@ Outcome<std::shared_ptr<AttributeBatch::Result>> Tailnet::Impl::stage_edits(
       }
       if (auto e = check_key_consistency(view, edit.key, *edit.value, old_value)) return *e;
       edit_stage.stage(device_key, edit.key, old_value, {edit.value, true, 0});
-      entry.changes.push_back(change_json(edit.key, old_value, edit.value, edit.expiry));
+      entry.changes.push_back({edit.key, old_value, edit.value, edit.expiry});
       writes.push_back(sync::AttributeWrite{device_key, edit.key, edit.value, "api", edit.expiry});
       continue;
     }
@@ -249,18 +247,20 @@ Outcome<std::shared_ptr<AttributeBatch::Result>> Tailnet::Impl::stage_edits(
     }
     auto shown = restored ? std::optional(restored->value) : std::nullopt;
     edit_stage.stage(device_key, edit.key, old_value, {shown, false, 0});
-    entry.changes.push_back(change_json(edit.key, old_value, shown, {}));
+    entry.changes.push_back({edit.key, old_value, shown, std::nullopt});
     writes.push_back(sync::AttributeWrite{device_key, edit.key, std::nullopt, "api", std::nullopt});
   }
   if (writes.empty()) return Staged{};
-  std::vector<sync::AuditEvent> events;
-  for (const auto& [index, entry] : per_device) {
+  std::vector<AttributeAudit> audits;
+  for (auto& [index, entry] : per_device) {
     if (entry.changes.empty()) continue;
-    events.push_back(sync::AuditEvent{
-        0, now, actor.name, "node:" + entry.key, std::string(sync::kActionNodeAttribute),
-        audit_details(entry.key, entry.hostname, entry.changes, comment), actor.origin});
+    entry.time = now;
+    entry.actor = actor.name;
+    entry.origin = actor.origin;
+    entry.comment = comment;
+    audits.push_back(std::move(entry));
   }
-  auto batch = join_batch(std::move(writes), std::move(events), edit_stage);
+  auto batch = join_batch(std::move(writes), std::move(audits), edit_stage);
   if (waiter) open_batch.waiters.push_back(std::move(waiter));
   return batch;
 }
@@ -276,6 +276,9 @@ Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std
 void Tailnet::edit_attributes_async(const std::vector<AttributeEdit>& edits,
                                     const std::string& comment, const Actor& actor,
                                     std::function<void(const Done&)> finished) {
+  // Without a store there is nothing slow to wait for: applied on the caller's thread, which
+  // spares two thread hand-offs per write (to the committer and back).
+  if (!store_) return finished(edit_attributes(edits, comment, actor));
   auto staged = impl_->stage_edits(edits, comment, actor, finished);
   if (!staged) return finished(staged.error());
   if (!staged.value()) return finished(done());

@@ -47,6 +47,27 @@ class LiveLedger final : public sync::SyncLedger {
 
 // API attribute edits that commit together (group commit, decisions H12): one store
 // transaction and one application to the evaluator for every edit that arrived meanwhile.
+// One device's API edits as its audit event tells them. Kept as data while staged and formatted
+// into the event's JSON by the committer, outside the writer lock, only when a store keeps it.
+struct AttributeAudit {
+  struct Change {
+    std::string key;
+    std::optional<engine::AttrValue> old_value;
+    std::optional<engine::AttrValue> new_value;
+    std::optional<std::int64_t> expiry;
+  };
+  std::int64_t time = 0;
+  std::string actor;
+  std::string origin;
+  std::string device_key;
+  std::string hostname;
+  std::string comment;
+  std::vector<Change> changes;
+};
+
+// The audit events of `audits` (action kActionNodeAttribute, target `node:<key>`).
+std::vector<sync::AuditEvent> attribute_audit_events(const std::vector<AttributeAudit>& audits);
+
 struct AttributeBatch {
   struct Result {
     bool done = false;
@@ -54,7 +75,7 @@ struct AttributeBatch {
   };
   std::uint64_t id = 0;
   std::vector<sync::AttributeWrite> writes;
-  std::vector<sync::AuditEvent> events;
+  std::vector<AttributeAudit> audits;
   std::shared_ptr<Result> result;
   std::vector<std::function<void(const Done&)>> waiters;  // asynchronous edits, told when done
 };
@@ -127,7 +148,7 @@ struct Tailnet::Impl {
   // Adds a validated edit (its writes, audit events and staged view) to the open batch and
   // returns the result it will share (writer held).
   std::shared_ptr<AttributeBatch::Result> join_batch(std::vector<sync::AttributeWrite> writes,
-                                                     std::vector<sync::AuditEvent> events,
+                                                     std::vector<AttributeAudit> audits,
                                                      const AttributeStage& edit);
   // Waits until the batch is committed and applied, committing it (and whatever joined it)
   // when no other request is committing; its error when it could not be stored.

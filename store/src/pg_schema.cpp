@@ -69,6 +69,8 @@ constexpr const char* kMigrations[] = {
     "  revoked_at BIGINT,"
     "  last_used_at BIGINT);"
     "CREATE INDEX api_credentials_parent ON api_credentials(parent);",
+    // v3: attributes_source served no query and cost every attribute write an index update.
+    "DROP INDEX IF EXISTS attributes_source;",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

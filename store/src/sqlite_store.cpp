@@ -83,6 +83,9 @@ constexpr const char* kMigrations[] = {
     "  revoked_at INTEGER,"
     "  last_used_at INTEGER);"
     "CREATE INDEX api_credentials_parent ON api_credentials(parent);",
+    // v5: no query ever used attributes_source (removing an integration deletes its writes by
+    // device and key), and every attribute write paid for it with another random index page.
+    "DROP INDEX IF EXISTS attributes_source;",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -593,8 +596,12 @@ class SqliteStore final : public Store {
   }
 
   void apply_writes(const std::vector<AttributeWrite>& writes, std::int64_t time) {
-    Statement upsert(db_, prepared("INSERT OR REPLACE INTO attributes(device, key, value, source, "
-                                   "updated_at, expires_at) VALUES(?, ?, ?, ?, ?, ?)"));
+    // An upsert updates the row in place (INSERT OR REPLACE deletes it and inserts it again).
+    Statement upsert(db_, prepared("INSERT INTO attributes(device, key, value, source, updated_at, "
+                                   "expires_at) VALUES(?, ?, ?, ?, ?, ?) "
+                                   "ON CONFLICT(device, key) DO UPDATE SET value = excluded.value, "
+                                   "source = excluded.source, updated_at = excluded.updated_at, "
+                                   "expires_at = excluded.expires_at"));
     Statement erase(db_, prepared("DELETE FROM attributes WHERE device = ? AND key = ?"));
     for (const auto& w : writes) {
       if (w.value) {

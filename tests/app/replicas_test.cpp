@@ -73,9 +73,10 @@ class Replica {
   bool wait_logged(std::string_view text, std::size_t times = 1) {
     return process_.wait_for_stderr(text, times);
   }
-  // Blocks until this replica has applied `count` changes from the store's change log, its own
-  // included (a change is logged once it is live).
-  bool wait_followed(std::size_t count) { return wait_logged("followed change ", count); }
+  // Blocks until this replica has applied `count` attribute changes from the store's change log,
+  // its own included (logged once live). Policy changes are not counted: the first replica on a
+  // new database saves the policy file as a change of its own.
+  bool wait_followed(std::size_t count) { return wait_logged(" (attributes)", count); }
 
  private:
   static std::vector<std::string> args(const std::string& url, std::vector<std::string> extra) {
@@ -133,6 +134,7 @@ TEST_CASE("replicas: a change on one reaches every other, a late replica loads, 
   CHECK(c.decision("carol-mbp", "db-1:5432") == "accept");
   REQUIRE(b.call("DELETE", kTier).status == 200);
   REQUIRE(a.wait_followed(2));
+  INFO("A's log:\n" << a.process().err());
   CHECK(a.decision("carol-mbp", "db-1:5432") == "deny");
   REQUIRE(c.wait_followed(1));  // started after the first change
   CHECK(c.decision("carol-mbp", "db-1:5432") == "deny");
@@ -168,6 +170,7 @@ TEST_CASE("replicas: PostgreSQL stops: checks answer from memory, writes get 503
   // by catching up after reconnecting.
   REQUIRE(b.call("POST", kTier, {{"value", "gold"}}).status == 200);
   REQUIRE(a.wait_followed(1));
+  INFO("A's log:\n" << a.process().err() << "B's log:\n" << b.process().err());
   CHECK(a.decision("carol-mbp", "db-1:5432") == "accept");
   CHECK(a.wait_logged("reconnected to the database"));
   REQUIRE(a.call("DELETE", kTier).status == 200);

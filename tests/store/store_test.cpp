@@ -46,7 +46,8 @@ TEST_CASE("a new store is at the latest schema version, in WAL mode", "[sync][st
     sqlite3_finalize(st);
     return out;
   };
-  CHECK(scalar("PRAGMA user_version") == "4");
+  CHECK(scalar("PRAGMA user_version") == "5");
+  CHECK(scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'attributes_source'") == "0");
   CHECK(scalar("PRAGMA journal_mode") == "wal");
   // Reopening an up-to-date store migrates nothing; a newer schema is refused.
   sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
@@ -96,7 +97,11 @@ TEST_CASE("integrations: one per provider, updates bump the version and clear th
   REQUIRE(log.ok());
   REQUIRE(log.value().size() == 2);  // the refused create logged nothing
   CHECK(log.value()[1].action == "Update posture integration");
-  CHECK(store->audit_log(store::AuditQuery{.since = 1500, .until = {}, .actor = {}, .target = {}, .action = {}, .limit = {}}).value().size() == 1);
+  CHECK(store
+            ->audit_log(store::AuditQuery{
+                .since = 1500, .until = {}, .actor = {}, .target = {}, .action = {}, .limit = {}})
+            .value()
+            .size() == 1);
 }
 
 TEST_CASE("commit_sync is refused when the configuration changed meanwhile", "[sync][store]") {
@@ -146,6 +151,59 @@ TEST_CASE("attribute values keep their JSON type, expiries are stored", "[sync][
   CHECK_FALSE(std::get<bool>(attrs.at("custom:ok").value));
   REQUIRE(store->write_attributes({{"n1", "custom:ok", std::nullopt, "api", {}}}, {}).ok());
   CHECK(store->device_attributes("n1").value().count("custom:ok") == 0);
+}
+
+TEST_CASE("a second write of a key replaces value, source and expiry in place", "[sync][store]") {
+  test::ScratchDir dir;
+  auto store = open(dir.path() / "p.db");
+  REQUIRE(store
+              ->write_attributes(
+                  {{"n1", "custom:tier", AttrValue{std::string("gold")}, "api", 1'900'000'000}}, {})
+              .ok());
+  REQUIRE(
+      store->write_attributes({{"n1", "custom:tier", AttrValue{3.0}, "other", std::nullopt}}, {})
+          .ok());
+  const auto attrs = store->device_attributes("n1").value();
+  REQUIRE(attrs.size() == 1);
+  CHECK(std::get<double>(attrs.at("custom:tier").value) == 3.0);
+  CHECK(attrs.at("custom:tier").source == "other");
+  CHECK_FALSE(attrs.at("custom:tier").expires_at.has_value());
+}
+
+TEST_CASE("a version 4 store upgrades to 5: the unused source index goes, the data stays",
+          "[sync][store]") {
+  test::ScratchDir dir;
+  const auto db = dir.path() / "p.db";
+  {
+    auto store = open(db);
+    REQUIRE(
+        store
+            ->write_attributes(
+                {{"n1", "custom:tier", AttrValue{std::string("gold")}, "api", std::nullopt}}, {})
+            .ok());
+  }
+  // Back to how version 4 left it.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw,
+                       "CREATE INDEX attributes_source ON attributes(source); "
+                       "PRAGMA user_version=4;",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = open(db);
+  CHECK(std::get<std::string>(store->device_attributes("n1").value().at("custom:tier").value) ==
+        "gold");
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(raw,
+                     "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE name = 'attributes_source'),"
+                     " (SELECT user_version FROM pragma_user_version)",
+                     -1, &st, nullptr);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(st, 0) == 0);
+  CHECK(sqlite3_column_int(st, 1) == 5);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
 }
 
 TEST_CASE("tokens live in an owner-only file next to the database", "[sync][store]") {

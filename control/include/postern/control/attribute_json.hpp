@@ -1,0 +1,30 @@
+#pragma once
+// An attribute value as JSON, the one rendering every answer, listing and audit event uses:
+// numbers are held as doubles, but a whole number within ±(2^53-1) (every value the API accepts)
+// is written as an integer, `13`, never `13.0`.
+
+#include <cmath>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <type_traits>
+#include <variant>
+
+#include "postern/control/attribute_rules.hpp"
+#include "postern/engine/inventory.hpp"
+
+namespace postern::control {
+
+inline nlohmann::json attribute_value_json(const engine::AttrValue& value) {
+  return std::visit(
+      [](const auto& v) -> nlohmann::json {
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, double>) {
+          if (std::trunc(v) == v && std::fabs(v) <= kMaxSafeInteger) {
+            return static_cast<std::int64_t>(v);
+          }
+        }
+        return v;
+      },
+      value);
+}
+
+}  // namespace postern::control
