@@ -11,6 +11,7 @@
 
 #include "decision_json.hpp"
 #include "json_files.hpp"
+#include "postern/control/attribute_json.hpp"
 #include "postern/control/query.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/clock.hpp"
@@ -129,6 +130,28 @@ TEST_CASE("strings that need escaping are escaped as nlohmann does", "[answer_te
     CHECK(out ==
           nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+}
+
+TEST_CASE("attribute answers: keys in order, whole numbers as integers, expiries when any",
+          "[answer_text]") {
+  control::DeviceAttributesView view{0, "n1", {}};
+  view.attributes.push_back({"custom:count", engine::AttrValue{13.0}, "api", 5, std::nullopt});
+  view.attributes.push_back(
+      {"custom:note", engine::AttrValue{std::string("a \"b\"")}, "api", 5, 1'900'000'000});
+  view.attributes.push_back({"custom:ok", engine::AttrValue{false}, "api", 5, std::nullopt});
+  view.attributes.push_back({"node:ratio", engine::AttrValue{0.5}, "node", {}, std::nullopt});
+  std::string text;
+  app::append_attributes_answer(text, view);
+  CHECK(text == R"({"attributes":{"custom:count":13,"custom:note":"a \"b\"","custom:ok":false,)"
+                R"("node:ratio":0.5},"expiries":{"custom:note":"2030-03-17T17:46:40Z"}})");
+  CHECK(control::attribute_value_json(engine::AttrValue{13.0}).dump() == "13");
+  CHECK(control::attribute_value_json(engine::AttrValue{-9007199254740991.0}).dump() ==
+        "-9007199254740991");
+
+  view.attributes.resize(1);
+  text.clear();
+  app::append_attributes_answer(text, view);
+  CHECK(text == R"({"attributes":{"custom:count":13}})");  // no "expiries" without one
 }
 
 }  // namespace answer_text_test

@@ -388,6 +388,9 @@ TEST_CASE("attribute writes follow the §8.3 rules", "[app][server][attributes]"
   CHECK(attrs["custom:score"] == 87);
   CHECK(attrs["custom:tier"] == "silver");
   CHECK_FALSE(attrs.contains("custom:Tier"));
+  // A whole number comes back as one (it came back as `87.0`).
+  CHECK(c.call("GET", "/v1/devices/carol-mbp/attributes").raw.find(R"("custom:score":87,)") !=
+        std::string::npos);
 }
 
 TEST_CASE("with --db, API writes persist with an audit event and survive a restart",
