@@ -13,6 +13,7 @@
 #include "postern/store/store.hpp"
 #include "status_json.hpp"
 #include "store_failures.hpp"
+#include "wal_checkpointer.hpp"
 
 namespace postern::store {
 namespace {
@@ -158,6 +159,7 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   ~SqliteStore() override {
+    checkpointer_.reset();  // first: the last connection to close checkpoints what is left
     for (const auto& [sql, statement] : prepared_) sqlite3_finalize(statement);
     sqlite3_close_v2(db_);
   }
@@ -187,6 +189,7 @@ class SqliteStore final : public Store {
       exec(("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
       tx.commit();
     }
+    checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_);
   }
 
   Result<std::vector<Integration>> list_integrations() override {
@@ -617,6 +620,7 @@ class SqliteStore final : public Store {
   std::filesystem::path path_;
   std::mutex mu_;
   std::unordered_map<const char*, sqlite3_stmt*> prepared_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 }  // namespace
