@@ -44,8 +44,8 @@ std::optional<Error> check_custom_value(const engine::AttrValue& value) {
                      fmt::format("string value is {} characters long; the limit is {}", s->size(),
                                  kMaxStringValue));
     }
-    const bool word = std::all_of(s->begin(), s->end(),
-                                  [](char c) { return is_word_char(c) || c == '.'; });
+    const bool word =
+        std::all_of(s->begin(), s->end(), [](char c) { return is_word_char(c) || c == '.'; });
     if (!word) {
       return invalid(DiagCode::K802, "string value may contain only letters, digits, `_` and `.`");
     }

@@ -276,9 +276,6 @@ Done Tailnet::edit_attributes(const std::vector<AttributeEdit>& edits, const std
 void Tailnet::edit_attributes_async(const std::vector<AttributeEdit>& edits,
                                     const std::string& comment, const Actor& actor,
                                     std::function<void(const Done&)> finished) {
-  // Without a store there is nothing slow to wait for: applied on the caller's thread, which
-  // spares two thread hand-offs per write (to the committer and back).
-  if (!store_) return finished(edit_attributes(edits, comment, actor));
   auto staged = impl_->stage_edits(edits, comment, actor, finished);
   if (!staged) return finished(staged.error());
   if (!staged.value()) return finished(done());

@@ -181,8 +181,7 @@ class Tailnet {
                        const Actor& actor);
   // The same without blocking the caller: the edits are validated and queued here, and
   // `finished` is called once they are stored and applied, on the commit thread (here, at once,
-  // when they are refused or change nothing, or when there is no store: then they are applied
-  // here). For servers, whose threads must not wait on storage.
+  // when they are refused or change nothing). For servers, whose threads must not wait.
   void edit_attributes_async(const std::vector<AttributeEdit>& edits, const std::string& comment,
                              const Actor& actor, std::function<void(const Done&)> finished);
   // set_attribute / delete_attribute without blocking (read the device's attributes afterwards
