@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "postern/control/attribute_json.hpp"
 #include "postern/control/attribute_rules.hpp"
+#include "postern/grammar/json_value.hpp"
 #include "postern/sync/matcher.hpp"
 #include "tailnet_impl.hpp"
 
@@ -16,7 +17,6 @@ namespace postern::control {
 namespace {
 
 using grammar::DiagCode;
-using nlohmann::json;
 
 Error unknown_device(std::string_view device) {
   return not_found(DiagCode::C744, fmt::format("no single device is named `{}`", device),
@@ -94,18 +94,45 @@ std::optional<Error> check_key_consistency(const EditView& view, const std::stri
   return std::nullopt;
 }
 
-std::string audit_details(const AttributeAudit& audit) {
-  json changes = json::array();
-  for (const auto& c : audit.changes) {
-    json change = {{"key", c.key}};
-    if (c.old_value) change["old"] = attribute_value_json(*c.old_value);
-    if (c.new_value) change["new"] = attribute_value_json(*c.new_value);
-    if (c.expiry) change["expiry"] = *c.expiry;
-    changes.push_back(std::move(change));
+void append_value(std::string& out, const engine::AttrValue& value) {
+  if (const auto* text = std::get_if<std::string>(&value)) {
+    grammar::json::append_json_string(out, *text);
+  } else {
+    out += attribute_value_json(value).dump();  // a number or a boolean: a few characters
   }
-  json details = {{"node", audit.device_key}, {"name", audit.hostname}, {"changes", changes}};
-  if (!audit.comment.empty()) details["comment"] = audit.comment;
-  return details.dump();
+}
+
+// {"changes":[{"expiry"?,"key","new"?,"old"?}],"comment"?,"name","node"}: written by the
+// committer for every edited device, so with fmt rather than through a document tree.
+std::string audit_details(const AttributeAudit& audit) {
+  std::string out = R"({"changes":[)";
+  for (const auto& c : audit.changes) {
+    if (&c != &audit.changes.front()) out += ',';
+    out += '{';
+    if (c.expiry) fmt::format_to(std::back_inserter(out), R"("expiry":{},)", *c.expiry);
+    out += R"("key":)";
+    grammar::json::append_json_string(out, c.key);
+    if (c.new_value) {
+      out += R"(,"new":)";
+      append_value(out, *c.new_value);
+    }
+    if (c.old_value) {
+      out += R"(,"old":)";
+      append_value(out, *c.old_value);
+    }
+    out += '}';
+  }
+  out += ']';
+  if (!audit.comment.empty()) {
+    out += R"(,"comment":)";
+    grammar::json::append_json_string(out, audit.comment);
+  }
+  out += R"(,"name":)";
+  grammar::json::append_json_string(out, audit.hostname);
+  out += R"(,"node":)";
+  grammar::json::append_json_string(out, audit.device_key);
+  out += '}';
+  return out;
 }
 
 }  // namespace

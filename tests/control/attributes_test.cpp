@@ -3,6 +3,8 @@
 // one type per key and no case-only variants (against the tailnet and within one batch), a batch
 // is all or nothing, the inventory's values are not the API's to delete, and each change is one
 // audit event per device.
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -181,6 +183,38 @@ TEST_CASE("a batch writes one audit event per device", "[control][attributes]") 
     CHECK(details["comment"] == "bulk import");
     if (e.target == "node:nCar0lMBP05") CHECK(details["changes"].size() == 2);
   }
+}
+
+TEST_CASE("an audit event's details: each change with old, new and expiry, the comment escaped",
+          "[control][attributes]") {
+  Fixture f;
+  REQUIRE(f.tailnet->edit_attributes(
+      {AttributeEdit{"carol-mbp", "custom:level", engine::AttrValue{1.0}, std::nullopt}}, "",
+      f.admin));
+  const std::int64_t expiry = f.now() + 3600;
+  REQUIRE(f.tailnet->edit_attributes(
+      {AttributeEdit{"carol-mbp", "custom:level", engine::AttrValue{2.0}, expiry},
+       AttributeEdit{"carol-mbp", "custom:team", engine::AttrValue{std::string("db")},
+                     std::nullopt}},
+      "ticket \"7\"\tdone", f.admin));
+  store::AuditQuery q;
+  q.action = "Update node attribute";
+  auto log = f.tailnet->audit(q);
+  REQUIRE(log.ok());
+  REQUIRE(log.value().size() == 2);
+  const auto& first = log.value()[0].details;
+  const auto& second = log.value()[1].details;
+  const bool newest_first = second.find("custom:team") == std::string::npos;
+  const auto& later = newest_first ? first : second;
+  const auto& earlier = newest_first ? second : first;
+  CHECK(earlier ==
+        R"({"changes":[{"key":"custom:level","new":1}],"name":"carol-mbp","node":"nCar0lMBP05"})");
+  CHECK(later ==
+        fmt::format(R"({{"changes":[{{"expiry":{},"key":"custom:level","new":2,"old":1}},)"
+                    R"({{"key":"custom:team","new":"db"}}],"comment":"ticket \"7\"\tdone",)"
+                    R"("name":"carol-mbp","node":"nCar0lMBP05"}})",
+                    expiry));
+  CHECK_FALSE(nlohmann::json::parse(later, nullptr, false).is_discarded());
 }
 
 TEST_CASE("the inventory's values are not the API's to delete", "[control][attributes]") {
