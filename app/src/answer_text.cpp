@@ -127,13 +127,7 @@ void append_attributes_answer(std::string& out, const control::DeviceAttributesV
     first = false;
     append_json_string(out, a.key);
     out += ':';
-    if (const auto* text = std::get_if<std::string>(&a.value)) {
-      append_json_string(out, *text);
-    } else if (const auto* flag = std::get_if<bool>(&a.value)) {
-      out += *flag ? "true" : "false";
-    } else {
-      out += control::attribute_value_json(a.value).dump();
-    }
+    control::append_attribute_value_json(out, a.value);
     any_expiry = any_expiry || a.expires_at.has_value();
   }
   out += '}';

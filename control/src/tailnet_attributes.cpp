@@ -94,14 +94,6 @@ std::optional<Error> check_key_consistency(const EditView& view, const std::stri
   return std::nullopt;
 }
 
-void append_value(std::string& out, const engine::AttrValue& value) {
-  if (const auto* text = std::get_if<std::string>(&value)) {
-    grammar::json::append_json_string(out, *text);
-  } else {
-    out += attribute_value_json(value).dump();  // a number or a boolean: a few characters
-  }
-}
-
 // {"changes":[{"expiry"?,"key","new"?,"old"?}],"comment"?,"name","node"}: written by the
 // committer for every edited device, so with fmt rather than through a document tree.
 std::string audit_details(const AttributeAudit& audit) {
@@ -114,11 +106,11 @@ std::string audit_details(const AttributeAudit& audit) {
     grammar::json::append_json_string(out, c.key);
     if (c.new_value) {
       out += R"(,"new":)";
-      append_value(out, *c.new_value);
+      append_attribute_value_json(out, *c.new_value);
     }
     if (c.old_value) {
       out += R"(,"old":)";
-      append_value(out, *c.old_value);
+      append_attribute_value_json(out, *c.old_value);
     }
     out += '}';
   }

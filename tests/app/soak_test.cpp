@@ -11,7 +11,6 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -19,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "env_number.hpp"
 #include "kandji_sim.hpp"
 #include "process.hpp"
 #include "scratch.hpp"
@@ -37,18 +37,9 @@ std::string sample(const std::string& name) {
   return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
 }
 
-std::size_t count_of(const std::string& text, std::string_view needle) {
-  std::size_t count = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
 std::chrono::seconds soak_duration() {
-  const char* text = std::getenv("POSTERN_SOAK_SECONDS");
-  const int seconds = text != nullptr ? std::atoi(text) : 60;
-  return std::chrono::seconds(seconds > 0 ? seconds : 60);
+  const auto seconds = postern::test::env_number("POSTERN_SOAK_SECONDS", 60);
+  return std::chrono::seconds(seconds > 0 ? static_cast<std::int64_t>(seconds) : 60);
 }
 
 // Under AddressSanitizer freed memory sits in a quarantine (256 MiB by default) before it is
@@ -261,7 +252,7 @@ TEST_CASE("soak: checks, batches, writes and faulty syncs keep every answer and 
   // check; a few rounds at most.
   bool carol_accepted = false;
   for (int round = 0; round < 5 && !carol_accepted; ++round) {
-    const std::size_t finished = count_of(server.err(), "sync kandji: ");
+    const std::size_t finished = postern::test::occurrences(server.err(), "sync kandji: ");
     setup.call("POST", "/v1/integrations/kandji/sync", "", failures, 202);
     REQUIRE(server.wait_for_stderr("sync kandji: ", finished + 1));
     const auto answer = setup.call(

@@ -133,18 +133,14 @@ std::optional<int> Process::wait_listening(std::chrono::milliseconds bound) {
   return port;
 }
 
-namespace {
-
-std::size_t occurrences(const std::string& haystack, std::string_view text) {
+std::size_t occurrences(std::string_view text, std::string_view needle) {
   std::size_t count = 0;
-  for (auto at = haystack.find(text); at != std::string::npos;
-       at = haystack.find(text, at + text.size())) {
+  for (auto at = text.find(needle); at != std::string_view::npos;
+       at = text.find(needle, at + needle.size())) {
     ++count;
   }
   return count;
 }
-
-}  // namespace
 
 bool Process::wait_for(const std::string& stream, std::string_view text, std::size_t times,
                        std::chrono::milliseconds bound) {

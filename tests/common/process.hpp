@@ -74,6 +74,9 @@ class Process {
   std::thread reader_;
 };
 
+// How many times `needle` occurs in `text` (non-overlapping): what wait_for_stdout/stderr count.
+std::size_t occurrences(std::string_view text, std::string_view needle);
+
 struct ProcessResult {
   int exit_code = -1;  // -1: ended by a signal, or killed after the bound
   std::string out;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "open_tailnet.hpp"
 #include "postern/control/query.hpp"
@@ -54,13 +55,15 @@ struct Fixture {
     return std::nullopt;
   }
 
-  std::size_t attribute_events() {
+  // The audit log's attribute events.
+  std::vector<sync::AuditEvent> attribute_log() {
     store::AuditQuery q;
     q.action = "Update node attribute";
     auto log = tailnet->audit(q);
     REQUIRE(log.ok());
-    return log.value().size();
+    return std::move(log.value());
   }
+  std::size_t attribute_events() { return attribute_log().size(); }
 };
 
 }  // namespace
@@ -172,12 +175,9 @@ TEST_CASE("a batch writes one audit event per device", "[control][attributes]") 
                      std::nullopt},
        AttributeEdit{"alice-mbp", "custom:level", engine::AttrValue{2.0}, std::nullopt}},
       "bulk import", f.admin));
-  store::AuditQuery q;
-  q.action = "Update node attribute";
-  auto log = f.tailnet->audit(q);
-  REQUIRE(log.ok());
-  REQUIRE(log.value().size() == 2);
-  for (const auto& e : log.value()) {
+  const auto log = f.attribute_log();
+  REQUIRE(log.size() == 2);
+  for (const auto& e : log) {
     CHECK(e.actor == "admin:alice");
     const auto details = nlohmann::json::parse(e.details);
     CHECK(details["comment"] == "bulk import");
@@ -197,13 +197,10 @@ TEST_CASE("an audit event's details: each change with old, new and expiry, the c
        AttributeEdit{"carol-mbp", "custom:team", engine::AttrValue{std::string("db")},
                      std::nullopt}},
       "ticket \"7\"\tdone", f.admin));
-  store::AuditQuery q;
-  q.action = "Update node attribute";
-  auto log = f.tailnet->audit(q);
-  REQUIRE(log.ok());
-  REQUIRE(log.value().size() == 2);
-  const auto& first = log.value()[0].details;
-  const auto& second = log.value()[1].details;
+  const auto log = f.attribute_log();
+  REQUIRE(log.size() == 2);
+  const auto& first = log[0].details;
+  const auto& second = log[1].details;
   const bool newest_first = second.find("custom:team") == std::string::npos;
   const auto& later = newest_first ? first : second;
   const auto& earlier = newest_first ? second : first;

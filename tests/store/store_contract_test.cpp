@@ -329,24 +329,18 @@ TEST_CASE(
 
 // ---- what only the shared (PostgreSQL) backend has ----
 
-namespace {
-
-test::PostgresCluster& require_cluster() {
-  auto* c = cluster();
-  if (c == nullptr) FAIL_CHECK("skipped: " << test::PostgresCluster::unavailable().value_or(""));
-  REQUIRE(c != nullptr);
-  return *c;
-}
-
-}  // namespace
+// The shared cluster as `var`; a test that needs it is skipped loudly when it cannot run here.
+#define POSTGRES_CLUSTER_OR_SKIP(var)                                       \
+  test::PostgresCluster* var##_or_null = cluster();                         \
+  if (var##_or_null == nullptr) {                                           \
+    WARN("skipped: " << test::PostgresCluster::unavailable().value_or("")); \
+    return;                                                                 \
+  }                                                                         \
+  test::PostgresCluster& var = *var##_or_null
 
 TEST_CASE("postgres: every change is logged with gapless ids, announced to listeners",
           "[store][postgres]") {
-  if (cluster() == nullptr) {
-    WARN("skipped: " << test::PostgresCluster::unavailable().value_or(""));
-    return;
-  }
-  auto& c = require_cluster();
+  POSTGRES_CLUSTER_OR_SKIP(c);
   const auto url = c.url(c.create_database());
   auto listener = store::make_change_listener(url);
   REQUIRE(listener->listen().ok());
@@ -385,11 +379,7 @@ TEST_CASE("postgres: every change is logged with gapless ids, announced to liste
 }
 
 TEST_CASE("postgres: a failed transaction logs no change", "[store][postgres]") {
-  if (cluster() == nullptr) {
-    WARN("skipped: " << test::PostgresCluster::unavailable().value_or(""));
-    return;
-  }
-  auto& c = require_cluster();
+  POSTGRES_CLUSTER_OR_SKIP(c);
   auto store = std::move(store::open_store(c.url(c.create_database())).value());
   const auto integration = store->create_integration(kandji(), event("create")).value();
   SyncCommit commit{integration.id, 99, 10, {set("n1", "kandji:x", true)}, {}, {}};
@@ -399,11 +389,7 @@ TEST_CASE("postgres: a failed transaction logs no change", "[store][postgres]") 
 
 TEST_CASE("postgres: the first read and write after the server restarts succeed",
           "[store][postgres]") {
-  if (cluster() == nullptr) {
-    WARN("skipped: " << test::PostgresCluster::unavailable().value_or(""));
-    return;
-  }
-  auto& c = require_cluster();
+  POSTGRES_CLUSTER_OR_SKIP(c);
   auto store = std::move(store::open_store(c.url(c.create_database())).value());
   REQUIRE(store->write_attributes({set("n1", "custom:x", true)}, {}).ok());
   // The store's connection was idle through the restart: the server closed it, which the
@@ -423,11 +409,7 @@ TEST_CASE("postgres: the first read and write after the server restarts succeed"
 
 TEST_CASE("postgres: exactly one holder of the sync lease, it passes on when the holder goes",
           "[store][postgres]") {
-  if (cluster() == nullptr) {
-    WARN("skipped: " << test::PostgresCluster::unavailable().value_or(""));
-    return;
-  }
-  auto& c = require_cluster();
+  POSTGRES_CLUSTER_OR_SKIP(c);
   const auto url = c.url(c.create_database());
   auto first = store::make_sync_lease(url);
   auto second = store::make_sync_lease(url);
@@ -445,11 +427,7 @@ TEST_CASE(
     "postgres: a store migrates once even when replicas start together, newer schemas "
     "are refused",
     "[store][postgres]") {
-  if (cluster() == nullptr) {
-    WARN("skipped: " << test::PostgresCluster::unavailable().value_or(""));
-    return;
-  }
-  auto& c = require_cluster();
+  POSTGRES_CLUSTER_OR_SKIP(c);
   const auto url = c.url(c.create_database());
   std::vector<std::thread> starters;
   std::atomic<int> opened{0};

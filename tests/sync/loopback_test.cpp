@@ -1,8 +1,8 @@
 // The sync over real HTTP: CurlTransport against postern-kandji-sim on 127.0.0.1.
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "env_number.hpp"
 #include "fake_transport.hpp"
 #include "kandji_sim.hpp"
 #include "postern/store/store.hpp"
@@ -88,8 +88,7 @@ struct Loopback {
 // POSTERN_LOOPBACK_DEVICES (default 10,000, the spec's scale): the ASan run uses fewer, as it
 // does for the soak test (D8); the paths are the same, only the page count differs.
 std::size_t generated_devices() {
-  const char* text = std::getenv("POSTERN_LOOPBACK_DEVICES");
-  const long devices = text != nullptr ? std::atol(text) : 0;
+  const auto devices = test::env_number("POSTERN_LOOPBACK_DEVICES", 10'000);
   return devices > 0 ? static_cast<std::size_t>(devices) : 10'000;
 }
 

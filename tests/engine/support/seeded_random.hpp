@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "env_number.hpp"
+
 namespace postern::test {
 
 class SeededRandom {
@@ -27,12 +29,5 @@ class SeededRandom {
  private:
   std::mt19937_64 engine_;
 };
-
-// The number in environment variable `name`, else `fallback`.
-inline std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return fallback;
-  return std::strtoull(text, nullptr, 10);
-}
 
 }  // namespace postern::test

@@ -6,11 +6,13 @@
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <type_traits>
 #include <variant>
 
 #include "postern/control/attribute_rules.hpp"
 #include "postern/engine/inventory.hpp"
+#include "postern/grammar/json_value.hpp"
 
 namespace postern::control {
 
@@ -25,6 +27,15 @@ inline nlohmann::json attribute_value_json(const engine::AttrValue& value) {
         return v;
       },
       value);
+}
+
+// The same, appended as JSON text (answers and audit details written with fmt).
+inline void append_attribute_value_json(std::string& out, const engine::AttrValue& value) {
+  if (const auto* text = std::get_if<std::string>(&value)) {
+    grammar::json::append_json_string(out, *text);
+  } else {
+    out += attribute_value_json(value).dump();  // a number or a boolean: a few characters
+  }
 }
 
 }  // namespace postern::control
