@@ -56,8 +56,9 @@ const CommandRegistration kServeCommand{
                       "Seconds between checks of the files' modification times (0: SIGHUP only)")
           ->check(CLI::Range(0, 24 * 3600))
           ->capture_default_str();
-      cmd->add_option("--threads", o->threads, "HTTP worker threads")
-          ->check(CLI::Range(1, 256))
+      cmd->add_option("--threads", o->threads,
+                      "HTTP worker threads; 0: one per core this process may run on")
+          ->check(CLI::Range(0, 256))
           ->capture_default_str();
       server::add_serving_flags(*cmd, o->serving);
       cmd->add_option("--metrics-listen", o->metrics_listen,

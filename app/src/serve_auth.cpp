@@ -69,7 +69,8 @@ bool same_secret(std::string_view given, const std::string& expected) {
 
 http::Principal full_access(std::string actor) {
   // Every scope `all` implies, worked out once: the loopback operator's requests are the hot path.
-  static const auto all_scopes = control::effective_scopes({"all"});
+  static const auto all_scopes =
+      std::make_shared<const std::vector<std::string>>(control::effective_scopes({"all"}));
   return http::Principal{std::move(actor), all_scopes};
 }
 

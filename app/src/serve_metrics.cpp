@@ -10,7 +10,6 @@
 #include <prometheus/text_serializer.h>
 
 #include <array>
-#include <iterator>
 #include <string_view>
 #include <unordered_map>
 
@@ -26,11 +25,11 @@ using prometheus::Gauge;
 using prometheus::Histogram;
 
 // Labels come from a bounded set only: the method as sent is attacker text.
-std::string method_label(std::string_view method) {
+std::string_view method_label(std::string_view method) {
   constexpr std::array<std::string_view, 7> kKnown{"GET",   "HEAD",   "POST",   "PUT",
                                                    "PATCH", "DELETE", "OPTIONS"};
   for (const auto known : kKnown) {
-    if (method == known) return std::string(known);
+    if (method == known) return known;
   }
   return "OTHER";
 }
@@ -129,15 +128,20 @@ void Metrics::record_request(const http::AccessRecord& record) {
     cache_owner = this;
   }
   const auto method = method_label(record.method);
-  key.clear();
-  fmt::format_to(std::back_inserter(key), "{} {} {}", method, record.route, record.status);
+  // Appended, not formatted: this runs once per request.
+  const fmt::format_int status(record.status);
+  key.assign(method);
+  key += ' ';
+  key += record.route;
+  key += ' ';
+  key.append(status.data(), status.size());
   auto found = cache.find(key);
   if (found == cache.end()) {
     const auto route = route_label(record.route);
     auto& requests = families_->requests.Add(
-        {{"method", method}, {"route", route}, {"status", std::to_string(record.status)}});
-    auto& latency =
-        families_->latency.Add({{"method", method}, {"route", route}}, request_buckets());
+        {{"method", std::string(method)}, {"route", route}, {"status", status.str()}});
+    auto& latency = families_->latency.Add({{"method", std::string(method)}, {"route", route}},
+                                           request_buckets());
     found = cache.emplace(key, Series{&requests, &latency}).first;
   }
   found->second.requests->Increment();

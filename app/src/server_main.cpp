@@ -212,9 +212,11 @@ int run_server(const ServeOptions& options) {
                                                         : fmt::format("{}:{}", m.host, m.port))
               << std::endl;
   }
-  log.info(fmt::format("serving policy version {} ({} devices) on http://{}{}{}",
-                       tailnet.policy().version, tailnet.snapshot()->device_count(), where,
-                       token ? " with bearer auth" : "", options.sync ? ", sync on" : ""));
+  log.info(
+      fmt::format("serving policy version {} ({} devices) on http://{} with {} HTTP threads{}{}",
+                  tailnet.policy().version, tailnet.snapshot()->device_count(), where,
+                  started.server->worker_threads(), token ? ", bearer auth" : "",
+                  options.sync ? ", sync on" : ""));
 
   Ticker ticker(tailnet, options.reload_interval);
   ticker.start();

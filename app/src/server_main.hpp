@@ -19,7 +19,7 @@ struct ServeOptions {
   bool sync = false;
   int sync_interval = 900;  // seconds between scheduled syncs
   int reload_interval = 5;  // seconds between file polls; 0 = SIGHUP only
-  std::size_t threads = 8;  // HTTP worker threads
+  std::size_t threads = 0;  // HTTP worker threads; 0: one per core the process may run on
   bool access_log = false;
   std::string log_level = "info";  // debug | info | warn | error
   std::string metrics_listen;      // loopback HOST:PORT serving /metrics without credentials

@@ -72,8 +72,14 @@ void add_device(Endpoint& out, const Snapshot& snapshot, DeviceIndex index, bool
   const auto* pick = snapshot.names().endpoint_address(index, v6);
   if (pick == nullptr) return;  // an address-less device cannot send or receive
   out.addresses.push_back(*pick);
-  out.labels.push_back(
-      fmt::format("{} ({})", snapshot.device(index).hostname, ip::to_string(*pick)));
+  // "hostname (address)", built in place: this runs for every check the server answers.
+  const auto& hostname = snapshot.device(index).hostname;
+  auto& label = out.labels.emplace_back();
+  label.reserve(hostname.size() + 48);  // " (", the longest IPv6 text, ")"
+  label += hostname;
+  label += " (";
+  ip::append_to(label, *pick);
+  label += ')';
   out.devices.emplace_back(index);
 }
 

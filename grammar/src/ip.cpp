@@ -3,6 +3,7 @@
 #include "postern/grammar/ip.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <charconv>
 #include <cstring>
@@ -93,9 +94,24 @@ std::optional<Range> parse_range(std::string_view text) {
 }
 
 std::string to_string(const Address& address) {
+  std::string out;
+  append_to(out, address);
+  return out;
+}
+
+void append_to(std::string& out, const Address& address) {
+  if (!address.v6) {
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (i > 0) out += '.';
+      const fmt::format_int octet(address.bytes[i]);
+      out.append(octet.data(), octet.size());
+    }
+    return;
+  }
+  // IPv6 text has the zero-run compression rules of RFC 5952, which inet_ntop applies.
   char buffer[INET6_ADDRSTRLEN] = {};
-  inet_ntop(address.v6 ? AF_INET6 : AF_INET, address.bytes.data(), buffer, sizeof buffer);
-  return buffer;
+  inet_ntop(AF_INET6, address.bytes.data(), buffer, sizeof buffer);
+  out += buffer;
 }
 
 std::string to_string(const Prefix& prefix) {

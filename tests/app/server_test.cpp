@@ -6,8 +6,10 @@
 // tested in tests/control with an injected clock, not here on the real one.
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <httplib.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -635,6 +637,24 @@ TEST_CASE("/v1/validate answers like Tailscale's /acl/validate", "[app][server][
   CHECK(c.call("POST", "/v1/validate", "[]").status == 400);
   // Validation never changes what is served.
   CHECK(c.ok("GET", "/v1/health")["policyGeneration"] == generation);
+}
+
+// The issue 8 regression: the default was 8 threads whatever the machine, which on 2 cores cost a
+// context switch every other request.
+TEST_CASE("one HTTP thread per usable core unless --threads says otherwise", "[app][server]") {
+  Scratch scratch;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(sched_getaffinity(0, sizeof(set), &set) == 0);
+  const auto cores = CPU_COUNT(&set);
+  SECTION("the default") {
+    Server server(scratch, {});
+    CHECK(server.process().wait_for_stderr(fmt::format("with {} HTTP threads", cores)));
+  }
+  SECTION("--threads 3") {
+    Server server(scratch, {"--threads", "3"});
+    CHECK(server.process().wait_for_stderr("with 3 HTTP threads"));
+  }
 }
 
 TEST_CASE("serve refuses to start on bad configuration", "[app][server]") {

@@ -17,6 +17,20 @@ TEST_CASE("IPv4 addresses parse strictly", "[grammar][ip]") {
   CHECK_FALSE(parse_address("tag:web"));
 }
 
+TEST_CASE("every IPv4 address prints back as it parses, appended in place", "[grammar][ip]") {
+  for (const auto* text : {"0.0.0.0", "9.10.99.100", "100.64.0.1", "255.255.255.255", "1.0.0.10"}) {
+    const auto address = parse_address(text);
+    REQUIRE(address);
+    CHECK(to_string(*address) == text);
+    std::string out = "node (";
+    append_to(out, *address);
+    CHECK(out == std::string("node (") + text);
+  }
+  std::string v6 = "[";
+  append_to(v6, *parse_address("fd7a:115c:a1e0:0:0:0:0:1"));
+  CHECK(v6 == "[fd7a:115c:a1e0::1");
+}
+
 TEST_CASE("IPv6 addresses parse and print canonically", "[grammar][ip]") {
   const auto a = parse_address("fd7a:115c:a1e0:0:0:0:0:1");
   REQUIRE(a);

@@ -80,8 +80,15 @@ bool parse_form(std::string_view text, QueryParams& out) {
   return true;
 }
 
+Principal::Principal(std::string who, std::vector<std::string> granted)
+    : actor(std::move(who)),
+      scopes(std::make_shared<const std::vector<std::string>>(std::move(granted))) {}
+
+Principal::Principal(std::string who, Scopes granted)
+    : actor(std::move(who)), scopes(std::move(granted)) {}
+
 bool Principal::has_scope(std::string_view scope) const {
-  return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+  return scopes && std::find(scopes->begin(), scopes->end(), scope) != scopes->end();
 }
 
 JsonBody Request::json() const { return parse_json_body(body, max_json_depth); }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
+#include <sched.h>
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -23,6 +24,18 @@ std::optional<asio::ip::address> listen_address(const std::string& host) {
   auto address = asio::ip::make_address(host, ec);
   if (ec) return std::nullopt;
   return address;
+}
+
+// The cores this process may run on (its affinity mask, as `nproc` counts them; a container's
+// cpuset is smaller than the machine's online CPUs, which hardware_concurrency reports).
+unsigned usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int count = CPU_COUNT(&set);
+    if (count > 0) return static_cast<unsigned>(count);
+  }
+  return std::max(1U, std::thread::hardware_concurrency());
 }
 
 // Listen addresses other than the wildcard are names clients may put in Host.
@@ -143,7 +156,7 @@ StartResult Server::start(Router router, ServerOptions options) {
   const auto names = host_names(options);
   auto state = std::make_shared<State>(std::move(router), std::move(options), names);
   auto threads = state->options.threads;
-  if (threads == 0) threads = std::max(1U, std::thread::hardware_concurrency());
+  if (threads == 0) threads = usable_cores();
   const auto& limits = state->options.limits;
   const auto sweep = detail::sweep_interval_for(
       {limits.header_timeout, limits.body_timeout, limits.idle_timeout, limits.write_timeout});
@@ -168,6 +181,8 @@ Server::~Server() { stop(std::chrono::milliseconds(0)); }
 const std::vector<ListenEndpoint>& Server::endpoints() const { return state_->endpoints; }
 
 bool Server::uses_tls() const { return state_->tls.has_value(); }
+
+std::size_t Server::worker_threads() const { return state_->workers.size(); }
 
 std::size_t Server::open_connections() const { return state_->registry.open(); }
 

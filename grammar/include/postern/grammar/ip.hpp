@@ -32,6 +32,8 @@ std::optional<Prefix> parse_prefix(
     std::string_view text);  // "a.b.c.d/len", "v6/len"; bare address = host prefix
 std::optional<Range> parse_range(std::string_view text);  // "a-b"
 std::string to_string(const Address& address);
+// Appends the same text as to_string (for answers built in one buffer; IPv4 without sprintf).
+void append_to(std::string& out, const Address& address);
 std::string to_string(const Prefix& prefix);  // "10.0.0.0/8"; host prefixes print as bare address
 bool contains(const Prefix& prefix, const Address& address);
 Prefix host_prefix(const Address& address);

@@ -59,8 +59,14 @@ using PathParams = NameValueList;
 
 // Who the Authenticator said sent the request.
 struct Principal {
+  using Scopes = std::shared_ptr<const std::vector<std::string>>;
+  Principal() = default;
+  Principal(std::string who, std::vector<std::string> granted);
+  // Shared: one set of scopes (such as everything `all` implies) serves every request.
+  Principal(std::string who, Scopes granted);
+
   std::string actor;  // names the credential, e.g. "key:k123abc" (never the secret itself)
-  std::vector<std::string> scopes;
+  Scopes scopes;      // never null once constructed with scopes
   bool browser_session = false;  // authenticated by the console's session cookie
 
   [[nodiscard]] bool has_scope(std::string_view scope) const;

@@ -91,6 +91,7 @@ class Server {
   // The bound endpoints, with the ports the system chose for port 0.
   [[nodiscard]] const std::vector<ListenEndpoint>& endpoints() const;
   [[nodiscard]] bool uses_tls() const;
+  [[nodiscard]] std::size_t worker_threads() const;
   // Connections open now (for tests and metrics).
   [[nodiscard]] std::size_t open_connections() const;
   // Blocks until exactly `count` connections are open (woken by each connection opening or
