@@ -11,7 +11,6 @@
 
 #include <array>
 #include <string_view>
-#include <unordered_map>
 
 #include "listen_address.hpp"
 #include "postern/grammar/loopback.hpp"
@@ -109,43 +108,22 @@ Metrics::Metrics(const control::Tailnet& tailnet, const std::atomic<std::uint64_
     : tailnet_(tailnet),
       checks_answered_(checks_answered),
       registry_(std::make_shared<prometheus::Registry>()),
-      families_(std::make_unique<Families>(*registry_)) {}
+      families_(std::make_unique<Families>(*registry_)),
+      tallies_(request_buckets(), [families = families_.get()](std::string_view method,
+                                                               std::string_view route, int status) {
+        const auto route_text = route_label(route);
+        return RequestTallies::Series{
+            &families->requests.Add({{"method", std::string(method)},
+                                     {"route", route_text},
+                                     {"status", std::to_string(status)}}),
+            &families->latency.Add({{"method", std::string(method)}, {"route", route_text}},
+                                   request_buckets())};
+      }) {}
 
 Metrics::~Metrics() = default;
 
 void Metrics::record_request(const http::AccessRecord& record) {
-  // Family::Add hashes the labels and takes the registry's lock; each server thread keeps the
-  // series it has used (they live as long as the registry, which nothing ever removes from).
-  struct Series {
-    Counter* requests;
-    Histogram* latency;
-  };
-  thread_local const Metrics* cache_owner = nullptr;
-  thread_local std::unordered_map<std::string, Series> cache;
-  thread_local std::string key;
-  if (cache_owner != this) {
-    cache.clear();
-    cache_owner = this;
-  }
-  const auto method = method_label(record.method);
-  // Appended, not formatted: this runs once per request.
-  const fmt::format_int status(record.status);
-  key.assign(method);
-  key += ' ';
-  key += record.route;
-  key += ' ';
-  key.append(status.data(), status.size());
-  auto found = cache.find(key);
-  if (found == cache.end()) {
-    const auto route = route_label(record.route);
-    auto& requests = families_->requests.Add(
-        {{"method", std::string(method)}, {"route", route}, {"status", status.str()}});
-    auto& latency = families_->latency.Add({{"method", std::string(method)}, {"route", route}},
-                                           request_buckets());
-    found = cache.emplace(key, Series{&requests, &latency}).first;
-  }
-  found->second.requests->Increment();
-  found->second.latency->Observe(std::chrono::duration<double>(record.duration).count());
+  tallies_.count(method_label(record.method), record.route, record.status, record.duration);
 }
 
 void Metrics::record_sync(const control::SyncRun& run) {
@@ -158,6 +136,7 @@ void Metrics::record_sync(const control::SyncRun& run) {
 }
 
 std::string Metrics::exposition() {
+  tallies_.flush();
   {
     std::lock_guard lock(scrape_mu_);
     const auto checks = checks_answered_.load();

@@ -13,6 +13,7 @@
 #include "postern/control/tailnet.hpp"
 #include "postern/http/router.hpp"
 #include "postern/http/server.hpp"
+#include "request_tallies.hpp"
 
 namespace prometheus {
 class Registry;
@@ -48,7 +49,8 @@ class Metrics {
   const std::atomic<std::uint64_t>& checks_answered_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
-  std::mutex scrape_mu_;  // exposition() brings the scrape-time counters up by their deltas
+  RequestTallies tallies_;  // requests per method, route and status; latencies per route
+  std::mutex scrape_mu_;    // exposition() brings the scrape-time counters up by their deltas
   std::uint64_t checks_seen_ = 0;
   std::uint64_t attribute_changes_seen_ = 0;
 };

@@ -169,7 +169,17 @@ TEST_CASE("/metrics counts requests, checks and the policy version", "[app][metr
                kFileToken) == 200);
   const auto again = s.get(s.metrics_port, "/metrics");
   REQUIRE(again);
-  CHECK(parse_exposition(again->body).at("postern_attribute_changes_total") == 1);
+  const auto counted = parse_exposition(again->body);
+  CHECK(counted.at("postern_attribute_changes_total") == 1);
+  // Each server thread counts its own requests and every scrape adds what was answered since the
+  // one before: a second scrape counts nothing twice.
+  CHECK(counted.at(
+            R"(postern_http_requests_total{method="POST",route="/v1/check",status="200"})") == 3);
+  CHECK(counted.at(
+            R"(postern_http_request_duration_seconds_count{method="POST",route="/v1/check"})") ==
+        4);
+  CHECK(counted.at(
+            R"(postern_http_request_duration_seconds_sum{method="POST",route="/v1/check"})") > 0);
   const auto scraped = s.get(s.metrics_port, "/metrics");
   REQUIRE(scraped);
   CHECK(scraped->status == 200);
