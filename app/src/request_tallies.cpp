@@ -16,9 +16,9 @@ namespace {
 using Count = std::atomic<std::uint64_t>;
 
 // Only the owning thread writes a tally, so a plain load and store count without a locked
-// instruction; flush() reads the values with relaxed loads and catches up at the next scrape.
-void bump(Count& count, std::uint64_t by) {
-  count.store(count.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+// instruction.
+void bump(Count& count, std::uint64_t by, std::memory_order order = std::memory_order_relaxed) {
+  count.store(count.load(std::memory_order_relaxed) + by, order);
 }
 
 std::atomic<std::uint64_t> next_serial{1};
@@ -61,10 +61,11 @@ void RequestTallies::count(std::string_view method, std::string_view route, int 
   const auto bucket = static_cast<std::size_t>(
       std::find_if(bounds_.begin(), bounds_.end(), [&](double bound) { return bound >= seconds; }) -
       bounds_.begin());
-  bump(counted.requests, 1);
   bump(counted.counts[bucket], 1);
   bump(counted.microseconds,
        static_cast<std::uint64_t>(std::max<std::int64_t>(0, duration.count())));
+  // Last, released: a flush that reads this count also sees those requests' bucket and sum.
+  bump(counted.requests, 1, std::memory_order_release);
 }
 
 RequestTallies::ThreadTallies& RequestTallies::mine() {
@@ -111,7 +112,9 @@ void RequestTallies::flush() {
 }
 
 void RequestTallies::flush(Tally& tally) const {
-  const auto requests = tally.requests.load(std::memory_order_relaxed);
+  // Acquired first (see count()), so every request it counts is in the buckets read below; a
+  // request being counted meanwhile may show in a bucket one scrape before it shows here.
+  const auto requests = tally.requests.load(std::memory_order_acquire);
   if (requests == tally.flushed_requests) return;
   std::vector<double> added(tally.counts.size());
   for (std::size_t i = 0; i < added.size(); ++i) {
