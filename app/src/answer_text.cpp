@@ -8,6 +8,7 @@
 
 #include "decision_json.hpp"
 #include "postern/control/attribute_json.hpp"
+#include "postern/grammar/json_value.hpp"
 #include "postern/sync/clock.hpp"
 
 namespace postern::app {
@@ -119,27 +120,19 @@ std::string_view policy_file_label(const grammar::SourceFile& file) {
 }
 
 void append_attributes_answer(std::string& out, const control::DeviceAttributesView& view) {
+  using grammar::json::append_member_key;
   out += R"({"attributes":{)";
-  bool first = true;
-  bool any_expiry = false;
   for (const auto& a : view.attributes) {
-    if (!first) out += ',';
-    first = false;
-    append_json_string(out, a.key);
-    out += ':';
+    append_member_key(out, a.key);
     control::append_attribute_value_json(out, a.value);
-    any_expiry = any_expiry || a.expires_at.has_value();
   }
   out += '}';
-  if (any_expiry) {  // omitted when none
+  const auto expires = [](const auto& a) { return a.expires_at.has_value(); };
+  if (std::any_of(view.attributes.begin(), view.attributes.end(), expires)) {  // else omitted
     out += R"(,"expiries":{)";
-    first = true;
     for (const auto& a : view.attributes) {
       if (!a.expires_at) continue;
-      if (!first) out += ',';
-      first = false;
-      append_json_string(out, a.key);
-      out += ':';
+      append_member_key(out, a.key);
       append_json_string(out, sync::format_rfc3339(*a.expires_at));
     }
     out += '}';

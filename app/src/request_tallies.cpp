@@ -32,7 +32,7 @@ struct RequestTallies::Tally {
   Count requests{0};
   Count microseconds{0};      // the sum of the latencies
   std::vector<Count> counts;  // per bucket, not cumulative: bounds.size() + 1 (the last: +Inf)
-  // What flush() has already added to the series (flush() only, under flush_mutex_).
+  // What flush() has already added to the series (flush() only, under threads_mutex_).
   std::uint64_t flushed_requests = 0;
   std::uint64_t flushed_microseconds = 0;
   std::vector<std::uint64_t> flushed;
@@ -103,7 +103,6 @@ RequestTallies::Tally& RequestTallies::tally(ThreadTallies& thread, std::string_
 }
 
 void RequestTallies::flush() {
-  const std::lock_guard flushing(flush_mutex_);
   const std::lock_guard listing(threads_mutex_);
   for (const auto& thread : threads_) {
     const std::lock_guard reading(thread->mutex);

@@ -53,8 +53,7 @@ class RequestTallies {
   const std::uint64_t serial_;  // tells a thread's cached pointer from an earlier instance's
   const std::vector<double> bounds_;
   const SeriesFor series_for_;
-  std::mutex flush_mutex_;
-  std::mutex threads_mutex_;
+  std::mutex threads_mutex_;  // also serialises flush(), which holds it throughout
   std::vector<std::unique_ptr<ThreadTallies>> threads_;
 };
 

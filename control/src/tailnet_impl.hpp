@@ -45,8 +45,6 @@ class LiveLedger final : public sync::SyncLedger {
   Tailnet::Impl& impl_;
 };
 
-// API attribute edits that commit together (group commit, decisions H12): one store
-// transaction and one application to the evaluator for every edit that arrived meanwhile.
 // One device's API edits as its audit event tells them. Kept as data while staged and formatted
 // into the event's JSON by the committer, outside the writer lock, only when a store keeps it.
 struct AttributeAudit {
@@ -68,6 +66,8 @@ struct AttributeAudit {
 // The audit events of `audits` (action kActionNodeAttribute, target `node:<key>`).
 std::vector<sync::AuditEvent> attribute_audit_events(const std::vector<AttributeAudit>& audits);
 
+// API attribute edits that commit together (group commit, decisions H12): one store
+// transaction and one application to the evaluator for every edit that arrived meanwhile.
 struct AttributeBatch {
   struct Result {
     bool done = false;

@@ -34,12 +34,8 @@ void append_value(std::string& out, const Value& value) {
     }
     case Kind::Object: {
       out += '{';
-      bool first = true;
       for (const auto& member : value.members) {
-        if (!first) out += ',';
-        first = false;
-        append_json_string(out, member.key);
-        out += ':';
+        append_member_key(out, member.key);
         append_value(out, member.value);
       }
       out += '}';
@@ -66,6 +62,12 @@ std::string_view kind_name(Kind kind) {
       return "object";
   }
   return "value";
+}
+
+void append_member_key(std::string& out, std::string_view key) {
+  if (out.empty() || out.back() != '{') out += ',';
+  append_json_string(out, key);
+  out += ':';
 }
 
 void append_json_string(std::string& out, std::string_view utf8) {

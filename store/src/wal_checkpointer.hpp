@@ -1,5 +1,5 @@
 #pragma once
-// Checkpoints a SQLite database's write-ahead log on a thread of its own (docs/decisions.md S5).
+// Checkpoints a SQLite database's write-ahead log on a thread of its own (docs/decisions.md H13).
 // SQLite's default runs a checkpoint inside the commit that takes the log past 1,000 pages, and
 // with synchronous=NORMAL a checkpoint ends in an fsync: every ~100th attribute write waited for
 // the disk. Here the committing thread only signals; the checkpointer copies the log into the

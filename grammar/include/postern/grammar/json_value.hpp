@@ -46,5 +46,8 @@ std::string_view kind_name(Kind kind);
 std::string to_json(const Value& value);
 // Appends `utf8` as a quoted JSON string literal (`"`, `\` and control characters escaped).
 void append_json_string(std::string& out, std::string_view utf8);
+// Appends `"key":` to the object `out` is writing, after a comma unless the object is still
+// empty (`out` ends with its `{`).
+void append_member_key(std::string& out, std::string_view key);
 
 }  // namespace postern::grammar::json
