@@ -62,11 +62,11 @@ const engine::Endpoint* BatchChecker::endpoint(std::string_view name, bool v6, b
   return &it->second;
 }
 
-std::optional<std::span<const grammar::ip::Address>> BatchChecker::addresses(std::string_view name,
-                                                                             bool v6, bool is_src,
-                                                                             Error& error) {
+std::optional<std::span<const grammar::ip::Address>> BatchChecker::addresses(
+    const engine::DeviceNameIndex::Probe& probe, std::string_view name, bool v6, bool is_src,
+    Error& error) {
   const auto& names = snapshot_->names();
-  const auto found = names.find(name);
+  const auto found = names.find(probe);
   if (found.size() == 1) {
     if (const auto* address = names.endpoint_address(found[0], v6)) {
       return std::span<const grammar::ip::Address>(address, 1);
@@ -77,37 +77,70 @@ std::optional<std::span<const grammar::ip::Address>> BatchChecker::addresses(std
   return std::span<const grammar::ip::Address>(resolved->addresses);
 }
 
-void BatchChecker::prefetch(const QueryInput& input) const noexcept {
+void BatchChecker::prepare(Prepared& query, const QueryInput& input) const {
   const auto& names = snapshot_->names();
-  names.prefetch(input.src);
-  // The host of `host:port` / `[v6]:port`, roughly: a wrong guess only prefetches in vain.
-  std::string_view host = input.dst;
-  if (!host.empty() && host.front() == '[') {
-    host = host.substr(1, host.find(']') - 1);
-  } else {
-    host = host.substr(0, host.rfind(':'));
-  }
-  names.prefetch(host);
+  query.input = &input;
+  query.host_port.emplace(engine::split_host_port(input.dst));
+  query.src = names.probe(input.src);
+  names.prefetch(query.src);
+  query.dst = query.host_port->ok() ? names.probe(query.host_port->value().host)
+                                    : engine::DeviceNameIndex::Probe();
+  names.prefetch(query.dst);
 }
 
 void BatchChecker::add(const QueryInput& input) {
+  Prepared query;
+  prepare(query, input);
+  answer(query);
+}
+
+void BatchChecker::add_all(std::span<const Outcome<QueryInput>> inputs) {
+  // Names are probed and their slots prefetched kProbeAhead queries ahead; what the slots point
+  // to (key text, address entry) is prefetched kFoundAhead ahead, once the slots have arrived.
+  constexpr std::size_t kRing = 16;
+  constexpr std::size_t kProbeAhead = 8;
+  constexpr std::size_t kFoundAhead = 4;
+  static_assert(kProbeAhead < kRing && kFoundAhead < kProbeAhead);
+  ahead_.resize(kRing);
+  const auto& names = snapshot_->names();
+  const auto prepare_at = [&](std::size_t i) {
+    if (i < inputs.size() && inputs[i]) prepare(ahead_[i % kRing], inputs[i].value());
+  };
+  for (std::size_t i = 0; i < kProbeAhead; ++i) prepare_at(i);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    prepare_at(i + kProbeAhead);
+    if (i + kFoundAhead < inputs.size() && inputs[i + kFoundAhead]) {
+      const Prepared& later = ahead_[(i + kFoundAhead) % kRing];
+      names.prefetch_found(later.src);
+      names.prefetch_found(later.dst);
+    }
+    if (inputs[i]) {
+      answer(ahead_[i % kRing]);
+    } else {
+      add_error(inputs[i].error());
+    }
+  }
+}
+
+void BatchChecker::answer(const Prepared& query) {
+  const QueryInput& input = *query.input;
   const auto proto = proto_of(input);
   if (!proto) return add_error(proto.error());
-  const auto host_port = engine::split_host_port(input.dst);
-  if (!host_port) return add_error(query_error(host_port.error()));
+  if (!query.host_port->ok()) return add_error(query_error(query.host_port->error()));
+  const auto& host_port = query.host_port->value();
   Error error;
-  const auto literal = grammar::ip::parse_address(host_port.value().host);
-  const auto dst = addresses(host_port.value().host, literal && literal->v6, false, error);
+  const auto& literal = query.dst.address();
+  const auto dst = addresses(query.dst, host_port.host, literal && literal->v6, false, error);
   if (!dst) return add_error(std::move(error));
   if (dst->size() != 1) {
     return add_error(invalid(DiagCode::C722,
                              fmt::format("destination `{}` names {} devices; a destination must be "
                                          "one address",
-                                         host_port.value().host, dst->size())));
+                                         host_port.host, dst->size())));
   }
   const auto& dst_address = dst->front();
   const bool v6 = dst_address.v6;
-  const auto src = addresses(input.src, v6, true, error);
+  const auto src = addresses(query.src, input.src, v6, true, error);
   if (!src) return add_error(std::move(error));
   const engine::AttrMap* attrs = nullptr;
   if (input.src_attrs) attrs = &attrs_.emplace_back(*input.src_attrs);
@@ -119,7 +152,7 @@ void BatchChecker::add(const QueryInput& input) {
     q.src = s;
     q.dst = dst_address;
     q.proto = p;
-    q.port = host_port.value().port;
+    q.port = host_port.port;
     q.src_attrs = attrs;
     q.explain = input.explain;
     requests_.push_back(q);

@@ -64,14 +64,25 @@ DeviceNameIndex::Hits& DeviceNameIndex::NameMap::operator[](std::string_view key
 }
 
 const DeviceNameIndex::Hits* DeviceNameIndex::NameMap::find(std::string_view key) const {
+  return find(key, std::hash<std::string_view>{}(key));
+}
+
+const DeviceNameIndex::Hits* DeviceNameIndex::NameMap::find(std::string_view key,
+                                                            std::size_t hash) const {
   if (slots_.empty()) return nullptr;
-  const Slot& slot = slots_[slot_of(key, std::hash<std::string_view>{}(key))];
+  const Slot& slot = slots_[slot_of(key, hash)];
   return slot.used ? &slot.hits : nullptr;
 }
 
-void DeviceNameIndex::NameMap::prefetch(std::string_view key) const noexcept {
-  if (slots_.empty()) return;
-  __builtin_prefetch(&slots_[std::hash<std::string_view>{}(key) & (slots_.size() - 1)]);
+void DeviceNameIndex::NameMap::prefetch(std::size_t hash) const noexcept {
+  if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+}
+
+const DeviceNameIndex::NameMap::Slot* DeviceNameIndex::NameMap::first_slot(
+    std::size_t hash) const noexcept {
+  if (slots_.empty()) return nullptr;
+  const Slot& slot = slots_[hash & (slots_.size() - 1)];
+  return slot.used && slot.tag == static_cast<std::uint32_t>(hash >> 32) ? &slot : nullptr;
 }
 
 // Two passes over (key, tier, device): find each key's best tier and its device count, then
@@ -132,6 +143,16 @@ DeviceNameIndex::DeviceNameIndex(const Inventory& inventory) {
         if (!d.node_id.empty() && d.node_id != d.id) add(d.node_id, Tier::Fqdn);
       },
       devices.size(), devices.size() * 2);
+  // 16 bits per id keep the share of other names that must still look in ids_ near 1/16.
+  std::size_t id_bit_count = 64;
+  while (id_bit_count < devices.size() * 2 * 16) id_bit_count *= 2;
+  id_bits_.assign(id_bit_count / 64, 0);
+  for (const auto& d : devices) {
+    for (const std::string_view id : {std::string_view(d.id), std::string_view(d.node_id)}) {
+      const std::size_t bit = (std::hash<std::string_view>{}(id) >> 16) & (id_bit_count - 1);
+      id_bits_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+    }
+  }
   build(
       names_,
       [&](std::size_t i, auto&& add) {
@@ -185,48 +206,80 @@ const grammar::ip::Address* DeviceNameIndex::endpoint_address(DeviceIndex device
   return v6 ? &picks_[device].v6 : &picks_[device].v4;
 }
 
-// Hashing the lowercase form needs a lowercase copy only for a name with capitals.
-void DeviceNameIndex::prefetch(std::string_view name) const noexcept {
-  if (name.empty()) return;
-  ids_.prefetch(name);
-  if (const auto address = grammar::ip::parse_address(name)) {
-    if (!addresses_.empty()) {
-      __builtin_prefetch(&addresses_[AddressHash{}(*address) & (addresses_.size() - 1)]);
-    }
-    return;
-  }
-  const bool has_capitals =
-      std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-  if (!has_capitals) return names_.prefetch(name);
-  std::string key(name);
-  for (auto& c : key) c = lower_char(c);
-  names_.prefetch(key);
-}
-
-std::span<const DeviceIndex> DeviceNameIndex::find(std::string_view name) const {
-  if (name.empty()) return {};
-  if (const auto* hits = ids_.find(name)) return postings(*hits);
-
+DeviceNameIndex::Probe DeviceNameIndex::probe(std::string_view name) const {
+  Probe p;
+  p.name_ = name;
+  if (name.empty()) return p;
+  p.name_hash_ = std::hash<std::string_view>{}(name);
   std::string_view bare = name;
   if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
     bare = bare.substr(1, bare.size() - 2);
   }
-  if (const auto address = grammar::ip::parse_address(bare)) {
-    const AddressSlot& slot = addresses_[address_slot(*address)];
+  p.address_ = grammar::ip::parse_address(bare);
+  if (p.address_) return p;
+  // Only a name with capitals needs a lowercase copy to hash.
+  if (std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    p.folded_.assign(name);
+    for (auto& c : p.folded_) c = lower_char(c);
+    p.folded_hash_ = std::hash<std::string_view>{}(p.folded_);
+  } else {
+    p.folded_hash_ = p.name_hash_;
+  }
+  return p;
+}
+
+void DeviceNameIndex::prefetch(const Probe& probe) const noexcept {
+  if (probe.name_.empty()) return;
+  if (may_be_id(probe.name_hash_)) ids_.prefetch(probe.name_hash_);
+  if (probe.address_) {
+    if (!addresses_.empty()) {
+      __builtin_prefetch(&addresses_[AddressHash{}(*probe.address_) & (addresses_.size() - 1)]);
+    }
+    return;
+  }
+  names_.prefetch(probe.folded_hash_);
+}
+
+void DeviceNameIndex::prefetch_found(const Probe& probe) const noexcept {
+  if (probe.name_.empty()) return;
+  const auto fetch = [this](const NameMap::Slot* slot) {
+    if (slot == nullptr) return;
+    __builtin_prefetch(slot->key.data());
+    if (slot->hits.single < picks_.size()) __builtin_prefetch(&picks_[slot->hits.single]);
+  };
+  if (may_be_id(probe.name_hash_)) fetch(ids_.first_slot(probe.name_hash_));
+  if (probe.address_) {
+    if (addresses_.empty()) return;
+    const auto& slot = addresses_[AddressHash{}(*probe.address_) & (addresses_.size() - 1)];
+    if (slot.used && slot.device < picks_.size()) __builtin_prefetch(&picks_[slot.device]);
+    return;
+  }
+  fetch(names_.first_slot(probe.folded_hash_));
+}
+
+std::span<const DeviceIndex> DeviceNameIndex::find(std::string_view name) const {
+  return find(probe(name));
+}
+
+std::span<const DeviceIndex> DeviceNameIndex::find(const Probe& probe) const {
+  if (probe.name_.empty()) return {};
+  if (may_be_id(probe.name_hash_)) {
+    if (const auto* hits = ids_.find(probe.name_, probe.name_hash_)) return postings(*hits);
+  }
+  if (probe.address_) {
+    const AddressSlot& slot = addresses_[address_slot(*probe.address_)];
     return slot.used ? std::span<const DeviceIndex>(&slot.device, 1)
                      : std::span<const DeviceIndex>{};
   }
-
-  std::string key(name);
-  for (auto& c : key) c = lower_char(c);
+  const std::string_view key = probe.folded_.empty() ? probe.name_ : probe.folded_;
   // `x.` is the FQDN `x` written absolute; as a hostname or label it keeps its dot.
   if (key.back() == '.') {
-    const auto stripped = std::string_view(key).substr(0, key.size() - 1);
+    const auto stripped = key.substr(0, key.size() - 1);
     const auto* fqdn = !stripped.empty() && stripped.back() == '.' ? dotted_fqdns_.find(stripped)
                                                                    : names_.find(stripped);
     if (fqdn != nullptr && fqdn->tier == Tier::Fqdn) return postings(*fqdn);
   }
-  const auto* hits = names_.find(key);
+  const auto* hits = names_.find(key, probe.folded_hash_);
   return hits == nullptr ? std::span<const DeviceIndex>{} : postings(*hits);
 }
 

@@ -275,10 +275,14 @@ TEST_CASE("the name index agrees with find_devices on random inventories", "[que
     }
     for (const auto& q : queries) {
       INFO("round " << round << " query `" << q << "`");
-      index.prefetch(q);  // a hint only: the answer must not change
+      const auto probe = index.probe(q);
+      index.prefetch(probe);  // hints only: the answer must not change
+      index.prefetch_found(probe);
       const auto indexed = index.find(q);
+      const auto probed = index.find(probe);
       const auto scanned = engine::find_devices(inventory, q);
       CHECK(std::vector<std::size_t>(indexed.begin(), indexed.end()) == scanned);
+      CHECK(std::vector<std::size_t>(probed.begin(), probed.end()) == scanned);
     }
   }
 }

@@ -83,9 +83,10 @@ class BatchChecker {
 
   void add(const QueryInput& input);
   void add_error(Error error);  // an input that could not be parsed keeps its place
-  // Starts loading what add(input) will read first; call it a few queries ahead of add, so
-  // that the lookups of neighbouring queries overlap instead of waiting one after another.
-  void prefetch(const QueryInput& input) const noexcept;
+  // add() or add_error() for each in order, with the names of the queries a few places ahead
+  // prepared and their memory loads started, so that neighbouring lookups overlap instead of
+  // waiting one after another.
+  void add_all(std::span<const Outcome<QueryInput>> inputs);
   void finish();  // answers everything still pending
   [[nodiscard]] const engine::Snapshot& snapshot() const { return *snapshot_; }
 
@@ -95,15 +96,27 @@ class BatchChecker {
     std::size_t first = 0;
     std::size_t count = 0;
   };
+  // A query read for lookup: its destination split at the port and both names probed. Holds
+  // views into the input and into itself: prepared in place, never moved.
+  struct Prepared {
+    const QueryInput* input = nullptr;
+    std::optional<engine::Resolved<engine::HostPort>> host_port;
+    engine::DeviceNameIndex::Probe src;
+    engine::DeviceNameIndex::Probe dst;
+  };
+  void prepare(Prepared& query, const QueryInput& input) const;
+  void answer(const Prepared& query);
   void answer_block();
   // The addresses `name` stands for: a name of one device costs one index lookup; anything else
   // (a user login, an address of no device, an error) is resolved once per batch and cached.
-  std::optional<std::span<const grammar::ip::Address>> addresses(std::string_view name, bool v6,
-                                                                 bool is_src, Error& error);
+  std::optional<std::span<const grammar::ip::Address>> addresses(
+      const engine::DeviceNameIndex::Probe& probe, std::string_view name, bool v6, bool is_src,
+      Error& error);
   const engine::Endpoint* endpoint(std::string_view name, bool v6, bool is_src, Error& error);
 
   std::shared_ptr<const engine::Snapshot> snapshot_;
   Sink sink_;
+  std::vector<Prepared> ahead_;  // add_all's ring of prepared queries
   std::size_t next_index_ = 0;
   std::vector<Pending> pending_;
   std::vector<engine::Request> requests_;

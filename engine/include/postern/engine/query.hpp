@@ -61,11 +61,33 @@ class DeviceNameIndex {
  public:
   explicit DeviceNameIndex(const Inventory& inventory);
 
+  // A name read once for lookups: its address if it is one, its case-folded key, and their
+  // hashes. A batch prepares each query's names a few queries ahead, prefetches what the lookups
+  // will read, and looks them up later without parsing or hashing again. Views the name: keep
+  // it alive (and in place) while the probe is used.
+  class Probe {
+   public:
+    // The name as an IP address (`[v6]` brackets removed), when it is one.
+    [[nodiscard]] const std::optional<grammar::ip::Address>& address() const { return address_; }
+
+   private:
+    friend class DeviceNameIndex;
+    std::string_view name_;
+    std::size_t name_hash_ = 0;
+    std::optional<grammar::ip::Address> address_;
+    std::string folded_;  // the lowercase key; empty when the name has no capitals
+    std::size_t folded_hash_ = 0;
+  };
+  [[nodiscard]] Probe probe(std::string_view name) const;
+
   // Every device of the first matching tier: empty = unknown, several = ambiguous.
   [[nodiscard]] std::span<const DeviceIndex> find(std::string_view name) const;
-  // Starts loading what find(name) reads first (its hash slots), so that a batch can look names
-  // up a few queries ahead and overlap their memory loads. Changes no state, answers nothing.
-  void prefetch(std::string_view name) const noexcept;
+  [[nodiscard]] std::span<const DeviceIndex> find(const Probe& probe) const;
+  // Two stages of loading what find(probe) reads, each a hint that changes nothing: prefetch()
+  // its hash slots, then, a few queries later when they have arrived, prefetch_found() the key
+  // text and the per-device address entry the slots point to.
+  void prefetch(const Probe& probe) const noexcept;
+  void prefetch_found(const Probe& probe) const noexcept;
   // endpoint_address(device, v6) below, from a compact per-device table (no Device read).
   [[nodiscard]] const grammar::ip::Address* endpoint_address(DeviceIndex device,
                                                              bool v6) const noexcept;
@@ -93,7 +115,16 @@ class DeviceNameIndex {
     void reserve(std::size_t entries);
     Hits& operator[](std::string_view key);  // inserted when absent
     [[nodiscard]] const Hits* find(std::string_view key) const;
-    void prefetch(std::string_view key) const noexcept;
+    [[nodiscard]] const Hits* find(std::string_view key, std::size_t hash) const;
+    void prefetch(std::size_t hash) const noexcept;
+    struct Slot {
+      std::string_view key;
+      Hits hits;
+      std::uint32_t tag = 0;  // the high half of the key's hash
+      bool used = false;
+    };
+    // The slot a lookup of `hash` starts at, when it holds a key of that hash's tag (else null).
+    [[nodiscard]] const Slot* first_slot(std::size_t hash) const noexcept;
     template <typename Visit>
     void for_each(Visit&& visit) {
       for (auto& slot : slots_) {
@@ -102,12 +133,6 @@ class DeviceNameIndex {
     }
 
    private:
-    struct Slot {
-      std::string_view key;
-      Hits hits;
-      std::uint32_t tag = 0;  // the high half of the key's hash
-      bool used = false;
-    };
     [[nodiscard]] std::size_t slot_of(std::string_view key, std::size_t hash) const;
     void grow();
     std::vector<Slot> slots_;
@@ -121,6 +146,13 @@ class DeviceNameIndex {
   std::string lowered_;  // the case-folded FQDNs and hostnames names_ views (never reallocated)
   std::vector<DeviceIndex> postings_;
   NameMap ids_;  // id and nodeId, exact; views into the inventory
+  // One bit per hash of every id and nodeId: a name whose bit is clear is no id, which most
+  // names are, so that their lookup skips ids_ (a cache miss) for a read of this small table.
+  std::vector<std::uint64_t> id_bits_;
+  [[nodiscard]] bool may_be_id(std::size_t hash) const noexcept {
+    const std::size_t bit = (hash >> 16) & (id_bits_.size() * 64 - 1);
+    return ((id_bits_[bit / 64] >> (bit % 64)) & 1U) != 0;
+  }
   // Lowercase FQDN (one trailing dot stripped), hostname, first label: the best tier's devices.
   // FQDNs that still end in a dot (`x..`) live in dotted_fqdns_, so that a key ending in a dot
   // in names_ is always a hostname or label (which keep their dots).
