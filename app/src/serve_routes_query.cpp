@@ -3,36 +3,37 @@
 
 #include <algorithm>
 #include <memory>
+#include <span>
 
 #include "answer_text.hpp"
 #include "decision_json.hpp"
 #include "postern/control/query.hpp"
 #include "serve_routes.hpp"
+#include "sliced_answers.hpp"
 
 namespace postern::server {
 namespace {
 
 // One batch answer in the making: the queries, the snapshot they are answered from, and the
-// text of the answers not yet handed to the connection.
+// text of the answers not yet handed to the connection. Each piece of queries is answered in
+// slices by this thread and the server's others (SlicedAnswers).
 class BatchStream {
  public:
   static constexpr std::size_t kQueriesPerPiece = 4096;
-  // How far ahead names are prefetched: enough queries to cover a memory load's latency.
-  static constexpr std::size_t kLookAhead = 8;
 
-  BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, control::QueryBatch batch)
+  BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, control::QueryBatch batch,
+              http::Helpers* helpers)
       : snapshot_(std::move(snapshot)),
         batch_(std::move(batch)),
-        checker_(snapshot_,
-                 [this](const control::BatchChecker::Answer& a) {
-                   if (!first_) buffer_ += ',';
-                   first_ = false;
-                   app::append_batch_answer(buffer_, snapshot_->file(), file_label_, a);
-                 }),
-        file_label_(app::policy_file_label(snapshot_->file())) {}
+        file_label_(app::policy_file_label(snapshot_->file())) {
+    if (helpers != nullptr) {
+      others_.count = helpers->count();
+      others_.post = [helpers](std::function<void()> task) { helpers->post(std::move(task)); };
+    }
+  }
 
   // The next piece of the body, never empty (an empty chunk would end it); false once
-  // everything was handed out. The last piece of queries always adds the closing brackets.
+  // everything was handed out. The last piece always adds the closing brackets.
   bool next(std::string& out) {
     if (finished_) return false;
     buffer_.clear();
@@ -40,31 +41,25 @@ class BatchStream {
       buffer_ = R"({"results":[)";
       opened_ = true;
     }
-    do {
-      feed_piece();
-    } while (buffer_.empty());
+    feed_piece();
     out.swap(buffer_);
     return true;
   }
 
  private:
-  // Checks the next kQueriesPerPiece queries (the checker answers a block at a time into
-  // buffer_); after the last one, the rest of the answers and the closing brackets.
+  // Answers the next kQueriesPerPiece queries into buffer_; after the last, the closing brackets.
   void feed_piece() {
-    auto& queries = batch_.queries;
-    const std::size_t end = std::min(queries.size(), next_ + kQueriesPerPiece);
-    for (; next_ < end; ++next_) {
-      if (next_ + kLookAhead < queries.size() && queries[next_ + kLookAhead]) {
-        checker_.prefetch(queries[next_ + kLookAhead].value());
-      }
-      if (queries[next_]) {
-        checker_.add(queries[next_].value());
-      } else {
-        checker_.add_error(queries[next_].error());
-      }
+    const std::span<const control::Outcome<control::QueryInput>> queries(batch_.queries);
+    const std::size_t count = std::min(queries.size() - next_, kQueriesPerPiece);
+    if (count > 0) {
+      const auto answers = std::make_shared<app::SlicedAnswers>(snapshot_, file_label_,
+                                                                queries.subspan(next_, count));
+      answers->answer_all(others_);
+      if (next_ > 0) buffer_ += ',';
+      answers->append_to(buffer_);
+      next_ += count;
     }
     if (next_ == queries.size()) {
-      checker_.finish();
       buffer_ += "]}";
       finished_ = true;
       batch_ = control::QueryBatch();  // returned to the allocator now, not when the socket closes
@@ -73,12 +68,11 @@ class BatchStream {
 
   std::shared_ptr<const engine::Snapshot> snapshot_;
   control::QueryBatch batch_;
-  control::BatchChecker checker_;
   std::string_view file_label_;  // in snapshot_'s file name
+  app::OtherThreads others_;
   std::string buffer_;
   std::size_t next_ = 0;
   bool opened_ = false;
-  bool first_ = true;
   bool finished_ = false;
 };
 
@@ -120,8 +114,8 @@ void install_query_routes(http::Router& router, ApiContext& context) {
         req.body, control::QueryBatchLimits{context.max_batch_queries, req.max_json_depth});
     if (!batch) return refused_body(req, batch.error(), context);
     context.checks_answered += batch.value().queries.size();
-    auto stream =
-        std::make_shared<BatchStream>(context.tailnet.snapshot(), std::move(batch.value()));
+    auto stream = std::make_shared<BatchStream>(context.tailnet.snapshot(),
+                                                std::move(batch.value()), req.helpers);
     return http::Response::streamed(200, "application/json",
                                     [stream](std::string& out) { return stream->next(out); });
   });

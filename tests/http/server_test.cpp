@@ -267,6 +267,19 @@ TEST_CASE("server: streamed responses arrive whole and in chunks", "[http][serve
   CHECK(client.read_response()->status == 200);
 }
 
+TEST_CASE("server: a handler may hand work to the other threads, none when there is one",
+          "[http][server][helpers]") {
+  TestServer two;  // test_options: two threads
+  const auto shared = exchange(two.port(), request_text("GET", "/v1/helpers"));
+  CHECK(shared.status == 200);
+  CHECK(shared.body == R"({"elsewhere":true,"helpers":1})");
+
+  auto options = test_options();
+  options.threads = 1;
+  TestServer one(options);
+  CHECK(exchange(one.port(), request_text("GET", "/v1/helpers")).body == R"({"helpers":0})");
+}
+
 TEST_CASE("server: the access log names route, status and actor, never the credential",
           "[http][server][log]") {
   TestServer server;

@@ -99,6 +99,7 @@ std::optional<Response> Exchange::check_target(const RequestHeader& header) {
   request_.target = std::string(header.target());
   request_.peer_address = std::string(peer_);
   request_.max_json_depth = state_.options.limits.max_json_depth;
+  request_.helpers = helpers_;
   for (const auto& field : header) {
     request_.headers.add(std::string(field.name_string()), std::string(field.value()));
   }

@@ -26,7 +26,9 @@ enum class Piece { More, End, Failed };
 
 class Exchange {
  public:
-  Exchange(Server::State& state, std::string_view peer) : state_(state), peer_(peer) {}
+  // `helpers`: the server's other threads, offered to handlers (Request::helpers); may be null.
+  Exchange(Server::State& state, std::string_view peer, Helpers* helpers)
+      : state_(state), peer_(peer), helpers_(helpers) {}
 
   // A new request begins (its first bytes are here).
   void start();
@@ -68,6 +70,7 @@ class Exchange {
 
   Server::State& state_;
   std::string_view peer_;
+  Helpers* helpers_;
   Request request_;
   const Route* route_ = nullptr;
   std::string pattern_;

@@ -59,7 +59,7 @@ PlainSession::PlainSession(Server::State& state, Worker& worker, tcp::socket soc
       socket_(std::move(socket)),
       slot_(std::move(slot)),
       peer_(std::move(peer)),
-      exchange_(state, peer_) {}
+      exchange_(state, peer_, worker.helpers()) {}
 
 PlainSession::~PlainSession() { worker_.remove(this); }
 

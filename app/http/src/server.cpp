@@ -94,6 +94,24 @@ Response refusal(ConnectionRegistry::Refusal refusal, const Limits& limits) {
   return response;
 }
 
+// A worker's view of the others, for Request::helpers: tasks go to each of them in turn.
+class OtherWorkers final : public Helpers {
+ public:
+  OtherWorkers(const std::vector<std::unique_ptr<detail::Worker>>& workers, std::size_t self)
+      : workers_(workers), self_(self) {}
+  [[nodiscard]] std::size_t count() const override { return workers_.size() - 1; }
+  void post(std::function<void()> task) override {
+    next_ = (next_ + 1) % workers_.size();
+    if (next_ == self_) next_ = (next_ + 1) % workers_.size();
+    asio::post(workers_[next_]->io(), std::move(task));
+  }
+
+ private:
+  const std::vector<std::unique_ptr<detail::Worker>>& workers_;
+  std::size_t self_;
+  std::size_t next_ = 0;  // only the owning worker's thread posts
+};
+
 // Runs on the connection's own worker: admits it (or answers the refusal) and starts it.
 template <class Session>
 void open_session(Server::State& state, detail::Worker& worker, tcp::socket socket) {
@@ -111,7 +129,7 @@ void open_session(Server::State& state, detail::Worker& worker, tcp::socket sock
                                         peer_address);
   } else {
     session = std::make_shared<Session>(state, std::move(socket), std::move(admission.slot),
-                                        peer_address);
+                                        peer_address, worker.helpers());
   }
   if (admission.refusal != ConnectionRegistry::Refusal::None) {
     session->refuse(refusal(admission.refusal, limits));
@@ -162,6 +180,11 @@ StartResult Server::start(Router router, ServerOptions options) {
       {limits.header_timeout, limits.body_timeout, limits.idle_timeout, limits.write_timeout});
   for (unsigned i = 0; i < threads; ++i) {
     state->workers.push_back(std::make_unique<detail::Worker>(sweep));
+  }
+  if (threads > 1) {
+    for (std::size_t i = 0; i < threads; ++i) {
+      state->workers[i]->set_helpers(std::make_unique<OtherWorkers>(state->workers, i));
+    }
   }
   if (state->options.tls) {
     if (auto error = load_tls(*state, *state->options.tls); !error.empty()) return {nullptr, error};

@@ -38,13 +38,14 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
  public:
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-  Session(Server::State& state, tcp::socket socket, ConnectionSlot slot, std::string peer)
+  Session(Server::State& state, tcp::socket socket, ConnectionSlot slot, std::string peer,
+          Helpers* helpers)
       : state_(state),
         stream_(make_stream(state, std::move(socket))),
         timer_(beast::get_lowest_layer(stream_).get_executor()),
         slot_(std::move(slot)),
         peer_(std::move(peer)),
-        exchange_(state, peer_) {}
+        exchange_(state, peer_, helpers) {}
 
   void start() {
     slot_.track(this->weak_from_this());

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "postern/http/message.hpp"
+
 namespace postern::http::detail {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -48,6 +50,9 @@ class Worker {
   explicit Worker(std::chrono::milliseconds sweep_interval);
 
   boost::asio::io_context& io() { return io_; }
+  // The other workers, for requests that split their work (Request::helpers); null when none.
+  [[nodiscard]] Helpers* helpers() const { return helpers_.get(); }
+  void set_helpers(std::unique_ptr<Helpers> helpers) { helpers_ = std::move(helpers); }
 
   // Connections register for their lifetime; only from this worker's thread.
   void add(HasDeadline* connection);
@@ -76,6 +81,7 @@ class Worker {
   std::vector<Entry> entries_;
   std::vector<HasDeadline*> expired_;
   std::chrono::milliseconds sweep_interval_;
+  std::unique_ptr<Helpers> helpers_;
   boost::asio::io_context io_{1};
   boost::asio::steady_timer sweep_timer_{io_};
   std::thread thread_;

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
+#include <future>
 #include <stdexcept>
+#include <thread>
 
 namespace postern::test {
 
@@ -74,6 +76,20 @@ http::Router test_router() {
           for (int i = 0; i < 100 && *next < lines; ++i) out += fmt::format("line {}\n", (*next)++);
           return true;
         });
+      },
+      open);
+  router.get(
+      "/v1/helpers",
+      [](const Request& request) {
+        if (request.helpers == nullptr) return Response::json(200, {{"helpers", 0}});
+        // Runs a task on a helper and waits for it (a test may; a real handler never waits for
+        // a task that has not begun).
+        std::promise<bool> ran;
+        auto result = ran.get_future();
+        const auto here = std::this_thread::get_id();
+        request.helpers->post([&ran, here] { ran.set_value(std::this_thread::get_id() != here); });
+        return Response::json(200,
+                              {{"helpers", request.helpers->count()}, {"elsewhere", result.get()}});
       },
       open);
   router.get(

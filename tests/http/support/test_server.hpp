@@ -26,6 +26,8 @@ inline constexpr std::string_view kLimitedToken = "limited-token";  // valid but
 // GET  /api/v2/device/{id}/attributes/{key}   no auth: {"id", "key", "q": query "q" or null}
 // POST /api/v2/tailnet/{tailnet}/acl  no auth, JSON or HuJSON: {"tailnet"}
 // GET  /v1/stream?lines=N             no auth: N lines "line K\n", streamed in chunks
+// GET  /v1/helpers                    no auth: {"helpers": Request::helpers' count, "elsewhere":
+//                                     whether a task posted to them ran on another thread}
 // GET  /v1/throw                      no auth: the handler throws
 [[nodiscard]] http::Router test_router();
 

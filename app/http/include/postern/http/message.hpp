@@ -72,6 +72,21 @@ struct Principal {
   [[nodiscard]] bool has_scope(std::string_view scope) const;
 };
 
+// The server's other threads, for a request whose work splits into independent parts: a task
+// posted here runs on one of them between its own connections' events. They may all be busy, so
+// the request's own thread takes parts too and waits only for parts a helper has begun.
+class Helpers {
+ public:
+  Helpers() = default;
+  Helpers(const Helpers&) = delete;
+  Helpers& operator=(const Helpers&) = delete;
+  virtual ~Helpers() = default;
+  [[nodiscard]] virtual std::size_t count() const = 0;  // threads a task may be posted to
+  // To the next of them in turn; only from the request's own thread. A task not yet run when
+  // the server stops is destroyed without running.
+  virtual void post(std::function<void()> task) = 0;
+};
+
 struct Request {
   Method method = Method::Get;
   std::string target;      // as sent: path and query, still percent-encoded
@@ -84,6 +99,7 @@ struct Request {
   std::string peer_address;            // the client's IP address
   std::optional<Principal> principal;  // set when the route requires authentication
   std::size_t max_json_depth = 512;    // the server's Limits::max_json_depth
+  Helpers* helpers = nullptr;          // the server's other threads; null when it has none
 
   [[nodiscard]] std::optional<std::string_view> param(std::string_view name) const {
     return params.get(name);
