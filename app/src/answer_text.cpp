@@ -24,8 +24,12 @@ bool plain_ascii(std::string_view text) {
 void append_rule(std::string& out, std::string_view file_label, const engine::RuleRef& rule) {
   out += R"({"file":)";
   append_json_string(out, file_label);
-  fmt::format_to(std::back_inserter(out), R"(,"line":{},"rule":"{}"}})", rule.line,
-                 engine::rule_name(rule));
+  out += R"(,"line":)";
+  const fmt::format_int line(rule.line);
+  out.append(line.data(), line.size());
+  out += R"(,"rule":")";
+  engine::append_rule_name(out, rule);
+  out += R"("})";
 }
 
 void append_near_misses(std::string& out, const grammar::SourceFile& file,

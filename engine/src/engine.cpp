@@ -1,6 +1,8 @@
 // Engine: the current snapshot behind an atomic shared_ptr, live attribute updates, reloads.
 #include "postern/engine/engine.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -12,8 +14,16 @@
 namespace postern::engine {
 
 std::string rule_name(const RuleRef& rule) {
-  return std::string(rule.kind == RuleKind::Acl ? "acls[" : "grants[") +
-         std::to_string(rule.index) + "]";
+  std::string out;
+  append_rule_name(out, rule);
+  return out;
+}
+
+void append_rule_name(std::string& out, const RuleRef& rule) {
+  out += rule.kind == RuleKind::Acl ? "acls[" : "grants[";
+  const fmt::format_int index(rule.index);
+  out.append(index.data(), index.size());
+  out += ']';
 }
 
 AttrChange AttrChange::set(std::string key, AttrValue value, std::optional<std::int64_t> expiry) {

@@ -67,6 +67,8 @@ struct RuleRef {
 
 // "acls[3]" / "grants[0]".
 std::string rule_name(const RuleRef& rule);
+// The same appended to `out`, without a string of its own (answers write one per decision).
+void append_rule_name(std::string& out, const RuleRef& rule);
 
 // One posture condition that did not hold for the source device.
 struct ConditionFailure {
