@@ -71,8 +71,8 @@ TEST_CASE("CLI and HTTP answer one table of queries alike", "[app][server][cli]"
   for (std::string line; std::getline(out, line);) cli_answers.push_back(json::parse(line));
   REQUIRE(cli_answers.size() == lines.size());
 
-  postern::test::Process server(
-      {postern, "serve", "--listen", "127.0.0.1:0", "--policy", policy, "--tailnet", tailnet});
+  postern::test::Process server({postern, "serve", "--listen", "127.0.0.1:0", "--policy", policy,
+                                 "--tailnet", tailnet, "--threads", "2"});
   const auto port = server.wait_listening();
   REQUIRE(port);
 
@@ -113,6 +113,22 @@ TEST_CASE("CLI and HTTP answer one table of queries alike", "[app][server][cli]"
   }
   CHECK(answered >= 9);
   CHECK(refused >= 15);
+
+  // The table twelve times in one batch: answered in 64-query slices by both server threads,
+  // every answer in its place.
+  constexpr std::size_t kRepeats = 12;
+  std::string repeated = R"({"queries": [)";
+  for (std::size_t r = 0; r < kRepeats; ++r) {
+    for (std::size_t i = 0; i < lines.size(); ++i) repeated += (r + i ? "," : "") + lines[i];
+  }
+  repeated += "]}";
+  const json sliced = post(*port, "/v1/check/batch", repeated, status);
+  REQUIRE(status == 200);
+  REQUIRE(sliced["results"].size() == kRepeats * lines.size());
+  for (std::size_t k = 0; k < sliced["results"].size(); ++k) {
+    INFO("answer " << k);
+    CHECK(sliced["results"][k] == http_batch["results"][k % lines.size()]);
+  }
   CHECK(server.stop() == 0);
 }
 
