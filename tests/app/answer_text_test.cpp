@@ -13,9 +13,7 @@
 #include "json_files.hpp"
 #include "postern/control/attribute_json.hpp"
 #include "postern/control/query.hpp"
-#include "postern/control/tailnet.hpp"
-#include "postern/sync/clock.hpp"
-#include "scratch.hpp"
+#include "sample_tailnet.hpp"
 
 namespace answer_text_test {
 
@@ -23,25 +21,8 @@ using namespace postern;
 
 namespace {
 
-std::string sample(const std::string& name) {
-  return std::string(POSTERN_SOURCE_DIR) + "/samples/" + name;
-}
-
-struct Fixture {
-  test::ScratchDir dir{"postern-answer-text"};
-  sync::FakeClock clock;
-  std::unique_ptr<control::Tailnet> tailnet = open();
-
-  std::unique_ptr<control::Tailnet> open() {
-    control::TailnetOptions options;
-    options.db = dir.file("postern.db");
-    options.policy_path = sample("policy.hujson");
-    options.tailnet_path = sample("tailnet.json");
-    options.clock = &clock;
-    auto opened = control::Tailnet::open(std::move(options));
-    REQUIRE(opened.ok());
-    return std::move(opened.value());
-  }
+struct Fixture : test::SampleTailnet {
+  Fixture() : SampleTailnet("postern-answer-text") {}
 };
 
 // What the nlohmann shapes give, with the file named by its label (as the server does).
