@@ -118,8 +118,13 @@ void DeviceNameIndex::build(NameMap& map, EachKey&& each_key, std::size_t device
 }
 
 std::size_t DeviceNameIndex::address_slot(const grammar::ip::Address& address) const noexcept {
+  return address_slot(address, AddressHash{}(address));
+}
+
+std::size_t DeviceNameIndex::address_slot(const grammar::ip::Address& address,
+                                          std::size_t hash) const noexcept {
   const std::size_t mask = addresses_.size() - 1;
-  std::size_t i = AddressHash{}(address)&mask;
+  std::size_t i = hash & mask;
   while (addresses_[i].used && addresses_[i].address != address) i = (i + 1) & mask;
   return i;
 }
@@ -216,7 +221,10 @@ DeviceNameIndex::Probe DeviceNameIndex::probe(std::string_view name) const {
     bare = bare.substr(1, bare.size() - 2);
   }
   p.address_ = grammar::ip::parse_address(bare);
-  if (p.address_) return p;
+  if (p.address_) {
+    p.address_hash_ = AddressHash{}(*p.address_);
+    return p;
+  }
   // Only a name with capitals needs a lowercase copy to hash.
   if (std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
     p.folded_.assign(name);
@@ -233,7 +241,7 @@ void DeviceNameIndex::prefetch(const Probe& probe) const noexcept {
   if (may_be_id(probe.name_hash_)) ids_.prefetch(probe.name_hash_);
   if (probe.address_) {
     if (!addresses_.empty()) {
-      __builtin_prefetch(&addresses_[AddressHash{}(*probe.address_) & (addresses_.size() - 1)]);
+      __builtin_prefetch(&addresses_[probe.address_hash_ & (addresses_.size() - 1)]);
     }
     return;
   }
@@ -250,7 +258,7 @@ void DeviceNameIndex::prefetch_found(const Probe& probe) const noexcept {
   if (may_be_id(probe.name_hash_)) fetch(ids_.first_slot(probe.name_hash_));
   if (probe.address_) {
     if (addresses_.empty()) return;
-    const auto& slot = addresses_[AddressHash{}(*probe.address_) & (addresses_.size() - 1)];
+    const auto& slot = addresses_[probe.address_hash_ & (addresses_.size() - 1)];
     if (slot.used && slot.device < picks_.size()) __builtin_prefetch(&picks_[slot.device]);
     return;
   }
@@ -267,7 +275,7 @@ std::span<const DeviceIndex> DeviceNameIndex::find(const Probe& probe) const {
     if (const auto* hits = ids_.find(probe.name_, probe.name_hash_)) return postings(*hits);
   }
   if (probe.address_) {
-    const AddressSlot& slot = addresses_[address_slot(*probe.address_)];
+    const AddressSlot& slot = addresses_[address_slot(*probe.address_, probe.address_hash_)];
     return slot.used ? std::span<const DeviceIndex>(&slot.device, 1)
                      : std::span<const DeviceIndex>{};
   }

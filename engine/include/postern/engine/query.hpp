@@ -75,7 +75,8 @@ class DeviceNameIndex {
     std::string_view name_;
     std::size_t name_hash_ = 0;
     std::optional<grammar::ip::Address> address_;
-    std::string folded_;  // the lowercase key; empty when the name has no capitals
+    std::size_t address_hash_ = 0;  // AddressHash of address_, when it is one
+    std::string folded_;            // the lowercase key; empty when the name has no capitals
     std::size_t folded_hash_ = 0;
   };
   [[nodiscard]] Probe probe(std::string_view name) const;
@@ -166,6 +167,9 @@ class DeviceNameIndex {
     bool used = false;
   };
   [[nodiscard]] std::size_t address_slot(const grammar::ip::Address& address) const noexcept;
+  // The same from the address's AddressHash, computed once by probe().
+  [[nodiscard]] std::size_t address_slot(const grammar::ip::Address& address,
+                                         std::size_t hash) const noexcept;
   std::vector<AddressSlot> addresses_;
   // Per device, the address a query uses for each family (endpoint_address), and whether it
   // has any address at all.
