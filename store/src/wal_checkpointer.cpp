@@ -1,5 +1,8 @@
 #include "wal_checkpointer.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace postern::store {
 
 WalCheckpointer::WalCheckpointer(sqlite3* db, std::filesystem::path path)
@@ -16,6 +19,7 @@ WalCheckpointer::~WalCheckpointer() {
   wanted_.notify_one();
   if (thread_.joinable()) thread_.join();
   sqlite3_close_v2(own_);
+  if (database_fd_ >= 0) ::close(database_fd_);
 }
 
 bool WalCheckpointer::wait_for_checkpoints(std::uint64_t count,
@@ -24,12 +28,33 @@ bool WalCheckpointer::wait_for_checkpoints(std::uint64_t count,
   return finished_.wait_for(lock, bound, [&] { return done_ >= count; });
 }
 
+std::uint64_t WalCheckpointer::checkpoints() const {
+  std::lock_guard lock(mu_);
+  return done_;
+}
+
+int WalCheckpointer::uncopied(int pages) const {
+  const int copied = copied_.load(std::memory_order_relaxed);
+  return pages >= copied ? pages - copied : pages;  // a smaller log has restarted from its start
+}
+
 int WalCheckpointer::on_commit(void* self, sqlite3* db, const char* schema, int pages) {
-  if (pages >= kInlinePages) {
-    // Far behind (a reader holding old frames, a slow disk): as SQLite itself would.
-    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  } else if (pages >= kBackgroundPages) {
-    static_cast<WalCheckpointer*>(self)->wake();
+  auto& checkpointer = *static_cast<WalCheckpointer*>(self);
+  checkpointer.log_.store(pages, std::memory_order_relaxed);
+  // The thread is idle while it waits for this connection to copy the last frames (below).
+  const bool restart_wanted = checkpointer.restart_wanted_.exchange(false);
+  if (pages >= kInlinePages || restart_wanted) {
+    // Far behind (a reader holding old frames, a slow disk), as SQLite itself would, or the few
+    // frames the thread left: with every frame copied, the next write transaction of this
+    // connection restarts the log. Tried once: a reader may hold frames back.
+    int log = 0;
+    int copied = 0;
+    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
+        SQLITE_OK) {
+      checkpointer.copied_.store(copied, std::memory_order_relaxed);
+    }
+  } else if (checkpointer.uncopied(pages) >= kBackgroundPages) {
+    checkpointer.wake();
   }
   return SQLITE_OK;
 }
@@ -49,27 +74,60 @@ void WalCheckpointer::run() {
   while (true) {
     wanted_.wait(lock, [this] { return pending_ || stopping_; });
     if (stopping_) return;
-    pending_ = false;
     lock.unlock();
-    checkpoint();
+    if (const auto log = checkpoint(); log && *log >= kRestartPages) let_log_restart();
     lock.lock();
+    // Signals sent while it ran are dropped: the next commit asks again if enough is left.
+    pending_ = false;
     ++done_;
     finished_.notify_all();
   }
 }
 
-void WalCheckpointer::checkpoint() {
+void WalCheckpointer::let_log_restart() {
+  for (int round = 0; round < kCatchUpRounds; ++round) {
+    if (uncopied(log_.load(std::memory_order_relaxed)) <= kHandedFrames) break;
+    if (!checkpoint()) return;
+  }
+  // Only the committing thread copies between two of its transactions; it pays a few frames and
+  // an fsync once per kRestartPages. Until then no commit wakes this thread.
+  restart_wanted_.store(true);
+}
+
+void WalCheckpointer::flush_database() {
+  // SQLite syncs the database only at the end of a checkpoint that reaches the end of the log,
+  // which one running beside commits rarely does: the pages it copied stayed dirty until the
+  // committing thread's checkpoint (when it lets the log restart) flushed them all, and every
+  // answer waited for that. Flushed here, off that thread, that checkpoint has little left.
+  if (database_fd_ < 0) database_fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (database_fd_ >= 0) ::fdatasync(database_fd_);
+}
+
+bool WalCheckpointer::open_own() {
+  if (own_ != nullptr) return true;
   // A new connection opens the log only once it has read the schema; until then a checkpoint
   // on it does nothing.
-  if (own_ == nullptr &&
-      (sqlite3_open_v2(path_.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                       nullptr) != SQLITE_OK ||
-       sqlite3_exec(own_, "PRAGMA schema_version", nullptr, nullptr, nullptr) != SQLITE_OK)) {
-    sqlite3_close_v2(own_);  // retried at the next signal; the inline bound still holds
-    own_ = nullptr;
-    return;
+  if (sqlite3_open_v2(path_.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) ==
+          SQLITE_OK &&
+      sqlite3_exec(own_, "PRAGMA schema_version", nullptr, nullptr, nullptr) == SQLITE_OK) {
+    return true;
   }
-  sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  sqlite3_close_v2(own_);  // retried at the next signal; the inline bound still holds
+  own_ = nullptr;
+  return false;
+}
+
+std::optional<int> WalCheckpointer::checkpoint() {
+  if (!open_own()) return std::nullopt;
+  int log = 0;
+  int copied = 0;
+  if (sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) !=
+      SQLITE_OK) {
+    return std::nullopt;
+  }
+  copied_.store(copied, std::memory_order_relaxed);
+  flush_database();
+  return log;
 }
 
 }  // namespace postern::store
