@@ -76,6 +76,38 @@ TEST_CASE("server: path params and query strings are decoded", "[http][server]")
         400);
 }
 
+TEST_CASE("server: a connection closed between or inside requests is released at once",
+          "[http][server]") {
+  // Between requests the server waits with a read, not a wait for readability; the end of
+  // stream that read returns must release the connection without the idle timeout.
+  auto options = test_options();
+  options.limits.idle_timeout = 60s;
+  options.limits.header_timeout = 60s;
+  TestServer server(options);
+  {
+    RawClient client(server.port());
+    REQUIRE(client.send(request_text("GET", "/v1/health")));
+    CHECK(client.read_response()->status == 200);
+    REQUIRE(client.send(request_text("GET", "/v1/health")));  // the same connection, again
+    CHECK(client.read_response()->status == 200);
+    REQUIRE(server.server().wait_for_open_connections(1, 20s));
+  }
+  CHECK(server.server().wait_for_open_connections(0, 20s));
+  {
+    RawClient client(server.port());
+    REQUIRE(client.send("GET /v1/health HTTP/1.1\r\nHo"));  // half a header, then gone
+    REQUIRE(server.server().wait_for_open_connections(1, 20s));
+  }
+  CHECK(server.server().wait_for_open_connections(0, 20s));
+  // A request in two pieces is read across the wait.
+  RawClient split(server.port());
+  REQUIRE(split.send("GET /v1/health HTTP/1.1\r\nHo"));
+  REQUIRE(split.send("st: 127.0.0.1\r\n\r\n"));
+  const auto answered = split.read_response();
+  REQUIRE(answered);
+  CHECK(answered->status == 200);
+}
+
 TEST_CASE("server: a POST without body or Content-Length is answered at once", "[http][server]") {
   TestServer server;
   // The body timeout is 300 ms: waiting for a body would answer 408, not 200.

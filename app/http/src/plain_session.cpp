@@ -174,12 +174,10 @@ PlainSession::Step PlainSession::read_step() {
     if (stop_requested_ || state_.stopping) return close_now();
     if (buffer_.size() == 0) {
       if (read_error_) return close_now();
-      const auto read = read_available();
-      if (read == Read::Closed) return close_now();
-      if (read == Read::WouldBlock) {
-        if (phase_ != Phase::Idle) enter(Phase::Idle, state_.options.limits.idle_timeout);
-        return wait_readable();
-      }
+      // Between requests: the read that waits tries the socket first, so a receive here would
+      // only be a second one that finds it empty.
+      if (phase_ != Phase::Idle) enter(Phase::Idle, state_.options.limits.idle_timeout);
+      return wait_readable();
     }
     begin_request();
   }
@@ -358,10 +356,30 @@ PlainSession::Step PlainSession::linger_step() {
 
 PlainSession::Step PlainSession::wait_readable() {
   waiting_ = true;
-  socket_.async_wait(
-      tcp::socket::wait_read,
-      [self = shared_from_this()](boost::system::error_code ec) { self->on_ready(ec); });
+  if (phase_ == Phase::Linger) {  // discards: nothing to keep
+    socket_.async_wait(
+        tcp::socket::wait_read,
+        [self = shared_from_this()](boost::system::error_code ec) { self->on_ready(ec); });
+    return Step::Wait;
+  }
+  // A read rather than a wait for readability: Asio re-arms the descriptor in epoll for every
+  // wait (an epoll_ctl each time a keep-alive connection goes idle), not for a read.
+  socket_.async_read_some(
+      buffer_.prepare(kReadSize),
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+        self->on_read(ec, bytes);
+      });
   return Step::Wait;
+}
+
+void PlainSession::on_read(boost::system::error_code ec, std::size_t bytes) {
+  buffer_.commit(bytes);
+  // End of stream or a reset is kept for the step that reads next, as read_available does.
+  if (ec && ec != asio::error::operation_aborted) {
+    read_error_ = ec;
+    ec = {};
+  }
+  on_ready(ec);
 }
 
 PlainSession::Step PlainSession::wait_writable() {

@@ -38,7 +38,7 @@ class PlainSession : public Stoppable,
   void refuse(Response response);
 
   void on_server_stop(std::shared_ptr<Stoppable> self) override;  // any thread
-  void on_deadline() override;     // the worker's thread
+  void on_deadline() override;                                    // the worker's thread
 
  private:
   // What the connection is doing; a deadline that passes is reported for the phase it was set in.
@@ -64,6 +64,7 @@ class PlainSession : public Stoppable,
   void begin_linger();
   Step wait_readable();
   Step wait_writable();
+  void on_read(boost::system::error_code ec, std::size_t bytes);
   void on_ready(boost::system::error_code ec);
   void enter(Phase phase, std::chrono::milliseconds timeout);
   Step close_now();
