@@ -179,21 +179,32 @@ Outcome<DeviceAttributesView> Tailnet::device_attributes(std::string_view device
   if (!index) return unknown_device(device);
   const auto& d = snap->device(*index);
   DeviceAttributesView view{*index, sync::device_key(d), {}};
-  std::lock_guard lock(impl_->writer);  // the overlay is a writer's structure
-  const auto held = impl_->overlay.find(view.device_key);
-  const auto& file = impl_->base->devices[*index];
+  // The overlay and the inventory file are a writer's: only this device's stored attributes (a
+  // few) are copied under the lock, which every attribute write takes and the committer holds
+  // while it applies a batch; the view is built outside it.
+  sync::DeviceAttributes held;
+  std::shared_ptr<const engine::Inventory> base;
+  {
+    std::lock_guard lock(impl_->writer);
+    if (const auto it = impl_->overlay.find(view.device_key); it != impl_->overlay.end()) {
+      held = it->second;
+    }
+    base = impl_->base;
+  }
+  // A reload between the snapshot and the lock may have replaced the file: index with care.
+  const auto* file = *index < base->devices.size() ? &base->devices[*index] : nullptr;
   for (const auto& [key, value] : snap->attributes(*index)) {
     AttributeView a{key, value, "inventory", std::nullopt, std::nullopt};
     if (key.rfind("node:", 0) == 0) a.source = "node";
     if (const auto exp = d.expiries.find(key); exp != d.expiries.end()) a.expires_at = exp->second;
-    if (held != impl_->overlay.end()) {
-      if (const auto s = held->second.find(key); s != held->second.end() && a.source != "node") {
-        a.source = s->second.source;
-        a.updated_at = s->second.updated_at;
-        a.expires_at = s->second.expires_at;
-      }
+    if (const auto s = held.find(key); s != held.end() && a.source != "node") {
+      a.source = s->second.source;
+      a.updated_at = s->second.updated_at;
+      a.expires_at = s->second.expires_at;
     }
-    if (a.source == "inventory" && file.attributes.count(key) == 0) a.source = "api";
+    if (a.source == "inventory" && (file == nullptr || file->attributes.count(key) == 0)) {
+      a.source = "api";
+    }
     view.attributes.push_back(std::move(a));
   }
   return view;
