@@ -86,7 +86,14 @@ std::vector<Integration> Scheduler::due_integrations(bool ignore_schedule) {
 }
 
 void Scheduler::run_to_completion(const Integration& first) {
+  // The list a run was chosen from can be older than the status that made it due (a
+  // configuration change commits both between the two reads): a run starts from what the store
+  // holds now, or it would sync once with the old configuration and then again.
   Integration integration = first;
+  if (auto latest = ledger_.find_integration(first.provider);
+      latest && latest.value() && latest.value()->id == first.id) {
+    integration = *latest.value();
+  }
   for (;;) {
     SyncReport report;
     auto nodes = nodes_();

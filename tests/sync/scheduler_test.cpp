@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "event_counter.hpp"
 #include "fake_transport.hpp"
@@ -58,6 +60,33 @@ struct Harness {
   }
   std::unique_ptr<Scheduler> scheduler;
   std::int64_t next_run() { return store->load_status(integration.id).value().next_run.value(); }
+};
+
+// The store, with a step run once just before the scheduler next reads a status: the moment a
+// concurrent configuration change lands between its list of integrations and their status.
+class InterleavingLedger final : public SyncLedger {
+ public:
+  explicit InterleavingLedger(store::Store& store) : store_(store) {}
+  std::function<void()> before_status;
+
+  Result<std::vector<Integration>> list_integrations() override {
+    return store_.list_integrations();
+  }
+  Result<std::optional<Integration>> find_integration(std::string_view provider) override {
+    return store_.find_integration(provider);
+  }
+  Result<AttributeTable> load_attributes() override { return store_.load_attributes(); }
+  Result<SyncStatus> load_status(std::int64_t integration_id) override {
+    if (auto step = std::exchange(before_status, nullptr)) step();
+    return store_.load_status(integration_id);
+  }
+  Status save_status(std::int64_t integration_id, const SyncStatus& status) override {
+    return store_.save_status(integration_id, status);
+  }
+  Status commit_sync(const SyncCommit& commit) override { return store_.commit_sync(commit); }
+
+ private:
+  store::Store& store_;
 };
 
 }  // namespace
@@ -181,6 +210,40 @@ TEST_CASE("the run loop follows fake time and picks up external config changes",
   CHECK(h.reports.count() == 3);
   h.scheduler->stop();
   loop.join();
+}
+
+TEST_CASE("a configuration change between the list and the status runs once, with the new one",
+          "[sync][scheduler]") {
+  Harness h;
+  InterleavingLedger ledger(*h.store);
+  test::EventCounter reports;
+  std::vector<std::int64_t> synced_versions;
+  Scheduler scheduler(
+      ledger, *h.engine, h.clock,
+      [] {
+        return Result<std::vector<TailnetNode>>(
+            std::vector<TailnetNode>{{"n0", "n0", {"SER0"}, false}});
+      },
+      SchedulerOptions{},
+      [&](const Integration& integration, const SyncReport&) {
+        synced_versions.push_back(integration.config_version);
+        reports.bump();
+      });
+  REQUIRE(scheduler.run_pending() == 1);  // the first sync after create
+  REQUIRE(scheduler.run_pending() == 0);  // nothing due until the interval passes
+  ledger.before_status = [&] {
+    Integration changed = h.integration;
+    changed.updated_at = to_unix(h.clock.now());
+    REQUIRE(h.store
+                ->update_integration(
+                    changed, AuditEvent{0, changed.updated_at, "admin:t", "integration:kandji",
+                                        "Update posture integration", "{}", ""})
+                .ok());
+  };
+  CHECK(scheduler.run_pending() == 1);
+  CHECK(reports.count() == 2);  // not a run with the old configuration and a rerun
+  REQUIRE(synced_versions.size() == 2);
+  CHECK(synced_versions[1] > synced_versions[0]);
 }
 
 }  // namespace scheduler_test
