@@ -23,6 +23,11 @@ using std::chrono::seconds;
 
 namespace {
 
+// The tailnet every scheduler here syncs against: one node, matched by serial number.
+Result<std::vector<TailnetNode>> one_node() {
+  return std::vector<TailnetNode>{{"n0", "n0", {"SER0"}, false}};
+}
+
 struct Harness {
   test::TempDir dir;
   FakeClock clock;
@@ -45,12 +50,8 @@ struct Harness {
     options.seed = 99;
     options.poll = Millis{5};
     scheduler = std::make_unique<Scheduler>(
-        *store, *engine, clock,
-        [] {
-          return Result<std::vector<TailnetNode>>(
-              std::vector<TailnetNode>{{"n0", "n0", {"SER0"}, false}});
-        },
-        options, [this](const Integration&, const SyncReport&) { reports.bump(); });
+        *store, *engine, clock, one_node, options,
+        [this](const Integration&, const SyncReport&) { reports.bump(); });
     const auto now = to_unix(clock.now());
     integration = store
                       ->create_integration(
@@ -59,6 +60,16 @@ struct Harness {
                       .value();
   }
   std::unique_ptr<Scheduler> scheduler;
+  // An administrator's update of the integration: the store bumps its configuration version.
+  void change_configuration() {
+    Integration changed = integration;
+    changed.updated_at = to_unix(clock.now());
+    REQUIRE(store
+                ->update_integration(
+                    changed, AuditEvent{0, changed.updated_at, "admin:t", "integration:kandji",
+                                        "Update posture integration", "{}", ""})
+                .ok());
+  }
   std::int64_t next_run() { return store->load_status(integration.id).value().next_run.value(); }
 };
 
@@ -140,13 +151,7 @@ TEST_CASE("an auth failure pauses for 24 h, a config change unpauses and syncs a
   }
   SECTION("a configuration change clears it") {
     h.transport.set_handler([&](const HttpRequest& r, int) { return h.kandji.serve(r); });
-    Integration changed = h.integration;
-    changed.updated_at = to_unix(h.clock.now());
-    REQUIRE(h.store
-                ->update_integration(
-                    changed, AuditEvent{0, changed.updated_at, "admin:t", "integration:kandji",
-                                        "Update posture integration", "{}", ""})
-                .ok());
+    h.change_configuration();
     CHECK(h.scheduler->run_pending() == 1);
     const auto after = h.store->load_status(h.integration.id).value();
     CHECK_FALSE(after.paused_until.has_value());
@@ -199,13 +204,7 @@ TEST_CASE("the run loop follows fake time and picks up external config changes",
   REQUIRE(h.reports.wait_for(1));
   h.clock.advance(minutes{16});
   REQUIRE(h.reports.wait_for(2));
-  Integration changed = h.integration;
-  changed.updated_at = to_unix(h.clock.now());
-  REQUIRE(h.store
-              ->update_integration(
-                  changed, AuditEvent{0, changed.updated_at, "admin:t", "integration:kandji",
-                                      "Update posture integration", "{}", ""})
-              .ok());
+  h.change_configuration();
   REQUIRE(h.reports.wait_for(3));
   CHECK(h.reports.count() == 3);
   h.scheduler->stop();
@@ -218,28 +217,14 @@ TEST_CASE("a configuration change between the list and the status runs once, wit
   InterleavingLedger ledger(*h.store);
   test::EventCounter reports;
   std::vector<std::int64_t> synced_versions;
-  Scheduler scheduler(
-      ledger, *h.engine, h.clock,
-      [] {
-        return Result<std::vector<TailnetNode>>(
-            std::vector<TailnetNode>{{"n0", "n0", {"SER0"}, false}});
-      },
-      SchedulerOptions{},
-      [&](const Integration& integration, const SyncReport&) {
-        synced_versions.push_back(integration.config_version);
-        reports.bump();
-      });
+  Scheduler scheduler(ledger, *h.engine, h.clock, one_node, SchedulerOptions{},
+                      [&](const Integration& integration, const SyncReport&) {
+                        synced_versions.push_back(integration.config_version);
+                        reports.bump();
+                      });
   REQUIRE(scheduler.run_pending() == 1);  // the first sync after create
   REQUIRE(scheduler.run_pending() == 0);  // nothing due until the interval passes
-  ledger.before_status = [&] {
-    Integration changed = h.integration;
-    changed.updated_at = to_unix(h.clock.now());
-    REQUIRE(h.store
-                ->update_integration(
-                    changed, AuditEvent{0, changed.updated_at, "admin:t", "integration:kandji",
-                                        "Update posture integration", "{}", ""})
-                .ok());
-  };
+  ledger.before_status = [&] { h.change_configuration(); };
   CHECK(scheduler.run_pending() == 1);
   CHECK(reports.count() == 2);  // not a run with the old configuration and a rerun
   REQUIRE(synced_versions.size() == 2);
