@@ -47,12 +47,7 @@ int WalCheckpointer::on_commit(void* self, sqlite3* db, const char* schema, int 
     // Far behind (a reader holding old frames, a slow disk), as SQLite itself would, or the few
     // frames the thread left: with every frame copied, the next write transaction of this
     // connection restarts the log. Tried once: a reader may hold frames back.
-    int log = 0;
-    int copied = 0;
-    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
-        SQLITE_OK) {
-      checkpointer.copied_.store(copied, std::memory_order_relaxed);
-    }
+    checkpointer.copy_log(db, schema);
   } else if (checkpointer.uncopied(pages) >= kBackgroundPages) {
     checkpointer.wake();
   }
@@ -117,16 +112,21 @@ bool WalCheckpointer::open_own() {
   return false;
 }
 
-std::optional<int> WalCheckpointer::checkpoint() {
-  if (!open_own()) return std::nullopt;
+std::optional<int> WalCheckpointer::copy_log(sqlite3* db, const char* schema) {
   int log = 0;
   int copied = 0;
-  if (sqlite3_wal_checkpoint_v2(own_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) !=
+  if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) !=
       SQLITE_OK) {
-    return std::nullopt;
+    return std::nullopt;  // busy (another checkpoint runs) or failed: nothing is known
   }
   copied_.store(copied, std::memory_order_relaxed);
-  flush_database();
+  return log;
+}
+
+std::optional<int> WalCheckpointer::checkpoint() {
+  if (!open_own()) return std::nullopt;
+  const auto log = copy_log(own_, nullptr);
+  if (log) flush_database();
   return log;
 }
 

@@ -60,7 +60,10 @@ class WalCheckpointer {
   void run();
   bool open_own();
   void flush_database();
-  // Copies what it can; returns the log's size in frames, or nullopt if nothing was done.
+  // A PASSIVE checkpoint of `db` that records how far it copied; the log's size in frames, or
+  // nullopt if nothing was done.
+  std::optional<int> copy_log(sqlite3* db, const char* schema);
+  // The thread's checkpoint: copies what it can on its own connection, then flushes the database.
   std::optional<int> checkpoint();
 
   sqlite3* db_;
