@@ -14,6 +14,7 @@
 #include "status_json.hpp"
 #include "store_failures.hpp"
 #include "wal_checkpointer.hpp"
+#include "wal_frame_vfs.hpp"
 
 namespace postern::store {
 namespace {
@@ -639,9 +640,9 @@ std::optional<engine::AttrValue> attr_from_json(std::string_view text) {
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path) {
   sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                 wal_frame_vfs());
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
