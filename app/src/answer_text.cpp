@@ -21,12 +21,17 @@ bool plain_ascii(std::string_view text) {
   });
 }
 
+// A whole number's digits, without a format string to parse per call.
+void append_number(std::string& out, std::int64_t value) {
+  const fmt::format_int digits(value);
+  out.append(digits.data(), digits.size());
+}
+
 void append_rule(std::string& out, std::string_view file_label, const engine::RuleRef& rule) {
   out += R"({"file":)";
   append_json_string(out, file_label);
   out += R"(,"line":)";
-  const fmt::format_int line(rule.line);
-  out.append(line.data(), line.size());
+  append_number(out, rule.line);
   out += R"(,"rule":")";
   engine::append_rule_name(out, rule);
   out += R"("})";
@@ -49,12 +54,14 @@ void append_decision(std::string& out, const grammar::SourceFile& file, std::str
                      bool explain) {
   out += decision.allow ? R"({"decision":"accept","dst":)" : R"({"decision":"deny","dst":)";
   append_json_string(out, dst_label);
-  fmt::format_to(std::back_inserter(out), R"(,"port":{})", port);
+  out += R"(,"port":)";
+  append_number(out, port);
   if (!decision.allow && explain) {
     out += R"(,"postureFailures":)";
     append_near_misses(out, file, file_label, decision);
   }
-  fmt::format_to(std::back_inserter(out), R"(,"proto":{})", proto);
+  out += R"(,"proto":)";
+  append_number(out, proto);
   if (decision.reason == engine::Reason::AllowAll) {
     out += R"(,"reason":"policy has no acls and no grants")";
   }

@@ -80,6 +80,29 @@ TEST_CASE("router: a literal segment beats a parameter", "[http][router]") {
   CHECK(other.params.get("other") == "preview");
 }
 
+TEST_CASE("router: a path with no parameter is found as sent and percent-encoded alike",
+          "[http][router]") {
+  Router router;
+  const auto ok = [](const Request&) { return Response::json(200, {}); };
+  router.get("/v1/devices/{id}", ok);
+  router.post("/v1/devices/check", ok);
+  for (const auto* path : {"/v1/devices/check", "/v1/devices/ch%65ck", "/v1/%64evices/check"}) {
+    INFO(path);
+    const auto literal = router.resolve(Method::Post, path);
+    REQUIRE(literal.outcome == Resolution::Outcome::Found);
+    CHECK(literal.route->pattern == "/v1/devices/check");
+    CHECK(literal.pattern == "/v1/devices/check");
+    CHECK(literal.params.get("id") == std::nullopt);
+    // GET is only the parameter route's: the literal one answers 405 with its own methods.
+    const auto get = router.resolve(Method::Get, path);
+    REQUIRE(get.outcome == Resolution::Outcome::MethodNotAllowed);
+    CHECK(get.allowed == std::vector<Method>{Method::Post});
+  }
+  CHECK(router.resolve(Method::Get, "/v1/devices/checks").params.get("id") == "checks");
+  CHECK(router.resolve(Method::Post, "/v1/devices/check/").outcome ==
+        Resolution::Outcome::NotFound);
+}
+
 TEST_CASE("router: malformed patterns and duplicates are refused at set-up", "[http][router]") {
   Router router;
   const auto ok = [](const Request&) { return Response::json(200, {}); };

@@ -52,6 +52,9 @@ void Router::add(Method method, std::string_view pattern, Handler handler, Route
     if (existing.pattern == pattern) entry = &existing;
   }
   if (entry == nullptr) {
+    const bool literal = std::none_of(segments.begin(), segments.end(),
+                                      [](const Segment& segment) { return segment.is_param; });
+    if (literal) literal_paths_.emplace(std::string(pattern), paths_.size());
     entry = &paths_.emplace_back(PathEntry{std::string(pattern), std::move(segments), {}});
   }
   for (const auto& route : entry->routes) {
@@ -97,6 +100,12 @@ const Router::PathEntry* Router::best_match(const std::vector<std::string>& segm
 }
 
 Resolution Router::resolve(Method method, std::string_view raw_path) const {
+  if (raw_path.find('%') == std::string_view::npos) {
+    // A literal pattern matching every segment outranks any pattern with a parameter.
+    if (const auto it = literal_paths_.find(std::string(raw_path)); it != literal_paths_.end()) {
+      return resolve_in(paths_[it->second], method, {});
+    }
+  }
   Resolution resolution;
   const auto raw_segments = split_path(raw_path);
   if (!raw_segments) return resolution;  // NotFound: no route has empty segments
@@ -111,11 +120,16 @@ Resolution Router::resolve(Method method, std::string_view raw_path) const {
   }
   const PathEntry* entry = best_match(segments);
   if (entry == nullptr) return resolution;
+  return resolve_in(*entry, method, segments);
+}
 
-  resolution.pattern = entry->pattern;
+Resolution Router::resolve_in(const PathEntry& entry, Method method,
+                              const std::vector<std::string>& segments) {
+  Resolution resolution;
+  resolution.pattern = entry.pattern;
   const Route* found = nullptr;
   const Route* get_route = nullptr;
-  for (const auto& route : entry->routes) {
+  for (const auto& route : entry.routes) {
     resolution.allowed.push_back(route.method);
     if (route.method == method) found = &route;
     if (route.method == Method::Get) get_route = &route;
@@ -132,7 +146,7 @@ Resolution Router::resolve(Method method, std::string_view raw_path) const {
   resolution.outcome = Resolution::Outcome::Found;
   resolution.route = found;
   for (std::size_t i = 0; i < segments.size(); ++i) {
-    if (entry->segments[i].is_param) resolution.params.add(entry->segments[i].text, segments[i]);
+    if (entry.segments[i].is_param) resolution.params.add(entry.segments[i].text, segments[i]);
   }
   return resolution;
 }

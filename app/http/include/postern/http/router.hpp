@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "postern/http/message.hpp"
@@ -66,8 +67,13 @@ class Router {
 
   [[nodiscard]] static std::vector<Segment> parse_pattern(std::string_view pattern);
   [[nodiscard]] const PathEntry* best_match(const std::vector<std::string>& segments) const;
+  [[nodiscard]] static Resolution resolve_in(const PathEntry& entry, Method method,
+                                             const std::vector<std::string>& segments);
 
   std::vector<PathEntry> paths_;
+  // Patterns without parameters, by their text (index into paths_): a path sent without
+  // percent-encoding that equals one is that route, found with one lookup.
+  std::unordered_map<std::string, std::size_t> literal_paths_;
 };
 
 }  // namespace postern::http
