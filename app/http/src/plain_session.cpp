@@ -3,12 +3,11 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/serializer.hpp>
 
+#include "response_bytes.hpp"
 #include "server_state.hpp"
 
 namespace postern::http::detail {
@@ -25,30 +24,6 @@ constexpr std::size_t kReadBurst = 64 * 1024;
 constexpr std::size_t kDiscardSize = 16 * 1024;
 constexpr std::size_t kMaxDiscard = 1024 * 1024;
 constexpr std::chrono::milliseconds kMaxLinger{2000};
-
-// Appends `buffers` in one pass over the sequence and returns their size: a serializer's
-// sequence is a view over many small pieces (status line, each field, the body), and walking it
-// once for the size, once to copy and once more to consume was a tenth of a check's instructions.
-std::size_t append(std::string& out, const auto& buffers) {
-  const auto old = out.size();
-  for (const auto piece : beast::buffers_range_ref(buffers)) {
-    out.append(static_cast<const char*>(piece.data()), piece.size());
-  }
-  return out.size() - old;
-}
-
-// Appends what Beast's serializer writes for `message` (only its header when `header_only`).
-template <class Body>
-void append_message(std::string& out, bhttp::response<Body>& message, bool header_only) {
-  bhttp::response_serializer<Body> serializer(message);
-  if (header_only) serializer.split(true);
-  beast::error_code ec;
-  while (!ec && !(header_only ? serializer.is_header_done() : serializer.is_done())) {
-    serializer.next(ec, [&](beast::error_code&, const auto& buffers) {
-      serializer.consume(append(out, buffers));
-    });
-  }
-}
 
 bool would_block(const boost::system::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
@@ -204,7 +179,7 @@ PlainSession::Step PlainSession::read_step() {
       if (verdict.expects_continue && buffer_.size() == 0) {
         bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_,
                                                  parser_->get().version()};
-        append_message(out_, go_on, false);
+        append_response(out_, go_on, false);
         continue_pending_ = true;
         enter(Phase::Write, state_.options.limits.write_timeout);
       }
@@ -270,10 +245,10 @@ void PlainSession::send(Response response, bool close_after) {
     if (raw_stream_) keep_alive_ = false;
     auto header =
         exchange_.prepare_stream_header(std::move(response), version, keep_alive_, !raw_stream_);
-    append_message(out_, header, true);
+    append_response(out_, header, true);
   } else {
     auto reply = exchange_.prepare(std::move(response), version, keep_alive_);
-    append_message(out_, reply, false);
+    append_response(out_, reply, false);
     exchange_.add_response_bytes(exchange_.is_head() ? 0 : reply.body().size());
   }
   enter(Phase::Write, state_.options.limits.write_timeout);
@@ -288,7 +263,7 @@ void PlainSession::next_chunk() {
     if (raw_stream_) {
       out_.append(chunk_);
     } else {
-      append(out_, bhttp::make_chunk(asio::buffer(chunk_)));
+      append_buffers(out_, bhttp::make_chunk(asio::buffer(chunk_)));
     }
     return;
   }
@@ -296,7 +271,7 @@ void PlainSession::next_chunk() {
   if (piece == Piece::Failed) {
     keep_alive_ = false;
   } else if (!raw_stream_) {
-    append(out_, bhttp::make_chunk_last());
+    append_buffers(out_, bhttp::make_chunk_last());
   }
 }
 

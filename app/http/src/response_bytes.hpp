@@ -1,0 +1,90 @@
+#pragma once
+// A Beast response as the bytes that go on the wire (docs/decisions.md H21). Beast's serializer
+// presents a message as a view over many small buffers (the start line in pieces, each field,
+// the blank line, the body) and walking that view took about a sixth of a single check's
+// instructions. A message whose body is sent whole is written here from Beast's own model, in
+// one pass: the status line with Beast's reason phrase, each field as Beast stores it, the blank
+// line and the body. A chunked message still goes through Beast's serializer. tests/http
+// response_bytes_test holds the two to the same bytes.
+
+#include <boost/beast/core/buffers_range.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <string>
+#include <type_traits>
+
+namespace postern::http::detail {
+
+// Appends `buffers` in one pass over the sequence and returns their size.
+std::size_t append_buffers(std::string& out, const auto& buffers) {
+  const auto old = out.size();
+  for (const auto piece : boost::beast::buffers_range_ref(buffers)) {
+    out.append(static_cast<const char*>(piece.data()), piece.size());
+  }
+  return out.size() - old;
+}
+
+// What Beast's serializer writes for `message` (only its header when `header_only`).
+template <class Body>
+void append_serialized(std::string& out, boost::beast::http::response<Body>& message,
+                       bool header_only) {
+  boost::beast::http::response_serializer<Body> serializer(message);
+  if (header_only) serializer.split(true);
+  boost::beast::error_code ec;
+  while (!ec && !(header_only ? serializer.is_header_done() : serializer.is_done())) {
+    serializer.next(ec, [&](boost::beast::error_code&, const auto& buffers) {
+      serializer.consume(append_buffers(out, buffers));
+    });
+  }
+}
+
+// The start line and fields, then the blank line.
+template <class Fields>
+void append_head(std::string& out, const boost::beast::http::header<false, Fields>& head) {
+  const unsigned version = head.version();
+  const unsigned code = head.result_int();
+  const char start[] = {'H',
+                        'T',
+                        'T',
+                        'P',
+                        '/',
+                        static_cast<char>('0' + version / 10 % 10),
+                        '.',
+                        static_cast<char>('0' + version % 10),
+                        ' ',
+                        static_cast<char>('0' + code / 100 % 10),
+                        static_cast<char>('0' + code / 10 % 10),
+                        static_cast<char>('0' + code % 10),
+                        ' '};
+  const auto add = [&out](boost::beast::string_view text) { out.append(text.data(), text.size()); };
+  out.append(start, sizeof start);
+  add(head.reason());
+  out += "\r\n";
+  for (const auto& field : head) {
+    add(field.name_string());
+    out += ": ";
+    add(field.value());
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+// `message` as it goes on the wire (only its header when `header_only`).
+template <class Body>
+void append_response(std::string& out, boost::beast::http::response<Body>& message,
+                     bool header_only) {
+  using Message = boost::beast::http::response<Body>;
+  constexpr bool whole_string = std::is_same_v<Body, boost::beast::http::string_body>;
+  constexpr bool no_body = std::is_same_v<Body, boost::beast::http::empty_body>;
+  if (message.chunked() || (!header_only && !whole_string && !no_body)) {
+    return append_serialized(out, message, header_only);
+  }
+  append_head(out, static_cast<const typename Message::header_type&>(message));
+  if constexpr (whole_string) {
+    if (!header_only) out += message.body();
+  }
+}
+
+}  // namespace postern::http::detail
