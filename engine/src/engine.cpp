@@ -98,7 +98,11 @@ AttrMap Snapshot::attributes(DeviceIndex index) const {
   const auto& st = data_->chunks[index / kChunk]->states[index % kChunk];
   AttrMap out;
   for (const auto& [k, v] : *st.attributes) {
-    if (lookup_attr(*st.attributes, st.expiries.get(), k, data_->now) != nullptr) out.emplace(k, v);
+    if (st.expiries) {
+      const auto expiry = st.expiries->find(k);
+      if (expiry != st.expiries->end() && expiry->second <= data_->now) continue;  // expired
+    }
+    out.emplace_hint(out.end(), k, v);  // in key order already
   }
   return out;
 }

@@ -50,6 +50,7 @@ TEST_CASE("expiries follow apply() and time", "[engine][attributes]") {
   auto snap = c.engine->snapshot();
   CHECK(snap->expiries(d1) == engine::Expiries{{"custom:tier", kFixtureNow + 10}});
   CHECK(snap->attribute(d1, "custom:score") == engine::AttributeState{5.0, std::nullopt});
+  CHECK(snap->attributes(d1).at("custom:tier") == engine::AttrValue(std::string("gold")));
 
   const std::vector<AttrChange> extend = {AttrChange::set_expiry("custom:tier", kFixtureNow + 20)};
   REQUIRE(c.engine->apply(d1, extend, kFixtureNow).ok);
@@ -60,6 +61,10 @@ TEST_CASE("expiries follow apply() and time", "[engine][attributes]") {
   CHECK(snap->expiries(d1).empty());
   CHECK_FALSE(snap->attribute(d1, "custom:tier").has_value());
   CHECK_FALSE(snap->attribute_states(d1).contains("custom:tier"));
+  const auto held = snap->attributes(d1);
+  CHECK_FALSE(held.contains("custom:tier"));
+  CHECK(held.at("custom:score") == engine::AttrValue(5.0));  // no expiry: kept
+  CHECK(held.size() == snap->attribute_states(d1).size());
 }
 
 TEST_CASE("attribute key usage counts holders by spelling and type", "[engine][attributes]") {
