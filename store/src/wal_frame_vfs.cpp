@@ -79,137 +79,56 @@ int log_close(sqlite3_file* file) {
   return released != SQLITE_OK ? released : closed;
 }
 
-int log_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
+// Any other call: a header still held is written first, then the default VFS's file answers.
+template <auto Method, class... Args>
+int after_release(sqlite3_file* file, Args... args) {
   auto& log = log_of(file);
   if (const int rc = release_header(log); rc != SQLITE_OK) return rc;
-  return real_methods(log).xRead(log.real, out, amount, offset);
+  return (real_methods(log).*Method)(log.real, args...);
 }
 
-int log_truncate(sqlite3_file* file, sqlite3_int64 size) {
+// Calls that do not look at the file's content go straight to the default VFS's file.
+template <auto Method, class... Args>
+int passed_on(sqlite3_file* file, Args... args) {
   auto& log = log_of(file);
-  if (const int rc = release_header(log); rc != SQLITE_OK) return rc;
-  return real_methods(log).xTruncate(log.real, size);
+  return (real_methods(log).*Method)(log.real, args...);
 }
 
-int log_sync(sqlite3_file* file, int flags) {
-  auto& log = log_of(file);
-  if (const int rc = release_header(log); rc != SQLITE_OK) return rc;
-  return real_methods(log).xSync(log.real, flags);
-}
-
-int log_file_size(sqlite3_file* file, sqlite3_int64* size) {
-  auto& log = log_of(file);
-  if (const int rc = release_header(log); rc != SQLITE_OK) return rc;
-  return real_methods(log).xFileSize(log.real, size);
-}
-
-int log_lock(sqlite3_file* file, int level) {
-  auto& log = log_of(file);
-  if (const int rc = release_header(log); rc != SQLITE_OK) return rc;
-  return real_methods(log).xLock(log.real, level);
-}
-
-int log_unlock(sqlite3_file* file, int level) {
-  auto& log = log_of(file);
-  if (const int rc = release_header(log); rc != SQLITE_OK) return rc;
-  return real_methods(log).xUnlock(log.real, level);
-}
-
-int log_check_reserved(sqlite3_file* file, int* out) {
-  auto& log = log_of(file);
-  return real_methods(log).xCheckReservedLock(log.real, out);
-}
-
-int log_file_control(sqlite3_file* file, int op, void* arg) {
-  auto& log = log_of(file);
-  if (const int rc = release_header(log); rc != SQLITE_OK) return rc;
-  return real_methods(log).xFileControl(log.real, op, arg);
-}
-
-int log_sector_size(sqlite3_file* file) {
-  auto& log = log_of(file);
-  return real_methods(log).xSectorSize(log.real);
-}
-
-int log_device_characteristics(sqlite3_file* file) {
-  auto& log = log_of(file);
-  return real_methods(log).xDeviceCharacteristics(log.real);
-}
-
-// A log is never memory-mapped nor given shared memory (those belong to the database file),
-// but the methods exist in version 3 and are passed on as the default VFS has them.
-int log_shm_map(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
-  auto& log = log_of(file);
-  if (real_methods(log).iVersion < 2 || real_methods(log).xShmMap == nullptr) {
-    return SQLITE_IOERR_SHMMAP;
-  }
-  return real_methods(log).xShmMap(log.real, region, size, extend, out);
-}
-
-int log_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
-  auto& log = log_of(file);
-  if (real_methods(log).iVersion < 2 || real_methods(log).xShmLock == nullptr) {
-    return SQLITE_IOERR_SHMLOCK;
-  }
-  return real_methods(log).xShmLock(log.real, offset, n, flags);
-}
-
-void log_shm_barrier(sqlite3_file* file) {
-  auto& log = log_of(file);
-  if (real_methods(log).iVersion >= 2 && real_methods(log).xShmBarrier != nullptr) {
-    real_methods(log).xShmBarrier(log.real);
-  }
-}
-
-int log_shm_unmap(sqlite3_file* file, int delete_flag) {
-  auto& log = log_of(file);
-  if (real_methods(log).iVersion < 2 || real_methods(log).xShmUnmap == nullptr) return SQLITE_OK;
-  return real_methods(log).xShmUnmap(log.real, delete_flag);
-}
-
-int log_fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
-  auto& log = log_of(file);
-  *out = nullptr;
-  if (const int rc = release_header(log); rc != SQLITE_OK) return rc;
-  if (real_methods(log).iVersion < 3 || real_methods(log).xFetch == nullptr) return SQLITE_OK;
-  return real_methods(log).xFetch(log.real, offset, amount, out);
-}
-
-int log_unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
-  auto& log = log_of(file);
-  if (real_methods(log).iVersion < 3 || real_methods(log).xUnfetch == nullptr) return SQLITE_OK;
-  return real_methods(log).xUnfetch(log.real, offset, page);
-}
-
+// Version 1: SQLite asks for shared memory and memory maps of the database file, never of its
+// log, so the log's methods stop at version 1's.
 const sqlite3_io_methods kLogMethods = {
-    3,
+    1,
     log_close,
-    log_read,
+    after_release<&sqlite3_io_methods::xRead>,
     log_write,
-    log_truncate,
-    log_sync,
-    log_file_size,
-    log_lock,
-    log_unlock,
-    log_check_reserved,
-    log_file_control,
-    log_sector_size,
-    log_device_characteristics,
-    log_shm_map,
-    log_shm_lock,
-    log_shm_barrier,
-    log_shm_unmap,
-    log_fetch,
-    log_unfetch,
+    after_release<&sqlite3_io_methods::xTruncate>,
+    after_release<&sqlite3_io_methods::xSync>,
+    after_release<&sqlite3_io_methods::xFileSize>,
+    after_release<&sqlite3_io_methods::xLock>,
+    after_release<&sqlite3_io_methods::xUnlock>,
+    passed_on<&sqlite3_io_methods::xCheckReservedLock>,
+    after_release<&sqlite3_io_methods::xFileControl>,
+    passed_on<&sqlite3_io_methods::xSectorSize>,
+    passed_on<&sqlite3_io_methods::xDeviceCharacteristics>,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
 };
 
-sqlite3_vfs* default_vfs() { return sqlite3_vfs_find(nullptr); }
+// The default VFS as it was when ours was registered: our file size is computed from its.
+sqlite3_vfs* wrapped_vfs() {
+  static sqlite3_vfs* const wrapped = sqlite3_vfs_find(nullptr);
+  return wrapped;
+}
 
 // Every file but a log is opened by the default VFS straight into `file`; a log into the memory
 // after our header, with our methods in front.
 int open_file(sqlite3_vfs* /*self*/, const char* name, sqlite3_file* file, int flags,
               int* out_flags) {
-  sqlite3_vfs* real_vfs = default_vfs();
+  sqlite3_vfs* real_vfs = wrapped_vfs();
   if ((flags & SQLITE_OPEN_WAL) == 0)
     return real_vfs->xOpen(real_vfs, name, file, flags, out_flags);
   auto& log = log_of(file);
@@ -227,10 +146,10 @@ int open_file(sqlite3_vfs* /*self*/, const char* name, sqlite3_file* file, int f
 
 sqlite3_vfs* registered() {
   static sqlite3_vfs vfs = [] {
-    sqlite3_vfs copy = *default_vfs();
+    sqlite3_vfs copy = *wrapped_vfs();
     copy.pNext = nullptr;
     copy.zName = "postern-wal-frames";
-    copy.szOsFile = static_cast<int>(kLogFileSize) + default_vfs()->szOsFile;
+    copy.szOsFile = static_cast<int>(kLogFileSize) + copy.szOsFile;
     copy.xOpen = open_file;
     return copy;
   }();
