@@ -198,6 +198,9 @@ struct DeviceChunk {
 
 // ---- posture evaluation (posture_eval.cpp) ----
 
+// Whether `key` has an expiry at or before `now`.
+bool expired(const std::map<std::string, std::int64_t, std::less<>>* expiries, std::string_view key,
+             std::int64_t now);
 // The value of `key` at `now`, or nullopt when unset or expired.
 const AttrValue* lookup_attr(const AttrMap& attrs,
                              const std::map<std::string, std::int64_t, std::less<>>* expiries,

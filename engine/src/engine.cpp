@@ -98,11 +98,7 @@ AttrMap Snapshot::attributes(DeviceIndex index) const {
   const auto& st = data_->chunks[index / kChunk]->states[index % kChunk];
   AttrMap out;
   for (const auto& [k, v] : *st.attributes) {
-    if (st.expiries) {
-      const auto expiry = st.expiries->find(k);
-      if (expiry != st.expiries->end() && expiry->second <= data_->now) continue;  // expired
-    }
-    out.emplace_hint(out.end(), k, v);  // in key order already
+    if (!expired(st.expiries.get(), k, data_->now)) out.emplace_hint(out.end(), k, v);  // in order
   }
   return out;
 }

@@ -9,14 +9,16 @@ namespace postern::engine {
 namespace posture = grammar::posture;
 using Expiries = std::map<std::string, std::int64_t, std::less<>>;
 
+bool expired(const Expiries* expiries, std::string_view key, std::int64_t now) {
+  if (expiries == nullptr) return false;
+  const auto e = expiries->find(key);
+  return e != expiries->end() && e->second <= now;
+}
+
 const AttrValue* lookup_attr(const AttrMap& attrs, const Expiries* expiries, std::string_view key,
                              std::int64_t now) {
   auto it = attrs.find(key);
-  if (it == attrs.end()) return nullptr;
-  if (expiries != nullptr) {
-    auto e = expiries->find(key);
-    if (e != expiries->end() && e->second <= now) return nullptr;
-  }
+  if (it == attrs.end() || expired(expiries, key, now)) return nullptr;
   return &it->second;
 }
 
