@@ -102,7 +102,7 @@ const Router::PathEntry* Router::best_match(const std::vector<std::string>& segm
 Resolution Router::resolve(Method method, std::string_view raw_path) const {
   if (raw_path.find('%') == std::string_view::npos) {
     // A literal pattern matching every segment outranks any pattern with a parameter.
-    if (const auto it = literal_paths_.find(std::string(raw_path)); it != literal_paths_.end()) {
+    if (const auto it = literal_paths_.find(raw_path); it != literal_paths_.end()) {
       return resolve_in(paths_[it->second], method, {});
     }
   }

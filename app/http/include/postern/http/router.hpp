@@ -73,7 +73,13 @@ class Router {
   std::vector<PathEntry> paths_;
   // Patterns without parameters, by their text (index into paths_): a path sent without
   // percent-encoding that equals one is that route, found with one lookup.
-  std::unordered_map<std::string, std::size_t> literal_paths_;
+  struct PathHash {
+    using is_transparent = void;  // looked up by the request's string_view, no copy
+    std::size_t operator()(std::string_view path) const noexcept {
+      return std::hash<std::string_view>{}(path);
+    }
+  };
+  std::unordered_map<std::string, std::size_t, PathHash, std::equal_to<>> literal_paths_;
 };
 
 }  // namespace postern::http
