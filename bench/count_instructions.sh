@@ -17,13 +17,7 @@ work=$(mktemp -d)
 args=(--policy "$wl/policy.hujson" --tailnet "$wl/tailnet.json" --listen "127.0.0.1:$port")
 case $kind in
   checks)
-    python3 - "$wl/queries.jsonl" "$work/queries.tsv" <<'PY'
-import json, sys
-with open(sys.argv[2], "w") as out:
-    for line in open(sys.argv[1]):
-        q = json.loads(line)
-        out.write("\t".join([q["src"], q["dst"], q.get("proto", "tcp"), q["expect"]]) + "\n")
-PY
+    python3 "$here/queries_tsv.py" "$wl/queries.jsonl" "$work/queries.tsv"
     load() { QFILE="$work/queries.tsv" wrk -t1 -c"$conns" -d"$1s" -s "$shared/cycle.lua" "http://127.0.0.1:$port/v1/check"; } ;;
   writes)
     args+=(--db "$work/writes.db")

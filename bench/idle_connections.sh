@@ -13,13 +13,7 @@ work=$(mktemp -d)
 holder_pid=""
 trap '[ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-python3 - "$wl/queries.jsonl" "$work/queries.tsv" <<'PY'
-import json, sys
-with open(sys.argv[2], "w") as out:
-    for line in open(sys.argv[1]):
-        q = json.loads(line)
-        out.write("\t".join([q["src"], q["dst"], q.get("proto", "tcp"), q["expect"]]) + "\n")
-PY
+python3 "$here/queries_tsv.py" "$wl/queries.jsonl" "$work/queries.tsv"
 
 measure() {  # label
   QFILE="$work/queries.tsv" wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$shared/cycle.lua" "$url" 2>&1 |
