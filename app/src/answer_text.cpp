@@ -12,13 +12,18 @@
 #include "postern/sync/clock.hpp"
 
 namespace postern::app {
+
+using namespace std::string_view_literals;  // literals appended without a strlen
+
 namespace {
 
+// A plain loop over the bytes: every answer writes a few strings through here.
 bool plain_ascii(std::string_view text) {
-  return std::none_of(text.begin(), text.end(), [](char c) {
+  for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
-    return byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\';
-  });
+    if (byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
 }
 
 // A whole number's digits, without a format string to parse per call.
@@ -27,49 +32,46 @@ void append_number(std::string& out, std::int64_t value) {
   out.append(digits.data(), digits.size());
 }
 
-void append_rule(std::string& out, std::string_view file_label, const engine::RuleRef& rule) {
-  out += R"({"file":)";
-  append_json_string(out, file_label);
-  out += R"(,"line":)";
+void append_rule(std::string& out, const AnswerFile& file, const engine::RuleRef& rule) {
+  out += file.rule_opening();
   append_number(out, rule.line);
-  out += R"(,"rule":")";
+  out += R"(,"rule":")"sv;
   engine::append_rule_name(out, rule);
-  out += R"("})";
+  out += R"("})"sv;
 }
 
-void append_near_misses(std::string& out, const grammar::SourceFile& file,
-                        std::string_view file_label, const engine::Decision& decision) {
+void append_near_misses(std::string& out, const AnswerFile& file,
+                        const engine::Decision& decision) {
   nlohmann::json misses = nlohmann::json::array();
   for (const auto& near_miss : decision.near_misses) {
-    auto value = near_miss_json(file, near_miss);
-    value["file"] = file_label;
+    auto value = near_miss_json(file.source(), near_miss);
+    value["file"] = file.label();
     misses.push_back(std::move(value));
   }
   out += misses.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void append_decision(std::string& out, const grammar::SourceFile& file, std::string_view file_label,
-                     const engine::Decision& decision, std::string_view src_label,
-                     std::string_view dst_label, std::uint8_t proto, std::uint16_t port,
-                     bool explain) {
-  out += decision.allow ? R"({"decision":"accept","dst":)" : R"({"decision":"deny","dst":)";
+void append_decision(std::string& out, const AnswerFile& file, const engine::Decision& decision,
+                     std::string_view src_label, std::string_view dst_label, std::uint8_t proto,
+                     std::uint16_t port, bool explain) {
+  out += decision.allow ? R"({"decision":"accept","dst":)"sv : R"({"decision":"deny","dst":)"sv;
   append_json_string(out, dst_label);
-  out += R"(,"port":)";
+  out += R"(,"port":)"sv;
   append_number(out, port);
   if (!decision.allow && explain) {
-    out += R"(,"postureFailures":)";
-    append_near_misses(out, file, file_label, decision);
+    out += R"(,"postureFailures":)"sv;
+    append_near_misses(out, file, decision);
   }
-  out += R"(,"proto":)";
+  out += R"(,"proto":)"sv;
   append_number(out, proto);
   if (decision.reason == engine::Reason::AllowAll) {
-    out += R"(,"reason":"policy has no acls and no grants")";
+    out += R"(,"reason":"policy has no acls and no grants")"sv;
   }
   if (decision.rule) {
-    out += R"(,"rule":)";
-    append_rule(out, file_label, *decision.rule);
+    out += R"(,"rule":)"sv;
+    append_rule(out, file, *decision.rule);
   }
-  out += R"(,"src":)";
+  out += R"(,"src":)"sv;
   append_json_string(out, src_label);
   out += '}';
 }
@@ -87,39 +89,44 @@ void append_json_string(std::string& out, std::string_view text) {
              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void append_check_answer(std::string& out, const grammar::SourceFile& file,
-                         std::string_view file_label, const control::CheckAnswer& checked,
-                         bool explain) {
-  const auto& [query, answer] = checked;
-  out += answer.accept ? R"({"allow":true,"decision":"accept","results":[)"
-                       : R"({"allow":false,"decision":"deny","results":[)";
-  for (std::size_t i = 0; i < answer.decisions.size(); ++i) {
-    if (i > 0) out += ',';
-    append_decision(out, file, file_label, answer.decisions[i], query.src.labels[i],
-                    query.dst.labels[0], query.proto, query.port, explain);
-  }
-  out += "]}";
+AnswerFile::AnswerFile(const grammar::SourceFile& file)
+    : file_(&file), label_(policy_file_label(file)), rule_opening_(R"({"file":)"sv) {
+  append_json_string(rule_opening_, label_);
+  rule_opening_ += R"(,"line":)"sv;
 }
 
-void append_batch_answer(std::string& out, const grammar::SourceFile& file,
-                         std::string_view file_label, const control::BatchChecker::Answer& answer) {
+void append_check_answer(std::string& out, const AnswerFile& file,
+                         const control::CheckAnswer& checked, bool explain) {
+  const auto& [query, answer] = checked;
+  out += answer.accept ? R"({"allow":true,"decision":"accept","results":[)"sv
+                       : R"({"allow":false,"decision":"deny","results":[)"sv;
+  for (std::size_t i = 0; i < answer.decisions.size(); ++i) {
+    if (i > 0) out += ',';
+    append_decision(out, file, answer.decisions[i], query.src.labels[i], query.dst.labels[0],
+                    query.proto, query.port, explain);
+  }
+  out += "]}"sv;
+}
+
+void append_batch_answer(std::string& out, const AnswerFile& file,
+                         const control::BatchChecker::Answer& answer) {
   if (answer.error) {
-    out += R"({"error":{"code":")";
+    out += R"({"error":{"code":")"sv;
     out += grammar::code_name(answer.error->code);
-    out += R"(","message":)";
+    out += R"(","message":)"sv;
     append_json_string(out, answer.error->message);
-    out += "}}";
+    out += "}}"sv;
     return;
   }
-  out += answer.accept ? R"({"allow":true,"decision":"accept")"
-                       : R"({"allow":false,"decision":"deny")";
+  out += answer.accept ? R"({"allow":true,"decision":"accept")"sv
+                       : R"({"allow":false,"decision":"deny")"sv;
   if (!answer.accept && answer.explain) {
-    out += R"(,"postureFailures":)";
-    append_near_misses(out, file, file_label, *answer.decision);
+    out += R"(,"postureFailures":)"sv;
+    append_near_misses(out, file, *answer.decision);
   }
   if (answer.accept && answer.decision->rule) {
-    out += R"(,"rule":)";
-    append_rule(out, file_label, *answer.decision->rule);
+    out += R"(,"rule":)"sv;
+    append_rule(out, file, *answer.decision->rule);
   }
   out += '}';
 }

@@ -18,15 +18,30 @@ namespace postern::app {
 // Appends `text` as a JSON string literal (escaped as nlohmann::json::dump would).
 void append_json_string(std::string& out, std::string_view text);
 
-// {"allow", "decision", "results": [decision_json...]} for one /v1/check query. `file_label`
-// names the policy file in "rule" objects.
-void append_check_answer(std::string& out, const grammar::SourceFile& file,
-                         std::string_view file_label, const control::CheckAnswer& checked,
-                         bool explain);
+// The policy file as answers name it (policy_file_label) with the opening of their "rule"
+// objects, `{"file":"<label>","line":`, written once instead of once per answer. Refers to
+// `file`, which must outlive it.
+class AnswerFile {
+ public:
+  explicit AnswerFile(const grammar::SourceFile& file);
+  [[nodiscard]] const grammar::SourceFile& source() const { return *file_; }
+  [[nodiscard]] std::string_view label() const { return label_; }
+  [[nodiscard]] std::string_view rule_opening() const { return rule_opening_; }
 
-// batch_answer_json(file, answer).dump(), with `file_label` in "rule".
-void append_batch_answer(std::string& out, const grammar::SourceFile& file,
-                         std::string_view file_label, const control::BatchChecker::Answer& answer);
+ private:
+  const grammar::SourceFile* file_;
+  std::string_view label_;  // in file's path
+  std::string rule_opening_;
+};
+
+// {"allow", "decision", "results": [decision_json...]} for one /v1/check query, the file named
+// by its label in "rule" objects.
+void append_check_answer(std::string& out, const AnswerFile& file,
+                         const control::CheckAnswer& checked, bool explain);
+
+// batch_answer_json(file, answer).dump(), with the file's label in "rule".
+void append_batch_answer(std::string& out, const AnswerFile& file,
+                         const control::BatchChecker::Answer& answer);
 
 // {"attributes": {key: value...}, "expiries"?: {key: RFC 3339...}}: a device's attributes as
 // GET and POST /v1/devices/{id}/attributes answer them (attribute writes' hot path), keys in

@@ -23,9 +23,7 @@ class BatchStream {
 
   BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, control::QueryBatch batch,
               http::Helpers* helpers)
-      : snapshot_(std::move(snapshot)),
-        batch_(std::move(batch)),
-        file_label_(app::policy_file_label(snapshot_->file())) {
+      : snapshot_(std::move(snapshot)), batch_(std::move(batch)), file_(snapshot_->file()) {
     if (helpers != nullptr) {
       others_.count = helpers->count();
       others_.post = [helpers](std::function<void()> task) { helpers->post(std::move(task)); };
@@ -52,8 +50,8 @@ class BatchStream {
     const std::span<const control::Outcome<control::QueryInput>> queries(batch_.queries);
     const std::size_t count = std::min(queries.size() - next_, kQueriesPerPiece);
     if (count > 0) {
-      const auto answers = std::make_shared<app::SlicedAnswers>(snapshot_, file_label_,
-                                                                queries.subspan(next_, count));
+      const auto answers =
+          std::make_shared<app::SlicedAnswers>(snapshot_, file_, queries.subspan(next_, count));
       answers->answer_all(others_);
       if (next_ > 0) buffer_ += ',';
       answers->append_to(buffer_);
@@ -68,7 +66,7 @@ class BatchStream {
 
   std::shared_ptr<const engine::Snapshot> snapshot_;
   control::QueryBatch batch_;
-  std::string_view file_label_;  // in snapshot_'s file name
+  app::AnswerFile file_;  // snapshot_'s
   app::OtherThreads others_;
   std::string buffer_;
   std::size_t next_ = 0;
@@ -101,8 +99,8 @@ void install_query_routes(http::Router& router, ApiContext& context) {
     if (!checked) return error_response(checked.error(), context.log);
     ++context.checks_answered;
     http::Response response;
-    app::append_check_answer(response.body, snap->file(), app::policy_file_label(snap->file()),
-                             checked.value(), input.value().explain);
+    app::append_check_answer(response.body, app::AnswerFile(snap->file()), checked.value(),
+                             input.value().explain);
     return response;
   });
 

@@ -7,10 +7,10 @@
 namespace postern::app {
 
 SlicedAnswers::SlicedAnswers(std::shared_ptr<const engine::Snapshot> snapshot,
-                             std::string_view file_label,
+                             const AnswerFile& file,
                              std::span<const control::Outcome<control::QueryInput>> queries)
     : snapshot_(std::move(snapshot)),
-      file_label_(file_label),
+      file_(file),
       queries_(queries),
       texts_((queries.size() + kSliceQueries - 1) / kSliceQueries) {}
 
@@ -52,7 +52,7 @@ void SlicedAnswers::answer_slice(std::size_t slice) {
   control::BatchChecker checker(snapshot_, [&](const control::BatchChecker::Answer& a) {
     if (!first) text += ',';
     first = false;
-    append_batch_answer(text, snapshot_->file(), file_label_, a);
+    append_batch_answer(text, file_, a);
   });
   const std::size_t begin = slice * kSliceQueries;
   checker.add_all(queries_.subspan(begin, std::min(kSliceQueries, queries_.size() - begin)));

@@ -4,7 +4,7 @@
 // one. Slices are claimed in order from a shared counter, so a thread that is busy elsewhere
 // simply takes none, and the caller waits only for slices another thread has begun.
 //
-//   SlicedAnswers answers(snapshot, file_label, queries);
+//   SlicedAnswers answers(snapshot, answer_file, queries);
 //   answers.answer_all({helpers->count(), [&](auto task) { helpers->post(std::move(task)); }});
 //   answers.append_to(out);  // "answer,answer,..." in query order
 
@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "answer_text.hpp"
 #include "postern/control/query.hpp"
 
 namespace postern::app {
@@ -35,8 +36,8 @@ class SlicedAnswers : public std::enable_shared_from_this<SlicedAnswers> {
   // a slice's fixed costs (a checker, a string) stay small beside its answers.
   static constexpr std::size_t kSliceQueries = 64;
 
-  // `queries` and `file_label` must outlive answer_all(); the snapshot is shared.
-  SlicedAnswers(std::shared_ptr<const engine::Snapshot> snapshot, std::string_view file_label,
+  // `queries` and `file` (the snapshot's) must outlive answer_all(); the snapshot is shared.
+  SlicedAnswers(std::shared_ptr<const engine::Snapshot> snapshot, const AnswerFile& file,
                 std::span<const control::Outcome<control::QueryInput>> queries);
 
   // Answers every query; returns once all are answered. Rethrows what a slice threw.
@@ -49,7 +50,7 @@ class SlicedAnswers : public std::enable_shared_from_this<SlicedAnswers> {
   void answer_slice(std::size_t slice);
 
   std::shared_ptr<const engine::Snapshot> snapshot_;
-  std::string_view file_label_;
+  const AnswerFile& file_;
   std::span<const control::Outcome<control::QueryInput>> queries_;
   std::vector<std::string> texts_;  // one per slice
   std::atomic<std::size_t> next_slice_{0};

@@ -23,8 +23,9 @@ std::optional<Address> parse_v4(std::string_view text) {
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
     const std::size_t len = pos - start;
     if (len == 0 || len > 3 || (len > 1 && text[start] == '0')) return std::nullopt;
-    unsigned value = 0;
-    std::from_chars(text.data() + start, text.data() + pos, value);
+    unsigned value = 0;  // at most three digits: no overflow
+    for (std::size_t i = start; i < pos; ++i)
+      value = value * 10 + static_cast<unsigned>(text[i] - '0');
     if (value > 255) return std::nullopt;
     out.bytes[static_cast<std::size_t>(octet)] = static_cast<std::uint8_t>(value);
   }

@@ -157,16 +157,20 @@ std::string classify_error(std::string_view text, std::optional<Selector>& resul
 
 }  // namespace
 
+// Every check request names its protocol: the name as written (lower case, nearly always) is
+// looked for first, and no lowered copy is made.
 std::optional<std::uint8_t> parse_proto(std::string_view text) {
-  const auto lowered = detail::lower_ascii(text);
   for (const auto& entry : kProtoNames) {
-    if (entry.name == lowered) return entry.number;
+    if (entry.name == text) return entry.number;
+  }
+  for (const auto& entry : kProtoNames) {
+    if (detail::iequals(entry.name, text)) return entry.number;
   }
   if (!all_digits(text) || (text.size() > 1 && text.front() == '0') || text.size() > 3) {
     return std::nullopt;
   }
   unsigned value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
+  for (const char c : text) value = value * 10 + static_cast<unsigned>(c - '0');
   if (value > 255U) return std::nullopt;
   return static_cast<std::uint8_t>(value);
 }

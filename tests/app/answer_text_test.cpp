@@ -49,7 +49,8 @@ std::string expected_check(const engine::Snapshot& snap, const control::CheckAns
 TEST_CASE("single-check answers are the nlohmann shapes byte for byte", "[answer_text]") {
   Fixture f;
   const auto snap = f.tailnet->snapshot();
-  const std::string label(app::policy_file_label(snap->file()));
+  const app::AnswerFile file(snap->file());
+  const std::string label(file.label());
   CHECK(label == "policy.hujson");
   const std::vector<std::pair<std::string, std::string>> queries = {
       {"alice-mbp", "web-1:443"},   {"alice-mbp", "db-1:5432"}, {"bob@example.com", "web-1:443"},
@@ -65,7 +66,7 @@ TEST_CASE("single-check answers are the nlohmann shapes byte for byte", "[answer
       const auto checked = control::check(*snap, input);
       if (!checked) continue;  // an address not in the tailnet, say
       std::string text;
-      app::append_check_answer(text, snap->file(), label, checked.value(), explain);
+      app::append_check_answer(text, file, checked.value(), explain);
       INFO(src << " -> " << dst << (explain ? " (explain)" : ""));
       CHECK(text == expected_check(*snap, checked.value(), explain, label));
     }
@@ -75,11 +76,12 @@ TEST_CASE("single-check answers are the nlohmann shapes byte for byte", "[answer
 TEST_CASE("batch answers are the nlohmann shapes byte for byte", "[answer_text]") {
   Fixture f;
   const auto snap = f.tailnet->snapshot();
-  const std::string label(app::policy_file_label(snap->file()));
+  const app::AnswerFile file(snap->file());
+  const std::string label(file.label());
   std::vector<std::pair<std::string, std::string>> produced;
   control::BatchChecker checker(snap, [&](const control::BatchChecker::Answer& a) {
     std::string text;
-    app::append_batch_answer(text, snap->file(), label, a);
+    app::append_batch_answer(text, file, a);
     produced.emplace_back(text, relabelled(app::batch_answer_json(snap->file(), a), label).dump());
   });
   for (const auto& [src, dst, explain] : std::vector<std::tuple<std::string, std::string, bool>>{
@@ -111,6 +113,17 @@ TEST_CASE("strings that need escaping are escaped as nlohmann does", "[answer_te
     CHECK(out ==
           nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+}
+
+TEST_CASE("a rule names the policy file by its last path component, escaped once",
+          "[answer_text]") {
+  const grammar::SourceFile source("/etc/postern/team \"a\"/pol\\icy.hujson", "{}");
+  const app::AnswerFile file(source);
+  CHECK(file.label() == "pol\\icy.hujson");
+  CHECK(file.rule_opening() == R"({"file":"pol\\icy.hujson","line":)");
+  CHECK(&file.source() == &source);
+  const grammar::SourceFile bare("policy.hujson", "{}");
+  CHECK(app::AnswerFile(bare).rule_opening() == R"({"file":"policy.hujson","line":)");
 }
 
 TEST_CASE("attribute answers: keys in order, whole numbers as integers, expiries when any",

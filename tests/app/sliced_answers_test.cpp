@@ -54,11 +54,11 @@ Queries mixed_queries(std::size_t count) {
 
 // One checker, one query after another: what the slices together must equal.
 std::string one_by_one(const std::shared_ptr<const engine::Snapshot>& snap, const Queries& queries,
-                       std::string_view label) {
+                       const app::AnswerFile& file) {
   std::string out;
   control::BatchChecker checker(snap, [&](const control::BatchChecker::Answer& a) {
     if (!out.empty()) out += ',';
-    app::append_batch_answer(out, snap->file(), label, a);
+    app::append_batch_answer(out, file, a);
   });
   for (const auto& q : queries) {
     if (q) {
@@ -76,18 +76,18 @@ std::string one_by_one(const std::shared_ptr<const engine::Snapshot>& snap, cons
 TEST_CASE("slices answered on other threads join into the one-by-one answers", "[sliced]") {
   Fixture f;
   const auto snap = f.tailnet->snapshot();
-  const std::string label(app::policy_file_label(snap->file()));
+  const app::AnswerFile file(snap->file());
   for (const std::size_t count : std::vector<std::size_t>{0, 1, 63, 64, 65, 200, 1000}) {
     INFO(count << " queries");
     const auto queries = mixed_queries(count);
-    const auto expected = one_by_one(snap, queries, label);
+    const auto expected = one_by_one(snap, queries, file);
 
     std::vector<std::thread> threads;
     app::OtherThreads others{
         3, [&](std::function<void()> task) { threads.emplace_back(std::move(task)); }};
     std::string text;
     {
-      auto answers = std::make_shared<app::SlicedAnswers>(snap, label, queries);
+      auto answers = std::make_shared<app::SlicedAnswers>(snap, file, queries);
       answers->answer_all(others);
       answers->append_to(text);
     }
@@ -102,14 +102,14 @@ TEST_CASE("slices answered on other threads join into the one-by-one answers", "
 TEST_CASE("helpers that run late or never leave the caller to answer everything", "[sliced]") {
   Fixture f;
   const auto snap = f.tailnet->snapshot();
-  const std::string label(app::policy_file_label(snap->file()));
+  const app::AnswerFile file(snap->file());
   const auto queries = mixed_queries(500);
-  const auto expected = one_by_one(snap, queries, label);
+  const auto expected = one_by_one(snap, queries, file);
 
   SECTION("never run (a stopping server destroys them)") {
     std::size_t posted = 0;
     app::OtherThreads others{1, [&](std::function<void()>) { ++posted; }};
-    auto answers = std::make_shared<app::SlicedAnswers>(snap, label, queries);
+    auto answers = std::make_shared<app::SlicedAnswers>(snap, file, queries);
     answers->answer_all(others);
     std::string text;
     answers->append_to(text);
@@ -121,7 +121,7 @@ TEST_CASE("helpers that run late or never leave the caller to answer everything"
     app::OtherThreads others{2, [&](std::function<void()> task) { late.push_back(task); }};
     std::string text;
     {
-      auto answers = std::make_shared<app::SlicedAnswers>(snap, label, queries);
+      auto answers = std::make_shared<app::SlicedAnswers>(snap, file, queries);
       answers->answer_all(others);
       answers->append_to(text);
     }
