@@ -110,7 +110,7 @@ Resolved<HostPort> split_host_port(std::string_view text) {
     const auto close = text.find(']');
     if (close == std::string_view::npos)
       return invalid(fmt::format("`{}` has no closing `]`", text));
-    out.host = std::string(text.substr(1, close - 1));
+    out.host = text.substr(1, close - 1);
     const auto rest = text.substr(close + 1);
     if (rest.empty()) return no_port();
     if (rest.front() != ':') {
@@ -124,7 +124,7 @@ Resolved<HostPort> split_host_port(std::string_view text) {
       return invalid(fmt::format("`{}` is an IPv6 address without brackets", text),
                      bracket_hint(text));
     }
-    out.host = std::string(text.substr(0, colon));
+    out.host = text.substr(0, colon);
     port_text = text.substr(colon + 1);
   }
   if (port_text.empty()) return no_port();

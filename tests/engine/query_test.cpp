@@ -39,14 +39,18 @@ QueryError::Kind error_kind(const engine::Resolved<engine::HostPort>& r) {
 }  // namespace
 
 TEST_CASE("split_host_port reads host:port and [v6]:port", "[query]") {
-  const auto plain = engine::split_host_port("S2:5432");
+  const std::string_view plain_text = "S2:5432";
+  const auto plain = engine::split_host_port(plain_text);
   REQUIRE(plain.ok());
   CHECK(plain.value().host == "S2");
+  CHECK(plain.value().host.data() == plain_text.data());  // a view, not a copy
   CHECK(plain.value().port == 5432);
 
-  const auto v6 = engine::split_host_port("[fd7a:115c:a1e0::b]:22");
+  const std::string_view v6_text = "[fd7a:115c:a1e0::b]:22";
+  const auto v6 = engine::split_host_port(v6_text);
   REQUIRE(v6.ok());
   CHECK(v6.value().host == "fd7a:115c:a1e0::b");
+  CHECK(v6.value().host.data() == v6_text.data() + 1);
   CHECK(v6.value().port == 22);
 
   const auto zero = engine::split_host_port("100.64.0.11:0");

@@ -190,12 +190,13 @@ struct Endpoint {
 };
 
 struct HostPort {
-  std::string host;  // brackets of `[v6]` removed
+  std::string_view host;  // in the text split, brackets of `[v6]` removed
   std::uint16_t port = 0;
 };
 
 // `host:port` or `[v6]:port`. An unbracketed IPv6 address is an error with a hint, never split
 // at its last colon. Ports are decimal 0-65535 without leading zeros (`09090` is rejected).
+// The host is a view into `text` (no copy: every check splits its destination).
 Resolved<HostPort> split_host_port(std::string_view text);
 Resolved<std::uint16_t> parse_port(std::string_view text);
 
