@@ -14,6 +14,11 @@
 namespace postern::server {
 namespace {
 
+control::OtherThreads other_threads(http::Helpers& helpers) {
+  return {helpers.count(),
+          [&helpers](std::function<void()> task) { helpers.post(std::move(task)); }};
+}
+
 // One batch answer in the making: the queries, the snapshot they are answered from, and the
 // text of the answers not yet handed to the connection. Each piece of queries is answered in
 // slices by this thread and the server's others (SlicedAnswers).
@@ -24,10 +29,7 @@ class BatchStream {
   BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, control::QueryBatch batch,
               http::Helpers* helpers)
       : snapshot_(std::move(snapshot)), batch_(std::move(batch)), file_(snapshot_->file()) {
-    if (helpers != nullptr) {
-      others_.count = helpers->count();
-      others_.post = [helpers](std::function<void()> task) { helpers->post(std::move(task)); };
-    }
+    if (helpers != nullptr) others_ = other_threads(*helpers);
   }
 
   // The next piece of the body, never empty (an empty chunk would end it); false once
@@ -47,14 +49,13 @@ class BatchStream {
  private:
   // Answers the next kQueriesPerPiece queries into buffer_; after the last, the closing brackets.
   void feed_piece() {
-    const std::span<const control::Outcome<control::QueryInput>> queries(batch_.queries);
+    const auto queries = batch_.queries();
     const std::size_t count = std::min(queries.size() - next_, kQueriesPerPiece);
     if (count > 0) {
-      const auto answers =
-          std::make_shared<app::SlicedAnswers>(snapshot_, file_, queries.subspan(next_, count));
-      answers->answer_all(others_);
+      app::SlicedAnswers answers(snapshot_, file_, queries.subspan(next_, count));
+      answers.answer_all(others_);
       if (next_ > 0) buffer_ += ',';
-      answers->append_to(buffer_);
+      answers.append_to(buffer_);
       next_ += count;
     }
     if (next_ == queries.size()) {
@@ -67,7 +68,7 @@ class BatchStream {
   std::shared_ptr<const engine::Snapshot> snapshot_;
   control::QueryBatch batch_;
   app::AnswerFile file_;  // snapshot_'s
-  app::OtherThreads others_;
+  control::OtherThreads others_;
   std::string buffer_;
   std::size_t next_ = 0;
   bool opened_ = false;
@@ -109,9 +110,10 @@ void install_query_routes(http::Router& router, ApiContext& context) {
   // response never exists whole in memory.
   router.post("/v1/check/batch", [&context](const http::Request& req) {
     auto batch = control::read_query_batch(
-        req.body, control::QueryBatchLimits{context.max_batch_queries, req.max_json_depth});
+        req.body, control::QueryBatchLimits{context.max_batch_queries, req.max_json_depth},
+        req.helpers != nullptr ? other_threads(*req.helpers) : control::OtherThreads{});
     if (!batch) return refused_body(req, batch.error(), context);
-    context.checks_answered += batch.value().queries.size();
+    context.checks_answered += batch.value().queries().size();
     auto stream = std::make_shared<BatchStream>(context.tailnet.snapshot(),
                                                 std::move(batch.value()), req.helpers);
     return http::Response::streamed(200, "application/json",

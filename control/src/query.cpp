@@ -2,10 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace postern::control {
 namespace {
 
 using grammar::DiagCode;
+
+// Queries answered together by one check_batch call.
+constexpr std::size_t kBlockQueries = 4096;
 
 Error query_error(const engine::QueryError& e) {
   using Kind = engine::QueryError::Kind;
@@ -13,18 +18,33 @@ Error query_error(const engine::QueryError& e) {
   return not_found(DiagCode::C721, e.message, e.help);
 }
 
-Outcome<std::uint8_t> proto_of(const QueryInput& input) {
-  const auto parsed = std::holds_alternative<std::string>(input.proto)
-                          ? engine::parse_query_proto(std::get<std::string>(input.proto))
-                          : engine::query_proto_number(std::get<std::int64_t>(input.proto));
+template <class Proto>
+Outcome<std::uint8_t> proto_of(const Proto& proto) {
+  const auto* name = std::get_if<0>(&proto);
+  const auto parsed = name != nullptr ? engine::parse_query_proto(*name)
+                                      : engine::query_proto_number(std::get<1>(proto));
   if (!parsed) return query_error(parsed.error());
   return parsed.value();
 }
 
 }  // namespace
 
+QueryView view_of(const QueryInput& input) {
+  QueryView view;
+  view.src = input.src;
+  view.dst = input.dst;
+  if (const auto* name = std::get_if<std::string>(&input.proto)) {
+    view.proto = std::string_view(*name);
+  } else {
+    view.proto = std::get<std::int64_t>(input.proto);
+  }
+  view.src_attrs = input.src_attrs;
+  view.explain = input.explain;
+  return view;
+}
+
 Outcome<CheckAnswer> check(const engine::Snapshot& snapshot, const QueryInput& input) {
-  const auto proto = proto_of(input);
+  const auto proto = proto_of(input.proto);
   if (!proto) return proto.error();
   auto query =
       engine::resolve_access_query(snapshot, input.src, input.dst, proto.value(), input.src_attrs);
@@ -43,7 +63,7 @@ BatchChecker::~BatchChecker() = default;
 
 void BatchChecker::add_error(Error error) {
   pending_.push_back({std::move(error), 0, 0});
-  if (pending_.size() >= 4096) answer_block();
+  if (pending_.size() >= kBlockQueries) answer_block();
 }
 
 const engine::Endpoint* BatchChecker::endpoint(std::string_view name, bool v6, bool is_src,
@@ -77,7 +97,7 @@ std::optional<std::span<const grammar::ip::Address>> BatchChecker::addresses(
   return std::span<const grammar::ip::Address>(resolved->addresses);
 }
 
-void BatchChecker::prepare(Prepared& query, const QueryInput& input) const {
+void BatchChecker::prepare(Prepared& query, const QueryView& input) const {
   const auto& names = snapshot_->names();
   query.input = &input;
   query.host_port.emplace(engine::split_host_port(input.dst));
@@ -88,13 +108,15 @@ void BatchChecker::prepare(Prepared& query, const QueryInput& input) const {
   names.prefetch(query.dst);
 }
 
-void BatchChecker::add(const QueryInput& input) {
+void BatchChecker::add(const QueryView& input) {
   Prepared query;
   prepare(query, input);
   answer(query);
 }
 
-void BatchChecker::add_all(std::span<const Outcome<QueryInput>> inputs) {
+void BatchChecker::add(const QueryInput& input) { add(view_of(input)); }
+
+void BatchChecker::add_all(std::span<const Outcome<QueryView>> inputs) {
   // Names are probed and their slots prefetched kProbeAhead queries ahead; what the slots point
   // to (key text, address entry) is prefetched kFoundAhead ahead, once the slots have arrived.
   constexpr std::size_t kRing = 16;
@@ -102,6 +124,9 @@ void BatchChecker::add_all(std::span<const Outcome<QueryInput>> inputs) {
   constexpr std::size_t kFoundAhead = 4;
   static_assert(kProbeAhead < kRing && kFoundAhead < kProbeAhead);
   ahead_.resize(kRing);
+  const std::size_t block = std::min<std::size_t>(inputs.size(), kBlockQueries);
+  pending_.reserve(block);
+  requests_.reserve(block);
   const auto& names = snapshot_->names();
   const auto prepare_at = [&](std::size_t i) {
     if (i < inputs.size() && inputs[i]) prepare(ahead_[i % kRing], inputs[i].value());
@@ -123,8 +148,8 @@ void BatchChecker::add_all(std::span<const Outcome<QueryInput>> inputs) {
 }
 
 void BatchChecker::answer(const Prepared& query) {
-  const QueryInput& input = *query.input;
-  const auto proto = proto_of(input);
+  const QueryView& input = *query.input;
+  const auto proto = proto_of(input.proto);
   if (!proto) return add_error(proto.error());
   if (!query.host_port->ok()) return add_error(query_error(query.host_port->error()));
   const auto& host_port = query.host_port->value();
@@ -157,7 +182,7 @@ void BatchChecker::answer(const Prepared& query) {
     q.explain = input.explain;
     requests_.push_back(q);
   }
-  if (pending_.size() >= 4096) answer_block();
+  if (pending_.size() >= kBlockQueries) answer_block();
 }
 
 void BatchChecker::answer_block() {

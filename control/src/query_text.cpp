@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "postern/control/query.hpp"
 
@@ -33,18 +37,30 @@ Error invalid_query(std::string message, std::string help = {}) {
   return invalid(DiagCode::C722, std::move(message), std::move(help));
 }
 
-// One parser per thread, set to the wanted depth limit; shrunk after a large text.
+// Parses `text` with `parser`, first sized for it and set to the wanted depth limit.
+simdjson::error_code parse_with(dom::parser& parser, std::string_view text, std::size_t max_depth,
+                                dom::element& root) {
+  const auto capacity = std::max(text.size(), kMinCapacity);
+  if (parser.max_depth() != max_depth || parser.capacity() < capacity) {
+    if (const auto error = parser.allocate(capacity, max_depth); error) return error;
+  }
+  return parser.parse(text.data(), text.size(), true).get(root);
+}
+
+// One parser per thread, its buffers kept between calls unless a large text grew them. A batch
+// takes the parser with it (its queries are views into the parsed text) and hands it back when
+// it is done, to the thread it ends on.
 class ThreadParser {
  public:
   simdjson::error_code parse(std::string_view text, std::size_t max_depth, dom::element& root) {
-    const auto capacity = std::max(text.size(), kMinCapacity);
-    if (parser_.max_depth() != max_depth || parser_.capacity() < capacity) {
-      if (const auto error = parser_.allocate(capacity, max_depth); error) return error;
-    }
-    return parser_.parse(text.data(), text.size(), true).get(root);
+    return parse_with(parser_, text, max_depth, root);
   }
   void release_if_large() {
     if (parser_.capacity() > kKeptCapacity) parser_ = dom::parser();
+  }
+  dom::parser take() { return std::exchange(parser_, dom::parser()); }
+  void give_back(dom::parser parser) {
+    if (parser_.capacity() == 0 && parser.capacity() <= kKeptCapacity) parser_ = std::move(parser);
   }
 
  private:
@@ -87,10 +103,11 @@ Outcome<engine::AttrMap> attr_map(dom::element value, std::string_view field) {
   return out;
 }
 
-Outcome<QueryInput> query(dom::element value, bool explain_default) {
+// One query object, its strings viewed in the parsed text.
+Outcome<QueryView> query(dom::element value, bool explain_default) {
   dom::object object;
   if (value.get_object().get(object)) return invalid_query("a query must be a JSON object");
-  QueryInput input;
+  QueryView input;
   input.explain = explain_default;
   enum Seen : unsigned { kSrc = 1, kDst = 2, kProto = 4, kAttrs = 8, kExplain = 16 };
   unsigned seen = 0;
@@ -118,11 +135,11 @@ Outcome<QueryInput> query(dom::element value, bool explain_default) {
         first_error = invalid_query(fmt::format("`{}` must be a string", key));
         continue;
       }
-      (bit == kSrc ? input.src : input.dst) = std::string(text);
+      (bit == kSrc ? input.src : input.dst) = text;
     } else if (bit == kProto) {
       std::int64_t number = 0;
       if (item.get_string().get(text) == simdjson::SUCCESS) {
-        input.proto = std::string(text);
+        input.proto = text;
       } else if (item.get_int64().get(number) == simdjson::SUCCESS) {
         input.proto = number;
       } else if (item.is_uint64()) {
@@ -176,45 +193,94 @@ auto with_parsed(std::string_view text, std::size_t max_depth, Read read)
 
 Outcome<QueryInput> read_query(std::string_view json_text, bool explain_default,
                                std::size_t max_depth) {
-  return with_parsed(json_text, max_depth,
-                     [&](dom::element root) { return query(root, explain_default); });
+  return with_parsed(json_text, max_depth, [&](dom::element root) -> Outcome<QueryInput> {
+    auto view = query(root, explain_default);
+    if (!view) return view.error();
+    auto& v = view.value();
+    QueryInput input;
+    input.src = std::string(v.src);
+    input.dst = std::string(v.dst);
+    if (const auto* name = std::get_if<std::string_view>(&v.proto)) {
+      input.proto = std::string(*name);
+    } else {
+      input.proto = std::get<std::int64_t>(v.proto);
+    }
+    input.src_attrs = std::move(v.src_attrs);
+    input.explain = v.explain;
+    return input;
+  });
 }
 
 Outcome<engine::AttrMap> read_attr_map(std::string_view json_text, std::string_view field) {
   return with_parsed(json_text, 512, [&](dom::element root) { return attr_map(root, field); });
 }
 
-Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits) {
-  return with_parsed(json_text, limits.max_depth, [&](dom::element root) -> Outcome<QueryBatch> {
-    dom::object object;
-    if (root.get_object().get(object)) return invalid_query("the body must be a JSON object");
-    std::optional<dom::array> queries;
-    for (const auto [key, value] : object) {
-      if (key != "queries") return invalid_query(fmt::format("unknown field `{}`", key));
-      if (queries) return duplicate(key);
-      dom::array array;
-      if (value.get_array().get(array)) {
-        return invalid_query("`queries` must be an array of queries");
-      }
-      queries = array;
+struct QueryBatch::Document {
+  dom::parser parser;  // holds the parsed text the views point into
+  ~Document() { thread_parser().give_back(std::move(parser)); }
+};
+
+QueryBatch::QueryBatch() = default;
+QueryBatch::~QueryBatch() = default;
+QueryBatch::QueryBatch(QueryBatch&&) noexcept = default;
+QueryBatch& QueryBatch::operator=(QueryBatch&&) noexcept = default;
+
+namespace {
+
+// The array under "queries", or why there is none.
+Outcome<dom::array> queries_array(dom::element root) {
+  dom::object object;
+  if (root.get_object().get(object)) return invalid_query("the body must be a JSON object");
+  std::optional<dom::array> queries;
+  for (const auto [key, value] : object) {
+    if (key != "queries") return invalid_query(fmt::format("unknown field `{}`", key));
+    if (queries) return duplicate(key);
+    dom::array array;
+    if (value.get_array().get(array)) return invalid_query("`queries` must be an array of queries");
+    queries = array;
+  }
+  if (!queries) return invalid_query("`queries` must be an array of queries");
+  return *queries;
+}
+
+// Queries per slice when a batch's queries are read on several threads.
+constexpr std::size_t kReadSlice = 256;
+
+}  // namespace
+
+Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits,
+                                     const OtherThreads& others) {
+  auto document = std::make_unique<QueryBatch::Document>();
+  document->parser = thread_parser().take();
+  dom::element root;
+  if (const auto error = parse_with(document->parser, json_text, limits.max_depth, root); error) {
+    return malformed(parse_failure_reason(error, limits.max_depth));
+  }
+  const auto queries = queries_array(root);
+  if (!queries) return queries.error();
+  std::vector<dom::element> elements;
+  for (const auto element : queries.value()) {
+    if (elements.size() == limits.max_queries) {
+      return invalid(DiagCode::C724,
+                     fmt::format("at most {} queries per batch", limits.max_queries));
     }
-    if (!queries) return invalid_query("`queries` must be an array of queries");
-    std::size_t count = 0;
-    for ([[maybe_unused]] const auto element : *queries) {
-      if (++count > limits.max_queries) {
-        return invalid(DiagCode::C724,
-                       fmt::format("at most {} queries per batch", limits.max_queries));
-      }
+    elements.push_back(element);
+  }
+  QueryBatch batch;
+  batch.queries_.assign(elements.size(), QueryView{});
+  const std::size_t slices = (elements.size() + kReadSlice - 1) / kReadSlice;
+  run_slices(slices, others, [&](std::size_t slice) {
+    const std::size_t end = std::min(elements.size(), (slice + 1) * kReadSlice);
+    for (std::size_t i = slice * kReadSlice; i < end; ++i) {
+      batch.queries_[i] = query(elements[i], false);
     }
-    QueryBatch batch;
-    batch.queries.reserve(count);
-    for (const auto element : *queries) {
-      auto input = query(element, false);
-      if (!input && input.error().code == DiagCode::C723) return input.error();
-      batch.queries.push_back(std::move(input));
-    }
-    return batch;
   });
+  // A text that is not well-formed (a duplicate key) fails the whole batch, the first in order.
+  for (const auto& input : batch.queries_) {
+    if (!input && input.error().code == DiagCode::C723) return input.error();
+  }
+  batch.document_ = std::move(document);
+  return batch;
 }
 
 }  // namespace postern::control

@@ -25,6 +25,20 @@ struct Fixture : test::SampleTailnet {
 };
 
 using Queries = std::vector<control::Outcome<control::QueryInput>>;
+using Views = std::vector<control::Outcome<control::QueryView>>;
+
+// The queries as a batch holds them (views into `queries`, which must outlive them).
+Views views_of(const Queries& queries) {
+  Views out;
+  for (const auto& q : queries) {
+    if (q) {
+      out.emplace_back(control::view_of(q.value()));
+    } else {
+      out.emplace_back(q.error());
+    }
+  }
+  return out;
+}
 
 // Names of every kind the index answers (id, nodeId, hostname in capitals, address, user login),
 // unknown names, malformed destinations and unreadable queries, in a fixed pseudo-random order.
@@ -82,14 +96,15 @@ TEST_CASE("slices answered on other threads join into the one-by-one answers", "
     const auto queries = mixed_queries(count);
     const auto expected = one_by_one(snap, queries, file);
 
+    const auto views = views_of(queries);
     std::vector<std::thread> threads;
-    app::OtherThreads others{
+    control::OtherThreads others{
         3, [&](std::function<void()> task) { threads.emplace_back(std::move(task)); }};
     std::string text;
     {
-      auto answers = std::make_shared<app::SlicedAnswers>(snap, file, queries);
-      answers->answer_all(others);
-      answers->append_to(text);
+      app::SlicedAnswers answers(snap, file, views);
+      answers.answer_all(others);
+      answers.append_to(text);
     }
     for (auto& t : threads) t.join();
     CHECK(text == expected);
@@ -104,29 +119,30 @@ TEST_CASE("helpers that run late or never leave the caller to answer everything"
   const auto snap = f.tailnet->snapshot();
   const app::AnswerFile file(snap->file());
   const auto queries = mixed_queries(500);
+  const auto views = views_of(queries);
   const auto expected = one_by_one(snap, queries, file);
 
   SECTION("never run (a stopping server destroys them)") {
     std::size_t posted = 0;
-    app::OtherThreads others{1, [&](std::function<void()>) { ++posted; }};
-    auto answers = std::make_shared<app::SlicedAnswers>(snap, file, queries);
-    answers->answer_all(others);
+    control::OtherThreads others{1, [&](std::function<void()>) { ++posted; }};
+    app::SlicedAnswers answers(snap, file, views);
+    answers.answer_all(others);
     std::string text;
-    answers->append_to(text);
+    answers.append_to(text);
     CHECK(posted == 1);
     CHECK(text == expected);
   }
-  SECTION("run after the answer is complete, with the caller's reference gone") {
+  SECTION("run after the answer is complete and the answers are gone") {
     std::vector<std::function<void()>> late;
-    app::OtherThreads others{2, [&](std::function<void()> task) { late.push_back(task); }};
+    control::OtherThreads others{2, [&](std::function<void()> task) { late.push_back(task); }};
     std::string text;
     {
-      auto answers = std::make_shared<app::SlicedAnswers>(snap, file, queries);
-      answers->answer_all(others);
-      answers->append_to(text);
+      app::SlicedAnswers answers(snap, file, views);
+      answers.answer_all(others);
+      answers.append_to(text);
     }
     REQUIRE(late.size() == 2);
-    for (auto& task : late) task();  // finds no slice left; the object is still alive
+    for (auto& task : late) task();  // finds no slice left and touches nothing that is gone
     CHECK(text == expected);
   }
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "postern/control/outcome.hpp"
+#include "postern/control/slices.hpp"
 #include "postern/engine/query.hpp"
 
 namespace postern::control {
@@ -39,17 +40,48 @@ struct QueryInput {
 Outcome<QueryInput> read_query(std::string_view json_text, bool explain_default = false,
                                std::size_t max_depth = 512);
 
-// {"queries": [query, ...]} with at most `max_queries`: one Outcome per query, in order, so that a
-// bad query can be answered with its error in its place.
-struct QueryBatch {
-  std::vector<Outcome<QueryInput>> queries;
+// A query as a batch holds it: its text viewed where it was read (a batch's parsed document, or
+// a QueryInput, which must then outlive the view).
+struct QueryView {
+  std::string_view src;
+  std::string_view dst;
+  std::variant<std::string_view, std::int64_t> proto{std::string_view("tcp")};
+  std::optional<engine::AttrMap> src_attrs;
+  bool explain = false;
 };
+[[nodiscard]] QueryView view_of(const QueryInput& input);
+
 struct QueryBatchLimits {
   std::size_t max_queries = 100'000;
   std::size_t max_depth = 512;
 };
-// Errors: C723 (not JSON), C722 (not such an object), C724 (more than max_queries).
-Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits);
+
+// {"queries": [query, ...]} with at most `max_queries`: one Outcome per query, in order, so that a
+// bad query can be answered with its error in its place. The views point into the batch's own
+// parsed text, which lives as long as the batch (moving the batch keeps them valid).
+class QueryBatch {
+ public:
+  QueryBatch();
+  ~QueryBatch();
+  QueryBatch(QueryBatch&&) noexcept;
+  QueryBatch& operator=(QueryBatch&&) noexcept;
+  QueryBatch(const QueryBatch&) = delete;
+  QueryBatch& operator=(const QueryBatch&) = delete;
+
+  [[nodiscard]] std::span<const Outcome<QueryView>> queries() const { return queries_; }
+
+ private:
+  friend Outcome<QueryBatch> read_query_batch(std::string_view, const QueryBatchLimits&,
+                                              const OtherThreads&);
+  struct Document;                      // the parsed text
+  std::unique_ptr<Document> document_;  // declared first: destroyed after the views
+  std::vector<Outcome<QueryView>> queries_;
+};
+// Errors: C723 (not JSON, or a duplicate key anywhere), C722 (not such an object), C724 (more
+// than max_queries). The text is validated whole on this thread; the queries are then read in
+// slices here and on `others` (run_slices).
+Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits,
+                                     const OtherThreads& others);
 
 // A JSON object of key -> string, number or boolean (srcPostureAttrs, `--attrs`); `field` names it
 // in errors.
@@ -82,11 +114,12 @@ class BatchChecker {
   BatchChecker& operator=(const BatchChecker&) = delete;
 
   void add(const QueryInput& input);
+  void add(const QueryView& input);
   void add_error(Error error);  // an input that could not be parsed keeps its place
   // add() or add_error() for each in order, with the names of the queries a few places ahead
   // prepared and their memory loads started, so that neighbouring lookups overlap instead of
   // waiting one after another.
-  void add_all(std::span<const Outcome<QueryInput>> inputs);
+  void add_all(std::span<const Outcome<QueryView>> inputs);
   void finish();  // answers everything still pending
   [[nodiscard]] const engine::Snapshot& snapshot() const { return *snapshot_; }
 
@@ -99,12 +132,12 @@ class BatchChecker {
   // A query read for lookup: its destination split at the port and both names probed. Holds
   // views into the input and into itself: prepared in place, never moved.
   struct Prepared {
-    const QueryInput* input = nullptr;
+    const QueryView* input = nullptr;
     std::optional<engine::Resolved<engine::HostPort>> host_port;
     engine::DeviceNameIndex::Probe src;
     engine::DeviceNameIndex::Probe dst;
   };
-  void prepare(Prepared& query, const QueryInput& input) const;
+  void prepare(Prepared& query, const QueryView& input) const;
   void answer(const Prepared& query);
   void answer_block();
   // The addresses `name` stands for: a name of one device costs one index lookup; anything else
