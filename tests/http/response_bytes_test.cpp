@@ -12,8 +12,11 @@
 namespace response_bytes_test {
 
 namespace bhttp = boost::beast::http;
+using postern::http::detail::append_direct_reply;
 using postern::http::detail::append_response;
 using postern::http::detail::append_serialized;
+using postern::http::detail::direct_reply_fits;
+using postern::http::detail::DirectReply;
 
 namespace {
 
@@ -101,6 +104,73 @@ TEST_CASE("response bytes: headers without a body and chunked stream headers", "
   raw.set(bhttp::field::content_type, "application/x-ndjson");
   raw.keep_alive(false);
   check_same(raw, true);
+}
+
+namespace {
+
+// What Beast writes for `reply` when its message is built the way Exchange::prepare builds it.
+std::string beast_bytes(const DirectReply& d) {
+  Reply r{static_cast<bhttp::status>(d.status), d.version};
+  if (!d.content_type.empty()) r.set(bhttp::field::content_type, d.content_type);
+  r.set("X-Content-Type-Options", "nosniff");
+  if (!d.cors_origin.empty()) {
+    r.set(bhttp::field::access_control_allow_origin, d.cors_origin);
+    r.set(bhttp::field::vary, "Origin");
+    r.set(bhttp::field::access_control_expose_headers, "ETag");
+  }
+  r.keep_alive(d.keep_alive);
+  r.body() = std::string(d.body);
+  r.prepare_payload();
+  if (d.head) r.body().clear();
+  std::string out;
+  append_serialized(out, r, false);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("response bytes: direct replies match Beast's message and serializer",
+          "[http][response]") {
+  const std::vector<int> statuses = {200, 201, 202, 301, 400, 401, 403, 404, 405,
+                                     409, 413, 415, 421, 429, 431, 500, 501, 503};
+  std::size_t compared = 0;
+  for (const int status : statuses) {
+    for (const unsigned version : {10U, 11U}) {
+      for (const bool keep_alive : {false, true}) {
+        for (const bool head : {false, true}) {
+          for (const char* content_type : {"application/json", "", "text/html; charset=utf-8"}) {
+            for (const char* cors : {"", "https://admin.example"}) {
+              for (const char* body : {"", R"({"allow":true})", "x\r\n\r\ny"}) {
+                const DirectReply d{status, version, keep_alive, head, content_type, cors, body};
+                INFO("status " << status << " HTTP/1." << version % 10 << " keep-alive "
+                               << keep_alive << " head " << head << " type `" << content_type
+                               << "` origin `" << cors << "` body `" << body << "`");
+                REQUIRE(direct_reply_fits(d));
+                std::string ours = "earlier bytes|";
+                append_direct_reply(ours, d);
+                CHECK(ours == "earlier bytes|" + beast_bytes(d));
+                ++compared;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  CHECK(compared == 18 * 2 * 2 * 2 * 3 * 2 * 3);
+}
+
+TEST_CASE("response bytes: what a direct reply cannot write goes to Beast", "[http][response]") {
+  const auto fits = [](int status, unsigned version, const char* type, const char* origin) {
+    return direct_reply_fits(DirectReply{status, version, true, false, type, origin, ""});
+  };
+  CHECK(fits(200, 11, "application/json", ""));
+  for (const int status : {100, 101, 199, 204, 304}) CHECK_FALSE(fits(status, 11, "a/b", ""));
+  CHECK_FALSE(fits(200, 20, "a/b", ""));
+  CHECK_FALSE(fits(200, 9, "a/b", ""));
+  CHECK_FALSE(fits(200, 11, " a/b", ""));
+  CHECK_FALSE(fits(200, 11, "a/b\t", ""));
+  CHECK_FALSE(fits(200, 11, "a/b", "https://x "));
 }
 
 }  // namespace response_bytes_test

@@ -7,6 +7,7 @@
 #include <boost/beast/http/field.hpp>
 #include <iterator>
 
+#include "response_bytes.hpp"
 #include "server_state.hpp"
 #include "text.hpp"
 
@@ -279,6 +280,17 @@ Reply Exchange::prepare(Response response, unsigned version, bool keep_alive) {
   reply.prepare_payload();
   if (is_head()) reply.body().clear();  // keeps the Content-Length a GET would have
   return reply;
+}
+
+bool Exchange::append_direct(std::string& out, const Response& response, unsigned version,
+                             bool keep_alive) {
+  const DirectReply reply{response.status,       version,      keep_alive,   is_head(),
+                          response.content_type, cors_origin_, response.body};
+  if (response.stream || !response.headers.empty() || !direct_reply_fits(reply)) return false;
+  status_ = response.status;
+  append_direct_reply(out, reply);
+  add_response_bytes(is_head() ? 0 : response.body.size());
+  return true;
 }
 
 StreamHeader Exchange::prepare_stream_header(Response response, unsigned version, bool keep_alive,

@@ -52,6 +52,11 @@ class Exchange {
   [[nodiscard]] Response answer(const PendingResponse::Answer& make);
 
   [[nodiscard]] Reply prepare(Response response, unsigned version, bool keep_alive);
+  // Appends `response` whole (not streamed) to `out` as append_response(prepare(...)) writes it,
+  // without building Beast's message, and counts its body; false, and nothing written, when it
+  // carries fields of its own or does not fit a direct reply (direct_reply_fits).
+  [[nodiscard]] bool append_direct(std::string& out, const Response& response, unsigned version,
+                                   bool keep_alive);
   [[nodiscard]] StreamHeader prepare_stream_header(Response response, unsigned version,
                                                    bool keep_alive, bool chunked);
   [[nodiscard]] bool is_head() const { return request_.method == Method::Head; }

@@ -246,7 +246,7 @@ void PlainSession::send(Response response, bool close_after) {
     auto header =
         exchange_.prepare_stream_header(std::move(response), version, keep_alive_, !raw_stream_);
     append_response(out_, header, true);
-  } else {
+  } else if (!exchange_.append_direct(out_, response, version, keep_alive_)) {
     auto reply = exchange_.prepare(std::move(response), version, keep_alive_);
     append_response(out_, reply, false);
     exchange_.add_response_bytes(exchange_.is_head() ? 0 : reply.body().size());

@@ -13,6 +13,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace postern::http::detail {
@@ -86,5 +87,26 @@ void append_response(std::string& out, boost::beast::http::response<Body>& messa
     if (!header_only) out += message.body();
   }
 }
+
+// A response whose fields are only those every answer carries, written without building Beast's
+// message: what Beast writes for it (status line with Beast's reason phrase, Content-Type,
+// X-Content-Type-Options, the CORS fields, Connection as keep_alive() sets it, Content-Length as
+// prepare_payload() sets it, the body unless `head`). Most answers are such; the fields of a
+// Beast message are allocated one by one. tests/http response_bytes_test holds the two to the
+// same bytes.
+struct DirectReply {
+  int status = 200;
+  unsigned version = 11;
+  bool keep_alive = true;
+  bool head = false;              // answer to HEAD: the length a GET would have, no body
+  std::string_view content_type;  // omitted when empty
+  std::string_view cors_origin;   // the CORS fields when not empty
+  std::string_view body;
+};
+// Whether append_direct_reply writes exactly Beast's bytes for such a reply: HTTP/1.0 or 1.1, a
+// status whose response may have a body and Content-Length (not 1xx, 204, 304), and field values
+// Beast would not trim.
+[[nodiscard]] bool direct_reply_fits(const DirectReply& reply);
+void append_direct_reply(std::string& out, const DirectReply& reply);
 
 }  // namespace postern::http::detail
