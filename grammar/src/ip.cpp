@@ -11,25 +11,26 @@
 namespace postern::grammar::ip {
 namespace {
 
+// One pass per octet: every check parses its endpoints' addresses through here.
 std::optional<Address> parse_v4(std::string_view text) {
   Address out;
-  std::size_t pos = 0;
-  for (int octet = 0; octet < 4; ++octet) {
+  const char* at = text.data();
+  const char* const end = at + text.size();
+  for (std::size_t octet = 0; octet < 4; ++octet) {
     if (octet > 0) {
-      if (pos >= text.size() || text[pos] != '.') return std::nullopt;
-      ++pos;
+      if (at == end || *at != '.') return std::nullopt;
+      ++at;
     }
-    const std::size_t start = pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
-    const std::size_t len = pos - start;
-    if (len == 0 || len > 3 || (len > 1 && text[start] == '0')) return std::nullopt;
-    unsigned value = 0;  // at most three digits: no overflow
-    for (std::size_t i = start; i < pos; ++i)
-      value = value * 10 + static_cast<unsigned>(text[i] - '0');
-    if (value > 255) return std::nullopt;
-    out.bytes[static_cast<std::size_t>(octet)] = static_cast<std::uint8_t>(value);
+    const char* const first = at;
+    unsigned value = 0;
+    for (; at != end && *at >= '0' && *at <= '9'; ++at) {
+      if (at - first == 3) return std::nullopt;  // a fourth digit
+      value = value * 10 + static_cast<unsigned>(*at - '0');
+    }
+    if (at == first || (at - first > 1 && *first == '0') || value > 255) return std::nullopt;
+    out.bytes[octet] = static_cast<std::uint8_t>(value);
   }
-  if (pos != text.size()) return std::nullopt;
+  if (at != end) return std::nullopt;
   return out;
 }
 

@@ -15,6 +15,17 @@ TEST_CASE("IPv4 addresses parse strictly", "[grammar][ip]") {
   CHECK_FALSE(parse_address("1.2.3.4.5"));
   CHECK_FALSE(parse_address(""));
   CHECK_FALSE(parse_address("tag:web"));
+  CHECK_FALSE(parse_address("1.2.3.0255"));  // a fourth digit
+  CHECK_FALSE(parse_address("1.2.3.1000"));
+  CHECK_FALSE(parse_address("1..3.4"));
+  CHECK_FALSE(parse_address(".1.2.3"));
+  CHECK_FALSE(parse_address("1.2.3.4."));
+  CHECK_FALSE(parse_address("1.2.3.4 "));
+  CHECK_FALSE(parse_address("1.2.3.-4"));
+  CHECK_FALSE(parse_address("00.1.2.3"));
+  CHECK(parse_address("0.0.0.0").has_value());
+  CHECK(parse_address("255.255.255.255").has_value());
+  CHECK(parse_address("199.09.1.1") == std::nullopt);
 }
 
 TEST_CASE("every IPv4 address prints back as it parses, appended in place", "[grammar][ip]") {

@@ -153,6 +153,7 @@ TEST_CASE("server: JSON bodies need a JSON Content-Type (415)", "[http][server][
   CHECK(send("/v1/echo", "").status == 415);
   CHECK(send("/v1/echo", "application/x-www-form-urlencoded").status == 415);
   CHECK(send("/v1/echo", "Application/JSON; charset=utf-8").status == 200);
+  CHECK(send("/v1/echo", "application/json ; charset=utf-8").status == 200);
   CHECK(send("/v1/echo", "application/hujson").status == 415);
   CHECK(send("/api/v2/tailnet/-/acl", "application/hujson").status == 200);
   CHECK(send("/api/v2/tailnet/-/acl", "application/json").status == 200);

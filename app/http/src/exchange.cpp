@@ -64,8 +64,8 @@ void Exchange::start() {
 Exchange::Verdict Exchange::admit(const RequestHeader& header, bool has_body, bool tls) {
   const auto& limits = state_.options.limits;
   method_text_ = excerpt(header.method_string(), 16);
-  if (static_cast<std::size_t>(std::distance(header.begin(), header.end())) >
-      limits.max_header_count) {
+  header_count_ = static_cast<std::size_t>(std::distance(header.begin(), header.end()));
+  if (header_count_ > limits.max_header_count) {
     return {
         Response::error(431, fmt::format("request has more header fields than the limit of {} ({})",
                                          limits.max_header_count, flag::kMaxHeaderCount)),
@@ -101,6 +101,7 @@ std::optional<Response> Exchange::check_target(const RequestHeader& header) {
   request_.peer_address = std::string(peer_);
   request_.max_json_depth = state_.options.limits.max_json_depth;
   request_.helpers = helpers_;
+  request_.headers.reserve(header_count_);  // one allocation, not one per doubling
   for (const auto& field : header) {
     request_.headers.add(std::string(field.name_string()), std::string(field.value()));
   }

@@ -83,6 +83,7 @@ class Exchange {
   std::string cors_origin_;  // set when the request's Origin is a configured CORS origin
   std::chrono::steady_clock::time_point started_;
   std::uint64_t response_bytes_ = 0;
+  std::size_t header_count_ = 0;  // fields in the request's header
   int status_ = 0;
   bool active_ = false;
 };

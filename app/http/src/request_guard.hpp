@@ -30,8 +30,8 @@ class HostRule {
 // Case-insensitive membership in the configured CORS origins.
 [[nodiscard]] bool origin_listed(std::string_view origin, const std::vector<std::string>& origins);
 
-// "Application/JSON; charset=utf-8" -> "application/json".
-[[nodiscard]] std::string media_type(std::string_view content_type);
+// Whether the media type of `content_type` ("Application/JSON; charset=utf-8": the part before
+// any `;`, trimmed) is one of `accepted`, case-insensitively.
 [[nodiscard]] bool content_type_accepted(std::optional<std::string_view> content_type,
                                          const std::vector<std::string>& accepted);
 

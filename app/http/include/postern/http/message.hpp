@@ -33,6 +33,7 @@ class NameValueList {
   explicit NameValueList(bool case_insensitive) : case_insensitive_(case_insensitive) {}
 
   void add(std::string name, std::string value);
+  void reserve(std::size_t count) { entries_.reserve(count); }
   // The first value under `name`.
   [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const;
   [[nodiscard]] std::vector<std::string_view> get_all(std::string_view name) const;
