@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 
 #include "answer_text.hpp"
 #include "decision_json.hpp"
@@ -13,6 +15,24 @@
 
 namespace postern::server {
 namespace {
+
+// The answer file of `file`, made once per policy file and thread rather than per check. A
+// cached one is reused only for the same object with the same path: it never reads a file that
+// a reload has freed, and a new file at a freed one's address is told apart by its path.
+const app::AnswerFile& answer_file_for(const grammar::SourceFile& file) {
+  struct Cached {
+    const grammar::SourceFile* file = nullptr;
+    std::string path;
+    std::optional<app::AnswerFile> answer_file;
+  };
+  thread_local Cached cached;
+  if (cached.file != &file || cached.path != file.path()) {
+    cached.answer_file.emplace(file);
+    cached.file = &file;
+    cached.path = file.path();
+  }
+  return *cached.answer_file;
+}
 
 control::OtherThreads other_threads(http::Helpers& helpers) {
   return {helpers.count(),
@@ -100,7 +120,7 @@ void install_query_routes(http::Router& router, ApiContext& context) {
     if (!checked) return error_response(checked.error(), context.log);
     ++context.checks_answered;
     http::Response response;
-    app::append_check_answer(response.body, app::AnswerFile(snap->file()), checked.value(),
+    app::append_check_answer(response.body, answer_file_for(snap->file()), checked.value(),
                              input.value().explain);
     return response;
   });

@@ -3,7 +3,6 @@
 #include "postern/grammar/ip.hpp"
 
 #include <arpa/inet.h>
-#include <fmt/format.h>
 
 #include <charconv>
 #include <cstring>
@@ -103,11 +102,17 @@ std::string to_string(const Address& address) {
 
 void append_to(std::string& out, const Address& address) {
   if (!address.v6) {
+    // Written into a buffer and appended once: every check's answer labels its endpoints.
+    char text[16];
+    char* at = text;
     for (std::size_t i = 0; i < 4; ++i) {
-      if (i > 0) out += '.';
-      const fmt::format_int octet(address.bytes[i]);
-      out.append(octet.data(), octet.size());
+      if (i > 0) *at++ = '.';
+      const unsigned octet = address.bytes[i];
+      if (octet >= 100) *at++ = static_cast<char>('0' + octet / 100);
+      if (octet >= 10) *at++ = static_cast<char>('0' + octet / 10 % 10);
+      *at++ = static_cast<char>('0' + octet % 10);
     }
+    out.append(text, static_cast<std::size_t>(at - text));
     return;
   }
   // IPv6 text has the zero-run compression rules of RFC 5952, which inet_ntop applies.

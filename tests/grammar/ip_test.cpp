@@ -1,6 +1,7 @@
 #include "postern/grammar/ip.hpp"
 
 #include <catch2/catch.hpp>
+#include <string>
 
 namespace ip_test {
 
@@ -26,6 +27,18 @@ TEST_CASE("IPv4 addresses parse strictly", "[grammar][ip]") {
   CHECK(parse_address("0.0.0.0").has_value());
   CHECK(parse_address("255.255.255.255").has_value());
   CHECK(parse_address("199.09.1.1") == std::nullopt);
+}
+
+TEST_CASE("every IPv4 octet value prints back as it parses, in every position", "[grammar][ip]") {
+  for (unsigned value = 0; value < 256; ++value) {
+    const auto octet = std::to_string(value);
+    for (const auto& text :
+         {octet + ".1.2.3", "1." + octet + ".2.3", "1.2." + octet + ".3", "1.2.3." + octet}) {
+      const auto address = parse_address(text);
+      REQUIRE(address);
+      CHECK(to_string(*address) == text);
+    }
+  }
 }
 
 TEST_CASE("every IPv4 address prints back as it parses, appended in place", "[grammar][ip]") {
