@@ -99,6 +99,11 @@ TEST_CASE("router: a path with no parameter is found as sent and percent-encoded
     CHECK(get.allowed == std::vector<Method>{Method::Post});
   }
   CHECK(router.resolve(Method::Get, "/v1/devices/checks").params.get("id") == "checks");
+  CHECK(router.resolve(Method::Get, "/v1/devices/checks").allowed.empty());  // only for 405
+  // Longer and shorter than every pattern: no pattern of that length to compare with.
+  CHECK(router.resolve(Method::Get, "/v1/devices/x/y/z/w").outcome ==
+        Resolution::Outcome::NotFound);
+  CHECK(router.resolve(Method::Get, "/v1").outcome == Resolution::Outcome::NotFound);
   CHECK(router.resolve(Method::Post, "/v1/devices/check/").outcome ==
         Resolution::Outcome::NotFound);
 }

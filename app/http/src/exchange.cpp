@@ -52,7 +52,7 @@ Piece next_piece(const ChunkSource& source, std::string& out) {
 void Exchange::start() {
   request_ = Request{};
   route_ = nullptr;
-  pattern_.clear();
+  pattern_ = {};
   method_text_.clear();
   cors_origin_.clear();
   started_ = std::chrono::steady_clock::now();

@@ -78,7 +78,7 @@ class Exchange {
   Helpers* helpers_;
   Request request_;
   const Route* route_ = nullptr;
-  std::string pattern_;
+  std::string_view pattern_;  // the router's
   std::string method_text_;
   std::string cors_origin_;  // set when the request's Origin is a configured CORS origin
   std::chrono::steady_clock::time_point started_;

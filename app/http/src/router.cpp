@@ -55,6 +55,8 @@ void Router::add(Method method, std::string_view pattern, Handler handler, Route
     const bool literal = std::none_of(segments.begin(), segments.end(),
                                       [](const Segment& segment) { return segment.is_param; });
     if (literal) literal_paths_.emplace(std::string(pattern), paths_.size());
+    if (paths_by_length_.size() <= segments.size()) paths_by_length_.resize(segments.size() + 1);
+    paths_by_length_[segments.size()].push_back(paths_.size());
     entry = &paths_.emplace_back(PathEntry{std::string(pattern), std::move(segments), {}});
   }
   for (const auto& route : entry->routes) {
@@ -77,8 +79,9 @@ void Router::post(std::string_view pattern, Handler handler, RouteOptions option
 
 const Router::PathEntry* Router::best_match(const std::vector<std::string>& segments) const {
   const PathEntry* best = nullptr;
-  for (const auto& entry : paths_) {
-    if (entry.segments.size() != segments.size()) continue;
+  if (segments.size() >= paths_by_length_.size()) return best;
+  for (const auto index : paths_by_length_[segments.size()]) {
+    const PathEntry& entry = paths_[index];
     bool matches = true;
     for (std::size_t i = 0; i < segments.size() && matches; ++i) {
       matches = entry.segments[i].is_param || entry.segments[i].text == segments[i];
@@ -110,7 +113,12 @@ Resolution Router::resolve(Method method, std::string_view raw_path) const {
   const auto raw_segments = split_path(raw_path);
   if (!raw_segments) return resolution;  // NotFound: no route has empty segments
   std::vector<std::string> segments;
+  segments.reserve(raw_segments->size());
   for (const auto raw : *raw_segments) {
+    if (raw.find('%') == std::string_view::npos) {  // nothing to decode
+      segments.emplace_back(raw);
+      continue;
+    }
     auto decoded = detail::percent_decode(raw, false);
     if (!decoded) {
       resolution.outcome = Resolution::Outcome::MalformedPath;
@@ -129,18 +137,18 @@ Resolution Router::resolve_in(const PathEntry& entry, Method method,
   resolution.pattern = entry.pattern;
   const Route* found = nullptr;
   const Route* get_route = nullptr;
+  bool has_head = false;
   for (const auto& route : entry.routes) {
-    resolution.allowed.push_back(route.method);
     if (route.method == method) found = &route;
     if (route.method == Method::Get) get_route = &route;
+    has_head = has_head || route.method == Method::Head;
   }
-  if (get_route != nullptr && std::find(resolution.allowed.begin(), resolution.allowed.end(),
-                                        Method::Head) == resolution.allowed.end()) {
-    resolution.allowed.push_back(Method::Head);
-    if (method == Method::Head && found == nullptr) found = get_route;
-  }
+  // HEAD is served by the GET route unless the path has a HEAD route of its own.
+  if (method == Method::Head && found == nullptr && !has_head) found = get_route;
   if (found == nullptr) {
     resolution.outcome = Resolution::Outcome::MethodNotAllowed;
+    for (const auto& route : entry.routes) resolution.allowed.push_back(route.method);
+    if (get_route != nullptr && !has_head) resolution.allowed.push_back(Method::Head);
     return resolution;
   }
   resolution.outcome = Resolution::Outcome::Found;

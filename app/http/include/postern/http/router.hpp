@@ -39,8 +39,8 @@ struct Resolution {
   Outcome outcome = Outcome::NotFound;
   const Route* route = nullptr;  // Found
   PathParams params;             // Found
-  std::vector<Method> allowed;   // Found and MethodNotAllowed: the path's methods, for `Allow`
-  std::string pattern;           // Found and MethodNotAllowed: the matched pattern
+  std::vector<Method> allowed;   // MethodNotAllowed: the path's methods, for `Allow`
+  std::string_view pattern;      // Found and MethodNotAllowed: the matched pattern (the router's)
 };
 
 class Router {
@@ -71,6 +71,9 @@ class Router {
                                              const std::vector<std::string>& segments);
 
   std::vector<PathEntry> paths_;
+  // Indexes into paths_ by their number of segments: a path is only compared with patterns of
+  // its length.
+  std::vector<std::vector<std::size_t>> paths_by_length_;
   // Patterns without parameters, by their text (index into paths_): a path sent without
   // percent-encoding that equals one is that route, found with one lookup.
   struct PathHash {
