@@ -8,7 +8,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <utility>
+#include <span>
 #include <vector>
 
 #include "postern/control/query.hpp"
@@ -37,30 +37,18 @@ Error invalid_query(std::string message, std::string help = {}) {
   return invalid(DiagCode::C722, std::move(message), std::move(help));
 }
 
-// Parses `text` with `parser`, first sized for it and set to the wanted depth limit.
-simdjson::error_code parse_with(dom::parser& parser, std::string_view text, std::size_t max_depth,
-                                dom::element& root) {
-  const auto capacity = std::max(text.size(), kMinCapacity);
-  if (parser.max_depth() != max_depth || parser.capacity() < capacity) {
-    if (const auto error = parser.allocate(capacity, max_depth); error) return error;
-  }
-  return parser.parse(text.data(), text.size(), true).get(root);
-}
-
-// One parser per thread, its buffers kept between calls unless a large text grew them. A batch
-// takes the parser with it (its queries are views into the parsed text) and hands it back when
-// it is done, to the thread it ends on.
+// One parser per thread, its buffers kept between calls unless a large text grew them.
 class ThreadParser {
  public:
   simdjson::error_code parse(std::string_view text, std::size_t max_depth, dom::element& root) {
-    return parse_with(parser_, text, max_depth, root);
+    const auto capacity = std::max(text.size(), kMinCapacity);
+    if (parser_.max_depth() != max_depth || parser_.capacity() < capacity) {
+      if (const auto error = parser_.allocate(capacity, max_depth); error) return error;
+    }
+    return parser_.parse(text.data(), text.size(), true).get(root);
   }
   void release_if_large() {
     if (parser_.capacity() > kKeptCapacity) parser_ = dom::parser();
-  }
-  dom::parser take() { return std::exchange(parser_, dom::parser()); }
-  void give_back(dom::parser parser) {
-    if (parser_.capacity() == 0 && parser.capacity() <= kKeptCapacity) parser_ = std::move(parser);
   }
 
  private:
@@ -215,16 +203,6 @@ Outcome<engine::AttrMap> read_attr_map(std::string_view json_text, std::string_v
   return with_parsed(json_text, 512, [&](dom::element root) { return attr_map(root, field); });
 }
 
-struct QueryBatch::Document {
-  dom::parser parser;  // holds the parsed text the views point into
-  ~Document() { thread_parser().give_back(std::move(parser)); }
-};
-
-QueryBatch::QueryBatch() = default;
-QueryBatch::~QueryBatch() = default;
-QueryBatch::QueryBatch(QueryBatch&&) noexcept = default;
-QueryBatch& QueryBatch::operator=(QueryBatch&&) noexcept = default;
-
 namespace {
 
 // The array under "queries", or why there is none.
@@ -246,41 +224,68 @@ Outcome<dom::array> queries_array(dom::element root) {
 // Queries per slice when a batch's queries are read on several threads.
 constexpr std::size_t kReadSlice = 256;
 
+// The strings of `views` (viewing the parser's buffers) copied into one block, the views moved
+// onto it: the parser's buffers, many times the text's size, are not kept for the batch's life.
+std::unique_ptr<char[]> keep_text(std::span<Outcome<QueryView>> views) {
+  std::size_t total = 0;
+  const auto proto_name = [](QueryView& view) {
+    return std::get_if<std::string_view>(&view.proto);
+  };
+  for (auto& view : views) {
+    if (!view) continue;
+    auto& v = view.value();
+    const auto* name = proto_name(v);
+    total += v.src.size() + v.dst.size() + (name != nullptr ? name->size() : 0);
+  }
+  auto block = std::make_unique_for_overwrite<char[]>(std::max<std::size_t>(total, 1));
+  char* at = block.get();
+  const auto move_onto_block = [&at](std::string_view& text) {
+    std::copy(text.begin(), text.end(), at);
+    text = std::string_view(at, text.size());
+    at += text.size();
+  };
+  for (auto& view : views) {
+    if (!view) continue;
+    auto& v = view.value();
+    move_onto_block(v.src);
+    move_onto_block(v.dst);
+    if (auto* name = proto_name(v)) move_onto_block(*name);
+  }
+  return block;
+}
+
 }  // namespace
 
 Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits,
                                      const OtherThreads& others) {
-  auto document = std::make_unique<QueryBatch::Document>();
-  document->parser = thread_parser().take();
-  dom::element root;
-  if (const auto error = parse_with(document->parser, json_text, limits.max_depth, root); error) {
-    return malformed(parse_failure_reason(error, limits.max_depth));
-  }
-  const auto queries = queries_array(root);
-  if (!queries) return queries.error();
-  std::vector<dom::element> elements;
-  for (const auto element : queries.value()) {
-    if (elements.size() == limits.max_queries) {
-      return invalid(DiagCode::C724,
-                     fmt::format("at most {} queries per batch", limits.max_queries));
+  return with_parsed(json_text, limits.max_depth, [&](dom::element root) -> Outcome<QueryBatch> {
+    const auto queries = queries_array(root);
+    if (!queries) return queries.error();
+    std::vector<dom::element> elements;
+    for (const auto element : queries.value()) {
+      if (elements.size() == limits.max_queries) {
+        return invalid(DiagCode::C724,
+                       fmt::format("at most {} queries per batch", limits.max_queries));
+      }
+      elements.push_back(element);
     }
-    elements.push_back(element);
-  }
-  QueryBatch batch;
-  batch.queries_.assign(elements.size(), QueryView{});
-  const std::size_t slices = (elements.size() + kReadSlice - 1) / kReadSlice;
-  run_slices(slices, others, [&](std::size_t slice) {
-    const std::size_t end = std::min(elements.size(), (slice + 1) * kReadSlice);
-    for (std::size_t i = slice * kReadSlice; i < end; ++i) {
-      batch.queries_[i] = query(elements[i], false);
+    QueryBatch batch;
+    batch.queries_.assign(elements.size(), QueryView{});
+    const std::size_t slices = (elements.size() + kReadSlice - 1) / kReadSlice;
+    batch.texts_.resize(slices);
+    run_slices(slices, others, [&](std::size_t slice) {
+      const std::size_t begin = slice * kReadSlice;
+      const std::size_t end = std::min(elements.size(), begin + kReadSlice);
+      for (std::size_t i = begin; i < end; ++i) batch.queries_[i] = query(elements[i], false);
+      batch.texts_[slice] =
+          keep_text(std::span<Outcome<QueryView>>(batch.queries_).subspan(begin, end - begin));
+    });
+    // A text that is not well-formed (a duplicate key) fails the whole batch, the first in order.
+    for (const auto& input : batch.queries_) {
+      if (!input && input.error().code == DiagCode::C723) return input.error();
     }
+    return batch;
   });
-  // A text that is not well-formed (a duplicate key) fails the whole batch, the first in order.
-  for (const auto& input : batch.queries_) {
-    if (!input && input.error().code == DiagCode::C723) return input.error();
-  }
-  batch.document_ = std::move(document);
-  return batch;
 }
 
 }  // namespace postern::control

@@ -57,24 +57,16 @@ struct QueryBatchLimits {
 };
 
 // {"queries": [query, ...]} with at most `max_queries`: one Outcome per query, in order, so that a
-// bad query can be answered with its error in its place. The views point into the batch's own
-// parsed text, which lives as long as the batch (moving the batch keeps them valid).
+// bad query can be answered with its error in its place. The views point into text the batch
+// owns, which lives as long as the batch (moving the batch keeps them valid).
 class QueryBatch {
  public:
-  QueryBatch();
-  ~QueryBatch();
-  QueryBatch(QueryBatch&&) noexcept;
-  QueryBatch& operator=(QueryBatch&&) noexcept;
-  QueryBatch(const QueryBatch&) = delete;
-  QueryBatch& operator=(const QueryBatch&) = delete;
-
   [[nodiscard]] std::span<const Outcome<QueryView>> queries() const { return queries_; }
 
  private:
   friend Outcome<QueryBatch> read_query_batch(std::string_view, const QueryBatchLimits&,
                                               const OtherThreads&);
-  struct Document;                      // the parsed text
-  std::unique_ptr<Document> document_;  // declared first: destroyed after the views
+  std::vector<std::unique_ptr<char[]>> texts_;  // the views' text, one block per slice read
   std::vector<Outcome<QueryView>> queries_;
 };
 // Errors: C723 (not JSON, or a duplicate key anywhere), C722 (not such an object), C724 (more
