@@ -52,13 +52,12 @@ StrRef StrRef::slice(std::size_t offset, std::size_t length) const {
   return StrRef{text.substr(offset, length), value_span, verbatim, base + offset};
 }
 
+// ASCII only, without a locale call per byte: policy keys and protocol names are ASCII.
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
 }

@@ -157,12 +157,8 @@ std::string classify_error(std::string_view text, std::optional<Selector>& resul
 
 }  // namespace
 
-// Every check request names its protocol: the name as written (lower case, nearly always) is
-// looked for first, and no lowered copy is made.
+// Every check request names its protocol: compared case-insensitively without a lowered copy.
 std::optional<std::uint8_t> parse_proto(std::string_view text) {
-  for (const auto& entry : kProtoNames) {
-    if (entry.name == text) return entry.number;
-  }
   for (const auto& entry : kProtoNames) {
     if (detail::iequals(entry.name, text)) return entry.number;
   }
@@ -170,7 +166,7 @@ std::optional<std::uint8_t> parse_proto(std::string_view text) {
     return std::nullopt;
   }
   unsigned value = 0;
-  for (const char c : text) value = value * 10 + static_cast<unsigned>(c - '0');
+  std::from_chars(text.data(), text.data() + text.size(), value);
   if (value > 255U) return std::nullopt;
   return static_cast<std::uint8_t>(value);
 }
