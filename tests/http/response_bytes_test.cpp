@@ -17,6 +17,7 @@ using postern::http::detail::append_response;
 using postern::http::detail::append_serialized;
 using postern::http::detail::direct_reply_fits;
 using postern::http::detail::DirectReply;
+using postern::http::detail::for_each_common_field;
 
 namespace {
 
@@ -111,13 +112,9 @@ namespace {
 // What Beast writes for `reply` when its message is built the way Exchange::prepare builds it.
 std::string beast_bytes(const DirectReply& d) {
   Reply r{static_cast<bhttp::status>(d.status), d.version};
-  if (!d.content_type.empty()) r.set(bhttp::field::content_type, d.content_type);
-  r.set("X-Content-Type-Options", "nosniff");
-  if (!d.cors_origin.empty()) {
-    r.set(bhttp::field::access_control_allow_origin, d.cors_origin);
-    r.set(bhttp::field::vary, "Origin");
-    r.set(bhttp::field::access_control_expose_headers, "ETag");
-  }
+  for_each_common_field(
+      d.content_type, d.cors_origin,
+      [&r](std::string_view name, std::string_view value) { r.set(name, value); });
   r.keep_alive(d.keep_alive);
   r.body() = std::string(d.body);
   r.prepare_payload();

@@ -64,14 +64,14 @@ void Exchange::start() {
 Exchange::Verdict Exchange::admit(const RequestHeader& header, bool has_body, bool tls) {
   const auto& limits = state_.options.limits;
   method_text_ = excerpt(header.method_string(), 16);
-  header_count_ = static_cast<std::size_t>(std::distance(header.begin(), header.end()));
-  if (header_count_ > limits.max_header_count) {
+  const auto header_count = static_cast<std::size_t>(std::distance(header.begin(), header.end()));
+  if (header_count > limits.max_header_count) {
     return {
         Response::error(431, fmt::format("request has more header fields than the limit of {} ({})",
                                          limits.max_header_count, flag::kMaxHeaderCount)),
         false};
   }
-  if (auto rejection = check_target(header)) return {std::move(rejection), false};
+  if (auto rejection = check_target(header, header_count)) return {std::move(rejection), false};
   if (auto rejection = check_route(tls)) return {std::move(rejection), false};
   if (route_->options.requires_auth) {
     if (auto rejection = authenticate()) return {std::move(rejection), false};
@@ -91,7 +91,8 @@ Exchange::Verdict Exchange::admit(const RequestHeader& header, bool has_body, bo
   return {std::nullopt, has_body && expect && iequals(trim(*expect), "100-continue")};
 }
 
-std::optional<Response> Exchange::check_target(const RequestHeader& header) {
+std::optional<Response> Exchange::check_target(const RequestHeader& header,
+                                               std::size_t header_count) {
   const auto method = parse_method(header.method_string());
   if (!method) {
     return Response::error(501, fmt::format("method `{}` is not supported", method_text_));
@@ -101,7 +102,7 @@ std::optional<Response> Exchange::check_target(const RequestHeader& header) {
   request_.peer_address = std::string(peer_);
   request_.max_json_depth = state_.options.limits.max_json_depth;
   request_.helpers = helpers_;
-  request_.headers.reserve(header_count_);  // one allocation, not one per doubling
+  request_.headers.reserve(header_count);  // one allocation, not one per doubling
   for (const auto& field : header) {
     request_.headers.add(std::string(field.name_string()), std::string(field.value()));
   }
@@ -258,14 +259,9 @@ Response Exchange::answer(const PendingResponse::Answer& make) {
 
 template <class Message>
 void Exchange::add_common_fields(Message& message, const Response& response) const {
-  if (!response.content_type.empty())
-    message.set(bhttp::field::content_type, response.content_type);
-  message.set("X-Content-Type-Options", "nosniff");
-  if (!cors_origin_.empty()) {
-    message.set(bhttp::field::access_control_allow_origin, cors_origin_);
-    message.set(bhttp::field::vary, "Origin");
-    message.set(bhttp::field::access_control_expose_headers, "ETag");
-  }
+  for_each_common_field(
+      response.content_type, cors_origin_,
+      [&message](std::string_view name, std::string_view value) { message.set(name, value); });
   for (const auto& field : response.headers) {
     if (safe_field(field)) message.set(field.first, field.second);
   }

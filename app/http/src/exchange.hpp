@@ -66,7 +66,8 @@ class Exchange {
   void finish();
 
  private:
-  [[nodiscard]] std::optional<Response> check_target(const RequestHeader& header);
+  [[nodiscard]] std::optional<Response> check_target(const RequestHeader& header,
+                                                     std::size_t header_count);
   [[nodiscard]] std::optional<Response> check_route(bool tls);
   [[nodiscard]] std::optional<Response> answer_options(const Resolution& resolution) const;
   [[nodiscard]] std::optional<Response> authenticate();
@@ -83,7 +84,6 @@ class Exchange {
   std::string cors_origin_;  // set when the request's Origin is a configured CORS origin
   std::chrono::steady_clock::time_point started_;
   std::uint64_t response_bytes_ = 0;
-  std::size_t header_count_ = 0;  // fields in the request's header
   int status_ = 0;
   bool active_ = false;
 };

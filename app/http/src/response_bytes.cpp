@@ -50,13 +50,9 @@ void append_direct_reply(std::string& out, const DirectReply& reply) {
   const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(code));
   out.append(reason.data(), reason.size());
   out += "\r\n"sv;
-  if (!reply.content_type.empty()) append_field(out, "Content-Type"sv, reply.content_type);
-  append_field(out, "X-Content-Type-Options"sv, "nosniff"sv);
-  if (!reply.cors_origin.empty()) {
-    append_field(out, "Access-Control-Allow-Origin"sv, reply.cors_origin);
-    append_field(out, "Vary"sv, "Origin"sv);
-    append_field(out, "Access-Control-Expose-Headers"sv, "ETag"sv);
-  }
+  for_each_common_field(
+      reply.content_type, reply.cors_origin,
+      [&out](std::string_view name, std::string_view value) { append_field(out, name, value); });
   // Beast's keep_alive(): a token added to an absent Connection field, or nothing.
   if (reply.version == 11 && !reply.keep_alive) append_field(out, "Connection"sv, "close"sv);
   if (reply.version == 10 && reply.keep_alive) append_field(out, "Connection"sv, "keep-alive"sv);

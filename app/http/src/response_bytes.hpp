@@ -88,10 +88,26 @@ void append_response(std::string& out, boost::beast::http::response<Body>& messa
   }
 }
 
+// The fields every answer carries, in order: Content-Type (when set), X-Content-Type-Options,
+// and for a configured CORS origin Access-Control-Allow-Origin, Vary and
+// Access-Control-Expose-Headers. Exchange sets them on Beast's message and append_direct_reply
+// writes them: one list for both.
+template <class Visit>
+void for_each_common_field(std::string_view content_type, std::string_view cors_origin,
+                           Visit visit) {
+  if (!content_type.empty()) visit("Content-Type", content_type);
+  visit("X-Content-Type-Options", "nosniff");
+  if (!cors_origin.empty()) {
+    visit("Access-Control-Allow-Origin", cors_origin);
+    visit("Vary", "Origin");
+    visit("Access-Control-Expose-Headers", "ETag");
+  }
+}
+
 // A response whose fields are only those every answer carries, written without building Beast's
-// message: what Beast writes for it (status line with Beast's reason phrase, Content-Type,
-// X-Content-Type-Options, the CORS fields, Connection as keep_alive() sets it, Content-Length as
-// prepare_payload() sets it, the body unless `head`). Most answers are such; the fields of a
+// message: what Beast writes for it (status line with Beast's reason phrase, the common fields,
+// Connection as keep_alive() sets it, Content-Length as prepare_payload() sets it, the body
+// unless `head`). Most answers are such; the fields of a
 // Beast message are allocated one by one. tests/http response_bytes_test holds the two to the
 // same bytes.
 struct DirectReply {
