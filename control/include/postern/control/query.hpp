@@ -40,8 +40,8 @@ struct QueryInput {
 Outcome<QueryInput> read_query(std::string_view json_text, bool explain_default = false,
                                std::size_t max_depth = 512);
 
-// A query as a batch holds it: its text viewed where it was read (a batch's parsed document, or
-// a QueryInput, which must then outlive the view).
+// A query as a batch holds it: its text viewed in storage that outlives the view (a QueryBatch's
+// own text, or a QueryInput).
 struct QueryView {
   std::string_view src;
   std::string_view dst;
