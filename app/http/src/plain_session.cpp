@@ -7,6 +7,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "read_when_ready.hpp"
 #include "response_bytes.hpp"
 #include "server_state.hpp"
 
@@ -153,8 +154,8 @@ PlainSession::Step PlainSession::read_step() {
     if (stop_requested_ || state_.stopping) return close_now();
     if (buffer_.size() == 0) {
       if (read_error_) return close_now();
-      // Between requests: the read that waits tries the socket first, so a receive here would
-      // only be a second one that finds it empty.
+      // Between requests: the read that waits receives first unless the socket is known to be
+      // drained, so a receive here would only be a second one that finds it empty.
       if (phase_ != Phase::Idle) enter(Phase::Idle, state_.options.limits.idle_timeout);
       return wait_readable();
     }
@@ -342,9 +343,10 @@ PlainSession::Step PlainSession::wait_readable() {
     return Step::Wait;
   }
   // A read rather than a wait for readability: Asio re-arms the descriptor in epoll for every
-  // wait (an epoll_ctl each time a keep-alive connection goes idle), not for a read.
-  socket_.async_read_some(
-      buffer_.prepare(kReadSize),
+  // wait (an epoll_ctl each time a keep-alive connection goes idle), not for a read. Not
+  // async_read_some, which first receives from the socket the answer's read just drained.
+  async_read_when_ready(
+      socket_, buffer_.prepare(kReadSize),
       [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
         self->on_read(ec, bytes);
       });
