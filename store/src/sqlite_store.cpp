@@ -88,6 +88,11 @@ constexpr const char* kMigrations[] = {
     // v5: no query ever used attributes_source (removing an integration deletes its writes by
     // device and key), and every attribute write paid for it with another random index page.
     "DROP INDEX IF EXISTS attributes_source;",
+    // v6: the audit query never used these (its filters are written so that an empty one matches
+    // everything, which no index serves), and every audit row paid for them: the target index with
+    // another random page per attribute write.
+    "DROP INDEX IF EXISTS audit_log_actor;"
+    "DROP INDEX IF EXISTS audit_log_target;",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -344,11 +349,17 @@ class SqliteStore final : public Store {
     return guard([&] {
       std::vector<AuditEvent> out;
       // Empty filters match everything; the newest `limit` rows are read, then put oldest first.
-      Statement st(db_,
-                   "SELECT id, time, actor, target, action, details, origin FROM audit_log "
-                   "WHERE time >= ? AND time < ? AND (? = '' OR actor = ?) "
-                   "AND (? = '' OR target = ?) AND (? = '' OR action = ?) "
-                   "ORDER BY id DESC LIMIT ?");
+      // Without a time range the log is read backwards by id and the read stops at `limit`; with
+      // one, the time index finds the range.
+      const bool timed = q.since || q.until;
+      Statement st(db_, prepared(timed ? "SELECT id, time, actor, target, action, details, origin "
+                                         "FROM audit_log WHERE time >= ? AND time < ? "
+                                         "AND (? = '' OR actor = ?) AND (? = '' OR target = ?) "
+                                         "AND (? = '' OR action = ?) ORDER BY id DESC LIMIT ?"
+                                       : "SELECT id, time, actor, target, action, details, origin "
+                                         "FROM audit_log WHERE +time >= ? AND +time < ? "
+                                         "AND (? = '' OR actor = ?) AND (? = '' OR target = ?) "
+                                         "AND (? = '' OR action = ?) ORDER BY id DESC LIMIT ?"));
       st.bind(1, q.since.value_or(std::numeric_limits<std::int64_t>::min()));
       st.bind(2, q.until.value_or(std::numeric_limits<std::int64_t>::max()));
       st.bind(3, q.actor).bind(4, q.actor).bind(5, q.target).bind(6, q.target);

@@ -265,6 +265,12 @@ TEST_CASE(
   CHECK(actions({{}, {}, "", "node:n1", "", {}}) == "a100 b200 ");
   CHECK(actions({{}, {}, "", "", "c", {}}) == "c400 ");
   CHECK(actions({{}, {}, "", "", "", 2}) == "a300 c400 ");
+  // Filters and a limit together, with and without a time range: the newest matching events.
+  CHECK(actions({{}, {}, "admin:bob", "", "", 1}) == "c400 ");
+  CHECK(actions({{}, {}, "", "node:n1", "a", 5}) == "a100 ");
+  CHECK(actions({100, 400, "admin:alice", "", "", 1}) == "a300 ");
+  CHECK(actions({{}, 300, "", "", "", 1}) == "b200 ");
+  CHECK(actions({300, {}, "", "", "", {}}) == "a300 c400 ");
   const auto log = store->audit_log({}).value();
   CHECK(log.front().origin == "CLI");
   CHECK(log.front().details == "{}");

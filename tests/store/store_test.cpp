@@ -46,8 +46,10 @@ TEST_CASE("a new store is at the latest schema version, in WAL mode", "[sync][st
     sqlite3_finalize(st);
     return out;
   };
-  CHECK(scalar("PRAGMA user_version") == "5");
+  CHECK(scalar("PRAGMA user_version") == "6");
   CHECK(scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'attributes_source'") == "0");
+  CHECK(scalar("SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND "
+               "tbl_name = 'audit_log' AND sql IS NOT NULL") == "audit_log_time");
   CHECK(scalar("PRAGMA journal_mode") == "wal");
   // Reopening an up-to-date store migrates nothing; a newer schema is refused.
   sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
@@ -201,7 +203,49 @@ TEST_CASE("a version 4 store upgrades to 5: the unused source index goes, the da
                      -1, &st, nullptr);
   REQUIRE(sqlite3_step(st) == SQLITE_ROW);
   CHECK(sqlite3_column_int(st, 0) == 0);
-  CHECK(sqlite3_column_int(st, 1) == 5);
+  CHECK(sqlite3_column_int(st, 1) == 6);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+}
+
+TEST_CASE(
+    "a version 5 store upgrades to 6: the audit log's actor and target indexes go, the "
+    "events stay",
+    "[sync][store]") {
+  test::ScratchDir dir;
+  const auto db = dir.path() / "p.db";
+  {
+    auto store = open(db);
+    REQUIRE(store->write_attributes({}, {event("a", 100), event("b", 200)}).ok());
+  }
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw,
+                       "CREATE INDEX audit_log_actor ON audit_log(actor); "
+                       "CREATE INDEX audit_log_target ON audit_log(target); "
+                       "PRAGMA user_version=5;",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = open(db);
+  const auto log = store->audit_log(store::AuditQuery{.since = {},
+                                                      .until = {},
+                                                      .actor = "admin:test",
+                                                      .target = "integration:kandji",
+                                                      .action = {},
+                                                      .limit = 1});
+  REQUIRE(log.ok());
+  REQUIRE(log.value().size() == 1);
+  CHECK(log.value()[0].action == "b");
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(raw,
+                     "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                     "('audit_log_actor', 'audit_log_target')),"
+                     " (SELECT user_version FROM pragma_user_version)",
+                     -1, &st, nullptr);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(st, 0) == 0);
+  CHECK(sqlite3_column_int(st, 1) == 6);
   sqlite3_finalize(st);
   sqlite3_close(raw);
 }
