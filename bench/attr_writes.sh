@@ -43,7 +43,7 @@ import re, sys
 wrk, before, after, conns, csv, want = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 n = int(re.search(r"(\d+) requests in", wrk).group(1))
 rps = re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1)
-p99 = re.search(r"99%\s+(\S+)", wrk).group(1)
+p99 = re.search(r"^\s+99%\s+(\S+)", wrk, re.MULTILINE).group(1)  # not a Stdev like 98.99%
 bad = re.search(r"Non-2xx or 3xx responses: (\d+)", wrk)
 b = [int(x) for x in before.split()]; a = [int(x) for x in after.split()]
 a += [0] * (len(b) - len(a)); b += [0] * (len(a) - len(b))
