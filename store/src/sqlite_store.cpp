@@ -93,6 +93,23 @@ constexpr const char* kMigrations[] = {
     // another random page per attribute write.
     "DROP INDEX IF EXISTS audit_log_actor;"
     "DROP INDEX IF EXISTS audit_log_target;",
+    // v7: the audit log's ids without AUTOINCREMENT, which read and rewrote its counter in
+    // sqlite_sequence for every row. Rows are never deleted, so max(id) + 1 is as new an id as the
+    // counter gave; the table is rebuilt with its rows and ids as they were.
+    "CREATE TABLE audit_log_v7("
+    "  id INTEGER PRIMARY KEY,"
+    "  time INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  details TEXT NOT NULL,"
+    "  origin TEXT NOT NULL DEFAULT '');"
+    "INSERT INTO audit_log_v7(id, time, actor, target, action, details, origin)"
+    "  SELECT id, time, actor, target, action, details, origin FROM audit_log ORDER BY id;"
+    "DROP TABLE audit_log;"
+    "ALTER TABLE audit_log_v7 RENAME TO audit_log;"
+    "CREATE INDEX audit_log_time ON audit_log(time);"
+    "DELETE FROM sqlite_sequence WHERE name = 'audit_log';",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

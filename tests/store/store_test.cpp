@@ -46,7 +46,9 @@ TEST_CASE("a new store is at the latest schema version, in WAL mode", "[sync][st
     sqlite3_finalize(st);
     return out;
   };
-  CHECK(scalar("PRAGMA user_version") == "6");
+  CHECK(scalar("PRAGMA user_version") == "7");
+  CHECK(scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_log' AND "
+               "sql LIKE '%AUTOINCREMENT%'") == "0");
   CHECK(scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'attributes_source'") == "0");
   CHECK(scalar("SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND "
                "tbl_name = 'audit_log' AND sql IS NOT NULL") == "audit_log_time");
@@ -203,7 +205,7 @@ TEST_CASE("a version 4 store upgrades to 5: the unused source index goes, the da
                      -1, &st, nullptr);
   REQUIRE(sqlite3_step(st) == SQLITE_ROW);
   CHECK(sqlite3_column_int(st, 0) == 0);
-  CHECK(sqlite3_column_int(st, 1) == 6);
+  CHECK(sqlite3_column_int(st, 1) == 7);
   sqlite3_finalize(st);
   sqlite3_close(raw);
 }
@@ -245,7 +247,59 @@ TEST_CASE(
                      -1, &st, nullptr);
   REQUIRE(sqlite3_step(st) == SQLITE_ROW);
   CHECK(sqlite3_column_int(st, 0) == 0);
-  CHECK(sqlite3_column_int(st, 1) == 6);
+  CHECK(sqlite3_column_int(st, 1) == 7);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+}
+
+TEST_CASE(
+    "a version 6 store upgrades to 7: the audit log keeps its rows and ids, new ids follow "
+    "them, and no counter is kept for them",
+    "[sync][store]") {
+  test::ScratchDir dir;
+  const auto db = dir.path() / "p.db";
+  {
+    auto store = open(db);
+    REQUIRE(store->write_attributes({}, {event("a", 100), event("b", 200), event("c", 300)}).ok());
+  }
+  // Back to how version 6 left it: AUTOINCREMENT ids, one of them skipped.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw,
+                       "ALTER TABLE audit_log RENAME TO audit_log_v7;"
+                       "CREATE TABLE audit_log(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                       "  time INTEGER NOT NULL, actor TEXT NOT NULL, target TEXT NOT NULL,"
+                       "  action TEXT NOT NULL, details TEXT NOT NULL,"
+                       "  origin TEXT NOT NULL DEFAULT '');"
+                       "INSERT INTO audit_log SELECT * FROM audit_log_v7;"
+                       "DROP TABLE audit_log_v7;"
+                       "UPDATE audit_log SET id = 7 WHERE action = 'c';"
+                       "CREATE INDEX audit_log_time ON audit_log(time);"
+                       "PRAGMA user_version=6;",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = open(db);
+  REQUIRE(store->write_attributes({}, {event("d", 400)}).ok());
+  const auto log = store->audit_log({}).value();
+  REQUIRE(log.size() == 4);
+  CHECK(log[0].id == 1);
+  CHECK(log[1].id == 2);
+  CHECK(log[2].id == 7);
+  CHECK(log[2].action == "c");
+  CHECK(log[2].time == 300);
+  CHECK(log[3].id == 8);  // after the newest, not in the gap
+  CHECK(log[3].action == "d");
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(raw,
+                     "SELECT (SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit_log'),"
+                     " (SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_log_time'),"
+                     " (SELECT user_version FROM pragma_user_version)",
+                     -1, &st, nullptr);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(st, 0) == 0);
+  CHECK(sqlite3_column_int(st, 1) == 1);
+  CHECK(sqlite3_column_int(st, 2) == 7);
   sqlite3_finalize(st);
   sqlite3_close(raw);
 }
