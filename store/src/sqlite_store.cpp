@@ -178,6 +178,21 @@ class Statement {
   bool borrowed_ = false;
 };
 
+// The audit read: empty filters match everything; the newest `limit` rows, newest first. Without
+// a time range the log is read backwards by id and the read stops at `limit` (`+time` keeps the
+// planner off the time index, which would read and sort every row); with one, the time index
+// finds the range. Static: the store keeps statements prepared by their text's address.
+const std::string& audit_query_sql(bool timed) {
+  static const std::string filters =
+      " AND (? = '' OR actor = ?) AND (? = '' OR target = ?) AND (? = '' OR action = ?)"
+      " ORDER BY id DESC LIMIT ?";
+  static const std::string select =
+      "SELECT id, time, actor, target, action, details, origin FROM audit_log WHERE ";
+  static const std::string by_time = select + "time >= ? AND time < ?" + filters;
+  static const std::string by_id = select + "+time >= ? AND +time < ?" + filters;
+  return timed ? by_time : by_id;
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
@@ -366,17 +381,7 @@ class SqliteStore final : public Store {
     return guard([&] {
       std::vector<AuditEvent> out;
       // Empty filters match everything; the newest `limit` rows are read, then put oldest first.
-      // Without a time range the log is read backwards by id and the read stops at `limit`; with
-      // one, the time index finds the range.
-      const bool timed = q.since || q.until;
-      Statement st(db_, prepared(timed ? "SELECT id, time, actor, target, action, details, origin "
-                                         "FROM audit_log WHERE time >= ? AND time < ? "
-                                         "AND (? = '' OR actor = ?) AND (? = '' OR target = ?) "
-                                         "AND (? = '' OR action = ?) ORDER BY id DESC LIMIT ?"
-                                       : "SELECT id, time, actor, target, action, details, origin "
-                                         "FROM audit_log WHERE +time >= ? AND +time < ? "
-                                         "AND (? = '' OR actor = ?) AND (? = '' OR target = ?) "
-                                         "AND (? = '' OR action = ?) ORDER BY id DESC LIMIT ?"));
+      Statement st(db_, prepared(audit_query_sql(q.since || q.until).c_str()));
       st.bind(1, q.since.value_or(std::numeric_limits<std::int64_t>::min()));
       st.bind(2, q.until.value_or(std::numeric_limits<std::int64_t>::max()));
       st.bind(3, q.actor).bind(4, q.actor).bind(5, q.target).bind(6, q.target);
