@@ -138,6 +138,13 @@ class Statement {
                             SQLITE_TRANSIENT));
     return *this;
   }
+  // Binds without SQLite's copy (a malloc and a free per text on the commit path): only for text
+  // that outlives the statement's run; the bindings are cleared when the statement is reset.
+  Statement& bind_kept(int index, std::string_view text) {
+    check(
+        sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
+    return *this;
+  }
   Statement& bind(int index, std::int64_t value) {
     check(sqlite3_bind_int64(stmt_, index, value));
     return *this;
@@ -609,9 +616,9 @@ class SqliteStore final : public Store {
   void insert_event(const AuditEvent& e) {
     Statement st(db_, prepared("INSERT INTO audit_log(time, actor, target, action, details, "
                                "origin) VALUES(?, ?, ?, ?, ?, ?)"));
-    st.bind(1, e.time).bind(2, e.actor).bind(3, e.target).bind(4, e.action);
-    st.bind(5, e.details.empty() ? std::string_view("{}") : std::string_view(e.details));
-    st.bind(6, e.origin).run();
+    st.bind(1, e.time).bind_kept(2, e.actor).bind_kept(3, e.target).bind_kept(4, e.action);
+    st.bind_kept(5, e.details.empty() ? std::string_view("{}") : std::string_view(e.details));
+    st.bind_kept(6, e.origin).run();
   }
 
   std::int64_t current_policy_id() {
@@ -642,10 +649,11 @@ class SqliteStore final : public Store {
     Statement erase(db_, prepared("DELETE FROM attributes WHERE device = ? AND key = ?"));
     for (const auto& w : writes) {
       if (w.value) {
-        upsert.bind(1, w.device).bind(2, w.key).bind(3, attr_to_json(*w.value));
-        upsert.bind(4, w.source).bind(5, time).bind(6, w.expires_at).run();
+        const auto value = attr_to_json(*w.value);
+        upsert.bind_kept(1, w.device).bind_kept(2, w.key).bind_kept(3, value);
+        upsert.bind_kept(4, w.source).bind(5, time).bind(6, w.expires_at).run();
       } else {
-        erase.bind(1, w.device).bind(2, w.key).run();
+        erase.bind_kept(1, w.device).bind_kept(2, w.key).run();
       }
     }
   }
