@@ -193,7 +193,7 @@ Outcome<DeviceAttributesView> Tailnet::device_attributes(std::string_view device
   }
   // A reload between the snapshot and the lock may have replaced the file: index with care.
   const auto* file = *index < base->devices.size() ? &base->devices[*index] : nullptr;
-  for (const auto& [key, value] : snap->attributes(*index)) {
+  snap->visit_attributes(*index, [&](const std::string& key, const engine::AttrValue& value) {
     AttributeView a{key, value, "inventory", std::nullopt, std::nullopt};
     if (key.rfind("node:", 0) == 0) a.source = "node";
     if (const auto exp = d.expiries.find(key); exp != d.expiries.end()) a.expires_at = exp->second;
@@ -206,7 +206,7 @@ Outcome<DeviceAttributesView> Tailnet::device_attributes(std::string_view device
       a.source = "api";
     }
     view.attributes.push_back(std::move(a));
-  }
+  });
   return view;
 }
 

@@ -95,12 +95,20 @@ const Device& Snapshot::device(DeviceIndex index) const noexcept {
 const Inventory& Snapshot::inventory() const noexcept { return data_->policy->inventory; }
 
 AttrMap Snapshot::attributes(DeviceIndex index) const {
-  const auto& st = data_->chunks[index / kChunk]->states[index % kChunk];
   AttrMap out;
-  for (const auto& [k, v] : *st.attributes) {
-    if (!expired(st.expiries.get(), k, data_->now)) out.emplace_hint(out.end(), k, v);  // in order
-  }
+  visit_attributes(index, [&out](const std::string& key, const AttrValue& value) {
+    out.emplace_hint(out.end(), key, value);  // in order
+  });
   return out;
+}
+
+void Snapshot::visit_attributes(
+    DeviceIndex index,
+    const std::function<void(const std::string& key, const AttrValue& value)>& visit) const {
+  const auto& st = data_->chunks[index / kChunk]->states[index % kChunk];
+  for (const auto& [k, v] : *st.attributes) {
+    if (!expired(st.expiries.get(), k, data_->now)) visit(k, v);
+  }
 }
 
 AttributeStates Snapshot::attribute_states(DeviceIndex index) const {

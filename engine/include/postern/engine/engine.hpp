@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -211,6 +212,10 @@ class Snapshot {
   [[nodiscard]] const Inventory& inventory() const noexcept;
   // The device's current attributes (expired ones left out).
   [[nodiscard]] AttrMap attributes(DeviceIndex index) const;
+  // The same, each passed to `visit` in key order without a copy of the map.
+  void visit_attributes(
+      DeviceIndex index,
+      const std::function<void(const std::string& key, const AttrValue& value)>& visit) const;
   // The device's current attributes with their expiries (expired ones left out).
   [[nodiscard]] AttributeStates attribute_states(DeviceIndex index) const;
   // One current attribute; nullopt when unset or expired.
