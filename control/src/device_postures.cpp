@@ -27,7 +27,9 @@ PostureTable posture_table(const engine::Snapshot& snapshot) {
       for (const auto& r : results) table.postures.push_back(r.posture);
     }
     PostureTable::Row row{sync::device_key(snapshot.device(i)), {}, {}};
-    for (const auto& [key, value] : snapshot.attributes(i)) row.attributes.push_back(key);
+    snapshot.visit_attributes(i, [&row](const std::string& key, const engine::AttrValue&) {
+      row.attributes.push_back(key);
+    });
     for (std::uint32_t p = 0; p < results.size(); ++p) {
       if (results[p].pass) row.passing.push_back(p);
     }

@@ -185,10 +185,10 @@ class Statement {
   bool borrowed_ = false;
 };
 
-// The audit read: empty filters match everything; the newest `limit` rows, newest first. Without
-// a time range the log is read backwards by id and the read stops at `limit` (`+time` keeps the
-// planner off the time index, which would read and sort every row); with one, the time index
-// finds the range. Static: the store keeps statements prepared by their text's address.
+// The audit read's text. Without a time range the log is read backwards by id and the read stops
+// at `limit` (`+time` keeps the planner off the time index, which would read and sort every
+// row); with one, the time index finds the range. Static: the store keeps statements prepared by
+// their text's address.
 const std::string& audit_query_sql(bool timed) {
   static const std::string filters =
       " AND (? = '' OR actor = ?) AND (? = '' OR target = ?) AND (? = '' OR action = ?)"
