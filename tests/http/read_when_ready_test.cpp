@@ -132,36 +132,20 @@ TEST_CASE("read when ready: many requests in turn on one connection", "[http][re
 
 TEST_CASE("read when ready: end of stream, cancellation and closing end the read",
           "[http][read_when_ready]") {
+  Pair pair;
+  std::string buffer(64, '\0');
+  std::optional<Result> result;
+  pair.start_read(buffer, result);
+  boost::system::error_code expected = asio::error::operation_aborted;
   SECTION("the peer closes") {
-    Pair pair;
-    std::string buffer(64, '\0');
-    std::optional<Result> result;
-    pair.start_read(buffer, result);
     pair.client.close();
-    pair.run_until(result);
-    REQUIRE(result);
-    CHECK(result->ec == asio::error::eof);
+    expected = asio::error::eof;
   }
-  SECTION("cancel") {
-    Pair pair;
-    std::string buffer(64, '\0');
-    std::optional<Result> result;
-    pair.start_read(buffer, result);
-    pair.server.cancel();
-    pair.run_until(result);
-    REQUIRE(result);
-    CHECK(result->ec == asio::error::operation_aborted);
-  }
-  SECTION("close") {
-    Pair pair;
-    std::string buffer(64, '\0');
-    std::optional<Result> result;
-    pair.start_read(buffer, result);
-    pair.server.close();
-    pair.run_until(result);
-    REQUIRE(result);
-    CHECK(result->ec == asio::error::operation_aborted);
-  }
+  SECTION("cancel") { pair.server.cancel(); }
+  SECTION("close") { pair.server.close(); }
+  pair.run_until(result);
+  REQUIRE(result);
+  CHECK(result->ec == expected);
 }
 
 TEST_CASE("read when ready: a read pending when its io_context ends is freed, not called",

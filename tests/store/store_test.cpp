@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "scratch.hpp"
 
@@ -30,22 +32,42 @@ AuditEvent event(std::string action, std::int64_t t = 1000) {
   return AuditEvent{0, t, "admin:test", "integration:kandji", std::move(action), "{}", ""};
 }
 
+// The database file read and changed with SQLite's own API, not through the store: how an older
+// version left it, and what an upgrade left.
+void exec_on_file(const std::filesystem::path& db, const char* sql) {
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  const int rc = sqlite3_exec(raw, sql, nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+// The first column of the first row `sql` returns, as text ("" for NULL or no row).
+std::string text_on_file(const std::filesystem::path& db, const char* sql) {
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(raw, sql, -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  return out;
+}
+
+int integer_on_file(const std::filesystem::path& db, const char* sql) {
+  return std::stoi(text_on_file(db, sql));
+}
+
 }  // namespace
 
 TEST_CASE("a new store is at the latest schema version, in WAL mode", "[sync][store]") {
   test::ScratchDir dir;
   const auto db = dir.path() / "postern.db";
   { auto store = open(db); }
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  auto scalar = [&](const char* sql) {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(raw, sql, -1, &st, nullptr);
-    sqlite3_step(st);
-    std::string out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-  };
+  auto scalar = [&db](const char* sql) { return text_on_file(db, sql); };
   CHECK(scalar("PRAGMA user_version") == "7");
   CHECK(scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_log' AND "
                "sql LIKE '%AUTOINCREMENT%'") == "0");
@@ -54,8 +76,7 @@ TEST_CASE("a new store is at the latest schema version, in WAL mode", "[sync][st
                "tbl_name = 'audit_log' AND sql IS NOT NULL") == "audit_log_time");
   CHECK(scalar("PRAGMA journal_mode") == "wal");
   // Reopening an up-to-date store migrates nothing; a newer schema is refused.
-  sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
-  sqlite3_close(raw);
+  exec_on_file(db, "PRAGMA user_version=99");
   auto newer = store::open_sqlite_store(db);
   REQUIRE_FALSE(newer.ok());
   CHECK(newer.error().message.find("newer") != std::string::npos);
@@ -187,27 +208,15 @@ TEST_CASE("a version 4 store upgrades to 5: the unused source index goes, the da
             .ok());
   }
   // Back to how version 4 left it.
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw,
-                       "CREATE INDEX attributes_source ON attributes(source); "
-                       "PRAGMA user_version=4;",
-                       nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(raw);
+  exec_on_file(db,
+               "CREATE INDEX attributes_source ON attributes(source); "
+               "PRAGMA user_version=4;");
   auto store = open(db);
   CHECK(std::get<std::string>(store->device_attributes("n1").value().at("custom:tier").value) ==
         "gold");
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(raw,
-                     "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE name = 'attributes_source'),"
-                     " (SELECT user_version FROM pragma_user_version)",
-                     -1, &st, nullptr);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(st, 0) == 0);
-  CHECK(sqlite3_column_int(st, 1) == 7);
-  sqlite3_finalize(st);
-  sqlite3_close(raw);
+  CHECK(integer_on_file(
+            db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'attributes_source'") == 0);
+  CHECK(integer_on_file(db, "PRAGMA user_version") == 7);
 }
 
 TEST_CASE(
@@ -220,14 +229,10 @@ TEST_CASE(
     auto store = open(db);
     REQUIRE(store->write_attributes({}, {event("a", 100), event("b", 200)}).ok());
   }
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw,
-                       "CREATE INDEX audit_log_actor ON audit_log(actor); "
-                       "CREATE INDEX audit_log_target ON audit_log(target); "
-                       "PRAGMA user_version=5;",
-                       nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(raw);
+  exec_on_file(db,
+               "CREATE INDEX audit_log_actor ON audit_log(actor); "
+               "CREATE INDEX audit_log_target ON audit_log(target); "
+               "PRAGMA user_version=5;");
   auto store = open(db);
   const auto log = store->audit_log(store::AuditQuery{.since = {},
                                                       .until = {},
@@ -238,18 +243,10 @@ TEST_CASE(
   REQUIRE(log.ok());
   REQUIRE(log.value().size() == 1);
   CHECK(log.value()[0].action == "b");
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(raw,
-                     "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE name IN "
-                     "('audit_log_actor', 'audit_log_target')),"
-                     " (SELECT user_version FROM pragma_user_version)",
-                     -1, &st, nullptr);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(st, 0) == 0);
-  CHECK(sqlite3_column_int(st, 1) == 7);
-  sqlite3_finalize(st);
-  sqlite3_close(raw);
+  CHECK(integer_on_file(db,
+                        "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                        "('audit_log_actor', 'audit_log_target')") == 0);
+  CHECK(integer_on_file(db, "PRAGMA user_version") == 7);
 }
 
 TEST_CASE(
@@ -263,21 +260,17 @@ TEST_CASE(
     REQUIRE(store->write_attributes({}, {event("a", 100), event("b", 200), event("c", 300)}).ok());
   }
   // Back to how version 6 left it: AUTOINCREMENT ids, one of them skipped.
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw,
-                       "ALTER TABLE audit_log RENAME TO audit_log_v7;"
-                       "CREATE TABLE audit_log(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                       "  time INTEGER NOT NULL, actor TEXT NOT NULL, target TEXT NOT NULL,"
-                       "  action TEXT NOT NULL, details TEXT NOT NULL,"
-                       "  origin TEXT NOT NULL DEFAULT '');"
-                       "INSERT INTO audit_log SELECT * FROM audit_log_v7;"
-                       "DROP TABLE audit_log_v7;"
-                       "UPDATE audit_log SET id = 7 WHERE action = 'c';"
-                       "CREATE INDEX audit_log_time ON audit_log(time);"
-                       "PRAGMA user_version=6;",
-                       nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(raw);
+  exec_on_file(db,
+               "ALTER TABLE audit_log RENAME TO audit_log_v7;"
+               "CREATE TABLE audit_log(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+               "  time INTEGER NOT NULL, actor TEXT NOT NULL, target TEXT NOT NULL,"
+               "  action TEXT NOT NULL, details TEXT NOT NULL,"
+               "  origin TEXT NOT NULL DEFAULT '');"
+               "INSERT INTO audit_log SELECT * FROM audit_log_v7;"
+               "DROP TABLE audit_log_v7;"
+               "UPDATE audit_log SET id = 7 WHERE action = 'c';"
+               "CREATE INDEX audit_log_time ON audit_log(time);"
+               "PRAGMA user_version=6;");
   auto store = open(db);
   REQUIRE(store->write_attributes({}, {event("d", 400)}).ok());
   const auto log = store->audit_log({}).value();
@@ -289,19 +282,10 @@ TEST_CASE(
   CHECK(log[2].time == 300);
   CHECK(log[3].id == 8);  // after the newest, not in the gap
   CHECK(log[3].action == "d");
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(raw,
-                     "SELECT (SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit_log'),"
-                     " (SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_log_time'),"
-                     " (SELECT user_version FROM pragma_user_version)",
-                     -1, &st, nullptr);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(st, 0) == 0);
-  CHECK(sqlite3_column_int(st, 1) == 1);
-  CHECK(sqlite3_column_int(st, 2) == 7);
-  sqlite3_finalize(st);
-  sqlite3_close(raw);
+  CHECK(integer_on_file(db, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit_log'") == 0);
+  CHECK(integer_on_file(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_log_time'") ==
+        1);
+  CHECK(integer_on_file(db, "PRAGMA user_version") == 7);
 }
 
 TEST_CASE("tokens live in an owner-only file next to the database", "[sync][store]") {
