@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "postern/control/query.hpp"
+#include "query_text_plain.hpp"
 
 namespace postern::control {
 namespace {
@@ -177,25 +178,40 @@ auto with_parsed(std::string_view text, std::size_t max_depth, Read read)
   return out;
 }
 
+// `text` followed by the padding the one-pass reader needs, in this thread's buffer.
+std::string_view padded_copy(std::string_view text) {
+  thread_local std::string buffer;
+  buffer.assign(text);
+  buffer.append(detail::plain_padding(), ' ');
+  return std::string_view(buffer.data(), text.size());
+}
+
+QueryInput input_of(QueryView view) {
+  QueryInput input;
+  input.src = std::string(view.src);
+  input.dst = std::string(view.dst);
+  if (const auto* name = std::get_if<std::string_view>(&view.proto)) {
+    input.proto = std::string(*name);
+  } else {
+    input.proto = std::get<std::int64_t>(view.proto);
+  }
+  input.src_attrs = std::move(view.src_attrs);
+  input.explain = view.explain;
+  return input;
+}
+
 }  // namespace
 
 Outcome<QueryInput> read_query(std::string_view json_text, bool explain_default,
                                std::size_t max_depth) {
+  if (const auto plain =
+          detail::read_plain_query(padded_copy(json_text), explain_default, max_depth)) {
+    return input_of(*plain);
+  }
   return with_parsed(json_text, max_depth, [&](dom::element root) -> Outcome<QueryInput> {
     auto view = query(root, explain_default);
     if (!view) return view.error();
-    auto& v = view.value();
-    QueryInput input;
-    input.src = std::string(v.src);
-    input.dst = std::string(v.dst);
-    if (const auto* name = std::get_if<std::string_view>(&v.proto)) {
-      input.proto = std::string(*name);
-    } else {
-      input.proto = std::get<std::int64_t>(v.proto);
-    }
-    input.src_attrs = std::move(v.src_attrs);
-    input.explain = v.explain;
-    return input;
+    return input_of(std::move(view.value()));
   });
 }
 
@@ -258,6 +274,20 @@ std::unique_ptr<char[]> keep_text(std::span<Outcome<QueryView>> views) {
 
 Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits,
                                      const OtherThreads& others) {
+  if (limits.one_pass) {
+    auto text = std::make_unique_for_overwrite<char[]>(json_text.size() + detail::plain_padding());
+    std::copy(json_text.begin(), json_text.end(), text.get());
+    std::fill_n(text.get() + json_text.size(), detail::plain_padding(), ' ');
+    auto plain = detail::read_plain_batch(std::string_view(text.get(), json_text.size()),
+                                          limits.max_queries, limits.max_depth);
+    if (plain) {
+      QueryBatch batch;
+      batch.texts_.push_back(std::move(text));
+      batch.queries_ = std::move(*plain);
+      batch.one_pass_ = true;
+      return batch;
+    }
+  }
   return with_parsed(json_text, limits.max_depth, [&](dom::element root) -> Outcome<QueryBatch> {
     const auto queries = queries_array(root);
     if (!queries) return queries.error();

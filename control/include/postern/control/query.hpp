@@ -33,7 +33,9 @@ struct QueryInput {
 
 // Queries are read from JSON text with simdjson's DOM parser: the whole text is validated (UTF-8,
 // syntax, nesting up to `max_depth`) before anything is read from it. Text that is not
-// well-formed JSON, or has a duplicate object key, gives an Error with code C723.
+// well-formed JSON, or has a duplicate object key, gives an Error with code C723. Plain queries
+// are first tried in one pass, which gives up on anything else (query_text_plain.hpp): the
+// answer is the same either way.
 
 // {"src", "dst", "proto"?, "srcPostureAttrs"?, "explain"?}; any other field is an error (a typo
 // must not silently change the question). `explain_default` applies when "explain" is absent.
@@ -54,6 +56,9 @@ struct QueryView {
 struct QueryBatchLimits {
   std::size_t max_queries = 100'000;
   std::size_t max_depth = 512;
+  // Plain batches are read in one pass (query_text_plain.hpp); false: always by the validating
+  // reader, which tests compare it with.
+  bool one_pass = true;
 };
 
 // {"queries": [query, ...]} with at most `max_queries`: one Outcome per query, in order, so that a
@@ -62,12 +67,15 @@ struct QueryBatchLimits {
 class QueryBatch {
  public:
   [[nodiscard]] std::span<const Outcome<QueryView>> queries() const { return queries_; }
+  // Whether the batch was read in one pass, viewing its copy of the text (tests ask).
+  [[nodiscard]] bool read_in_one_pass() const { return one_pass_; }
 
  private:
   friend Outcome<QueryBatch> read_query_batch(std::string_view, const QueryBatchLimits&,
                                               const OtherThreads&);
   std::vector<std::unique_ptr<char[]>> texts_;  // the views' text, one block per slice read
   std::vector<Outcome<QueryView>> queries_;
+  bool one_pass_ = false;
 };
 // Errors: C723 (not JSON, or a duplicate key anywhere), C722 (not such an object), C724 (more
 // than max_queries). The text is validated whole on this thread; the queries are then read in

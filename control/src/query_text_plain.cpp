@@ -1,0 +1,169 @@
+#include "query_text_plain.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace postern::control::detail {
+namespace {
+
+namespace ondemand = simdjson::ondemand;
+
+constexpr std::size_t kMinCapacity = 4096;
+// What the one pass descends to: a batch's object, its array, a query, a query's value. It
+// never descends further (a nested value makes it give up before entering it), so the caller's
+// depth limit is kept by comparing it with the shape's depth (kBatchDepth, kQueryDepth), as the
+// validating reader counts it.
+constexpr std::size_t kParserDepth = 8;
+constexpr std::size_t kBatchDepth = 4;
+constexpr std::size_t kQueryDepth = 2;
+// A parser keeps its buffers between calls; beyond this they are given back after each call.
+constexpr std::size_t kKeptCapacity = 1 << 20;
+
+// One parser per thread, as the validating reader keeps its own.
+class ThreadParser {
+ public:
+  // The document of `padded_text`, or nothing when simdjson refuses it (the validating reader
+  // then says why).
+  bool iterate(std::string_view padded_text, ondemand::document& doc) {
+    const auto capacity = std::max(padded_text.size(), kMinCapacity);
+    if (parser_.capacity() < capacity) {
+      if (parser_.allocate(capacity, kParserDepth) != simdjson::SUCCESS) return false;
+    }
+    return parser_
+               .iterate(padded_text.data(), padded_text.size(),
+                        padded_text.size() + simdjson::SIMDJSON_PADDING)
+               .get(doc) == simdjson::SUCCESS;
+  }
+  void release_if_large() {
+    if (parser_.capacity() > kKeptCapacity) parser_ = ondemand::parser();
+  }
+
+ private:
+  ondemand::parser parser_;
+};
+
+ThreadParser& thread_parser() {
+  thread_local ThreadParser parser;
+  return parser;
+}
+
+// A string value without escapes, viewed in the text. simdjson's first stage has checked the
+// whole text (UTF-8, closed strings, no raw control characters), so with no backslash the bytes
+// between the quotes are the string.
+bool plain_string(ondemand::value value, std::string_view& out) {
+  std::string_view token = value.raw_json_token();
+  // simdjson 3.0's token runs to the next one, so it may end with whitespace.
+  const auto last = token.find_last_not_of(" \t\n\r");
+  token = token.substr(0, last == std::string_view::npos ? 0 : last + 1);
+  if (token.size() < 2 || token.front() != '"' || token.back() != '"') return false;
+  const auto inside = token.substr(1, token.size() - 2);
+  if (std::memchr(inside.data(), '\\', inside.size()) != nullptr) return false;
+  out = inside;
+  return true;
+}
+
+bool plain_query(ondemand::object object, QueryView& out) {
+  enum Seen : unsigned { kSrc = 1, kDst = 2, kProto = 4, kExplain = 8 };
+  unsigned seen = 0;
+  for (auto member : object) {
+    if (member.error() != simdjson::SUCCESS) return false;
+    ondemand::field field = std::move(member).value_unsafe();
+    const auto key = field.key();
+    unsigned bit = 0;
+    if (key.unsafe_is_equal("src")) {
+      bit = kSrc;
+    } else if (key.unsafe_is_equal("dst")) {
+      bit = kDst;
+    } else if (key.unsafe_is_equal("proto")) {
+      bit = kProto;
+    } else if (key.unsafe_is_equal("explain")) {
+      bit = kExplain;
+    } else {
+      return false;  // srcPostureAttrs, an unknown field, or a key with an escape
+    }
+    if ((seen & bit) != 0) return false;
+    seen |= bit;
+    if (bit == kExplain) {
+      if (field.value().get_bool().get(out.explain) != simdjson::SUCCESS) return false;
+      continue;
+    }
+    std::string_view text;
+    if (!plain_string(field.value(), text)) return false;
+    if (bit == kSrc) {
+      out.src = text;
+    } else if (bit == kDst) {
+      out.dst = text;
+    } else {
+      out.proto = text;
+    }
+  }
+  return (seen & (kSrc | kDst)) == (kSrc | kDst);
+}
+
+// Reads `doc` through `read`; nothing unless `read` succeeded and consumed the whole text.
+template <class Read>
+auto read_whole(std::string_view padded_text, Read read)
+    -> decltype(read(std::declval<ondemand::document&>())) {
+  auto& parser = thread_parser();
+  ondemand::document doc;
+  decltype(read(doc)) out;
+  if (parser.iterate(padded_text, doc)) {
+    out = read(doc);
+    // Whole: nothing may follow the value (simdjson has no location past the end).
+    if (out && doc.current_location().error() != simdjson::OUT_OF_BOUNDS) out.reset();
+  }
+  parser.release_if_large();
+  return out;
+}
+
+}  // namespace
+
+std::size_t plain_padding() { return simdjson::SIMDJSON_PADDING; }
+
+std::optional<QueryView> read_plain_query(std::string_view padded_text, bool explain_default,
+                                          std::size_t max_depth) {
+  if (max_depth < kQueryDepth) return std::nullopt;
+  return read_whole(padded_text, [&](ondemand::document& doc) -> std::optional<QueryView> {
+    ondemand::object object;
+    if (doc.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
+    QueryView query;
+    query.explain = explain_default;
+    if (!plain_query(object, query)) return std::nullopt;
+    return query;
+  });
+}
+
+std::optional<std::vector<Outcome<QueryView>>> read_plain_batch(std::string_view padded_text,
+                                                                std::size_t max_queries,
+                                                                std::size_t max_depth) {
+  using Queries = std::vector<Outcome<QueryView>>;
+  if (max_depth < kBatchDepth) return std::nullopt;
+  return read_whole(padded_text, [&](ondemand::document& doc) -> std::optional<Queries> {
+    ondemand::object root;
+    if (doc.get_object().get(root) != simdjson::SUCCESS) return std::nullopt;
+    Queries queries;
+    bool have_queries = false;
+    for (auto member : root) {
+      if (member.error() != simdjson::SUCCESS || have_queries) return std::nullopt;
+      ondemand::field field = std::move(member).value_unsafe();
+      if (!field.key().unsafe_is_equal("queries")) return std::nullopt;
+      have_queries = true;
+      ondemand::array array;
+      if (field.value().get_array().get(array) != simdjson::SUCCESS) return std::nullopt;
+      for (auto element : array) {
+        ondemand::object object;
+        if (element.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
+        if (queries.size() == max_queries) return std::nullopt;
+        QueryView query;
+        if (!plain_query(object, query)) return std::nullopt;
+        queries.emplace_back(std::move(query));
+      }
+    }
+    if (!have_queries) return std::nullopt;
+    return queries;
+  });
+}
+
+}  // namespace postern::control::detail
