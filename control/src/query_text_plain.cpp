@@ -55,8 +55,8 @@ ThreadParser& thread_parser() {
 bool plain_string(ondemand::value value, std::string_view& out) {
   std::string_view token = value.raw_json_token();
   // simdjson 3.0's token runs to the next one, so it may end with whitespace.
-  const auto last = token.find_last_not_of(" \t\n\r");
-  token = token.substr(0, last == std::string_view::npos ? 0 : last + 1);
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!token.empty() && space(token.back())) token.remove_suffix(1);
   if (token.size() < 2 || token.front() != '"' || token.back() != '"') return false;
   const auto inside = token.substr(1, token.size() - 2);
   if (std::memchr(inside.data(), '\\', inside.size()) != nullptr) return false;

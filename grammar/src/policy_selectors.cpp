@@ -16,10 +16,12 @@ struct ProtoName {
   std::uint8_t number;
 };
 
+// The names checks send most come first: every check's protocol is looked up in this order.
 constexpr std::array kProtoNames = {
-    ProtoName{"icmp", 1},   ProtoName{"igmp", 2}, ProtoName{"ipv4", 4}, ProtoName{"ip-in-ip", 4},
-    ProtoName{"tcp", 6},    ProtoName{"egp", 8},  ProtoName{"igp", 9},  ProtoName{"udp", 17},
-    ProtoName{"gre", 47},   ProtoName{"esp", 50}, ProtoName{"ah", 51},  ProtoName{"ipv6-icmp", 58},
+    ProtoName{"tcp", 6},    ProtoName{"udp", 17}, ProtoName{"icmp", 1},
+    ProtoName{"igmp", 2},   ProtoName{"ipv4", 4}, ProtoName{"ip-in-ip", 4},
+    ProtoName{"egp", 8},    ProtoName{"igp", 9},  ProtoName{"gre", 47},
+    ProtoName{"esp", 50},   ProtoName{"ah", 51},  ProtoName{"ipv6-icmp", 58},
     ProtoName{"sctp", 132}, ProtoName{"fc", 133},
 };
 
