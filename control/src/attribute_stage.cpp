@@ -1,19 +1,10 @@
 #include "attribute_stage.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::control {
-namespace {
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-}  // namespace
 
 const AttributeStage::Entry* AttributeStage::find(const std::string& device_key,
                                                   const std::string& key) const {
@@ -23,7 +14,7 @@ const AttributeStage::Entry* AttributeStage::find(const std::string& device_key,
 
 void AttributeStage::add_usage(std::string_view key,
                                std::map<std::string, HolderCounts>& counts) const {
-  const auto it = usage_.find(lowercase(key));
+  const auto it = usage_.find(grammar::ascii_lowered(key));
   if (it == usage_.end()) return;
   for (const auto& [spelling, staged] : it->second) {
     auto& total = counts[spelling];
@@ -33,7 +24,7 @@ void AttributeStage::add_usage(std::string_view key,
 
 void AttributeStage::count(const std::string& key, std::size_t type, std::int64_t delta,
                            std::uint64_t batch) {
-  usage_[lowercase(key)][key][type] += delta;
+  usage_[grammar::ascii_lowered(key)][key][type] += delta;
   changes_.push_back(UsageChange{key, type, delta, batch});
 }
 
@@ -57,7 +48,7 @@ void AttributeStage::settle(std::uint64_t batch) {
   std::erase_if(entries_, [&](const auto& item) { return item.second.batch == batch; });
   std::erase_if(changes_, [&](const UsageChange& change) {
     if (change.batch != batch) return false;
-    const auto lower = lowercase(change.key);
+    const auto lower = grammar::ascii_lowered(change.key);
     auto& spellings = usage_[lower];
     auto& counts = spellings[change.key];
     counts[change.type] -= change.delta;

@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <limits>
 
+#include "postern/grammar/ascii.hpp"
 #include "postern/grammar/time.hpp"
 
 namespace postern::control {
@@ -17,14 +17,8 @@ using nlohmann::json;
 
 constexpr std::string_view kZeroTime = "0001-01-01T00:00:00Z";
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool contains_folded(std::string_view haystack, std::string_view needle) {
-  return lower(haystack).find(lower(needle)) != std::string::npos;
+  return grammar::ascii_lowered(haystack).find(grammar::ascii_lowered(needle)) != std::string::npos;
 }
 
 json parse_details(const std::string& text) {

@@ -1,16 +1,11 @@
 #include "attribute_keys.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::engine {
 namespace {
-
-std::string fold(std::string_view key) {
-  std::string out(key);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::size_t& holders_of_type(AttributeKeyUsage& usage, const AttrValue& value) {
   if (std::holds_alternative<std::string>(value)) return usage.string_holders;
@@ -21,7 +16,7 @@ std::size_t& holders_of_type(AttributeKeyUsage& usage, const AttrValue& value) {
 }  // namespace
 
 void AttributeKeyIndex::count(std::string_view key, const AttrValue& value, int delta) {
-  const std::string folded = fold(key);
+  const std::string folded = grammar::ascii_lowered(key);
   auto& spellings = by_folded_key_[folded];
   auto it = std::find_if(spellings.begin(), spellings.end(),
                          [&](const AttributeKeyUsage& u) { return u.spelling == key; });
@@ -40,7 +35,7 @@ void AttributeKeyIndex::count(std::string_view key, const AttrValue& value, int 
 }
 
 std::vector<AttributeKeyUsage> AttributeKeyIndex::usage(std::string_view key) const {
-  const auto it = by_folded_key_.find(fold(key));
+  const auto it = by_folded_key_.find(grammar::ascii_lowered(key));
   return it == by_folded_key_.end() ? std::vector<AttributeKeyUsage>{} : it->second;
 }
 

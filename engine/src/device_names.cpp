@@ -6,16 +6,15 @@
 
 #include "device_naming.hpp"
 #include "postern/engine/query.hpp"
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::engine {
 namespace {
 
-char lower_char(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
 // Appends the lowercase `text` to `arena` (reserved up front, so earlier views stay valid).
 std::string_view fold_into(std::string& arena, std::string_view text) {
   const std::size_t begin = arena.size();
-  for (const char c : text) arena.push_back(lower_char(c));
+  for (const char c : text) arena.push_back(grammar::ascii_lower(c));
   return std::string_view(arena).substr(begin);
 }
 
@@ -228,7 +227,7 @@ DeviceNameIndex::Probe DeviceNameIndex::probe(std::string_view name) const {
   // Only a name with capitals needs a lowercase copy to hash.
   if (std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
     p.folded_.assign(name);
-    for (auto& c : p.folded_) c = lower_char(c);
+    for (auto& c : p.folded_) c = grammar::ascii_lower(c);
     p.folded_hash_ = std::hash<std::string_view>{}(p.folded_);
   } else {
     p.folded_hash_ = p.name_hash_;

@@ -12,10 +12,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <string>
 #include <unordered_map>
 #include <utility>
+
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::engine {
 namespace {
@@ -26,12 +27,6 @@ using simdjson::simdjson_error;
 constexpr std::size_t kMaxErrors = 50;
 constexpr std::array<std::string_view, 7> kRoles = {
     "owner", "admin", "member", "network-admin", "it-admin", "billing-admin", "auditor"};
-
-std::string lower_ascii(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // `base["key"]` with the key JSON-escaped, as the paths have always been written.
 std::string key_path(std::string_view base, std::string_view key) {
@@ -608,7 +603,7 @@ class Loader {
   // Built-in node:* attributes come from the API fields unless `attributes` already has them.
   static void derive_builtins(Device& device) {
     if (!device.os.empty() && !device.attributes.contains("node:os")) {
-      device.attributes.emplace("node:os", lower_ascii(device.os));
+      device.attributes.emplace("node:os", grammar::ascii_lowered(device.os));
     }
     if (!device.client_version.empty() && !device.attributes.contains("node:tsVersion")) {
       device.attributes.emplace("node:tsVersion",

@@ -1,9 +1,9 @@
 // Error collection, case-insensitive key matching and typed accessors used by policy lowering.
 #include <algorithm>
-#include <cctype>
 #include <utility>
 
 #include "policy_lower_detail.hpp"
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::grammar::policy::detail {
 
@@ -53,20 +53,9 @@ StrRef StrRef::slice(std::size_t offset, std::size_t length) const {
 }
 
 // ASCII only, without a locale call per byte: policy keys and protocol names are ASCII.
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+bool iequals(std::string_view a, std::string_view b) { return ascii_iequals(a, b); }
 
-std::string lower_ascii(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string lower_ascii(std::string_view text) { return ascii_lowered(text); }
 
 std::string describe(json::Kind kind) {
   switch (kind) {

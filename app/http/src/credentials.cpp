@@ -47,10 +47,10 @@ std::optional<Credential> parse_authorization(std::string_view header_value) {
   const auto parameter = detail::trim(value.substr(space + 1));
   if (parameter.empty() || parameter.find(' ') != std::string_view::npos) return std::nullopt;
 
-  if (detail::iequals(scheme, "Bearer")) {
+  if (detail::ascii_iequals(scheme, "Bearer")) {
     return Credential{Credential::Scheme::Bearer, std::string(parameter), {}};
   }
-  if (!detail::iequals(scheme, "Basic")) return std::nullopt;
+  if (!detail::ascii_iequals(scheme, "Basic")) return std::nullopt;
   const auto decoded = base64_decode(parameter);
   if (!decoded) return std::nullopt;
   const auto colon = decoded->find(':');

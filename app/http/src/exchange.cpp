@@ -88,7 +88,7 @@ Exchange::Verdict Exchange::admit(const RequestHeader& header, bool has_body, bo
             false};
   }
   const auto expect = request_.headers.get("Expect");
-  return {std::nullopt, has_body && expect && iequals(trim(*expect), "100-continue")};
+  return {std::nullopt, has_body && expect && ascii_iequals(trim(*expect), "100-continue")};
 }
 
 std::optional<Response> Exchange::check_target(const RequestHeader& header,

@@ -46,7 +46,7 @@ void NameValueList::add(std::string name, std::string value) {
 }
 
 bool NameValueList::same_name(std::string_view a, std::string_view b) const {
-  return case_insensitive_ ? detail::iequals(a, b) : a == b;
+  return case_insensitive_ ? detail::ascii_iequals(a, b) : a == b;
 }
 
 std::optional<std::string_view> NameValueList::get(std::string_view name) const {

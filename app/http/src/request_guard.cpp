@@ -35,7 +35,7 @@ std::optional<std::string> host_name(std::string_view host_header) {
   }
   if (!rest.empty() && (rest.front() != ':' || !all_digits(rest.substr(1)))) return std::nullopt;
   if (name.empty()) return std::nullopt;
-  return to_lower(name);
+  return ascii_lowered(name);
 }
 
 bool is_loopback_name(std::string_view name) { return grammar::ip::is_loopback_host(name); }
@@ -56,25 +56,26 @@ bool HostRule::allows(std::string_view host_header) const {
 bool same_origin(std::string_view origin, std::string_view host_header, bool tls) {
   const std::string_view scheme = tls ? "https://" : "http://";
   const auto trimmed = trim(origin);
-  if (trimmed.size() <= scheme.size() || !iequals(trimmed.substr(0, scheme.size()), scheme)) {
+  if (trimmed.size() <= scheme.size() || !ascii_iequals(trimmed.substr(0, scheme.size()), scheme)) {
     return false;
   }
-  return iequals(trimmed.substr(scheme.size()), trim(host_header));
+  return ascii_iequals(trimmed.substr(scheme.size()), trim(host_header));
 }
 
 bool origin_listed(std::string_view origin, const std::vector<std::string>& origins) {
-  return std::any_of(origins.begin(), origins.end(),
-                     [&](const std::string& listed) { return iequals(trim(origin), listed); });
+  return std::any_of(origins.begin(), origins.end(), [&](const std::string& listed) {
+    return ascii_iequals(trim(origin), listed);
+  });
 }
 
 bool content_type_accepted(std::optional<std::string_view> content_type,
                            const std::vector<std::string>& accepted) {
   if (accepted.empty()) return true;
   if (!content_type) return false;
-  // iequals compares without a lowered copy: this runs for every request with a body.
+  // ascii_iequals compares without a lowered copy: this runs for every request with a body.
   const auto type = trim(content_type->substr(0, content_type->find(';')));
   return std::any_of(accepted.begin(), accepted.end(),
-                     [&](const std::string& candidate) { return iequals(type, candidate); });
+                     [&](const std::string& candidate) { return ascii_iequals(type, candidate); });
 }
 
 }  // namespace postern::http::detail

@@ -6,10 +6,13 @@
 #include <string>
 #include <string_view>
 
+#include "postern/grammar/ascii.hpp"
+
 namespace postern::http::detail {
 
-[[nodiscard]] bool iequals(std::string_view a, std::string_view b);
-[[nodiscard]] std::string to_lower(std::string_view text);
+// Header names, schemes and media types compare as ASCII, case-insensitively.
+using grammar::ascii_iequals;
+using grammar::ascii_lowered;
 [[nodiscard]] std::string_view trim(std::string_view text);
 
 // At most `max_bytes` of `text` with control and non-ASCII bytes shown as \xNN, and "..." when
