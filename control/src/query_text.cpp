@@ -178,13 +178,30 @@ auto with_parsed(std::string_view text, std::size_t max_depth, Read read)
   return out;
 }
 
-// `text` followed by the padding the one-pass reader needs, in this thread's buffer.
-std::string_view padded_copy(std::string_view text) {
-  thread_local std::string buffer;
-  buffer.assign(text);
-  buffer.append(detail::plain_padding(), ' ');
-  return std::string_view(buffer.data(), text.size());
-}
+// A single query's text followed by the padding the one-pass reader needs, in a buffer kept per
+// thread unless a large text grew it.
+class PaddedCopy {
+ public:
+  explicit PaddedCopy(std::string_view text) : buffer_(thread_buffer()) {
+    buffer_.assign(text);
+    buffer_.append(detail::plain_padding(), ' ');
+  }
+  ~PaddedCopy() {
+    if (buffer_.capacity() > kKeptCapacity) std::string().swap(buffer_);
+  }
+  PaddedCopy(const PaddedCopy&) = delete;
+  PaddedCopy& operator=(const PaddedCopy&) = delete;
+  [[nodiscard]] std::string_view text() const {
+    return std::string_view(buffer_.data(), buffer_.size() - detail::plain_padding());
+  }
+
+ private:
+  static std::string& thread_buffer() {
+    thread_local std::string buffer;
+    return buffer;
+  }
+  std::string& buffer_;
+};
 
 QueryInput input_of(QueryView view) {
   QueryInput input;
@@ -204,9 +221,11 @@ QueryInput input_of(QueryView view) {
 
 Outcome<QueryInput> read_query(std::string_view json_text, bool explain_default,
                                std::size_t max_depth) {
-  if (const auto plain =
-          detail::read_plain_query(padded_copy(json_text), explain_default, max_depth)) {
-    return input_of(*plain);
+  {
+    const PaddedCopy padded(json_text);
+    if (auto plain = detail::read_plain_query(padded.text(), explain_default, max_depth)) {
+      return input_of(std::move(*plain));  // copied out before the buffer is reused
+    }
   }
   return with_parsed(json_text, max_depth, [&](dom::element root) -> Outcome<QueryInput> {
     auto view = query(root, explain_default);

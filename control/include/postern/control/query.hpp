@@ -73,13 +73,15 @@ class QueryBatch {
  private:
   friend Outcome<QueryBatch> read_query_batch(std::string_view, const QueryBatchLimits&,
                                               const OtherThreads&);
-  std::vector<std::unique_ptr<char[]>> texts_;  // the views' text, one block per slice read
+  // The views' text: a padded copy of the whole text when read in one pass, else one block of
+  // the strings per slice read.
+  std::vector<std::unique_ptr<char[]>> texts_;
   std::vector<Outcome<QueryView>> queries_;
   bool one_pass_ = false;
 };
 // Errors: C723 (not JSON, or a duplicate key anywhere), C722 (not such an object), C724 (more
-// than max_queries). The text is validated whole on this thread; the queries are then read in
-// slices here and on `others` (run_slices).
+// than max_queries). A plain batch is read in one pass on this thread; any other text is validated
+// whole on this thread and its queries are then read in slices here and on `others` (run_slices).
 Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits,
                                      const OtherThreads& others);
 
