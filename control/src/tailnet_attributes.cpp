@@ -18,6 +18,10 @@ namespace {
 
 using grammar::DiagCode;
 
+// A device's attributes, room for which is made at once: a device holds its node:* attributes
+// (5 from Tailscale) and a few custom or provider ones.
+constexpr std::size_t kExpectedAttributes = 16;
+
 Error unknown_device(std::string_view device) {
   return not_found(DiagCode::C744, fmt::format("no single device is named `{}`", device),
                    "use the device's id, nodeId, address, FQDN or hostname");
@@ -193,6 +197,7 @@ Outcome<DeviceAttributesView> Tailnet::device_attributes(std::string_view device
   }
   // A reload between the snapshot and the lock may have replaced the file: index with care.
   const auto* file = *index < base->devices.size() ? &base->devices[*index] : nullptr;
+  view.attributes.reserve(kExpectedAttributes);
   snap->visit_attributes(*index, [&](const std::string& key, const engine::AttrValue& value) {
     AttributeView a{key, value, "inventory", std::nullopt, std::nullopt};
     if (key.rfind("node:", 0) == 0) a.source = "node";
