@@ -4,6 +4,7 @@
 
 #include "answer_text.hpp"
 #include "decision_json.hpp"
+#include "postern/control/plain_json.hpp"
 #include "postern/grammar/time.hpp"
 #include "postern/sync/clock.hpp"
 #include "serve_routes.hpp"
@@ -67,6 +68,36 @@ control::Outcome<WriteInput> read_write(const nlohmann::json& body, bool needs_v
   return in;
 }
 
+// The usual body ({"value"} with "expiry" and "comment" as strings) read in one pass; nothing
+// for any other body, or one that breaks a rule above, which read_write then reads and answers.
+std::optional<WriteInput> plain_write(const http::Request& req) {
+  const auto object = control::read_plain_object(req.body, req.max_json_depth);
+  if (!object) return std::nullopt;
+  WriteInput in;
+  for (const auto& [key, value] : object->members()) {
+    const auto* text = std::get_if<std::string_view>(&value);
+    if (key == "value") {
+      if (text != nullptr) {
+        in.value = engine::AttrValue(std::string(*text));
+      } else if (const auto* number = std::get_if<double>(&value)) {
+        in.value = engine::AttrValue(*number);
+      } else {
+        in.value = engine::AttrValue(std::get<bool>(value));
+      }
+    } else if (key == "expiry" && text != nullptr) {
+      const auto parsed = timefmt::parse_rfc3339(std::string(*text));
+      if (!parsed) return std::nullopt;
+      if (!timefmt::is_zero_time(*parsed)) in.expiry = *parsed;
+    } else if (key == "comment" && text != nullptr) {
+      in.comment = std::string(*text);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!in.value) return std::nullopt;
+  return in;
+}
+
 // Answers an edit with the device's attributes in Postern's shape, or the edit's error.
 std::function<void(const control::Done&)> attributes_answer(
     std::shared_ptr<http::PendingResponse> pending, ApiContext& context, std::string device) {
@@ -86,11 +117,15 @@ void install_device_routes(http::Router& router, ApiContext& context) {
   });
 
   router.post("/v1/devices/{id}/attributes/{key}", [&context](const http::Request& req) {
-    const auto body = req.json();
-    if (!body.ok()) return http::Response::error(400, body.error);
-    const auto input = read_write(*body.value, true);
-    if (!input) return error_response(input.error(), context.log);
-    const auto& in = input.value();
+    auto input = plain_write(req);
+    if (!input) {
+      const auto body = req.json();
+      if (!body.ok()) return http::Response::error(400, body.error);
+      auto read = read_write(*body.value, true);
+      if (!read) return error_response(read.error(), context.log);
+      input = std::move(read.value());
+    }
+    const auto& in = *input;
     auto pending = std::make_shared<http::PendingResponse>();
     context.tailnet.set_attribute_async(
         *req.param("id"), std::string(*req.param("key")), *in.value, in.expiry, in.comment,

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "postern/control/plain_json.hpp"
+
 namespace postern::control::detail {
 namespace {
 
@@ -61,6 +63,18 @@ bool plain_string(ondemand::value value, std::string_view& out) {
   const auto inside = token.substr(1, token.size() - 2);
   if (std::memchr(inside.data(), '\\', inside.size()) != nullptr) return false;
   out = inside;
+  return true;
+}
+
+// A member's key without escapes, viewed in the text: it ends at the first quote, which no
+// backslash before it could have escaped.
+bool plain_key(ondemand::field& field, std::string_view& out) {
+  const char* const begin = field.key().raw();
+  const char* end = begin;
+  for (; *end != '"'; ++end) {
+    if (*end == '\\') return false;
+  }
+  out = std::string_view(begin, static_cast<std::size_t>(end - begin));
   return true;
 }
 
@@ -167,3 +181,84 @@ std::optional<std::vector<Outcome<QueryView>>> read_plain_batch(std::string_view
 }
 
 }  // namespace postern::control::detail
+
+namespace postern::control {
+namespace {
+
+using detail::plain_padding;
+
+// A number as a double, whole numbers converted from their exact value (so -0 is 0), as
+// nlohmann's reader gives them.
+std::optional<double> plain_number(detail::ondemand::value value) {
+  const std::string_view token = value.raw_json_token();
+  if (token.find_first_of(".eE") != std::string_view::npos) {
+    double number = 0;
+    if (value.get_double().get(number) != simdjson::SUCCESS) return std::nullopt;
+    return number;
+  }
+  std::int64_t whole = 0;
+  if (value.get_int64().get(whole) == simdjson::SUCCESS) return static_cast<double>(whole);
+  std::uint64_t large = 0;
+  if (value.get_uint64().get(large) == simdjson::SUCCESS) return static_cast<double>(large);
+  return std::nullopt;  // beyond 64 bits: the validating reader decides
+}
+
+// A scalar member's value, or nothing for a nested, null or escaped one.
+std::optional<std::variant<std::string_view, double, bool>> plain_scalar(
+    detail::ondemand::value value) {
+  detail::ondemand::json_type type;
+  if (value.type().get(type) != simdjson::SUCCESS) return std::nullopt;
+  switch (type) {
+    case detail::ondemand::json_type::string: {
+      std::string_view text;
+      if (!detail::plain_string(value, text)) return std::nullopt;
+      return text;
+    }
+    case detail::ondemand::json_type::number:
+      return plain_number(value);
+    case detail::ondemand::json_type::boolean: {
+      bool flag = false;
+      if (value.get_bool().get(flag) != simdjson::SUCCESS) return std::nullopt;
+      return flag;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<PlainObject> read_plain_object(std::string_view json_text, std::size_t max_depth) {
+  if (max_depth < detail::kQueryDepth) return std::nullopt;
+  PlainObject object;
+  object.text_ = std::make_unique_for_overwrite<char[]>(json_text.size() + plain_padding());
+  std::copy(json_text.begin(), json_text.end(), object.text_.get());
+  std::fill_n(object.text_.get() + json_text.size(), plain_padding(), ' ');
+  const std::string_view padded(object.text_.get(), json_text.size());
+  const auto read = detail::read_whole(padded, [&](detail::ondemand::document& doc) {
+    std::optional<bool> whole;
+    detail::ondemand::object members;
+    if (doc.get_object().get(members) != simdjson::SUCCESS) return whole;
+    for (auto member : members) {
+      if (member.error() != simdjson::SUCCESS) return whole;
+      detail::ondemand::field field = std::move(member).value_unsafe();
+      std::string_view key;
+      // A key with an escape, or repeated: the validating reader decides.
+      if (!detail::plain_key(field, key) || object.members_.size() == kMaxPlainMembers) {
+        return whole;
+      }
+      for (const auto& seen : object.members_) {
+        if (seen.key == key) return whole;
+      }
+      auto value = plain_scalar(field.value());
+      if (!value) return whole;
+      object.members_.push_back({key, *value});
+    }
+    whole = true;
+    return whole;
+  });
+  if (!read) return std::nullopt;
+  return object;
+}
+
+}  // namespace postern::control

@@ -378,6 +378,13 @@ TEST_CASE("attribute writes follow the §8.3 rules", "[app][server][attributes]"
   CHECK(status("POST", dev + "custom:score", {{"value", 1}, {"expiry", rfc3339_in(-60)}}) == 400);
   CHECK(status("POST", "/v1/devices/nosuch/attributes/custom:score", {{"value", 1}}) == 404);
   CHECK(c.call("GET", "/v1/devices/nosuch/attributes").status == 404);
+  // Bodies the one-pass reader leaves to the validating one (decisions H28) answer as before.
+  CHECK(c.call("POST", dev + "custom:score", R"({"value": 1, "value": 2})").status == 400);
+  CHECK(c.call("POST", dev + "custom:score", R"({"value": null})").status == 400);
+  CHECK(c.call("POST", dev + "custom:score", R"({"value": 1} x)").status == 400);
+  CHECK(c.call("POST", dev + "custom:level", R"({"value": 5, "expiry": null})").status == 200);
+  CHECK(c.call("POST", dev + "custom:note", R"({"value": "gold"})").status == 200);
+  CHECK(c.ok("GET", "/v1/devices/carol-mbp/attributes")["attributes"]["custom:note"] == "gold");
   // One type per key across the tailnet: bob-linux holds custom:tier as a string (inventory).
   CHECK(status("POST", dev + "custom:tier", {{"value", 3}}) == 409);
   CHECK(status("POST", dev + "custom:tier", {{"value", "silver"}}) == 200);
