@@ -32,12 +32,47 @@ void append_number(std::string& out, std::int64_t value) {
   out.append(digits.data(), digits.size());
 }
 
-void append_rule(std::string& out, const AnswerFile& file, const engine::RuleRef& rule) {
+void format_rule(std::string& out, const AnswerFile& file, const engine::RuleRef& rule) {
   out += file.rule_opening();
   append_number(out, rule.line);
   out += R"(,"rule":")"sv;
   engine::append_rule_name(out, rule);
   out += R"("})"sv;
+}
+
+bool same_owner(const std::weak_ptr<const void>& a, const std::weak_ptr<const void>& b) {
+  return !a.owner_before(b) && !b.owner_before(a);
+}
+
+// Each rule's "rule" object, made once per policy load on this thread: a batch writes one per
+// accepted query. A weak_ptr to the policy tells loads apart even when a new one is allocated
+// where an old one was; the texts are bounded by the policy's rules.
+class RuleTexts {
+ public:
+  std::string_view text(const AnswerFile& file, const engine::RuleRef& rule) {
+    if (!same_owner(policy_, file.policy())) {
+      policy_ = file.policy();
+      acls_.clear();
+      grants_.clear();
+    }
+    auto& texts = rule.kind == engine::RuleKind::Acl ? acls_ : grants_;
+    if (rule.index >= texts.size()) texts.resize(rule.index + 1);
+    auto& text = texts[rule.index];
+    if (text.empty()) format_rule(text, file, rule);
+    return text;
+  }
+
+ private:
+  std::weak_ptr<const void> policy_;
+  std::vector<std::string> acls_;
+  std::vector<std::string> grants_;
+};
+
+void append_rule(std::string& out, const AnswerFile& file, const engine::RuleRef& rule) {
+  static const std::weak_ptr<const void> kNone;
+  if (same_owner(file.policy(), kNone)) return format_rule(out, file, rule);
+  thread_local RuleTexts texts;
+  out += texts.text(file, rule);
 }
 
 void append_near_misses(std::string& out, const AnswerFile& file,
@@ -89,8 +124,11 @@ void append_json_string(std::string& out, std::string_view text) {
              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-AnswerFile::AnswerFile(const grammar::SourceFile& file)
-    : file_(&file), label_(policy_file_label(file)), rule_opening_(R"({"file":)"sv) {
+AnswerFile::AnswerFile(const grammar::SourceFile& file, std::shared_ptr<const void> policy)
+    : file_(&file),
+      label_(policy_file_label(file)),
+      rule_opening_(R"({"file":)"sv),
+      policy_(policy) {
   append_json_string(rule_opening_, label_);
   rule_opening_ += R"(,"line":)"sv;
 }

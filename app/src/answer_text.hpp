@@ -5,6 +5,7 @@
 // explained deny is delegated to them.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -20,18 +21,21 @@ void append_json_string(std::string& out, std::string_view text);
 
 // The policy file as answers name it (policy_file_label) with the opening of their "rule"
 // objects, `{"file":"<label>","line":`, written once instead of once per answer. Refers to
-// `file`, which must outlive it.
+// `file`, which must outlive it. Given the snapshot's policy_identity(), each rule's whole
+// "rule" object is also made once per policy load and thread, not once per answer.
 class AnswerFile {
  public:
-  explicit AnswerFile(const grammar::SourceFile& file);
+  explicit AnswerFile(const grammar::SourceFile& file, std::shared_ptr<const void> policy = {});
   [[nodiscard]] const grammar::SourceFile& source() const { return *file_; }
   [[nodiscard]] std::string_view label() const { return label_; }
   [[nodiscard]] std::string_view rule_opening() const { return rule_opening_; }
+  [[nodiscard]] const std::weak_ptr<const void>& policy() const { return policy_; }
 
  private:
   const grammar::SourceFile* file_;
   std::string_view label_;  // in file's path
   std::string rule_opening_;
+  std::weak_ptr<const void> policy_;  // empty: rule objects are written per answer
 };
 
 // {"allow", "decision", "results": [decision_json...]} for one /v1/check query, the file named

@@ -16,20 +16,20 @@
 namespace postern::server {
 namespace {
 
-// The answer file of `file`, made once per policy file and thread rather than per check. A
-// cached one is reused only for the same object with the same path: it never reads a file that
-// a reload has freed, and a new file at a freed one's address is told apart by its path.
-const app::AnswerFile& answer_file_for(const grammar::SourceFile& file) {
+// The answer file of the snapshot's policy, made once per policy load and thread rather than
+// per check. A cached one is reused only for the same load (a weak_ptr to its policy: a new
+// load is told apart even at a freed one's address), so it never reads a file a reload freed.
+const app::AnswerFile& answer_file_for(const engine::Snapshot& snapshot) {
   struct Cached {
-    const grammar::SourceFile* file = nullptr;
-    std::string path;
+    std::weak_ptr<const void> policy;
     std::optional<app::AnswerFile> answer_file;
   };
   thread_local Cached cached;
-  if (cached.file != &file || cached.path != file.path()) {
-    cached.answer_file.emplace(file);
-    cached.file = &file;
-    cached.path = file.path();
+  const auto policy = snapshot.policy_identity();
+  if (!cached.answer_file || cached.policy.owner_before(policy) ||
+      policy.owner_before(cached.policy)) {
+    cached.answer_file.emplace(snapshot.file(), policy);
+    cached.policy = policy;
   }
   return *cached.answer_file;
 }
@@ -48,7 +48,9 @@ class BatchStream {
 
   BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, control::QueryBatch batch,
               http::Helpers* helpers)
-      : snapshot_(std::move(snapshot)), batch_(std::move(batch)), file_(snapshot_->file()) {
+      : snapshot_(std::move(snapshot)),
+        batch_(std::move(batch)),
+        file_(snapshot_->file(), snapshot_->policy_identity()) {
     if (helpers != nullptr) others_ = other_threads(*helpers);
   }
 
@@ -120,7 +122,7 @@ void install_query_routes(http::Router& router, ApiContext& context) {
     if (!checked) return error_response(checked.error(), context.log);
     ++context.checks_answered;
     http::Response response;
-    app::append_check_answer(response.body, answer_file_for(snap->file()), checked.value(),
+    app::append_check_answer(response.body, answer_file_for(*snap), checked.value(),
                              input.value().explain);
     return response;
   });

@@ -142,6 +142,7 @@ Expiries Snapshot::expiries(DeviceIndex index) const {
 }
 
 const grammar::SourceFile& Snapshot::file() const noexcept { return data_->policy->file; }
+std::shared_ptr<const void> Snapshot::policy_identity() const noexcept { return data_->policy; }
 std::int64_t Snapshot::now() const noexcept { return data_->now; }
 
 // ---- Engine ----

@@ -49,7 +49,11 @@ std::string expected_check(const engine::Snapshot& snap, const control::CheckAns
 TEST_CASE("single-check answers are the nlohmann shapes byte for byte", "[answer_text]") {
   Fixture f;
   const auto snap = f.tailnet->snapshot();
-  const app::AnswerFile file(snap->file());
+  // Rule objects written per answer, or once per policy load on this thread (twice over, so
+  // that the second round reads what the first made).
+  const bool per_load = GENERATE(false, true, true);
+  const app::AnswerFile file(snap->file(),
+                             per_load ? snap->policy_identity() : std::shared_ptr<const void>());
   const std::string label(file.label());
   CHECK(label == "policy.hujson");
   const std::vector<std::pair<std::string, std::string>> queries = {
@@ -76,7 +80,9 @@ TEST_CASE("single-check answers are the nlohmann shapes byte for byte", "[answer
 TEST_CASE("batch answers are the nlohmann shapes byte for byte", "[answer_text]") {
   Fixture f;
   const auto snap = f.tailnet->snapshot();
-  const app::AnswerFile file(snap->file());
+  const bool per_load = GENERATE(false, true, true);
+  const app::AnswerFile file(snap->file(),
+                             per_load ? snap->policy_identity() : std::shared_ptr<const void>());
   const std::string label(file.label());
   std::vector<std::pair<std::string, std::string>> produced;
   control::BatchChecker checker(snap, [&](const control::BatchChecker::Answer& a) {
@@ -101,6 +107,41 @@ TEST_CASE("batch answers are the nlohmann shapes byte for byte", "[answer_text]"
   checker.finish();
   REQUIRE(produced.size() == 6);
   for (const auto& [fast, reference] : produced) CHECK(fast == reference);
+}
+
+TEST_CASE("rule objects made once per policy load name that load's lines", "[answer_text]") {
+  // Two loads of files with the same label, whose acls[0] sits on different lines, answered in
+  // turn on one thread: each answer names its own load's line.
+  const grammar::SourceFile first("one/policy.hujson", "{}");
+  const grammar::SourceFile second("two/policy.hujson", "{}");
+  const auto accept_text = [](const app::AnswerFile& file, std::uint32_t line, std::size_t index) {
+    engine::Decision decision;
+    decision.allow = true;
+    decision.reason = engine::Reason::Rule;
+    decision.rule = engine::RuleRef{engine::RuleKind::Acl, index, {}, line};
+    control::BatchChecker::Answer answer;
+    answer.accept = true;
+    answer.decision = &decision;
+    std::string text;
+    app::append_batch_answer(text, file, answer);
+    return text;
+  };
+  const auto expected = [](std::uint32_t line, std::size_t index) {
+    return R"({"allow":true,"decision":"accept","rule":{"file":"policy.hujson","line":)" +
+           std::to_string(line) + R"(,"rule":"acls[)" + std::to_string(index) + R"(]"}})";
+  };
+  auto load_one = std::make_shared<int>(1);
+  const auto load_two = std::make_shared<int>(2);
+  for (int round = 0; round < 2; ++round) {
+    CHECK(accept_text(app::AnswerFile(first, load_one), 3, 0) == expected(3, 0));
+    CHECK(accept_text(app::AnswerFile(first, load_one), 4, 1) == expected(4, 1));
+    CHECK(accept_text(app::AnswerFile(second, load_two), 9, 0) == expected(9, 0));
+  }
+  // A load made after the first was freed (perhaps at its address) is a new load.
+  load_one.reset();
+  const auto load_three = std::make_shared<int>(3);
+  CHECK(accept_text(app::AnswerFile(first, load_three), 5, 0) == expected(5, 0));
+  CHECK(accept_text(app::AnswerFile(second, load_two), 9, 0) == expected(9, 0));
 }
 
 TEST_CASE("strings that need escaping are escaped as nlohmann does", "[answer_text]") {

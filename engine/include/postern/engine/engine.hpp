@@ -229,6 +229,9 @@ class Snapshot {
   // so O(postures)); `explain` also lists each failing condition with the device's value.
   [[nodiscard]] std::vector<PostureResult> posture_results(DeviceIndex index, bool explain) const;
   [[nodiscard]] const grammar::SourceFile& file() const noexcept;
+  // The compiled policy this snapshot answers with, as an identity only: every snapshot of one
+  // policy load shares it, and no later load can (a weak_ptr to it tells them apart for good).
+  [[nodiscard]] std::shared_ptr<const void> policy_identity() const noexcept;
   [[nodiscard]] std::int64_t now() const noexcept;
   [[nodiscard]] const SnapshotData& data() const noexcept { return *data_; }
 
