@@ -558,6 +558,24 @@ TEST_CASE("policy reloads: a valid change is served, an invalid one keeps the ol
     CHECK(c.decision("carol-mbp", "db-1:5432") == "accept");
   }
 
+  SECTION("answers name the reloaded file's lines, the same path") {
+    const json query = {{"src", "alice-mbp"}, {"dst", "web-1:80"}};
+    const auto single_line = [&] {
+      return c.ok("POST", "/v1/check", query)["results"][0]["rule"]["line"].get<int>();
+    };
+    const auto batch_line = [&] {
+      const json body = {{"queries", json::array({query})}};
+      return c.ok("POST", "/v1/check/batch", body)["results"][0]["rule"]["line"].get<int>();
+    };
+    const int line = single_line();
+    CHECK(batch_line() == line);
+    write_file(policy, "// two lines\n// down\n" + original);
+    server.process().signal(SIGHUP);
+    REQUIRE(server.process().wait_for_stderr("reloaded: policy version"));
+    CHECK(single_line() == line + 2);
+    CHECK(batch_line() == line + 2);
+  }
+
   SECTION("SIGHUP reloads; a policy whose tests fail is rejected too") {
     // The tests block now expects something the rules deny.
     write_file(policy, replace_once(original, R"("deny":            ["printer:631"],)",
