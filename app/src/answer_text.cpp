@@ -69,8 +69,7 @@ class RuleTexts {
 };
 
 void append_rule(std::string& out, const AnswerFile& file, const engine::RuleRef& rule) {
-  static const std::weak_ptr<const void> kNone;
-  if (same_owner(file.policy(), kNone)) return format_rule(out, file, rule);
+  if (!file.keeps_rules()) return format_rule(out, file, rule);
   thread_local RuleTexts texts;
   out += texts.text(file, rule);
 }
@@ -128,7 +127,8 @@ AnswerFile::AnswerFile(const grammar::SourceFile& file, std::shared_ptr<const vo
     : file_(&file),
       label_(policy_file_label(file)),
       rule_opening_(R"({"file":)"sv),
-      policy_(policy) {
+      policy_(policy),
+      keeps_rules_(policy != nullptr) {
   append_json_string(rule_opening_, label_);
   rule_opening_ += R"(,"line":)"sv;
 }

@@ -30,12 +30,14 @@ class AnswerFile {
   [[nodiscard]] std::string_view label() const { return label_; }
   [[nodiscard]] std::string_view rule_opening() const { return rule_opening_; }
   [[nodiscard]] const std::weak_ptr<const void>& policy() const { return policy_; }
+  [[nodiscard]] bool keeps_rules() const { return keeps_rules_; }
 
  private:
   const grammar::SourceFile* file_;
   std::string_view label_;  // in file's path
   std::string rule_opening_;
-  std::weak_ptr<const void> policy_;  // empty: rule objects are written per answer
+  std::weak_ptr<const void> policy_;
+  bool keeps_rules_ = false;  // without a policy, rule objects are written per answer
 };
 
 // {"allow", "decision", "results": [decision_json...]} for one /v1/check query, the file named
