@@ -20,10 +20,6 @@ namespace {
 namespace dom = simdjson::dom;
 using grammar::DiagCode;
 
-constexpr std::size_t kMinCapacity = 4096;
-// A parser keeps its buffers between calls; beyond this they are given back after each call.
-constexpr std::size_t kKeptCapacity = 1 << 20;
-
 Error malformed(std::string_view reason) {
   return invalid(DiagCode::C723, fmt::format("not well-formed JSON: {}", reason),
                  "send one JSON value, UTF-8, without comments or trailing commas");
@@ -38,27 +34,14 @@ Error invalid_query(std::string message, std::string help = {}) {
   return invalid(DiagCode::C722, std::move(message), std::move(help));
 }
 
-// One parser per thread, its buffers kept between calls unless a large text grew them.
-class ThreadParser {
- public:
-  simdjson::error_code parse(std::string_view text, std::size_t max_depth, dom::element& root) {
-    const auto capacity = std::max(text.size(), kMinCapacity);
-    if (parser_.max_depth() != max_depth || parser_.capacity() < capacity) {
-      if (const auto error = parser_.allocate(capacity, max_depth); error) return error;
-    }
-    return parser_.parse(text.data(), text.size(), true).get(root);
+// `text` parsed by this thread's DOM parser, grown to the text and the depth limit.
+simdjson::error_code parse(dom::parser& parser, std::string_view text, std::size_t max_depth,
+                           dom::element& root) {
+  const auto capacity = std::max(text.size(), detail::kMinCapacity);
+  if (parser.max_depth() != max_depth || parser.capacity() < capacity) {
+    if (const auto error = parser.allocate(capacity, max_depth); error) return error;
   }
-  void release_if_large() {
-    if (parser_.capacity() > kKeptCapacity) parser_ = dom::parser();
-  }
-
- private:
-  dom::parser parser_;
-};
-
-ThreadParser& thread_parser() {
-  thread_local ThreadParser parser;
-  return parser;
+  return parser.parse(text.data(), text.size(), true).get(root);
 }
 
 std::string parse_failure_reason(simdjson::error_code error, std::size_t max_depth) {
@@ -167,14 +150,14 @@ Outcome<QueryView> query(dom::element value, bool explain_default) {
 template <class Read>
 auto with_parsed(std::string_view text, std::size_t max_depth, Read read)
     -> decltype(read(dom::element())) {
-  auto& parser = thread_parser();
+  auto& parser = detail::thread_parser<dom::parser>();
   dom::element root;
-  if (const auto error = parser.parse(text, max_depth, root); error) {
-    parser.release_if_large();
+  if (const auto error = parse(parser, text, max_depth, root); error) {
+    detail::release_if_large(parser);
     return malformed(parse_failure_reason(error, max_depth));
   }
   auto out = read(root);
-  parser.release_if_large();
+  detail::release_if_large(parser);
   return out;
 }
 
@@ -187,7 +170,7 @@ class PaddedCopy {
     buffer_.append(detail::plain_padding(), ' ');
   }
   ~PaddedCopy() {
-    if (buffer_.capacity() > kKeptCapacity) std::string().swap(buffer_);
+    if (buffer_.capacity() > detail::kKeptCapacity) std::string().swap(buffer_);
   }
   PaddedCopy(const PaddedCopy&) = delete;
   PaddedCopy& operator=(const PaddedCopy&) = delete;
@@ -294,9 +277,7 @@ std::unique_ptr<char[]> keep_text(std::span<Outcome<QueryView>> views) {
 Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits,
                                      const OtherThreads& others) {
   if (limits.one_pass) {
-    auto text = std::make_unique_for_overwrite<char[]>(json_text.size() + detail::plain_padding());
-    std::copy(json_text.begin(), json_text.end(), text.get());
-    std::fill_n(text.get() + json_text.size(), detail::plain_padding(), ' ');
+    auto text = detail::padded_copy(json_text);
     auto plain = detail::read_plain_batch(std::string_view(text.get(), json_text.size()),
                                           limits.max_queries, limits.max_depth);
     if (plain) {

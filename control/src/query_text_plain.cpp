@@ -12,7 +12,6 @@ namespace {
 
 namespace ondemand = simdjson::ondemand;
 
-constexpr std::size_t kMinCapacity = 4096;
 // What the one pass descends to: a batch's object, its array, a query, a query's value. It
 // never descends further (a nested value makes it give up before entering it), so the caller's
 // depth limit is kept by comparing it with the shape's depth (kBatchDepth, kQueryDepth), as the
@@ -20,35 +19,18 @@ constexpr std::size_t kMinCapacity = 4096;
 constexpr std::size_t kParserDepth = 8;
 constexpr std::size_t kBatchDepth = 4;
 constexpr std::size_t kQueryDepth = 2;
-// A parser keeps its buffers between calls; beyond this they are given back after each call.
-constexpr std::size_t kKeptCapacity = 1 << 20;
 
-// One parser per thread, as the validating reader keeps its own.
-class ThreadParser {
- public:
-  // The document of `padded_text`, or nothing when simdjson refuses it (the validating reader
-  // then says why).
-  bool iterate(std::string_view padded_text, ondemand::document& doc) {
-    const auto capacity = std::max(padded_text.size(), kMinCapacity);
-    if (parser_.capacity() < capacity) {
-      if (parser_.allocate(capacity, kParserDepth) != simdjson::SUCCESS) return false;
-    }
-    return parser_
-               .iterate(padded_text.data(), padded_text.size(),
-                        padded_text.size() + simdjson::SIMDJSON_PADDING)
-               .get(doc) == simdjson::SUCCESS;
+// The document of `padded_text` from this thread's parser, or false when simdjson refuses it
+// (the validating reader then says why).
+bool iterate(ondemand::parser& parser, std::string_view padded_text, ondemand::document& doc) {
+  const auto capacity = std::max(padded_text.size(), kMinCapacity);
+  if (parser.capacity() < capacity) {
+    if (parser.allocate(capacity, kParserDepth) != simdjson::SUCCESS) return false;
   }
-  void release_if_large() {
-    if (parser_.capacity() > kKeptCapacity) parser_ = ondemand::parser();
-  }
-
- private:
-  ondemand::parser parser_;
-};
-
-ThreadParser& thread_parser() {
-  thread_local ThreadParser parser;
-  return parser;
+  return parser
+             .iterate(padded_text.data(), padded_text.size(),
+                      padded_text.size() + simdjson::SIMDJSON_PADDING)
+             .get(doc) == simdjson::SUCCESS;
 }
 
 // A string value without escapes, viewed in the text. simdjson's first stage has checked the
@@ -116,76 +98,77 @@ bool plain_query(ondemand::object object, QueryView& out) {
   return (seen & (kSrc | kDst)) == (kSrc | kDst);
 }
 
-// Reads `doc` through `read`; nothing unless `read` succeeded and consumed the whole text.
+// Reads `doc` through `read`: true when `read` succeeded and consumed the whole text.
 template <class Read>
-auto read_whole(std::string_view padded_text, Read read)
-    -> decltype(read(std::declval<ondemand::document&>())) {
-  auto& parser = thread_parser();
+bool read_whole(std::string_view padded_text, Read read) {
+  auto& parser = thread_parser<ondemand::parser>();
   ondemand::document doc;
-  decltype(read(doc)) out;
-  if (parser.iterate(padded_text, doc)) {
-    out = read(doc);
-    // Whole: nothing may follow the value (simdjson has no location past the end).
-    if (out && doc.current_location().error() != simdjson::OUT_OF_BOUNDS) out.reset();
-  }
-  parser.release_if_large();
-  return out;
+  // Whole: nothing may follow the value (simdjson has no location past the end).
+  const bool whole = iterate(parser, padded_text, doc) && read(doc) &&
+                     doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+  release_if_large(parser);
+  return whole;
 }
 
 }  // namespace
 
 std::size_t plain_padding() { return simdjson::SIMDJSON_PADDING; }
 
+std::unique_ptr<char[]> padded_copy(std::string_view text) {
+  auto copy = std::make_unique_for_overwrite<char[]>(text.size() + plain_padding());
+  std::copy(text.begin(), text.end(), copy.get());
+  std::fill_n(copy.get() + text.size(), plain_padding(), ' ');
+  return copy;
+}
+
 std::optional<QueryView> read_plain_query(std::string_view padded_text, bool explain_default,
                                           std::size_t max_depth) {
   if (max_depth < kQueryDepth) return std::nullopt;
-  return read_whole(padded_text, [&](ondemand::document& doc) -> std::optional<QueryView> {
+  QueryView query;
+  query.explain = explain_default;
+  const bool read = read_whole(padded_text, [&](ondemand::document& doc) {
     ondemand::object object;
-    if (doc.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
-    QueryView query;
-    query.explain = explain_default;
-    if (!plain_query(object, query)) return std::nullopt;
-    return query;
+    return doc.get_object().get(object) == simdjson::SUCCESS && plain_query(object, query);
   });
+  if (!read) return std::nullopt;
+  return query;
 }
 
 std::optional<std::vector<Outcome<QueryView>>> read_plain_batch(std::string_view padded_text,
                                                                 std::size_t max_queries,
                                                                 std::size_t max_depth) {
-  using Queries = std::vector<Outcome<QueryView>>;
   if (max_depth < kBatchDepth) return std::nullopt;
-  return read_whole(padded_text, [&](ondemand::document& doc) -> std::optional<Queries> {
+  std::vector<Outcome<QueryView>> queries;
+  const bool read = read_whole(padded_text, [&](ondemand::document& doc) {
     ondemand::object root;
-    if (doc.get_object().get(root) != simdjson::SUCCESS) return std::nullopt;
-    Queries queries;
+    if (doc.get_object().get(root) != simdjson::SUCCESS) return false;
     bool have_queries = false;
     for (auto member : root) {
-      if (member.error() != simdjson::SUCCESS || have_queries) return std::nullopt;
+      if (member.error() != simdjson::SUCCESS || have_queries) return false;
       ondemand::field field = std::move(member).value_unsafe();
-      if (!field.key().unsafe_is_equal("queries")) return std::nullopt;
+      if (!field.key().unsafe_is_equal("queries")) return false;
       have_queries = true;
       ondemand::array array;
-      if (field.value().get_array().get(array) != simdjson::SUCCESS) return std::nullopt;
+      if (field.value().get_array().get(array) != simdjson::SUCCESS) return false;
       for (auto element : array) {
         ondemand::object object;
-        if (element.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
-        if (queries.size() == max_queries) return std::nullopt;
+        if (element.get_object().get(object) != simdjson::SUCCESS) return false;
+        if (queries.size() == max_queries) return false;
         QueryView query;
-        if (!plain_query(object, query)) return std::nullopt;
+        if (!plain_query(object, query)) return false;
         queries.emplace_back(std::move(query));
       }
     }
-    if (!have_queries) return std::nullopt;
-    return queries;
+    return have_queries;
   });
+  if (!read) return std::nullopt;
+  return queries;
 }
 
 }  // namespace postern::control::detail
 
 namespace postern::control {
 namespace {
-
-using detail::plain_padding;
 
 // A number as a double, whole numbers converted from their exact value (so -0 is 0), as
 // nlohmann's reader gives them.
@@ -231,31 +214,27 @@ std::optional<std::variant<std::string_view, double, bool>> plain_scalar(
 std::optional<PlainObject> read_plain_object(std::string_view json_text, std::size_t max_depth) {
   if (max_depth < detail::kQueryDepth) return std::nullopt;
   PlainObject object;
-  object.text_ = std::make_unique_for_overwrite<char[]>(json_text.size() + plain_padding());
-  std::copy(json_text.begin(), json_text.end(), object.text_.get());
-  std::fill_n(object.text_.get() + json_text.size(), plain_padding(), ' ');
+  object.text_ = detail::padded_copy(json_text);
   const std::string_view padded(object.text_.get(), json_text.size());
-  const auto read = detail::read_whole(padded, [&](detail::ondemand::document& doc) {
-    std::optional<bool> whole;
+  const bool read = detail::read_whole(padded, [&](detail::ondemand::document& doc) {
     detail::ondemand::object members;
-    if (doc.get_object().get(members) != simdjson::SUCCESS) return whole;
+    if (doc.get_object().get(members) != simdjson::SUCCESS) return false;
     for (auto member : members) {
-      if (member.error() != simdjson::SUCCESS) return whole;
+      if (member.error() != simdjson::SUCCESS) return false;
       detail::ondemand::field field = std::move(member).value_unsafe();
       std::string_view key;
       // A key with an escape, or repeated: the validating reader decides.
       if (!detail::plain_key(field, key) || object.members_.size() == kMaxPlainMembers) {
-        return whole;
+        return false;
       }
       for (const auto& seen : object.members_) {
-        if (seen.key == key) return whole;
+        if (seen.key == key) return false;
       }
       auto value = plain_scalar(field.value());
-      if (!value) return whole;
+      if (!value) return false;
       object.members_.push_back({key, *value});
     }
-    whole = true;
-    return whole;
+    return true;
   });
   if (!read) return std::nullopt;
   return object;

@@ -7,6 +7,7 @@
 // give up (nullopt), and the caller reads the text with the validating reader, which answers it
 // exactly. So a text read here is one the validating reader would have read to the same values.
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -15,8 +16,24 @@
 
 namespace postern::control::detail {
 
+// simdjson's parsers (DOM and On-Demand) are kept per thread between calls, sized for at least
+// kMinCapacity bytes; past kKeptCapacity their buffers are given back after each call.
+inline constexpr std::size_t kMinCapacity = 4096;
+inline constexpr std::size_t kKeptCapacity = std::size_t{1} << 20;
+template <class Parser>
+Parser& thread_parser() {
+  thread_local Parser parser;
+  return parser;
+}
+template <class Parser>
+void release_if_large(Parser& parser) {
+  if (parser.capacity() > kKeptCapacity) parser = Parser();
+}
+
 // Bytes that must be readable after a text given to these functions (simdjson's padding).
 [[nodiscard]] std::size_t plain_padding();
+// A copy of `text` followed by plain_padding() bytes.
+[[nodiscard]] std::unique_ptr<char[]> padded_copy(std::string_view text);
 
 // `padded` is the text followed by plain_padding() readable bytes; the views point into it.
 [[nodiscard]] std::optional<QueryView> read_plain_query(std::string_view padded_text,
