@@ -4,7 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::control {
 namespace {
@@ -17,13 +18,6 @@ using nlohmann::json;
 constexpr std::string_view kFilterable[] = {
     "id",   "nodeId", "name",          "hostname",   "addresses",     "user",
     "tags", "os",     "clientVersion", "isExternal", "enabledRoutes", "advertisedRoutes"};
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string filterable_list() {
   std::string out;
@@ -149,7 +143,7 @@ std::string tailnet_dns_name(const engine::Inventory& inventory) {
     const std::string_view domain = fqdn.substr(dot + 1);
     if (name.empty()) {
       name = std::string(domain);
-    } else if (!iequals(name, domain)) {
+    } else if (!grammar::ascii_iequals(name, domain)) {
       return {};
     }
   }
@@ -159,7 +153,7 @@ std::string tailnet_dns_name(const engine::Inventory& inventory) {
 bool names_tailnet(std::string_view given, const engine::Inventory& inventory) {
   if (given == "-") return true;
   const std::string name = tailnet_dns_name(inventory);
-  return !name.empty() && iequals(given, name);
+  return !name.empty() && grammar::ascii_iequals(given, name);
 }
 
 }  // namespace postern::control

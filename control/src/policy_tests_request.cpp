@@ -4,21 +4,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "postern/grammar/ascii.hpp"
 #include "postern/grammar/hujson.hpp"
 
 namespace postern::control {
 namespace {
 
-bool is_tests_key(std::string_view key) {
-  constexpr std::string_view kTests = "tests";
-  return key.size() == kTests.size() &&
-         std::equal(key.begin(), key.end(), kTests.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == b;
-         });
-}
+bool is_tests_key(std::string_view key) { return grammar::ascii_iequals(key, "tests"); }
 
 }  // namespace
 

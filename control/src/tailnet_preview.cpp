@@ -2,24 +2,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include "postern/control/policy_preview.hpp"
 #include "postern/engine/policy_load.hpp"
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::control {
 namespace {
 
 using grammar::DiagCode;
 namespace policy = grammar::policy;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view domain_of(std::string_view login) {
   const auto at = login.rfind('@');
@@ -34,7 +27,7 @@ struct Person {
 
 Person person(const engine::Inventory& inventory, std::string_view login) {
   for (const auto& u : inventory.users) {
-    if (iequals(u.login, login)) return Person{u.login, u.role, u.shared};
+    if (grammar::ascii_iequals(u.login, login)) return Person{u.login, u.role, u.shared};
   }
   return Person{std::string(login), "member", false};  // unknown users are plain members
 }
@@ -46,9 +39,9 @@ bool names_person(const policy::Selector& selector, const Person& who, const pol
     case policy::SelectorKind::Wildcard:
       return !in_group;
     case policy::SelectorKind::User:
-      return iequals(selector.name, who.login);
+      return grammar::ascii_iequals(selector.name, who.login);
     case policy::SelectorKind::UserDomain:
-      return iequals(selector.name, domain_of(who.login));
+      return grammar::ascii_iequals(selector.name, domain_of(who.login));
     case policy::SelectorKind::Group: {
       if (in_group) return false;
       const auto group = ast.groups.find(selector.name);

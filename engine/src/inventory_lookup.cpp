@@ -1,21 +1,14 @@
 // Naming devices in queries: ids, addresses, FQDN, hostname, first label (spec inventory.md).
 #include <algorithm>
-#include <cctype>
 #include <functional>
 #include <string>
 
 #include "device_naming.hpp"
 #include "postern/engine/inventory.hpp"
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::engine {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
-}
 
 std::vector<std::size_t> matching(const Inventory& inventory,
                                   const std::function<bool(const Device&)>& predicate) {
@@ -44,14 +37,15 @@ std::vector<std::size_t> find_devices(const Inventory& inventory, std::string_vi
 
   const std::string_view fqdn = strip_trailing_dot(name);
   found = matching(inventory, [&](const Device& d) {
-    return !d.name.empty() && iequals(strip_trailing_dot(d.name), fqdn);
+    return !d.name.empty() && grammar::ascii_iequals(strip_trailing_dot(d.name), fqdn);
   });
   if (!found.empty()) return found;
-  found = matching(
-      inventory, [&](const Device& d) { return !d.hostname.empty() && iequals(d.hostname, name); });
+  found = matching(inventory, [&](const Device& d) {
+    return !d.hostname.empty() && grammar::ascii_iequals(d.hostname, name);
+  });
   if (!found.empty()) return found;
   return matching(inventory, [&](const Device& d) {
-    return !d.name.empty() && iequals(first_label(d.name), name);
+    return !d.name.empty() && grammar::ascii_iequals(first_label(d.name), name);
   });
 }
 

@@ -2,11 +2,11 @@
 #include "postern/engine/ssh.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 #include <utility>
 
 #include "compiled.hpp"
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::engine {
 namespace ip = grammar::ip;
@@ -18,13 +18,6 @@ namespace {
 std::string_view domain_of(std::string_view login) {
   const auto at = login.rfind('@');
   return at == std::string_view::npos ? std::string_view{} : login.substr(at + 1);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 bool has_tag(const SshPeer& peer, std::string_view tag) {
@@ -121,8 +114,7 @@ struct SshPolicy::Impl {
     return false;
   }
 
-  [[nodiscard]] bool dst_matches(std::string_view d, const SshPeer& src,
-                                 const SshPeer& dst) const {
+  [[nodiscard]] bool dst_matches(std::string_view d, const SshPeer& src, const SshPeer& dst) const {
     if (d.starts_with("tag:")) return has_tag(dst, d);
     if (d.starts_with("group:")) return is_user(dst) && in_group(std::string(d), dst.user);
     if (d == "autogroup:self") return is_user(src) && is_user(dst) && src.user == dst.user;
@@ -147,7 +139,7 @@ struct SshPolicy::Impl {
       if (v.starts_with("localpart:*@") && is_user(src)) {
         const auto at = src.user.rfind('@');
         if (at != std::string::npos && std::string_view(src.user).substr(0, at) == login &&
-            iequals(domain_of(src.user), v.substr(12))) {
+            grammar::ascii_iequals(domain_of(src.user), v.substr(12))) {
           return true;
         }
       }
@@ -188,8 +180,7 @@ SshPolicy::SshPolicy(const grammar::SourceFile& file, const policy::Ast& ast,
 
 SshPolicy::~SshPolicy() = default;
 
-SshDecision SshPolicy::check(const SshPeer& src, const SshPeer& dst,
-                             std::string_view login) const {
+SshDecision SshPolicy::check(const SshPeer& src, const SshPeer& dst, std::string_view login) const {
   const Impl& m = *impl_;
   SshDecision out;
   for (std::size_t i = 0; i < m.ast.ssh.size(); ++i) {
