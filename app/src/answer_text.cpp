@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <nlohmann/json.hpp>
 
@@ -17,11 +19,28 @@ using namespace std::string_view_literals;  // literals appended without a strle
 
 namespace {
 
-// A plain loop over the bytes: every answer writes a few strings through here.
+// Whether any byte of `word` is below 0x20, 0x80 or above, `"` or `\`: eight bytes per step
+// (the zero-byte and less-than tests of "Bit Twiddling Hacks", each exact for a whole word).
+constexpr bool needs_escape_in(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101U;
+  constexpr std::uint64_t kHighs = 0x8080808080808080U;
+  const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  const std::uint64_t below_space = (word - kOnes * 0x20U) & ~word & kHighs;
+  return (below_space | (word & kHighs) | has_zero(word ^ (kOnes * std::uint64_t{'"'})) |
+          has_zero(word ^ (kOnes * std::uint64_t{'\\'}))) != 0;
+}
+
+// Every answer writes a few strings through here.
 bool plain_ascii(std::string_view text) {
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte >= 0x80 || c == '"' || c == '\\') return false;
+  std::size_t at = 0;
+  for (; at + 8 <= text.size(); at += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text.data() + at, sizeof word);
+    if (needs_escape_in(word)) return false;
+  }
+  for (; at < text.size(); ++at) {
+    const auto byte = static_cast<unsigned char>(text[at]);
+    if (byte < 0x20 || byte >= 0x80 || byte == '"' || byte == '\\') return false;
   }
   return true;
 }
@@ -136,6 +155,8 @@ AnswerFile::AnswerFile(const grammar::SourceFile& file, std::shared_ptr<const vo
 void append_check_answer(std::string& out, const AnswerFile& file,
                          const control::CheckAnswer& checked, bool explain) {
   const auto& [query, answer] = checked;
+  // About what a decision without near misses takes: the text grows once, not five times.
+  out.reserve(out.size() + 64 + 192 * answer.decisions.size());
   out += answer.accept ? R"({"allow":true,"decision":"accept","results":[)"sv
                        : R"({"allow":false,"decision":"deny","results":[)"sv;
   for (std::size_t i = 0; i < answer.decisions.size(); ++i) {

@@ -185,8 +185,10 @@ Resolved<AccessQuery> resolve_access_query(const Snapshot& snapshot, std::string
                                            std::optional<AttrMap> src_attrs) {
   auto host_port = split_host_port(dst);
   if (!host_port) return host_port.error();
-  const auto literal = ip::parse_address(host_port.value().host);
-  auto dst_endpoint = resolve_endpoint(snapshot, host_port.value().host, literal && literal->v6);
+  // Only an IPv6 literal has a colon; the rest are not parsed twice.
+  const auto host = host_port.value().host;
+  const bool v6_literal = host.find(':') != std::string_view::npos && ip::parse_address(host);
+  auto dst_endpoint = resolve_endpoint(snapshot, host, v6_literal);
   if (!dst_endpoint) return dst_endpoint.error();
   AccessQuery query;
   query.dst = std::move(dst_endpoint).value();

@@ -156,6 +156,24 @@ TEST_CASE("strings that need escaping are escaped as nlohmann does", "[answer_te
   }
 }
 
+// Strings are scanned eight bytes at a time: every byte value at every place of a word and of
+// the bytes after the last whole word.
+TEST_CASE("every byte at every place of a string is escaped as nlohmann does", "[answer_text]") {
+  for (std::size_t length : {std::size_t{7}, std::size_t{8}, std::size_t{19}}) {
+    for (std::size_t place = 0; place < length; ++place) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string text(length, 'a');
+        text[place] = static_cast<char>(byte);
+        std::string out;
+        app::append_json_string(out, text);
+        INFO("length " << length << ", byte " << byte << " at " << place);
+        CHECK(out ==
+              nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
+    }
+  }
+}
+
 TEST_CASE("a rule names the policy file by its last path component, escaped once",
           "[answer_text]") {
   const grammar::SourceFile source("/etc/postern/team \"a\"/pol\\icy.hujson", "{}");

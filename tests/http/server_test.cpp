@@ -169,7 +169,8 @@ TEST_CASE("server: the Host header must name this server (DNS rebinding)",
                     fmt::format("GET /v1/health HTTP/1.1\r\nHost: {}\r\n\r\n", host));
   };
   for (const auto* host : {"localhost", "localhost:8080", "127.0.0.1", "127.0.0.1:1", "127.1.2.3",
-                           "[::1]", "[::1]:9090", "LOCALHOST", "postern.example.com:443"}) {
+                           "[::1]", "[::1]:9090", "LOCALHOST", "postern.example.com:443",
+                           "POSTERN.Example.com", "[0:0::1]"}) {
     INFO(host);
     CHECK(with_host(host).status == 200);
   }
@@ -178,6 +179,8 @@ TEST_CASE("server: the Host header must name this server (DNS rebinding)",
   CHECK(evil.message() ==
         "host `evil.example.com` is not a name this server answers to (add it with --host)");
   CHECK(with_host("localhost.evil.com").status == 421);
+  CHECK(with_host("postern.example.co").status == 421);
+  CHECK(with_host("postern.example.com.evil.com").status == 421);
   CHECK(with_host("127.0.0.1:80x").status == 421);
   CHECK(with_host("[::2]").status == 421);
   CHECK(exchange(server.port(), "GET /v1/health HTTP/1.1\r\n\r\n").status == 400);

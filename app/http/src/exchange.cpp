@@ -49,8 +49,28 @@ Piece next_piece(const ChunkSource& source, std::string& out) {
   }
 }
 
+namespace {
+
+// Ready for the next request on the connection, keeping what its strings and lists allocated
+// (a fresh Request would allocate them again for every request). The limits and helpers are
+// set again by check_target.
+void clear_for_next(Request& request) {
+  request.method = Method::Get;
+  request.target.clear();
+  request.path.clear();
+  request.route = {};
+  request.params.clear();
+  request.query.clear();
+  request.headers.clear();
+  request.body.clear();
+  request.peer_address.clear();
+  request.principal.reset();
+}
+
+}  // namespace
+
 void Exchange::start() {
-  request_ = Request{};
+  clear_for_next(request_);
   route_ = nullptr;
   pattern_ = {};
   method_text_.clear();

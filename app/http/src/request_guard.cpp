@@ -18,7 +18,7 @@ bool all_digits(std::string_view text) {
 
 }  // namespace
 
-std::optional<std::string> host_name(std::string_view host_header) {
+std::optional<std::string_view> host_name(std::string_view host_header) {
   const auto host = trim(host_header);
   if (host.empty()) return std::nullopt;
   std::string_view name;
@@ -35,22 +35,24 @@ std::optional<std::string> host_name(std::string_view host_header) {
   }
   if (!rest.empty() && (rest.front() != ':' || !all_digits(rest.substr(1)))) return std::nullopt;
   if (name.empty()) return std::nullopt;
-  return ascii_lowered(name);
+  return name;
 }
 
 bool is_loopback_name(std::string_view name) { return grammar::ip::is_loopback_host(name); }
 
 HostRule::HostRule(const std::vector<std::string>& extra_names) {
   for (const auto& name : extra_names) {
-    if (auto parsed = host_name(name)) extra_names_.push_back(std::move(*parsed));
+    if (const auto parsed = host_name(name)) extra_names_.push_back(ascii_lowered(*parsed));
   }
 }
 
+// Compared in place, without a lowered copy: every request's Host header is checked here.
 bool HostRule::allows(std::string_view host_header) const {
   const auto name = host_name(host_header);
   if (!name) return false;
-  return is_loopback_name(*name) ||
-         std::find(extra_names_.begin(), extra_names_.end(), *name) != extra_names_.end();
+  if (ascii_iequals(*name, "localhost") || is_loopback_name(*name)) return true;
+  return std::any_of(extra_names_.begin(), extra_names_.end(),
+                     [&](const std::string& extra) { return ascii_iequals(*name, extra); });
 }
 
 bool same_origin(std::string_view origin, std::string_view host_header, bool tls) {

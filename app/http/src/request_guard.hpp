@@ -9,9 +9,9 @@
 
 namespace postern::http::detail {
 
-// The name part of a Host header value ("[::1]:8080" -> "::1", "Example.com:80" ->
-// "example.com"), lowercased; nullopt when malformed.
-[[nodiscard]] std::optional<std::string> host_name(std::string_view host_header);
+// The name part of a Host header value, as sent ("[::1]:8080" -> "::1", "Example.com:80" ->
+// "Example.com"); nullopt when malformed.
+[[nodiscard]] std::optional<std::string_view> host_name(std::string_view host_header);
 
 // localhost, 127.0.0.0/8 and ::1 (any spelling inet_pton accepts).
 [[nodiscard]] bool is_loopback_name(std::string_view name);

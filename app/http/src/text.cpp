@@ -24,6 +24,12 @@ std::string_view trim(std::string_view text) {
 }
 
 std::string excerpt(std::string_view text, std::size_t max_bytes) {
+  const auto shown = text.substr(0, max_bytes);
+  const bool printable = std::all_of(shown.begin(), shown.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7f && c != '`';
+  });
+  if (printable && shown.size() == text.size()) return std::string(text);  // every method name
   std::string out;
   for (const char c : text.substr(0, max_bytes)) {
     const auto byte = static_cast<unsigned char>(c);

@@ -34,6 +34,7 @@ class NameValueList {
 
   void add(std::string name, std::string value);
   void reserve(std::size_t count) { entries_.reserve(count); }
+  void clear() { entries_.clear(); }  // keeps the list's capacity for the next request
   // The first value under `name`.
   [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const;
   [[nodiscard]] std::vector<std::string_view> get_all(std::string_view name) const;
