@@ -8,7 +8,8 @@
 #   batch: batch requests of 1,000 queries (../shared/workload/http/batch.lua; CONNS is ignored,
 #          one connection as run.sh); the figure is per query, not per request
 #   writes: attribute writes to a fresh database (bench/attr_writes.lua; NODES=file of node ids)
-# Needs valgrind. Leaves the profile in $OUT (default /tmp/postern-callgrind) for callgrind_annotate.
+# Needs valgrind. Leaves the profile in $OUT (default /tmp/postern-callgrind) for callgrind_annotate;
+# CALLGRIND_FLAGS are added to valgrind's (--separate-threads=yes: a profile per thread).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 shared=$(cd "$here/../../shared/workload/http" && pwd)
@@ -30,7 +31,7 @@ case $kind in
   *) echo "checks, batch or writes, not $kind" >&2; exit 2 ;;
 esac
 rm -f "$out".*
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out.%p" "$bin" serve "${args[@]}" \
+valgrind --tool=callgrind ${CALLGRIND_FLAGS:-} --instr-atstart=no --callgrind-out-file="$out.%p" "$bin" serve "${args[@]}" \
   >"$work/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
@@ -42,5 +43,7 @@ callgrind_control -i off $pid >/dev/null 2>&1
 callgrind_control -d $pid >/dev/null 2>&1
 requests=$(awk '/requests in/{print $1}' "$work/wrk.out")
 [ "$kind" = batch ] && requests=$((requests * 1000))
-total=$(callgrind_annotate "$out.$pid.1" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",", "", $1); print $1}')
+# One profile, or one per thread with CALLGRIND_FLAGS=--separate-threads=yes: summed.
+total=$(for f in "$out.$pid.1"*; do callgrind_annotate "$f" 2>/dev/null; done |
+  awk '/PROGRAM TOTALS/{gsub(",", "", $1); sum += $1} END{print sum}')
 echo "$kind: $requests requests, $total instructions, $((total / requests)) per request (profile $out.$pid.1)"

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdint>
-#include <cstring>
 #include <iterator>
 #include <nlohmann/json.hpp>
 
@@ -19,30 +17,10 @@ using namespace std::string_view_literals;  // literals appended without a strle
 
 namespace {
 
-// Whether any byte of `word` is below 0x20, 0x80 or above, `"` or `\`: eight bytes per step
-// (the zero-byte and less-than tests of "Bit Twiddling Hacks", each exact for a whole word).
-constexpr bool needs_escape_in(std::uint64_t word) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101U;
-  constexpr std::uint64_t kHighs = 0x8080808080808080U;
-  const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
-  const std::uint64_t below_space = (word - kOnes * 0x20U) & ~word & kHighs;
-  return (below_space | (word & kHighs) | has_zero(word ^ (kOnes * std::uint64_t{'"'})) |
-          has_zero(word ^ (kOnes * std::uint64_t{'\\'}))) != 0;
-}
-
-// Every answer writes a few strings through here.
+// Every answer writes a few strings through here; anything else is escaped by nlohmann, which
+// also replaces invalid UTF-8.
 bool plain_ascii(std::string_view text) {
-  std::size_t at = 0;
-  for (; at + 8 <= text.size(); at += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, text.data() + at, sizeof word);
-    if (needs_escape_in(word)) return false;
-  }
-  for (; at < text.size(); ++at) {
-    const auto byte = static_cast<unsigned char>(text[at]);
-    if (byte < 0x20 || byte >= 0x80 || byte == '"' || byte == '\\') return false;
-  }
-  return true;
+  return grammar::json::plain_json_prefix(text, true) == text.size();
 }
 
 // A whole number's digits, without a format string to parse per call.

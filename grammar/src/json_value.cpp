@@ -2,7 +2,10 @@
 #include "postern/grammar/json_value.hpp"
 
 #include <array>
+#include <bit>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace postern::grammar::json {
 namespace {
@@ -70,15 +73,42 @@ void append_member_key(std::string& out, std::string_view key) {
   out += ':';
 }
 
+std::size_t plain_json_prefix(std::string_view text, bool ascii_only) noexcept {
+  // The zero-byte and less-than tests of "Bit Twiddling Hacks": a borrow may flag bytes above a
+  // real hit, never below one, so the lowest flagged byte is the first that needs escaping.
+  constexpr std::uint64_t kOnes = 0x0101010101010101U;
+  constexpr std::uint64_t kHighs = 0x8080808080808080U;
+  const auto zero_bytes = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  const std::uint64_t high_bytes = ascii_only ? kHighs : 0U;
+  std::size_t at = 0;
+  for (; at + 8 <= text.size(); at += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text.data() + at, sizeof word);
+    const std::uint64_t flagged = ((word - kOnes * 0x20U) & ~word & kHighs) | (word & high_bytes) |
+                                  zero_bytes(word ^ (kOnes * std::uint64_t{'"'})) |
+                                  zero_bytes(word ^ (kOnes * std::uint64_t{'\\'}));
+    if (flagged == 0) continue;
+    if constexpr (std::endian::native == std::endian::little) {
+      return at + static_cast<std::size_t>(std::countr_zero(flagged)) / 8;
+    } else {
+      return at + static_cast<std::size_t>(std::countl_zero(flagged)) / 8;
+    }
+  }
+  for (; at < text.size(); ++at) {
+    const auto byte = static_cast<unsigned char>(text[at]);
+    if (byte < 0x20 || byte == '"' || byte == '\\' || (ascii_only && byte >= 0x80)) return at;
+  }
+  return text.size();
+}
+
 void append_json_string(std::string& out, std::string_view utf8) {
   out += '"';
-  const char* run = utf8.data();
-  const char* const end = run + utf8.size();
-  for (const char* p = run; p < end; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(run, p);
-    run = p + 1;
+  for (;;) {
+    const std::size_t plain = plain_json_prefix(utf8, false);
+    out.append(utf8.data(), plain);
+    if (plain == utf8.size()) break;
+    const auto c = static_cast<unsigned char>(utf8[plain]);
+    utf8.remove_prefix(plain + 1);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -109,7 +139,6 @@ void append_json_string(std::string& out, std::string_view utf8) {
       }
     }
   }
-  out.append(run, end);
   out += '"';
 }
 

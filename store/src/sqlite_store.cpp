@@ -681,8 +681,10 @@ std::optional<engine::AttrValue> attr_from_json(std::string_view text) {
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path) {
   sqlite3* db = nullptr;
+  // No mutex of SQLite's own per call: every use of the connection is under SqliteStore::mu_
+  // (guard), and the checkpoint thread has a connection of its own (decisions H30).
   const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  wal_frame_vfs());
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "open_tailnet.hpp"
+#include "postern/control/attribute_json.hpp"
 #include "postern/control/query.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/clock.hpp"
@@ -67,6 +68,20 @@ struct Fixture {
 };
 
 }  // namespace
+
+TEST_CASE("attribute values are written as their JSON values show them", "[control][attributes]") {
+  const double max_safe = 9007199254740991.0;
+  for (const engine::AttrValue& value :
+       {engine::AttrValue{0.0}, engine::AttrValue{-0.0}, engine::AttrValue{13.0},
+        engine::AttrValue{-13.0}, engine::AttrValue{max_safe}, engine::AttrValue{-max_safe},
+        engine::AttrValue{max_safe + 1}, engine::AttrValue{0.5}, engine::AttrValue{-2.25},
+        engine::AttrValue{1e300}, engine::AttrValue{true}, engine::AttrValue{false},
+        engine::AttrValue{std::string("a \"b\"")}}) {
+    std::string out;
+    control::append_attribute_value_json(out, value);
+    CHECK(out == control::attribute_value_json(value).dump());
+  }
+}
 
 TEST_CASE("a write flips the decision at once, its expiry flips it back", "[control][attributes]") {
   Fixture f;

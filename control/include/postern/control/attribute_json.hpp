@@ -3,6 +3,8 @@
 // numbers are held as doubles, but a whole number within ±(2^53-1) (every value the API accepts)
 // is written as an integer, `13`, never `13.0`.
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -30,11 +32,19 @@ inline nlohmann::json attribute_value_json(const engine::AttrValue& value) {
 }
 
 // The same, appended as JSON text (answers and audit details written with fmt).
+// Every attribute answer writes its values through here: whole numbers and booleans without a
+// nlohmann value (whose number output asks the C library for the locale's decimal point).
 inline void append_attribute_value_json(std::string& out, const engine::AttrValue& value) {
   if (const auto* text = std::get_if<std::string>(&value)) {
     grammar::json::append_json_string(out, *text);
+  } else if (const auto* flag = std::get_if<bool>(&value)) {
+    out += *flag ? "true" : "false";
+  } else if (const double number = std::get<double>(value);
+             std::trunc(number) == number && std::fabs(number) <= kMaxSafeInteger) {
+    const fmt::format_int digits(static_cast<std::int64_t>(number));
+    out.append(digits.data(), digits.size());
   } else {
-    out += attribute_value_json(value).dump();  // a number or a boolean: a few characters
+    out += attribute_value_json(value).dump();  // a fraction, in nlohmann's shortest form
   }
 }
 

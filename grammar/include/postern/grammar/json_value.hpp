@@ -46,6 +46,9 @@ std::string_view kind_name(Kind kind);
 std::string to_json(const Value& value);
 // Appends `utf8` as a quoted JSON string literal (`"`, `\` and control characters escaped).
 void append_json_string(std::string& out, std::string_view utf8);
+// How many bytes at the start of `text` go into a JSON string literal as they are: none below
+// 0x20, no `"`, no `\`, and with `ascii_only` none of 0x80 or above. Eight bytes per step.
+[[nodiscard]] std::size_t plain_json_prefix(std::string_view text, bool ascii_only) noexcept;
 // Appends `"key":` to the object `out` is writing, after a comma unless the object is still
 // empty (`out` ends with its `{`).
 void append_member_key(std::string& out, std::string_view key);
