@@ -139,6 +139,10 @@ std::optional<std::vector<Outcome<QueryView>>> read_plain_batch(std::string_view
                                                                 std::size_t max_depth) {
   if (max_depth < kBatchDepth) return std::nullopt;
   std::vector<Outcome<QueryView>> queries;
+  // Room for queries of a usual size at once: growing moves every query read so far, on the
+  // thread the batch arrived on, before any other thread can help.
+  constexpr std::size_t kUsualQueryBytes = 48;
+  queries.reserve(std::min(max_queries, padded_text.size() / kUsualQueryBytes));
   const bool read = read_whole(padded_text, [&](ondemand::document& doc) {
     ondemand::object root;
     if (doc.get_object().get(root) != simdjson::SUCCESS) return false;

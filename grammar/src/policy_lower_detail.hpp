@@ -54,9 +54,6 @@ struct FieldSpec {
   std::string_view alias = {};  // legacy spelling, matched the same way
 };
 
-bool iequals(std::string_view a, std::string_view b);
-std::string lower_ascii(std::string_view text);
-
 // Matches an object's members against `specs` case-insensitively. Returns one pointer per spec
 // (nullptr when absent). Unknown and duplicate keys are reported; the first occurrence wins.
 std::vector<const json::Member*> match_fields(Collector& out, const json::Value& object,

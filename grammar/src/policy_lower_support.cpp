@@ -52,11 +52,6 @@ StrRef StrRef::slice(std::size_t offset, std::size_t length) const {
   return StrRef{text.substr(offset, length), value_span, verbatim, base + offset};
 }
 
-// ASCII only, without a locale call per byte: policy keys and protocol names are ASCII.
-bool iequals(std::string_view a, std::string_view b) { return ascii_iequals(a, b); }
-
-std::string lower_ascii(std::string_view text) { return ascii_lowered(text); }
-
 std::string describe(json::Kind kind) {
   switch (kind) {
     case json::Kind::Null:
@@ -103,8 +98,8 @@ std::vector<const json::Member*> match_fields(Collector& out, const json::Value&
   for (const auto& member : object.members) {
     std::size_t index = specs.size();
     for (std::size_t i = 0; i < specs.size(); ++i) {
-      if (iequals(member.key, specs[i].name) ||
-          (!specs[i].alias.empty() && iequals(member.key, specs[i].alias))) {
+      if (ascii_iequals(member.key, specs[i].name) ||
+          (!specs[i].alias.empty() && ascii_iequals(member.key, specs[i].alias))) {
         index = i;
         break;
       }

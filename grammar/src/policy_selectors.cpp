@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "policy_lower_detail.hpp"
+#include "postern/grammar/ascii.hpp"
 
 namespace postern::grammar::policy {
 namespace {
@@ -162,7 +163,7 @@ std::string classify_error(std::string_view text, std::optional<Selector>& resul
 // Every check request names its protocol: compared case-insensitively without a lowered copy.
 std::optional<std::uint8_t> parse_proto(std::string_view text) {
   for (const auto& entry : kProtoNames) {
-    if (detail::iequals(entry.name, text)) return entry.number;
+    if (grammar::ascii_iequals(entry.name, text)) return entry.number;
   }
   if (!all_digits(text) || (text.size() > 1 && text.front() == '0') || text.size() > 3) {
     return std::nullopt;
