@@ -139,6 +139,41 @@ TEST_CASE("server: bodies over 8 KB and pipelined requests", "[http][server]") {
   }
 }
 
+// Bodies are appended piece by piece as they arrive (request_body.hpp): every byte in order,
+// whether framed by Content-Length, in chunks of any size, or split across sends.
+TEST_CASE("server: a body arrives byte for byte, whole or in chunks", "[http][server]") {
+  TestServer server;
+  std::string text = R"({"pad":")";
+  for (int i = 0; i < 5000; ++i) text += static_cast<char>('a' + i % 26);
+  text += R"(","n":[1,2,3],"s":"\u00e9"})";
+  const auto headers = "POST /v1/json HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth(kGoodToken) +
+                       "Content-Type: application/json\r\n";
+  const auto expected = nlohmann::json::parse(text).dump();
+  for (const std::size_t chunk_bytes :
+       {std::size_t{1}, std::size_t{7}, std::size_t{300}, std::size_t{64 * 1024}}) {
+    INFO("chunks of " << chunk_bytes);
+    std::string request = headers + "Transfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t at = 0; at < text.size(); at += chunk_bytes) {
+      const auto piece = text.substr(at, chunk_bytes);
+      request += fmt::format("{:x}\r\n{}\r\n", piece.size(), piece);
+    }
+    request += "0\r\n\r\n";
+    const auto answer = exchange(server.port(), request);
+    CHECK(answer.status == 200);
+    CHECK(answer.body == expected);
+  }
+  // Content-Length, the request sent in pieces of 1,000 bytes.
+  RawClient client(server.port());
+  const auto request = headers + fmt::format("Content-Length: {}\r\n\r\n", text.size()) + text;
+  for (std::size_t at = 0; at < request.size(); at += 1000) {
+    REQUIRE(client.send(request.substr(at, 1000)));
+  }
+  const auto answer = client.read_response();
+  REQUIRE(answer);
+  CHECK(answer->status == 200);
+  CHECK(answer->body == expected);
+}
+
 TEST_CASE("server: JSON bodies need a JSON Content-Type (415)", "[http][server][browser]") {
   TestServer server;
   const auto send = [&](std::string_view route, std::string_view type) {
@@ -168,9 +203,9 @@ TEST_CASE("server: the Host header must name this server (DNS rebinding)",
     return exchange(server.port(),
                     fmt::format("GET /v1/health HTTP/1.1\r\nHost: {}\r\n\r\n", host));
   };
-  for (const auto* host : {"localhost", "localhost:8080", "127.0.0.1", "127.0.0.1:1", "127.1.2.3",
-                           "[::1]", "[::1]:9090", "LOCALHOST", "postern.example.com:443",
-                           "POSTERN.Example.com", "[0:0::1]"}) {
+  for (const auto* host :
+       {"localhost", "localhost:8080", "127.0.0.1", "127.0.0.1:1", "127.1.2.3", "[::1]",
+        "[::1]:9090", "LOCALHOST", "postern.example.com:443", "POSTERN.Example.com", "[0:0::1]"}) {
     INFO(host);
     CHECK(with_host(host).status == 200);
   }

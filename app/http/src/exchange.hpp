@@ -11,10 +11,11 @@
 #include <string_view>
 
 #include "postern/http/server.hpp"
+#include "request_body.hpp"
 
 namespace postern::http::detail {
 
-using RequestHeader = boost::beast::http::request<boost::beast::http::string_body>;
+using RequestHeader = boost::beast::http::request<RequestBody>;
 using Reply = boost::beast::http::response<boost::beast::http::string_body>;
 using StreamHeader = boost::beast::http::response<boost::beast::http::empty_body>;
 

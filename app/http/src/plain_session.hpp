@@ -76,7 +76,7 @@ class PlainSession : public Stoppable,
   std::string peer_;
   Exchange exchange_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<boost::beast::http::request_parser<RequestBody>> parser_;
   boost::system::error_code read_error_;  // why the peer's side ended
   std::string out_;                       // bytes of the response still to send, from sent_
   std::size_t sent_ = 0;

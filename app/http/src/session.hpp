@@ -305,7 +305,7 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
   std::string peer_;
   Exchange exchange_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::request_parser<RequestBody>> parser_;
   std::optional<bhttp::response<bhttp::empty_body>> continue_;
   std::optional<bhttp::response<bhttp::string_body>> reply_;
   std::optional<bhttp::response<bhttp::empty_body>> stream_header_;
