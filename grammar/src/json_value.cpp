@@ -80,19 +80,17 @@ std::size_t plain_json_prefix(std::string_view text, bool ascii_only) noexcept {
   constexpr std::uint64_t kHighs = 0x8080808080808080U;
   const auto zero_bytes = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
   const std::uint64_t high_bytes = ascii_only ? kHighs : 0U;
+  // Little-endian only: there the lowest flagged byte is the first in the text (on a big-endian
+  // machine a borrow runs towards earlier bytes, and the loop below does all the work).
+  constexpr bool kWords = std::endian::native == std::endian::little;
   std::size_t at = 0;
-  for (; at + 8 <= text.size(); at += 8) {
+  for (; kWords && at + 8 <= text.size(); at += 8) {
     std::uint64_t word = 0;
     std::memcpy(&word, text.data() + at, sizeof word);
     const std::uint64_t flagged = ((word - kOnes * 0x20U) & ~word & kHighs) | (word & high_bytes) |
                                   zero_bytes(word ^ (kOnes * std::uint64_t{'"'})) |
                                   zero_bytes(word ^ (kOnes * std::uint64_t{'\\'}));
-    if (flagged == 0) continue;
-    if constexpr (std::endian::native == std::endian::little) {
-      return at + static_cast<std::size_t>(std::countr_zero(flagged)) / 8;
-    } else {
-      return at + static_cast<std::size_t>(std::countl_zero(flagged)) / 8;
-    }
+    if (flagged != 0) return at + static_cast<std::size_t>(std::countr_zero(flagged)) / 8;
   }
   for (; at < text.size(); ++at) {
     const auto byte = static_cast<unsigned char>(text[at]);

@@ -31,7 +31,7 @@ std::string excerpt(std::string_view text, std::size_t max_bytes) {
   });
   if (printable && shown.size() == text.size()) return std::string(text);  // every method name
   std::string out;
-  for (const char c : text.substr(0, max_bytes)) {
+  for (const char c : shown) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte >= 0x7f || c == '`') {
       out += fmt::format("\\x{:02x}", byte);

@@ -31,9 +31,9 @@ inline nlohmann::json attribute_value_json(const engine::AttrValue& value) {
       value);
 }
 
-// The same, appended as JSON text (answers and audit details written with fmt).
-// Every attribute answer writes its values through here: whole numbers and booleans without a
-// nlohmann value (whose number output asks the C library for the locale's decimal point).
+// The same, appended as JSON text (answers and audit details written with fmt). Every attribute
+// answer writes its values through here: whole numbers and booleans without a nlohmann value
+// (whose number output asks the C library for the locale's decimal point).
 inline void append_attribute_value_json(std::string& out, const engine::AttrValue& value) {
   if (const auto* text = std::get_if<std::string>(&value)) {
     grammar::json::append_json_string(out, *text);
