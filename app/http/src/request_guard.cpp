@@ -38,19 +38,18 @@ std::optional<std::string_view> host_name(std::string_view host_header) {
   return name;
 }
 
-bool is_loopback_name(std::string_view name) { return grammar::ip::is_loopback_host(name); }
-
 HostRule::HostRule(const std::vector<std::string>& extra_names) {
   for (const auto& name : extra_names) {
-    if (const auto parsed = host_name(name)) extra_names_.push_back(ascii_lowered(*parsed));
+    if (const auto parsed = host_name(name)) extra_names_.emplace_back(*parsed);
   }
 }
 
-// Compared in place, without a lowered copy: every request's Host header is checked here.
+// Compared in place, without a lowered copy: every request's Host header is checked here. Host
+// names are case-insensitive; grammar's loopback test takes `localhost` in lower case only.
 bool HostRule::allows(std::string_view host_header) const {
   const auto name = host_name(host_header);
   if (!name) return false;
-  if (ascii_iequals(*name, "localhost") || is_loopback_name(*name)) return true;
+  if (ascii_iequals(*name, "localhost") || grammar::ip::is_loopback_host(*name)) return true;
   return std::any_of(extra_names_.begin(), extra_names_.end(),
                      [&](const std::string& extra) { return ascii_iequals(*name, extra); });
 }

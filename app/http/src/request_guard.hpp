@@ -13,16 +13,13 @@ namespace postern::http::detail {
 // "Example.com"); nullopt when malformed.
 [[nodiscard]] std::optional<std::string_view> host_name(std::string_view host_header);
 
-// localhost, 127.0.0.0/8 and ::1 (any spelling inet_pton accepts).
-[[nodiscard]] bool is_loopback_name(std::string_view name);
-
 class HostRule {
  public:
   explicit HostRule(const std::vector<std::string>& extra_names);
   [[nodiscard]] bool allows(std::string_view host_header) const;
 
  private:
-  std::vector<std::string> extra_names_;  // lowercased
+  std::vector<std::string> extra_names_;  // --host names, compared case-insensitively
 };
 
 // Whether `origin` ("http://localhost:8080") names this server as reached through `host_header`.

@@ -25,18 +25,20 @@ std::string_view trim(std::string_view text) {
 
 std::string excerpt(std::string_view text, std::size_t max_bytes) {
   const auto shown = text.substr(0, max_bytes);
-  const bool printable = std::all_of(shown.begin(), shown.end(), [](char c) {
+  const auto as_is = [](char c) {
     const auto byte = static_cast<unsigned char>(c);
     return byte >= 0x20 && byte < 0x7f && c != '`';
-  });
-  if (printable && shown.size() == text.size()) return std::string(text);  // every method name
+  };
+  // Every method name and most values: one copy, not a byte at a time.
+  if (shown.size() == text.size() && std::all_of(shown.begin(), shown.end(), as_is)) {
+    return std::string(text);
+  }
   std::string out;
   for (const char c : shown) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte >= 0x7f || c == '`') {
-      out += fmt::format("\\x{:02x}", byte);
-    } else {
+    if (as_is(c)) {
       out += c;
+    } else {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
     }
   }
   if (text.size() > max_bytes) out += "...";

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -18,13 +19,17 @@
 
 namespace postern::control {
 
+// A number written as an integer: whole and within ±(2^53-1).
+inline std::optional<std::int64_t> whole_number(double number) {
+  if (std::trunc(number) != number || std::fabs(number) > kMaxSafeInteger) return std::nullopt;
+  return static_cast<std::int64_t>(number);
+}
+
 inline nlohmann::json attribute_value_json(const engine::AttrValue& value) {
   return std::visit(
       [](const auto& v) -> nlohmann::json {
         if constexpr (std::is_same_v<std::decay_t<decltype(v)>, double>) {
-          if (std::trunc(v) == v && std::fabs(v) <= kMaxSafeInteger) {
-            return static_cast<std::int64_t>(v);
-          }
+          if (const auto whole = whole_number(v)) return *whole;
         }
         return v;
       },
@@ -39,9 +44,8 @@ inline void append_attribute_value_json(std::string& out, const engine::AttrValu
     grammar::json::append_json_string(out, *text);
   } else if (const auto* flag = std::get_if<bool>(&value)) {
     out += *flag ? "true" : "false";
-  } else if (const double number = std::get<double>(value);
-             std::trunc(number) == number && std::fabs(number) <= kMaxSafeInteger) {
-    const fmt::format_int digits(static_cast<std::int64_t>(number));
+  } else if (const auto whole = whole_number(std::get<double>(value))) {
+    const fmt::format_int digits(*whole);
     out.append(digits.data(), digits.size());
   } else {
     out += attribute_value_json(value).dump();  // a fraction, in nlohmann's shortest form
