@@ -16,7 +16,7 @@ namespace {
 AttrMap attrs_of(const std::map<std::string, policy::AttrLiteral>& literals) {
   AttrMap out;
   for (const auto& [key, literal] : literals) {
-    std::visit([&](const auto& v) { out.emplace(key, AttrValue{v}); }, literal);
+    std::visit([&out, &key = key](const auto& v) { out.emplace(key, AttrValue{v}); }, literal);
   }
   return out;
 }
@@ -159,8 +159,8 @@ class FailureLog {
 };
 
 std::string why_text(const policy::Ast& ast, const SshDecision& d) {
-  if (d.rule) return "decided by ssh[" + std::to_string(*d.rule) + "] (line " +
-                     std::to_string(d.line) + ")";
+  if (d.rule)
+    return "decided by ssh[" + std::to_string(*d.rule) + "] (line " + std::to_string(d.line) + ")";
   if (!d.near_misses.empty()) {
     const auto& nm = d.near_misses.front();
     std::string out = "ssh[" + std::to_string(nm.rule) + "] (line " + std::to_string(nm.line) +
@@ -206,7 +206,9 @@ void run_ssh_tests(const grammar::SourceFile& file, const policy::Ast& ast,
         continue;
       }
       const std::array<std::pair<const std::vector<policy::Text>*, SshAction>, 3> wants = {
-          {{&t.accept, SshAction::Accept}, {&t.check, SshAction::Check}, {&t.deny, SshAction::Deny}}};
+          {{&t.accept, SshAction::Accept},
+           {&t.check, SshAction::Check},
+           {&t.deny, SshAction::Deny}}};
       for (const auto& [logins, want] : wants) {
         for (const auto& login : *logins) {
           if (login.value.empty() || login.value == "*") {
@@ -216,9 +218,10 @@ void run_ssh_tests(const grammar::SourceFile& file, const policy::Ast& ast,
             continue;
           }
           for (const auto& s : sources) {
-            const auto got = std::find_if(dsts.begin(), dsts.end(), [&](const SshPeer& d) {
-              return ssh.check(s, d, login.value).action != want;
-            });
+            const auto got =
+                std::find_if(dsts.begin(), dsts.end(), [&, want = want](const SshPeer& d) {
+                  return ssh.check(s, d, login.value).action != want;
+                });
             if (got == dsts.end()) continue;
             const auto decision = ssh.check(s, *got, login.value);
             const std::string src_text = s.user.empty() ? t.src.value : s.user;

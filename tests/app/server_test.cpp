@@ -263,6 +263,9 @@ TEST_CASE("health and checks on the samples", "[app][server]") {
     r = c.call("POST", "/v1/check", "{not json");
     CHECK(r.status == 400);
     CHECK(r.body["message"].is_string());
+    // Not JSON, though a one-pass read once answered it as {"src","dst"} (found by fuzzing).
+    r = c.call("POST", "/v1/check", R"({"src": "carol-mbp", "dst": "db-1:5432": "x"}})");
+    CHECK(r.status == 400);
     r = c.call("GET", "/v1/nothing-here");
     CHECK(r.status == 404);
     CHECK(r.body["message"].is_string());
@@ -283,6 +286,9 @@ TEST_CASE("health and checks on the samples", "[app][server]") {
     CHECK(r["results"][2]["error"]["code"].is_string());
     CHECK(r["results"][3]["decision"] == "accept");
     CHECK(c.call("POST", "/v1/check/batch", R"({"queries": 3})").status == 400);
+    CHECK(c.call("POST", "/v1/check/batch",
+                 R"({"queries": [{"src": "alice-mbp", "dst": "web-1:443": "x"}}]})")
+              .status == 400);
   }
 
   SECTION("filter: the node's tailcfg FilterRules") {
@@ -382,6 +388,7 @@ TEST_CASE("attribute writes follow the §8.3 rules", "[app][server][attributes]"
   CHECK(c.call("POST", dev + "custom:score", R"({"value": 1, "value": 2})").status == 400);
   CHECK(c.call("POST", dev + "custom:score", R"({"value": null})").status == 400);
   CHECK(c.call("POST", dev + "custom:score", R"({"value": 1} x)").status == 400);
+  CHECK(c.call("POST", dev + "custom:note", R"({"value": "gold": "x"}})").status == 400);
   CHECK(c.call("POST", dev + "custom:level", R"({"value": 5, "expiry": null})").status == 200);
   CHECK(c.call("POST", dev + "custom:note", R"({"value": "gold"})").status == 200);
   CHECK(c.ok("GET", "/v1/devices/carol-mbp/attributes")["attributes"]["custom:note"] == "gold");

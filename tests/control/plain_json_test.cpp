@@ -78,6 +78,8 @@ TEST_CASE("everything else is given up on", "[control][json]") {
       R"({"value": 01})",
       R"({"value": tru})",
       R"({"value" 1})",
+      R"({"value": "a": "b"}})",  // a string then `:`, balanced by one more `}` (found by fuzzing)
+      R"({"value": "a": 1, "b": true}})",
       R"([1])",
       R"("value")",
       "",
