@@ -131,6 +131,17 @@ TEST_CASE("credentials: Bearer and Basic with the token as user name", "[http][a
   CHECK(basic->scheme == Credential::Scheme::Basic);
   CHECK(basic->token == "tskey-api-abc");
   CHECK(parse_authorization("Basic OnNlY3JldA==")->token == "secret");
+  // Padding is optional; when present it completes a group of four.
+  CHECK(parse_authorization("Basic dHNrZXktYXBpLWFiYzo")->token == "tskey-api-abc");
+  CHECK(parse_authorization("Basic OnNlY3JldA")->token == "secret");
+  CHECK(parse_authorization("Basic YWI6")->token == "ab");
+  CHECK_FALSE(parse_authorization("Basic OnNlY3JldA="));
+  CHECK_FALSE(parse_authorization("Basic OnNlY3JldA==="));
+  CHECK_FALSE(parse_authorization("Basic YWI6="));
+  CHECK_FALSE(parse_authorization("Basic YWI6Y"));   // a lone last character
+  CHECK_FALSE(parse_authorization("Basic YW=I6"));   // `=` inside
+  CHECK_FALSE(parse_authorization("Basic YW\tI6"));  // whitespace OpenSSL would skip
+  CHECK_FALSE(parse_authorization("Basic YWI-"));    // the URL alphabet is not Basic's
 
   CHECK_FALSE(parse_authorization("Bearer"));
   CHECK_FALSE(parse_authorization("Bearer a b"));

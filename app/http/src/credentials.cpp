@@ -1,39 +1,36 @@
 #include "postern/http/credentials.hpp"
 
-#include <array>
-#include <cstdint>
+#include <openssl/evp.h>
+
+#include <algorithm>
 
 #include "text.hpp"
 
 namespace postern::http {
 namespace {
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard base64 with optional padding; nullopt for any other character.
+// Standard base64, its padding optional (decoded by OpenSSL); nullopt for anything else.
+// EVP_DecodeBlock itself skips surrounding whitespace and wants whole groups of four, so the text
+// is checked first and padded to a whole group.
 std::optional<std::string> base64_decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  std::string out;
-  std::uint32_t bits = 0;
-  int bit_count = 0;
-  for (const char c : text) {
-    const int value = base64_value(c);
-    if (value < 0) return std::nullopt;
-    bits = (bits << 6U) | static_cast<std::uint32_t>(value);
-    bit_count += 6;
-    if (bit_count >= 8) {
-      bit_count -= 8;
-      out += static_cast<char>((bits >> static_cast<unsigned>(bit_count)) & 0xffU);
-    }
-  }
-  if (bit_count >= 6) return std::nullopt;  // a lone trailing character encodes no byte
+  const auto alphabet = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+  };
+  std::string_view digits = text;
+  for (int i = 0; i < 2 && !digits.empty() && digits.back() == '='; ++i) digits.remove_suffix(1);
+  if (!std::all_of(digits.begin(), digits.end(), alphabet)) return std::nullopt;
+  if (digits.size() % 4 == 1) return std::nullopt;  // a lone trailing character encodes no byte
+  if (digits.size() != text.size() && text.size() % 4 != 0) return std::nullopt;
+  std::string padded(digits);
+  const std::size_t padding = (4 - padded.size() % 4) % 4;
+  padded.append(padding, '=');
+  std::string out(padded.size() / 4 * 3, '\0');
+  const int written = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(padded.data()),
+                                      static_cast<int>(padded.size()));
+  if (written < 0) return std::nullopt;
+  out.resize(static_cast<std::size_t>(written) - padding);  // the padding decodes to zeros
   return out;
 }
 
