@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "postern/control/plain_json.hpp"
+#include "postern/grammar/hujson.hpp"
 
 namespace postern::control::detail {
 namespace {
@@ -174,11 +175,14 @@ namespace {
 // A number as a double, whole numbers converted from their exact value (so -0 is 0), as
 // nlohmann's reader gives them.
 std::optional<double> plain_number(detail::ondemand::value value) {
-  const std::string_view token = value.raw_json_token();
+  std::string_view token = value.raw_json_token();
+  token = token.substr(0, token.find_last_not_of(" \t\n\r") + 1);  // 3.0's token may end in spaces
   if (token.find_first_of(".eE") != std::string_view::npos) {
     double number = 0;
     if (value.get_double().get(number) != simdjson::SUCCESS) return std::nullopt;
-    return number;
+    // simdjson 3.0.1 misreads a fraction of more than 19 digits (0.95000000000000000000 as 0.0277,
+    // its issue 2093); get_double has checked and consumed the number, the text gives its value.
+    return grammar::hujson::number_value(token);
   }
   std::int64_t whole = 0;
   if (value.get_int64().get(whole) == simdjson::SUCCESS) return static_cast<double>(whole);

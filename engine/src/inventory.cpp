@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "postern/grammar/ascii.hpp"
+#include "postern/grammar/hujson.hpp"
 
 namespace postern::engine {
 namespace {
@@ -559,9 +560,16 @@ class Loader {
         case od::json_type::boolean:
           device.attributes.insert_or_assign(std::string(key), bool(item.get_bool()));
           break;
-        case od::json_type::number:
-          device.attributes.insert_or_assign(std::string(key), double(item.get_double()));
+        case od::json_type::number: {
+          std::string_view token = item.raw_json_token();
+          token = token.substr(0, token.find_last_not_of(" \t\n\r") + 1);  // may end in spaces
+          // get_double checks and consumes the number; its value comes from the text, as simdjson
+          // 3.0.1 misreads a fraction of more than 19 digits (its issue 2093).
+          (void)double(item.get_double());
+          device.attributes.insert_or_assign(std::string(key),
+                                             grammar::hujson::number_value(token));
           break;
+        }
         default:
           fail(key_path(apath(), key),
                fmt::format("attribute values must be strings, numbers or booleans, found {}",

@@ -56,6 +56,10 @@ TEST_CASE("plain objects are read to nlohmann's members", "[control][json]") {
       R"({"value": 9007199254740993})",
       R"({"value": 18446744073709551615})",
       R"({"value": -9223372036854775808})",
+      // Fractions of more than 19 digits, which simdjson 3.0.1 reads wrongly (found by fuzzing).
+      R"({"value": 0.95000000000000000000})",
+      R"({"value": 0.30666666666666666666666664740989 })",
+      R"({"value": -12345678901234567890.5e-3})",
       R"({"value": true, "expiry": "2026-01-31T18:00:00Z"})",
       R"( { "value" : "gold" , "comment" : "日本" } )",
       R"({"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8})",

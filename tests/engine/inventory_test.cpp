@@ -171,6 +171,32 @@ TEST_CASE("device fields are read into the model", "[engine][inventory]") {
   CHECK(d.attributes.empty());
 }
 
+TEST_CASE("attribute numbers read as their text says, however many digits", "[engine][inventory]") {
+  // simdjson 3.0.1 reads fractions of more than 19 digits wrongly (0.95000000000000000000 as
+  // 0.0277, its issue 2093); the loader takes the value from the text.
+  const std::vector<std::string> numbers = {
+      "0.95000000000000000000",
+      "0.30666666666666666666666664740989",
+      "1.00000000000000000001e2",
+      "-12345678901234567890.5",
+      "7",
+      "-0",
+      "1e-400",
+      "2.5e10",
+  };
+  for (const auto& number : numbers) {
+    INFO(number);
+    const auto result = load_both_ways(R"({"devices": [{"id": "1", "name": "a.ts.net", )"
+                                       R"("addresses": ["100.64.0.1"], )"
+                                       R"("attributes": {"custom:n": )" +
+                                       number + " }}]}");
+    INFO(join_errors(result));
+    REQUIRE(result.inventory);
+    const auto& value = result.inventory->devices.at(0).attributes.at("custom:n");
+    CHECK(std::get<double>(value) == nlohmann::json::parse(number).get<double>());
+  }
+}
+
 TEST_CASE("find_devices names devices by id, address, FQDN, hostname and first label",
           "[engine][inventory]") {
   const auto result = load_inventory(R"({"devices": [
