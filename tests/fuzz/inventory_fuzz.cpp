@@ -1,13 +1,15 @@
 // Fuzz target for the inventory loader (`--tailnet FILE`) and what runs on what it loads.
 // Invariants: no crash or UB; a rejected document has located errors and no inventory (nothing
-// half-loaded); an accepted one compiles with the sample policy, and checks between its devices
-// and every device's packet filter run, and the name index finds what find_devices finds.
+// half-loaded); an accepted one is JSON (nlohmann reads it: the On-Demand reader must not pass
+// over text that is not, decisions H33), compiles with the sample policy, checks between its
+// devices and every device's packet filter run, and the name index finds what find_devices finds.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -48,6 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   require(loaded.errors.empty());
+  require(!nlohmann::json::parse(text, nullptr, false).is_discarded());
   const auto& inventory = *loaded.inventory;
   const auto& policy = sample_policy();
   auto compiled =
