@@ -1,12 +1,12 @@
 // The policy file routes of Tailscale's API (spec tailscale-api.md §2.1-§2.4):
 // GET/POST /api/v2/tailnet/{tailnet}/acl, POST .../acl/validate, POST .../acl/preview.
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include "postern/control/policy_precondition.hpp"
 #include "postern/control/policy_preview.hpp"
 #include "postern/control/policy_tests_request.hpp"
 #include "postern/grammar/hujson.hpp"
+#include "postern/http/credentials.hpp"
 #include "tsapi_common.hpp"
 
 namespace postern::server {
@@ -15,15 +15,6 @@ namespace {
 using nlohmann::json;
 
 const std::vector<std::string> kPolicyTypes{"application/json", "application/hujson"};
-
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(bytes.data()),
-                                      static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(written));
-  return out;
-}
 
 // `Accept: application/json` asks for JSON; anything else (absent, */*, application/hujson)
 // gets the HuJSON text. The first of the two named wins.
@@ -94,8 +85,9 @@ http::Response details_response(const control::PolicyState& policy, ApiContext& 
   for (const auto& d : verdict.loaded.diags) {
     if (d.severity == grammar::Severity::Warning) warnings.push_back(d.message);
   }
-  auto response = http::Response::json(
-      200, {{"acl", base64(policy.text)}, {"warnings", std::move(warnings)}, {"errors", nullptr}});
+  auto response = http::Response::json(200, {{"acl", http::base64_encode(policy.text)},
+                                             {"warnings", std::move(warnings)},
+                                             {"errors", nullptr}});
   response.headers.emplace_back("ETag", control::policy_etag(policy));
   return response;
 }

@@ -29,7 +29,7 @@ std::string sample(const std::string& name) {
 
 struct Seed {
   std::string method;
-  std::string path;  // `{node}` and `{key}` are filled in per request
+  std::string path;  // `{node}` and `{key}` are chosen per request (Mutator::path)
   std::string content_type;
   std::string body;
 };
@@ -39,7 +39,7 @@ const std::vector<Seed>& seeds() {
       {"POST", "/v1/check", "application/json",
        R"({"src": "alice-mbp", "dst": "100.64.0.5:443", "proto": "tcp", "explain": true})"},
       {"POST", "/v1/check/batch", "application/json",
-       R"({"queries": [{"src": "{node}", "dst": "web-1:443"}, {"src": "carol-mbp",)"
+       R"({"queries": [{"src": "nAl1ceMBP01", "dst": "web-1:443"}, {"src": "carol-mbp",)"
        R"( "dst": "db-1:5432", "proto": 6, "srcPostureAttrs": {"custom:tier": "gold"}}]})"},
       {"POST", "/v1/devices/{node}/attributes/{key}", "application/json",
        R"({"value": 13, "expiry": "2030-01-01T00:00:00Z", "comment": "why"})"},
@@ -61,7 +61,7 @@ const std::vector<Seed>& seeds() {
       {"POST", "/api/v2/tailnet/-/acl/preview?type=user&previewFor=alice%40example.com",
        "application/json", R"({"acls": [{"action": "accept", "src": ["*"], "dst": ["*:22"]}]})"},
       {"POST", "/api/v2/tailnet/-/device-attributes", "application/json",
-       R"({"nodes": {"{node}": {"custom:a": {"value": 1}, "custom:b": {"value": null}}}})"},
+       R"({"nodes": {"nAl1ceMBP01": {"custom:a": {"value": 1}, "custom:b": {"value": null}}}})"},
       {"POST", "/api/v2/tailnet/-/posture/integrations", "application/json",
        R"({"provider": "kandji", "cloudId": "acme", "clientSecret": "s3cret"})"},
   };
@@ -175,10 +175,6 @@ std::string request_text(const Seed& seed, Mutator& m) {
   const std::string path = m.path(seed.path);
   std::string body = seed.body;
   if (!body.empty() && m.chance(0.8)) body = m.body(body);
-  // The node placeholder inside bodies names a real device.
-  for (auto at = body.find("{node}"); at != std::string::npos; at = body.find("{node}")) {
-    body.replace(at, 6, "nAl1ceMBP01");
-  }
   std::string content_type = seed.content_type;
   if (m.chance(0.1)) content_type = kContentTypes[m.below(kContentTypes.size())];
   std::string head = seed.method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";

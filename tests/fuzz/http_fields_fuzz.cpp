@@ -5,8 +5,6 @@
 // - a Basic credential made of the bytes reads back to them (token before the first colon);
 // - what percent_decode gives, encoded again, decodes to itself;
 // - a Host name is a part of the header; an excerpt is short, printable ASCII.
-#include <openssl/evp.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,15 +26,6 @@ void require(bool condition) {
   if (!condition) std::abort();
 }
 
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(bytes.data()),
-                                      static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(written));
-  return out;
-}
-
 std::string percent_encoded(std::string_view bytes) {
   std::string out;
   for (const char c : bytes) {
@@ -50,7 +39,7 @@ std::string percent_encoded(std::string_view bytes) {
 void credentials(std::string_view text) {
   if (const auto parsed = parse_authorization(text)) require(!parsed->token.empty());
   // The bytes as the user and password of a Basic credential.
-  const auto basic = parse_authorization("Basic " + base64(text));
+  const auto basic = parse_authorization("Basic " + base64_encode(text));
   const auto colon = text.find(':');
   if (colon == std::string_view::npos || (colon == 0 && text.size() == 1)) {
     require(!basic);

@@ -36,6 +36,15 @@ std::optional<std::string> base64_decode(std::string_view text) {
 
 }  // namespace
 
+std::string base64_encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(bytes.data()),
+                                      static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(written));
+  return out;
+}
+
 std::optional<Credential> parse_authorization(std::string_view header_value) {
   const auto value = detail::trim(header_value);
   const auto space = value.find(' ');

@@ -19,4 +19,8 @@ struct Credential {
 // `Bearer TOKEN` or `Basic base64(TOKEN:)`; nullopt for any other scheme or a malformed value.
 [[nodiscard]] std::optional<Credential> parse_authorization(std::string_view header_value);
 
+// Standard base64 with padding (OpenSSL's encoder): what Basic credentials and Tailscale's policy
+// answers (`acl`) carry.
+[[nodiscard]] std::string base64_encode(std::string_view bytes);
+
 }  // namespace postern::http
