@@ -174,6 +174,111 @@ TEST_CASE("server: a body arrives byte for byte, whole or in chunks", "[http][se
   CHECK(answer->body == expected);
 }
 
+// What follows a refused request on its connection is never answered: the server cannot know
+// where that request ended, so it closes after the rejection.
+TEST_CASE("server: a request framed two ways is refused and its connection closed (smuggling)",
+          "[http][server]") {
+  TestServer server;
+  const std::string smuggled = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const std::string post =
+      "POST /v1/json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/json\r\n";
+  struct Case {
+    std::string text;
+    int status;
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {post + "Transfer-Encoding: gzip\r\n\r\n" + smuggled, 400,
+       "Transfer-Encoding does not end with `chunked` (last coding `gzip`), so where the body "
+       "ends is unknown (send `Transfer-Encoding: chunked` or Content-Length)"},
+      {post + "Transfer-Encoding: chunked, identity\r\n\r\n" + smuggled, 400,
+       "Transfer-Encoding does not end with `chunked` (last coding `identity`), so where the "
+       "body ends is unknown (send `Transfer-Encoding: chunked` or Content-Length)"},
+      {"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: xchunked\r\n\r\n" +
+           smuggled,
+       400,
+       "Transfer-Encoding does not end with `chunked` (last coding `xchunked`), so where the "
+       "body ends is unknown (send `Transfer-Encoding: chunked` or Content-Length)"},
+      {post + "Transfer-Encoding: chunked, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n" + smuggled, 400,
+       "Transfer-Encoding applies `chunked` more than once"},
+      {post + "Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n" + smuggled, 501,
+       "transfer coding `gzip` is not supported (send the body with `Transfer-Encoding: "
+       "chunked` alone, or with Content-Length)"},
+      {post + "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+           smuggled,
+       501,
+       "transfer coding `identity` is not supported (send the body with `Transfer-Encoding: "
+       "chunked` alone, or with Content-Length)"},
+      {post + "Transfer-Encoding: ,\r\n\r\n" + smuggled, 400,
+       "Transfer-Encoding names no coding (send `Transfer-Encoding: chunked` or Content-Length)"},
+      {"POST /v1/json HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n" +
+           smuggled,
+       400, "Transfer-Encoding is not allowed in an HTTP/1.0 request (send Content-Length)"},
+      {"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example.com\r\n\r\n" + smuggled,
+       400, "the Host header appears more than once (send it once)"},
+      {"POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth(kGoodToken) + auth("other") +
+           "Content-Length: 0\r\n\r\n" + smuggled,
+       400, "the Authorization header appears more than once (send it once)"},
+      {post + "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}" + smuggled, 400,
+       "the Content-Type header appears more than once (send it once)"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    RawClient client(server.port());
+    REQUIRE(client.send(c.text));
+    const auto refused = client.read_response();
+    REQUIRE(refused);
+    CHECK(refused->status == c.status);
+    CHECK(refused->message() == c.message);
+    const bool http_1_0 = c.text.substr(0, c.text.find('\r')).ends_with("HTTP/1.0");
+    if (!http_1_0) {  // an HTTP/1.0 answer closes without saying so
+      CHECK(refused->header("Connection") == std::optional<std::string_view>("close"));
+    }
+    CHECK_FALSE(client.read_response(5s));  // the smuggled GET is not answered
+    CHECK(client.closed_within(5s));
+  }
+  // The one coding a request may carry, in any letter case, frames its body.
+  const auto chunked = exchange(server.port(), post +
+                                                   "Transfer-Encoding: Chunked\r\n\r\n"
+                                                   "7\r\n{\"a\":1}\r\n0\r\n\r\n");
+  CHECK(chunked.status == 200);
+  CHECK(chunked.body == R"({"a":1})");
+}
+
+// RFC 9112 §3.2.2: servers accept a target in absolute form; its authority must be the Host
+// header's, which the Host rule checks as before.
+TEST_CASE("server: a target in absolute form is served as its path", "[http][server]") {
+  TestServer server;
+  const auto get = [&](std::string_view target, std::string_view host) {
+    return exchange(server.port(),
+                    fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", target, host));
+  };
+  CHECK(get("http://127.0.0.1/v1/health", "127.0.0.1").status == 200);
+  CHECK(get("HTTPS://LOCALHOST:8080/v1/health", "localhost:8080").status == 200);
+  const auto with_query = get("http://127.0.0.1/v1/stream?lines=2", "127.0.0.1");
+  CHECK(with_query.status == 200);
+  CHECK(with_query.body == "line 0\nline 1\n");
+  CHECK(get("http://127.0.0.1?x=1", "127.0.0.1").message() == "no route for `/`");
+
+  const auto elsewhere = get("http://evil.example.com/v1/health", "127.0.0.1");
+  CHECK(elsewhere.status == 400);
+  CHECK(elsewhere.message() ==
+        "the request target names `evil.example.com` but the Host header is `127.0.0.1` (they "
+        "must be the same)");
+  CHECK(get("http://evil.example.com/v1/health", "evil.example.com").status == 421);
+  CHECK(get("http://user@127.0.0.1/v1/health", "user@127.0.0.1").message() ==
+        "the request target may not carry user information (`@`)");
+  for (const auto* target : {"*", "v1/health", "ftp://127.0.0.1/v1/health", "http://"}) {
+    INFO(target);
+    const auto refused = get(target, "127.0.0.1");
+    CHECK(refused.status == 400);
+    CHECK(refused.message() ==
+          "the request target must be a path starting with `/` or an http(s) URL");
+  }
+}
+
 TEST_CASE("server: JSON bodies need a JSON Content-Type (415)", "[http][server][browser]") {
   TestServer server;
   const auto send = [&](std::string_view route, std::string_view type) {

@@ -7,6 +7,7 @@
 #include <boost/beast/http/field.hpp>
 #include <iterator>
 
+#include "framing.hpp"
 #include "response_bytes.hpp"
 #include "server_state.hpp"
 #include "text.hpp"
@@ -91,6 +92,7 @@ Exchange::Verdict Exchange::admit(const RequestHeader& header, bool has_body, bo
                                          limits.max_header_count, flag::kMaxHeaderCount)),
         false};
   }
+  if (auto rejection = framing_rejection(header)) return {std::move(rejection), false, true};
   if (auto rejection = check_target(header, header_count)) return {std::move(rejection), false};
   if (auto rejection = check_route(tls)) return {std::move(rejection), false};
   if (route_->options.requires_auth) {
@@ -126,9 +128,7 @@ std::optional<Response> Exchange::check_target(const RequestHeader& header,
   for (const auto& field : header) {
     request_.headers.add(std::string(field.name_string()), std::string(field.value()));
   }
-  if (request_.target.empty() || request_.target.front() != '/') {
-    return Response::error(400, "the request target must be a path starting with `/`");
-  }
+  if (auto rejection = take_absolute_form()) return rejection;
   const auto question = request_.target.find('?');
   request_.path = request_.target.substr(0, question);
   if (question != std::string::npos &&
@@ -143,6 +143,39 @@ std::optional<Response> Exchange::check_target(const RequestHeader& header,
         421, fmt::format("host `{}` is not a name this server answers to (add it with --host)",
                          excerpt(*host, 80)));
   }
+  return std::nullopt;
+}
+
+// A target in absolute form ("http://host:port/path?q", RFC 9112 §3.2.2, which servers must
+// accept) becomes its path and query. Its authority must be the Host header's value, the one the
+// Host and Origin rules check.
+std::optional<Response> Exchange::take_absolute_form() {
+  auto& target = request_.target;
+  if (!target.empty() && target.front() == '/') return std::nullopt;
+  const std::string_view view = target;
+  std::size_t scheme = 0;
+  if (view.size() > 7 && ascii_iequals(view.substr(0, 7), "http://")) scheme = 7;
+  if (view.size() > 8 && ascii_iequals(view.substr(0, 8), "https://")) scheme = 8;
+  if (scheme == 0) {
+    return Response::error(400,
+                           "the request target must be a path starting with `/` or an http(s) URL");
+  }
+  const auto rest = view.substr(scheme);
+  const auto path_start = std::min(rest.find_first_of("/?"), rest.size());
+  const auto authority = rest.substr(0, path_start);
+  if (authority.find('@') != std::string_view::npos) {
+    return Response::error(400, "the request target may not carry user information (`@`)");
+  }
+  const auto host = request_.headers.get("Host");
+  if (!host || !ascii_iequals(trim(*host), authority)) {
+    return Response::error(
+        400, fmt::format("the request target names `{}` but the Host header is `{}` (they must "
+                         "be the same)",
+                         excerpt(authority, 80), excerpt(host.value_or("none"), 80)));
+  }
+  auto origin_form = std::string(rest.substr(path_start));
+  if (origin_form.empty() || origin_form.front() == '?') origin_form.insert(0, 1, '/');
+  target = std::move(origin_form);
   return std::nullopt;
 }
 

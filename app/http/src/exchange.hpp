@@ -37,9 +37,11 @@ class Exchange {
   struct Verdict {
     std::optional<Response> rejection;  // answer this and do not read the body
     bool expects_continue = false;      // `Expect: 100-continue` before a body
+    bool close_after = false;           // the framing is unreliable: close after the rejection
   };
-  // Checks a request whose header has been read, in this order: header count, method, target,
-  // Host, route, OPTIONS/CORS preflight, Origin, credential, Content-Type.
+  // Checks a request whose header has been read, in this order: header count, framing
+  // (Transfer-Encoding, fields that must appear once), method, target, Host, route, OPTIONS/CORS
+  // preflight, Origin, credential, Content-Type.
   [[nodiscard]] Verdict admit(const RequestHeader& header, bool has_body, bool tls);
 
   // The answer to a failed read, or nullopt when the connection should just close.
@@ -69,6 +71,7 @@ class Exchange {
  private:
   [[nodiscard]] std::optional<Response> check_target(const RequestHeader& header,
                                                      std::size_t header_count);
+  [[nodiscard]] std::optional<Response> take_absolute_form();
   [[nodiscard]] std::optional<Response> check_route(bool tls);
   [[nodiscard]] std::optional<Response> answer_options(const Resolution& resolution) const;
   [[nodiscard]] std::optional<Response> authenticate();

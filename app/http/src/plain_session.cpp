@@ -172,7 +172,7 @@ PlainSession::Step PlainSession::read_step() {
     admitted_ = true;
     auto verdict = exchange_.admit(parser_->get(), !parser_->is_done(), false);
     if (verdict.rejection) {
-      send(std::move(*verdict.rejection), !parser_->is_done());
+      send(std::move(*verdict.rejection), verdict.close_after || !parser_->is_done());
       return Step::Continue;
     }
     if (!parser_->is_done()) {

@@ -146,7 +146,9 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
     disarm();
     if (ec) return on_read_error(ec, timed_out);
     auto verdict = exchange_.admit(parser_->get(), !parser_->is_done(), kTls);
-    if (verdict.rejection) return send(std::move(*verdict.rejection), !parser_->is_done());
+    if (verdict.rejection) {
+      return send(std::move(*verdict.rejection), verdict.close_after || !parser_->is_done());
+    }
     if (parser_->is_done()) return dispatch();
     if (verdict.expects_continue) return send_continue();
     read_body();
