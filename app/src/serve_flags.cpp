@@ -42,6 +42,13 @@ void add_serving_flags(CLI::App& command, ServingFlags& flags) {
       ->capture_default_str()
       ->group(limits);
   command
+      .add_option(std::string(http::flag::kMaxBodyMemory), l.max_body_memory,
+                  "Request bodies over 16 KiB held at once by all connections, in bytes (at least "
+                  "--max-body-bytes); a body beyond it is answered 503")
+      ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 40))
+      ->capture_default_str()
+      ->group(limits);
+  command
       .add_option(std::string(http::flag::kMaxJsonDepth), l.max_json_depth,
                   "Nesting of JSON request bodies (the policy parser's limit is 512)")
       ->check(CLI::Range(std::size_t{4}, std::size_t{512}))

@@ -107,6 +107,82 @@ TEST_CASE("limits: bodies over the limit answer 413, Content-Length or chunked",
   CHECK(accepted->status == 200);
 }
 
+// Each connection may hold a body of the size limit; all of them together may hold only
+// --max-body-memory. Two bodies of the largest size fill it while they arrive; a third is answered
+// 503 at once; when one is done its share comes back.
+TEST_CASE("limits: request bodies held at once are bounded (503 past --max-body-memory)",
+          "[http][limits]") {
+  auto options = test_options();
+  options.limits.max_body_bytes = 512 * 1024;
+  options.limits.max_body_memory = 1024 * 1024;
+  options.limits.body_timeout = 10s;
+  TestServer server(options);
+  const std::string body(512 * 1024, ' ');
+  const auto header = [&](std::string_view framing) {
+    return fmt::format("POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n{}{}\r\n\r\n", kJson, framing);
+  };
+  const auto held_becomes = [&](std::uint64_t bytes) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (server.server().body_bytes_held() != bytes) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  };
+  const auto length = fmt::format("Content-Length: {}", body.size());
+  RawClient first(server.port());
+  REQUIRE(first.send(header(length) + body.substr(0, 1000)));
+  REQUIRE(held_becomes(512 * 1024));
+  std::optional<RawClient> second(std::in_place, server.port());
+  REQUIRE(second->send(header(length) + body.substr(0, 1000)));
+  REQUIRE(held_becomes(1024 * 1024));
+
+  for (const auto* framing : {"Content-Length: 20000", "Transfer-Encoding: chunked"}) {
+    INFO(framing);
+    RawClient third(server.port());
+    const std::string start =
+        std::string_view(framing).starts_with("Content")
+            ? header(framing) + std::string(20'000, ' ')
+            : header(framing) + fmt::format("{:x}\r\n{}\r\n", 20'000, std::string(20'000, ' '));
+    REQUIRE(third.send(start));
+    const auto busy = third.read_response();
+    REQUIRE(busy);
+    CHECK(busy->status == 503);
+    CHECK(busy->header("Retry-After") == std::optional<std::string_view>("1"));
+    CHECK(busy->message() ==
+          "the server holds as many request bodies as it may (1048576 bytes in all, "
+          "--max-body-memory); retry shortly");
+    CHECK(third.closed_within(10s));
+  }
+  // Small bodies are not counted and pass.
+  RawClient small(server.port());
+  REQUIRE(small.send(request_text("POST", "/v1/echo", std::string(1000, ' '), kJson)));
+  CHECK(small.read_response()->status == 200);
+
+  REQUIRE(first.send(body.substr(1000)));
+  const auto done = first.read_response();
+  REQUIRE(done);
+  CHECK(done->status == 200);
+  REQUIRE(held_becomes(512 * 1024));  // given back after the answer, the connection still open
+  RawClient fourth(server.port());
+  REQUIRE(fourth.send(header(length) + body));
+  CHECK(fourth.read_response()->status == 200);
+  second.reset();  // the held body's connection closes: its share comes back
+  REQUIRE(held_becomes(0));
+}
+
+TEST_CASE("limits: --max-body-memory below --max-body-bytes is refused at start",
+          "[http][limits]") {
+  auto options = test_options();
+  options.limits.max_body_bytes = 2048;
+  options.limits.max_body_memory = 2047;
+  const auto started = postern::http::Server::start(test_router(), options);
+  CHECK_FALSE(started.server);
+  CHECK(started.error ==
+        "--max-body-memory (2047 bytes) must be at least --max-body-bytes (2048 bytes): one body "
+        "of the largest size must fit");
+}
+
 TEST_CASE("limits: slow headers are cut at the header timeout and block nobody", "[http][limits]") {
   TestServer server;
   const std::string request = request_text("GET", "/v1/health");

@@ -280,6 +280,14 @@ std::optional<Response> Exchange::read_failure(boost::system::error_code ec, boo
     return Response::error(431, fmt::format("request header exceeds the limit of {} bytes ({})",
                                             limits.max_header_bytes, flag::kMaxHeaderBytes));
   }
+  if (ec == body_budget_spent()) {
+    auto busy = Response::error(
+        503, fmt::format("the server holds as many request bodies as it may ({} bytes in all, {}); "
+                         "retry shortly",
+                         limits.max_body_memory, flag::kMaxBodyMemory));
+    busy.headers.emplace_back("Retry-After", "1");
+    return busy;
+  }
   if (ec == bhttp::error::body_limit) {
     return Response::error(413, fmt::format("request body exceeds the limit of {} bytes ({})",
                                             limits.max_body_bytes, flag::kMaxBodyBytes));
@@ -356,6 +364,13 @@ StreamHeader Exchange::prepare_stream_header(Response response, unsigned version
 void Exchange::finish() {
   if (!active_) return;
   active_ = false;
+  report();
+  // Small bodies keep their room for the connection's next request; a large one is freed now,
+  // as its share of the body budget is given back.
+  if (request_.body.capacity() > BodyAllowance::kUncountedBytes) std::string().swap(request_.body);
+}
+
+void Exchange::report() const {
   if (!state_.options.access_log) return;
   AccessRecord record;
   record.method = method_text_;

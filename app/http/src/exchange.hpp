@@ -65,7 +65,7 @@ class Exchange {
   [[nodiscard]] bool is_head() const { return request_.method == Method::Head; }
   void add_response_bytes(std::uint64_t bytes) { response_bytes_ += bytes; }
 
-  // Reports the exchange to the access log (once).
+  // Reports the exchange to the access log (once) and frees a large request body.
   void finish();
 
  private:
@@ -75,6 +75,7 @@ class Exchange {
   [[nodiscard]] std::optional<Response> check_route(bool tls);
   [[nodiscard]] std::optional<Response> answer_options(const Resolution& resolution) const;
   [[nodiscard]] std::optional<Response> authenticate();
+  void report() const;
   template <class Message>
   void add_common_fields(Message& message, const Response& response) const;
 

@@ -113,6 +113,7 @@ void PlainSession::begin_request() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser_->body_limit(limits.max_body_bytes);
+  parser_->get().body().allowance = BodyAllowance(&state_.body_budget);
   admitted_ = false;
   enter(Phase::Header, limits.header_timeout);
 }
@@ -187,7 +188,7 @@ PlainSession::Step PlainSession::read_step() {
     }
     return Step::Continue;
   }
-  if (parser_->is_done()) return answer(exchange_.handle(std::move(parser_->get().body())));
+  if (parser_->is_done()) return answer(exchange_.handle(std::move(parser_->get().body().text)));
   // The request is incomplete: read more, or wait for it.
   if (read_error_) {
     beast::error_code eof_ec;

@@ -175,6 +175,12 @@ void accept_next(Server::State& state, tcp::acceptor& acceptor) {
 }  // namespace
 
 StartResult Server::start(Router router, ServerOptions options) {
+  if (options.limits.max_body_memory < options.limits.max_body_bytes) {
+    return {nullptr, fmt::format("{} ({} bytes) must be at least {} ({} bytes): one body of the "
+                                 "largest size must fit",
+                                 flag::kMaxBodyMemory, options.limits.max_body_memory,
+                                 flag::kMaxBodyBytes, options.limits.max_body_bytes)};
+  }
   const auto names = host_names(options);
   auto state = std::make_shared<State>(std::move(router), std::move(options), names);
   auto threads = state->options.threads;
@@ -212,6 +218,8 @@ bool Server::uses_tls() const { return state_->tls.has_value(); }
 std::size_t Server::worker_threads() const { return state_->workers.size(); }
 
 std::size_t Server::open_connections() const { return state_->registry.open(); }
+
+std::uint64_t Server::body_bytes_held() const { return state_->body_budget.used(); }
 
 bool Server::wait_for_open_connections(std::size_t count, std::chrono::milliseconds bound) const {
   return state_->registry.wait_until_open(count, std::chrono::steady_clock::now() + bound);

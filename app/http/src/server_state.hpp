@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "body_budget.hpp"
 #include "connection_registry.hpp"
 #include "postern/http/server.hpp"
 #include "request_guard.hpp"
@@ -23,12 +24,16 @@ namespace postern::http {
 // is gone can still reach, and release, its connection (PendingResponse).
 struct Server::State : std::enable_shared_from_this<Server::State> {
   State(Router routes, ServerOptions server_options, const std::vector<std::string>& host_names)
-      : router(std::move(routes)), options(std::move(server_options)), hosts(host_names) {}
+      : router(std::move(routes)),
+        options(std::move(server_options)),
+        hosts(host_names),
+        body_budget(options.limits.max_body_memory) {}
 
   Router router;
   ServerOptions options;
   detail::HostRule hosts;
   detail::ConnectionRegistry registry;
+  detail::BodyBudget body_budget;
   std::optional<boost::asio::ssl::context> tls;
   std::vector<ListenEndpoint> endpoints;
   std::atomic<bool> stopping{false};

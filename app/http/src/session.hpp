@@ -134,6 +134,7 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser_->body_limit(limits.max_body_bytes);
+    parser_->get().body().allowance = BodyAllowance(&state_.body_budget);
     arm(Waiting::Header, limits.header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -184,7 +185,7 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
   }
 
   void dispatch() {
-    auto response = exchange_.handle(std::move(parser_->get().body()));
+    auto response = exchange_.handle(std::move(parser_->get().body().text));
     if (!response.pending) return send(std::move(response), false);
     // Answered later (PlainSession::answer explains the two references).
     struct Parked {
@@ -256,6 +257,7 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
 
   void after_response(beast::error_code ec) {
     exchange_.finish();
+    if (parser_) parser_->get().body().allowance.release();  // the body is gone (finish)
     source_ = nullptr;
     chunk_ = std::string();
     if (ec) return close_now();

@@ -97,6 +97,8 @@ class Server {
   // Blocks until exactly `count` connections are open (woken by each connection opening or
   // closing, not by polling) or `bound` passes; true when they are.
   bool wait_for_open_connections(std::size_t count, std::chrono::milliseconds bound) const;
+  // Bytes of request bodies counted against Limits::max_body_memory now (for tests and metrics).
+  [[nodiscard]] std::uint64_t body_bytes_held() const;
 
   // Stops accepting, closes idle connections, lets requests in flight finish (answered with
   // `Connection: close`) and closes what is still open at `deadline`. Then joins the threads.
