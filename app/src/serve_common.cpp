@@ -27,6 +27,11 @@ int status_of(control::ErrorKind kind) {
 }  // namespace
 
 http::Response error_response(const control::Error& error, Log& log) {
+  // The operator learns of a failing store or a bug from the log, not only from the clients.
+  if (error.kind == control::ErrorKind::Unavailable || error.kind == control::ErrorKind::Internal) {
+    log.warn_repeating(fmt::format("answered {} [{}]: {}", status_of(error.kind),
+                                   grammar::code_name(error.code), error.message));
+  }
   nlohmann::json body = {{"message", log.scrub(error.message)},
                          {"code", std::string(grammar::code_name(error.code))}};
   if (!error.help.empty()) body["help"] = error.help;

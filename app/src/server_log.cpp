@@ -1,5 +1,6 @@
 #include "server_log.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -41,5 +42,19 @@ void Log::debug(std::string_view message) {
 void Log::info(std::string_view message) { logger_->info("{}", scrub(message)); }
 void Log::warn(std::string_view message) { logger_->warn("{}", scrub(message)); }
 void Log::error(std::string_view message) { logger_->error("{}", scrub(message)); }
+
+void Log::warn_repeating(std::string_view message) {
+  std::uint64_t count = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (repeats_.size() >= 256 && repeats_.find(std::string(message)) == repeats_.end()) {
+      repeats_.clear();  // bounded; a new wave of messages starts counting afresh
+    }
+    count = ++repeats_[std::string(message)];
+  }
+  if ((count & (count - 1)) != 0) return;  // not a power of two
+  if (count == 1) return warn(message);
+  warn(fmt::format("{} ({} times so far)", message, count));
+}
 
 }  // namespace postern::server

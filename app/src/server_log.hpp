@@ -3,11 +3,13 @@
 // spdlog (whole lines, thread-safe). Every message passes through sync::redact with each
 // registered secret first, so a token cannot reach the log even if some error text quoted it.
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace spdlog {
@@ -34,10 +36,15 @@ class Log {
   void info(std::string_view message);
   void warn(std::string_view message);
   void error(std::string_view message);
+  // A warning that may repeat at request rate (a failing store): written the 1st, 2nd, 4th, 8th,
+  // ... time the same message comes, with its count, so a flood of failures costs the log a few
+  // lines. No clock: the counts alone decide.
+  void warn_repeating(std::string_view message);
 
  private:
   std::mutex mu_;  // guards secrets_
   std::vector<std::string> secrets_;
+  std::unordered_map<std::string, std::uint64_t> repeats_;  // guarded by mu_; at most 256 messages
   std::shared_ptr<spdlog::logger> logger_;
 };
 

@@ -163,6 +163,7 @@ TEST_CASE("replicas: PostgreSQL stops: checks answer from memory, writes get 503
   CHECK(refused.body["message"].get<std::string>().find("PostgreSQL") != std::string::npos);
   CHECK(a.attributes("carol-mbp").contains("custom:tier") == false);  // nothing half-applied
   CHECK(a.wait_logged("lost the database"));
+  CHECK(a.wait_logged("warning answered 503 [K"));  // the operator sees the refused write
 
   cluster->start();
   // The first write after the restart succeeds (the writer's store renews the connection the
