@@ -70,6 +70,10 @@ std::optional<std::int64_t> timestamp(const json& row) {
 }  // namespace
 
 Result<KandjiPage> map_page(std::string_view body) {
+  // nlohmann's lexer ends its input at a NUL byte: a page cut there would read as its prefix.
+  if (body.find('\0') != std::string_view::npos) {
+    return protocol("the response is not valid JSON (it holds a NUL byte)");
+  }
   const json doc = json::parse(body.begin(), body.end(), nullptr, false);
   if (doc.is_discarded()) return protocol("the response is not valid JSON");
   if (!doc.is_object()) {

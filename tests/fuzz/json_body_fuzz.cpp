@@ -33,7 +33,8 @@ struct Reference {
 
 Reference reference(std::string_view text) {
   Reference out;
-  if (!json::accept(text)) return out;
+  // nlohmann ends its input at a NUL byte; JSON allows none anywhere.
+  if (text.find('\0') != std::string_view::npos || !json::accept(text)) return out;
   out.valid = true;
   std::vector<std::set<std::string>> keys;  // one set per open object
   const json::parser_callback_t watch = [&](int depth, json::parse_event_t event, json& parsed) {

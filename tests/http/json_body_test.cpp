@@ -68,4 +68,18 @@ TEST_CASE("json body: syntax errors give a position and a short excerpt", "[http
   CHECK_FALSE(parse_json_body("\"\xff\"", 512).ok());
 }
 
+// nlohmann's lexer ends its input at a NUL byte; found by fuzz_json_body (the text before the NUL
+// was read and the rest ignored).
+TEST_CASE("json body: a NUL byte is refused wherever it is", "[http][json]") {
+  using namespace std::string_literals;
+  const auto after = parse_json_body("{\"value\":\"ok\"}\0{\"value\":\"evil\"}"s, 512);
+  REQUIRE_FALSE(after.ok());
+  CHECK(after.error ==
+        "invalid JSON: a NUL byte (JSON allows none, even in strings) at line 1, column 15 (byte "
+        "14), near `\\x00{\"value\":\"evil\"}`");
+  CHECK_FALSE(parse_json_body("8\0"s, 512).ok());
+  CHECK_FALSE(parse_json_body("\"a\0b\""s, 512).ok());
+  CHECK_FALSE(parse_json_body("\0"s, 512).ok());
+}
+
 }  // namespace json_body_test

@@ -84,6 +84,10 @@ TEST_CASE("malformed pages are protocol errors", "[sync][kandji]") {
             .error()
             .message == "`data[0].mdm_enabled` is a number, expected a boolean or null");
   CHECK(map_page("").error().message == "the response is not valid JSON");
+  // A page cut at a NUL byte is not read as what comes before it (nlohmann would stop there).
+  using namespace std::string_literals;
+  CHECK(map_page("{\"data\": []}\0{\"data\": [1]}"s).error().message ==
+        "the response is not valid JSON (it holds a NUL byte)");
 }
 
 TEST_CASE("flag spellings: booleans, null, missing and True/False strings", "[sync][kandji]") {

@@ -192,6 +192,11 @@ class Builder : public nlohmann::json_sax<json> {
 
 JsonBody parse_json_body(std::string_view text, std::size_t max_depth) {
   if (detail::trim(text).empty()) return failure(text, 0, "invalid JSON: the body is empty");
+  // nlohmann's lexer takes a NUL byte for the end of its input, so `{"a":1}<NUL>anything` would
+  // read as {"a":1}. JSON has no place for a raw NUL, not even inside a string.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return failure(text, nul, "invalid JSON: a NUL byte (JSON allows none, even in strings)");
+  }
   const auto too_deep = find_too_deep(text, max_depth);
   if (too_deep != std::string_view::npos) {
     return failure(text, too_deep,
