@@ -95,15 +95,32 @@ std::string_view severity_name(Severity severity) {
   return "error";
 }
 
+namespace {
+
+// `text` for a terminal: control bytes (a policy file's, or a name decoded from an escape and
+// quoted in a message) become `?`, one byte for one so the caret still lines up; tabs stay.
+// Raw, an ESC could drive the terminal that shows the diagnostic, a newline forge a line.
+std::string printable(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f) c = '?';
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string render(const SourceFile& file, const Diagnostic& diag) {
   const LineCol at = file.line_col(diag.span.begin);
-  std::string out = file.path() + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
-                    ": " + std::string(severity_name(diag.severity)) + "[" +
-                    std::string(code_name(diag.code)) + "]: " + diag.message + "\n";
+  std::string out = printable(file.path()) + ":" + std::to_string(at.line) + ":" +
+                    std::to_string(at.column) + ": " + std::string(severity_name(diag.severity)) +
+                    "[" + std::string(code_name(diag.code)) + "]: " + printable(diag.message) +
+                    "\n";
   const std::string_view line = file.line_text(at.line);
   if (!file.text().empty()) {
     out += "  ";
-    out += line;
+    out += printable(line);
     out += "\n  ";
     // Keep tabs so the caret lines up with the echoed source line.
     for (std::uint32_t i = 0; i + 1 < at.column && i < line.size(); ++i) {
@@ -121,10 +138,10 @@ std::string render(const SourceFile& file, const Diagnostic& diag) {
   }
   for (const auto& label : diag.related) {
     const LineCol rel = file.line_col(label.span.begin);
-    out += "  note: " + file.path() + ":" + std::to_string(rel.line) + ":" +
-           std::to_string(rel.column) + ": " + label.message + "\n";
+    out += "  note: " + printable(file.path()) + ":" + std::to_string(rel.line) + ":" +
+           std::to_string(rel.column) + ": " + printable(label.message) + "\n";
   }
-  if (!diag.help.empty()) out += "  help: " + diag.help + "\n";
+  if (!diag.help.empty()) out += "  help: " + printable(diag.help) + "\n";
   return out;
 }
 

@@ -28,6 +28,21 @@ TEST_CASE("render prints location, code, source line and underline", "[grammar][
         "  help: close the array\n");
 }
 
+// A policy file's control bytes (or a name quoted in a message, decoded from `\u001b`) would
+// reach the terminal raw: an ESC drives it, a newline forges a line. One `?` per byte keeps the
+// caret under its column.
+TEST_CASE("render shows control bytes as ?, tabs kept", "[grammar][diag]") {
+  using namespace std::string_literals;
+  const SourceFile file("p.hujson", "{\"acls\":[]}\0\x1b[31m\t\x7f"s);
+  const auto diag =
+      make_error(DiagCode::H015, Span{11, 12}, "bad `\x1b]0;title\x07`", "line\nforged");
+  CHECK(render(file, diag) ==
+        "p.hujson:1:12: error[H015]: bad `?]0;title?`\n"
+        "  {\"acls\":[]}??[31m\t?\n"
+        "             ^\n"
+        "  help: line?forged\n");
+}
+
 TEST_CASE("codes have stable names and summaries", "[grammar][diag]") {
   CHECK(code_name(DiagCode::H001) == "H001");
   CHECK(code_name(DiagCode::V301) == "V301");
