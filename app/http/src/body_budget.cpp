@@ -24,8 +24,7 @@ BodyAllowance& BodyAllowance::operator=(BodyAllowance&& other) noexcept {
   return *this;
 }
 
-bool BodyAllowance::cover(std::uint64_t bytes) {
-  if (bytes <= held_ || bytes <= kUncountedBytes || budget_ == nullptr) return true;
+bool BodyAllowance::take_more(std::uint64_t bytes) {
   constexpr std::uint64_t kStep = 256 * 1024;
   const auto stepped = (bytes + kStep - 1) / kStep * kStep;
   for (const auto want : {stepped, bytes}) {  // the step if it fits, else just what is needed

@@ -39,11 +39,15 @@ class BodyAllowance {
 
   // Whether a body of `bytes` is covered, taking more from the budget when it is not yet. Growing
   // (chunked) bodies take in steps of 256 KiB, so a body costs the shared counter a few updates.
-  [[nodiscard]] bool cover(std::uint64_t bytes);
+  [[nodiscard]] bool cover(std::uint64_t bytes) {
+    return bytes <= held_ || bytes <= kUncountedBytes || budget_ == nullptr || take_more(bytes);
+  }
   void release();
   [[nodiscard]] std::uint64_t held() const { return held_; }
 
  private:
+  [[nodiscard]] bool take_more(std::uint64_t bytes);
+
   BodyBudget* budget_ = nullptr;
   std::uint64_t held_ = 0;
 };
