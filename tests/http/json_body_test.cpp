@@ -68,6 +68,23 @@ TEST_CASE("json body: syntax errors give a position and a short excerpt", "[http
   CHECK_FALSE(parse_json_body("\"\xff\"", 512).ok());
 }
 
+// nlohmann quotes the token it last read, the input's own bytes; a token holding "; expected "
+// was taken for nlohmann's own words and quoted whole (found by fuzz_json_body: a 510-byte
+// message). The reason is nlohmann's words only; the input is quoted once, 20 bytes, escaped.
+TEST_CASE("json body: the reason never quotes the input beyond the short excerpt", "[http][json]") {
+  const std::string text = "{\"k\": \"a; expected " + std::string(150, '`') + "\xc6" + "9{";
+  const auto body = parse_json_body(text, 512);
+  REQUIRE_FALSE(body.ok());
+  CHECK(body.error ==
+        "invalid JSON: value - invalid string: ill-formed UTF-8 byte at line 1, column 171 (byte "
+        "170), near `9{`");
+  const auto plain = parse_json_body("[1, 2", 512);
+  REQUIRE_FALSE(plain.ok());
+  CHECK(plain.error ==
+        "invalid JSON: array - unexpected end of input; expected ']' at line 1, column 6 (byte "
+        "5)");
+}
+
 // nlohmann's lexer ends its input at a NUL byte; found by fuzz_json_body (the text before the NUL
 // was read and the rest ignored).
 TEST_CASE("json body: a NUL byte is refused wherever it is", "[http][json]") {

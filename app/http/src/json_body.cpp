@@ -68,18 +68,24 @@ std::size_t find_too_deep(std::string_view text, std::size_t max_depth) {
   return std::string_view::npos;
 }
 
-// The reason part of nlohmann's parse_error text, without its "last read" token (which may be a
-// long excerpt of the input).
-std::string parse_error_reason(std::string_view what) {
+// The reason part of nlohmann's parse_error text, without the token it quotes. nlohmann writes
+// "... - <reason>; last read: '<token>'; expected <what>", the token being the input's own bytes,
+// which may hold "; expected " themselves: the token is cut out by its exact text (`last_token`,
+// the same string nlohmann quoted), so what remains is nlohmann's words only.
+std::string parse_error_reason(std::string_view what, std::string_view last_token) {
   constexpr std::string_view kMarker = "syntax error while parsing ";
   const auto start = what.find(kMarker);
   if (start == std::string_view::npos) return "syntax error";
   auto reason = what.substr(start + kMarker.size());
-  std::string expected;
-  const auto expected_at = reason.find("; expected ");
-  if (expected_at != std::string_view::npos) expected = std::string(reason.substr(expected_at));
-  reason = reason.substr(0, reason.find("; last read"));
-  return detail::excerpt(fmt::format("{}{}", reason, expected), 160);
+  const auto quoted = fmt::format("; last read: '{}'", last_token);
+  std::string_view after;
+  if (const auto at = reason.find(quoted); at != std::string_view::npos) {
+    after = reason.substr(at + quoted.size());
+    reason = reason.substr(0, at);
+  } else {
+    reason = reason.substr(0, reason.find("; last read"));
+  }
+  return detail::excerpt(fmt::format("{}{}", reason, after), 160);
 }
 
 // Builds the value from SAX events with an explicit stack, refusing duplicate keys.
@@ -110,10 +116,10 @@ class Builder : public nlohmann::json_sax<json> {
     return true;
   }
 
-  bool parse_error(std::size_t position, const std::string& /*last_token*/,
+  bool parse_error(std::size_t position, const std::string& last_token,
                    const nlohmann::detail::exception& error) override {
     error_position_ = position;
-    error_reason_ = parse_error_reason(error.what());
+    error_reason_ = parse_error_reason(error.what(), last_token);
     return false;
   }
 
