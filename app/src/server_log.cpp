@@ -46,11 +46,12 @@ void Log::error(std::string_view message) { logger_->error("{}", scrub(message))
 void Log::warn_repeating(std::string_view message) {
   std::uint64_t count = 0;
   {
+    std::string key(message);
     std::lock_guard lock(mu_);
-    if (repeats_.size() >= 256 && repeats_.find(std::string(message)) == repeats_.end()) {
+    if (repeats_.size() >= 256 && repeats_.find(key) == repeats_.end()) {
       repeats_.clear();  // bounded; a new wave of messages starts counting afresh
     }
-    count = ++repeats_[std::string(message)];
+    count = ++repeats_[std::move(key)];
   }
   if ((count & (count - 1)) != 0) return;  // not a power of two
   if (count == 1) return warn(message);

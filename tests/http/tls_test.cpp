@@ -41,17 +41,22 @@ std::string https_get(ssl::context& client, std::uint16_t port, const std::strin
   return response;
 }
 
+// Test options serving HTTPS with a self-signed certificate made in `dir` (cert.pem, key.pem).
+postern::http::ServerOptions https_options(const ScratchDir& dir) {
+  const auto cert = dir.file("cert.pem").string();
+  const auto key = dir.file("key.pem").string();
+  make_self_signed(cert, key);
+  auto options = test_options();
+  options.tls = postern::http::TlsFiles{cert, key};
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("tls: HTTPS with a self-signed certificate, TLS 1.1 refused", "[http][tls]") {
   const ScratchDir dir("postern-http-tls");
+  TestServer server(https_options(dir));
   const auto cert = dir.file("cert.pem").string();
-  const auto key = dir.file("key.pem").string();
-  make_self_signed(cert, key);
-
-  auto options = test_options();
-  options.tls = postern::http::TlsFiles{cert, key};
-  TestServer server(options);
   CHECK(server.server().uses_tls());
 
   ssl::context client(ssl::context::tls_client);
@@ -72,12 +77,7 @@ TEST_CASE("tls: HTTPS with a self-signed certificate, TLS 1.1 refused", "[http][
 // socket whose reads give up after ten seconds.
 TEST_CASE("tls: a client may not renegotiate", "[http][tls]") {
   const ScratchDir dir("postern-http-tls-reneg");
-  const auto cert = dir.file("cert.pem").string();
-  const auto key = dir.file("key.pem").string();
-  make_self_signed(cert, key);
-  auto options = test_options();
-  options.tls = postern::http::TlsFiles{cert, key};
-  TestServer server(options);
+  TestServer server(https_options(dir));
 
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
