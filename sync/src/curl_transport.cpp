@@ -22,9 +22,28 @@ std::string HttpResponse::header(std::string_view name) const {
 
 namespace {
 
+// The body as curl hands it over, decoded, up to a cap: returning short makes curl stop with
+// CURLE_WRITE_ERROR before a large answer is held.
+struct BodySink {
+  std::string* body;
+  std::size_t limit;
+  bool over_limit = false;
+};
+
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
+  auto& sink = *static_cast<BodySink*>(user);
+  const std::size_t bytes = size * count;
+  if (bytes > sink.limit - sink.body->size()) {
+    sink.over_limit = true;
+    return 0;
+  }
+  sink.body->append(data, bytes);
+  return bytes;
+}
+
+std::string size_text(std::size_t bytes) {
+  if (bytes % (std::size_t{1} << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  return fmt::format("{} bytes", bytes);
 }
 
 // The final response's headers (not those of a 100 Continue), names lower-cased for header().
@@ -75,8 +94,12 @@ class CurlTransport final : public HttpTransport {
                      static_cast<long>(std::max<Millis::rep>(1, request.connect_timeout.count())));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                      static_cast<long>(std::max<Millis::rep>(1, request.timeout.count())));
+    BodySink sink{&response.body, request.max_body_bytes};
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    // Refused before the body when Content-Length announces more (the decoded cap still holds).
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(request.max_body_bytes));
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
     const CURLcode code = curl_easy_perform(curl);
     long status = 0;
@@ -84,6 +107,12 @@ class CurlTransport final : public HttpTransport {
     if (code == CURLE_OK) response.headers = response_headers(curl);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
+    if (sink.over_limit || code == CURLE_FILESIZE_EXCEEDED) {
+      return SyncError{SyncErrorKind::Protocol,
+                       fmt::format("the answer is larger than {} (decoded); check that the API URL "
+                                   "is the provider's",
+                                   size_text(request.max_body_bytes))};
+    }
     if (code != CURLE_OK) {
       const char* detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
       const bool dns = code == CURLE_COULDNT_RESOLVE_HOST;

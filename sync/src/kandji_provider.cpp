@@ -129,6 +129,7 @@ Result<Snapshot> KandjiProvider::fetch(HttpTransport& transport, Clock& clock,
   request.headers = {{"Authorization", fmt::format("Bearer {}", config.token)},
                      {"Accept", "application/json"}};
   request.url = page_url(config.url, limit);
+  request.max_body_bytes = options.max_page_bytes;
 
   Snapshot snapshot;
   std::unordered_map<std::string, std::size_t> by_id;

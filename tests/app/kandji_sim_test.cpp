@@ -518,6 +518,19 @@ TEST_CASE("fault injection", "[app][kandji_sim]") {
     CHECK(page["data"].size() == 100);
   }
 
+  SECTION("padded: the page followed by spaces up to `bytes`, still valid JSON") {
+    const std::string full = sim.get(page1)->body;
+    sim.faults({{"kind", "padded"}, {"bytes", 200000}});
+    auto r = sim.get(page1);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body.size() == 200000);
+    CHECK(r->body.rfind(full, 0) == 0);
+    CHECK(r->body.find_first_not_of(' ', full.size()) == std::string::npos);
+    CHECK(json::parse(r->body) == json::parse(full));
+    sim.admin("POST", "/_sim/faults", {{"kind", "padded"}}, 400);  // needs bytes
+  }
+
   SECTION("revoke_token_on_page: 401 from page 2 on, until the token is reissued") {
     sim.faults({{"kind", "revoke_token_on_page"}, {"page", 2}});
     json first = sim.get_json(page1);

@@ -205,6 +205,34 @@ TEST_CASE("loopback: malformed, truncated and revoked pages write nothing", "[sy
   }
 }
 
+// A wrong URL or a hostile server must not exhaust memory: a valid page padded with spaces
+// (a few KB once gzipped) is refused at the page cap, counted after decoding.
+TEST_CASE("loopback: an answer over the page cap is refused before it is held",
+          "[sync][loopback]") {
+  for (const bool compression : {true, false}) {
+    INFO("compression " << compression);
+    Loopback lb({"--generate", "50", "--seed", "4"}, compression);
+    lb.faults(R"([{"kind":"padded","bytes":3000000,"times":-1}])");
+    auto options = lb.engine->options();
+    options.fetch.max_page_bytes = std::size_t{1} << 20;
+    SyncEngine capped(*lb.store, *lb.transport, lb.clock,
+                      test_token_reader(lb.dir.path() / "postern.db"), options);
+    auto report = capped.sync(lb.integration, lb.nodes);
+    REQUIRE_FALSE(report.ok);
+    CHECK(report.error->kind == SyncErrorKind::Protocol);
+    CHECK(report.error->message ==
+          "page 1: the answer is larger than 1 MiB (decoded); check that the API URL is the "
+          "provider's");
+    CHECK(lb.requests().size() == 1);  // not retried: the same page would be as large
+    CHECK(lb.attribute_rows() == 0);
+
+    options.fetch.max_page_bytes = std::size_t{4} << 20;  // room for it: the same page syncs
+    SyncEngine roomy(*lb.store, *lb.transport, lb.clock,
+                     test_token_reader(lb.dir.path() / "postern.db"), options);
+    CHECK(roomy.sync(lb.integration, lb.nodes).ok);
+  }
+}
+
 TEST_CASE("loopback: duplicate rows across pages are de-duplicated", "[sync][loopback]") {
   Loopback lb({"--generate", "700", "--seed", "5"}, false);
   lb.faults(R"([{"kind":"duplicate_rows","page":2,"count":5}])");

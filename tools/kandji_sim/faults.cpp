@@ -7,7 +7,7 @@
 namespace postern::kandji_sim {
 namespace {
 
-constexpr std::array<std::pair<FaultKind, std::string_view>, 8> kKinds = {{
+constexpr std::array<std::pair<FaultKind, std::string_view>, 9> kKinds = {{
     {FaultKind::Status, "status"},
     {FaultKind::Slow, "slow"},
     {FaultKind::Truncated, "truncated"},
@@ -16,6 +16,7 @@ constexpr std::array<std::pair<FaultKind, std::string_view>, 8> kKinds = {{
     {FaultKind::MissingData, "missing_data"},
     {FaultKind::RevokeTokenOnPage, "revoke_token_on_page"},
     {FaultKind::DuplicateRows, "duplicate_rows"},
+    {FaultKind::Padded, "padded"},
 }};
 
 std::uint64_t positive(const nlohmann::json& v, const char* key) {
@@ -83,6 +84,8 @@ Fault parse_one(const nlohmann::json& obj) {
       f.delay_ms = v.get<std::uint64_t>();
     } else if (key == "count" && f.kind == FaultKind::DuplicateRows) {
       f.count = positive(v, "count");
+    } else if (key == "bytes" && f.kind == FaultKind::Padded) {
+      f.bytes = positive(v, "bytes");
     } else if (key == "drop_connection" && f.kind == FaultKind::Truncated) {
       if (!v.is_boolean()) throw std::invalid_argument("`drop_connection` must be true or false");
       f.drop_connection = v.get<bool>();
@@ -93,6 +96,9 @@ Fault parse_one(const nlohmann::json& obj) {
   }
   if (f.kind == FaultKind::RevokeTokenOnPage && !f.page) {
     throw std::invalid_argument("revoke_token_on_page needs `page`");
+  }
+  if (f.kind == FaultKind::Padded && !obj.contains("bytes")) {
+    throw std::invalid_argument("a padded fault needs `bytes`");
   }
   if (f.kind == FaultKind::Status && !obj.contains("status")) {
     throw std::invalid_argument("a status fault needs `status`");
@@ -136,6 +142,9 @@ nlohmann::json Fault::to_json() const {
       break;
     case FaultKind::DuplicateRows:
       j["count"] = count;
+      break;
+    case FaultKind::Padded:
+      j["bytes"] = bytes;
       break;
     case FaultKind::Truncated:
       if (drop_connection) j["drop_connection"] = true;

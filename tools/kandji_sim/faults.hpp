@@ -22,6 +22,7 @@ enum class FaultKind {
   MissingData,        // envelope without `data`
   RevokeTokenOnPage,  // the token stops working from `page` on: 401
   DuplicateRows,      // the page starts `count` rows early, repeating the previous page's tail
+  Padded,             // the page's JSON followed by spaces up to `bytes` (valid, and huge)
 };
 
 struct Fault {
@@ -38,6 +39,7 @@ struct Fault {
   std::map<std::string, std::string> headers;  // extra or overriding response headers
   std::uint64_t delay_ms = 0;
   std::uint64_t count = 1;       // rows repeated by duplicate_rows
+  std::uint64_t bytes = 0;       // padded: the body's size
   bool drop_connection = false;  // truncated: announce the full length, then close
 
   [[nodiscard]] bool selects(std::uint64_t request_no, std::uint64_t page_no) const;

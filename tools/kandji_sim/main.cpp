@@ -50,6 +50,7 @@ Fault objects: {"kind": K, "on_request": N, "page": P, "times": T (default 1, -1
   missing_data          envelope without `data`
   revoke_token_on_page  {"page": 2}: the token gets 401 from that page on
   duplicate_rows        {"count": 1}: the page repeats the previous page's last rows
+  padded                {"bytes": 100000000}: the page followed by spaces up to that size
 Any fault may add {"headers": {"Name": "value"}} to its response.)";
 
 using postern::app::parse_listen;

@@ -264,6 +264,9 @@ void Simulator::device_information(const httplib::Request& req, httplib::Respons
   body += ",\"cursor\":" + cursor_json + "}";
 
   if (has(FaultKind::Malformed)) body = malformed_body(q.limit, total);
+  for (const auto& f : fired) {
+    if (f.kind == FaultKind::Padded && f.bytes > body.size()) body.resize(f.bytes, ' ');
+  }
   res.status = 200;
   for (const auto& f : fired) {
     if (f.kind != FaultKind::Truncated) continue;

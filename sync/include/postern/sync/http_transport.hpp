@@ -2,6 +2,7 @@
 // The only way the sync layer talks to the network. CurlTransport is the real one; tests use a
 // fake that replays recorded pages.
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <utility>
@@ -17,6 +18,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   Millis connect_timeout{10'000};
   Millis timeout{60'000};  // the whole request
+  // The most body bytes taken, counted after gzip is undone (a small compressed answer can
+  // decode to gigabytes). A larger answer is a Protocol SyncError.
+  std::size_t max_body_bytes = std::size_t{32} << 20;
 };
 
 struct HttpResponse {
@@ -32,7 +36,8 @@ class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
   // Any HTTP status is a successful result; a failed exchange (DNS, connect, TLS, timeout, reset)
-  // is a Transient (or Config for DNS) SyncError. Never follows redirects.
+  // is a Transient (or Config for DNS) SyncError, a body over max_body_bytes a Protocol one.
+  // Never follows redirects.
   virtual Result<HttpResponse> get(const HttpRequest& request) = 0;
 };
 

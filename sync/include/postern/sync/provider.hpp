@@ -45,6 +45,9 @@ struct FetchOptions {
   Millis max_retry_wait{60'000};  // a longer Retry-After gives up with RateLimited
   int max_pages = 500;
   int page_limit = 300;
+  // One page's answer, decoded. 300 Kandji devices take about 1 MB; the cap keeps a wrong URL or
+  // a hostile server (a gzip bomb) from exhausting memory.
+  std::size_t max_page_bytes = std::size_t{32} << 20;
   std::uint64_t jitter_seed = 0;  // 0: seeded from the clock
 };
 
