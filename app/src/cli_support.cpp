@@ -12,14 +12,18 @@
 
 #include "command_registry.hpp"
 #include "postern/engine/inventory.hpp"
+#include "postern/grammar/diag.hpp"
 #include "postern/sync/clock.hpp"
 
 namespace postern::app {
 
 void print_error(std::string_view command, const control::Error& error) {
+  // Messages quote names from files and the store: shown without their control bytes.
   std::cerr << fmt::format("postern {}: error[{}]: {}\n", command, grammar::code_name(error.code),
-                           error.message);
-  if (!error.help.empty()) std::cerr << fmt::format("  help: {}\n", error.help);
+                           grammar::printable(error.message));
+  if (!error.help.empty()) {
+    std::cerr << fmt::format("  help: {}\n", grammar::printable(error.help));
+  }
 }
 
 int exit_code_for(const control::Error& error) {

@@ -9,6 +9,7 @@
 #include "cli_support.hpp"
 #include "command_registry.hpp"
 #include "postern/control/attribute_json.hpp"
+#include "postern/grammar/diag.hpp"
 #include "postern/sync/clock.hpp"
 
 namespace postern::app {
@@ -60,7 +61,7 @@ int print_attributes(const AttributesOptions& o, const control::DeviceAttributes
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << label << "\n";
+  std::cout << grammar::printable(label) << "\n";  // a device name its owner chose
   for (const auto& a : view.attributes) {
     std::string line = fmt::format("  {} = {}  (source {}", a.key,
                                    control::attribute_value_json(a.value).dump(), a.source);

@@ -7,6 +7,7 @@
 
 #include "cli_support.hpp"
 #include "command_registry.hpp"
+#include "postern/grammar/diag.hpp"
 #include "postern/sync/clock.hpp"
 
 namespace postern::app {
@@ -59,8 +60,9 @@ int run_audit(const AuditOptions& o) {
                        .dump()
                 << "\n";
     } else {
-      std::cout << fmt::format("{}  {}  {}  {}  {}\n", sync::format_rfc3339(e.time), e.actor,
-                               e.action, e.target, details.dump());
+      std::cout << fmt::format("{}  {}  {}  {}  {}\n", sync::format_rfc3339(e.time),
+                               grammar::printable(e.actor), grammar::printable(e.action),
+                               grammar::printable(e.target), details.dump());
     }
   }
   return kExitOk;

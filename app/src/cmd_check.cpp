@@ -11,6 +11,7 @@
 #include "command_registry.hpp"
 #include "decision_json.hpp"
 #include "postern/control/query.hpp"
+#include "postern/grammar/diag.hpp"
 
 namespace postern::app {
 namespace {
@@ -92,8 +93,10 @@ int run_single(const CheckOptions& o, const control::Tailnet& tailnet) {
           decision_json(file, d, src.labels[i], dst.labels[0], query.proto, query.port, true));
       continue;
     }
-    text += fmt::format("{} {} -> {} {}/{}", d.allow ? "accept" : "deny", src.labels[i],
-                        dst.labels[0], proto_label(query.proto), query.port);
+    // Device names come from the tailnet file, where a device's owner may have chosen them.
+    text += fmt::format("{} {} -> {} {}/{}", d.allow ? "accept" : "deny",
+                        grammar::printable(src.labels[i]), grammar::printable(dst.labels[0]),
+                        proto_label(query.proto), query.port);
     if (d.rule) {
       text += fmt::format(" by {} ({})", engine::rule_name(*d.rule), where(file, *d.rule));
     } else if (d.reason == engine::Reason::AllowAll) {
@@ -113,7 +116,8 @@ int run_single(const CheckOptions& o, const control::Tailnet& tailnet) {
   } else {
     // The first word of the output is the overall verdict.
     if (src.addresses.size() > 1) {
-      std::cout << fmt::format("{} (all devices of {})\n", all ? "accept" : "deny", o.src);
+      std::cout << fmt::format("{} (all devices of {})\n", all ? "accept" : "deny",
+                               grammar::printable(o.src));
     }
     std::cout << text;
   }

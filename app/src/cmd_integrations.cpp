@@ -9,6 +9,7 @@
 #include "cli_support.hpp"
 #include "command_registry.hpp"
 #include "integration_json.hpp"
+#include "postern/grammar/diag.hpp"
 
 namespace postern::app {
 namespace {
@@ -164,8 +165,8 @@ int run_list_or_status(const IntegrationsOptions& o, bool detailed) {
               << "  last attempt:         " << text(j["lastAttempt"]) << "\n"
               << "  last error:           "
               << (j["lastError"].is_null() ? std::string("none")
-                                           : j["lastError"].get<std::string>() + " (" +
-                                                 j["lastErrorKind"].get<std::string>() + ")")
+                                           : grammar::printable(j["lastError"].get<std::string>()) +
+                                                 " (" + j["lastErrorKind"].get<std::string>() + ")")
               << "\n";
     if (!j["pausedUntil"].is_null()) {
       std::cout << "  paused until:         " << j["pausedUntil"].get<std::string>()

@@ -5,6 +5,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include "postern/grammar/diag.hpp"
 #include "postern/sync/redact.hpp"
 
 namespace postern::server {
@@ -37,11 +38,15 @@ std::string Log::scrub(std::string_view text) {
 }
 
 void Log::debug(std::string_view message) {
-  if (logger_->should_log(spdlog::level::debug)) logger_->debug("{}", scrub(message));
+  if (logger_->should_log(spdlog::level::debug)) logger_->debug("{}", line(message));
 }
-void Log::info(std::string_view message) { logger_->info("{}", scrub(message)); }
-void Log::warn(std::string_view message) { logger_->warn("{}", scrub(message)); }
-void Log::error(std::string_view message) { logger_->error("{}", scrub(message)); }
+void Log::info(std::string_view message) { logger_->info("{}", line(message)); }
+void Log::warn(std::string_view message) { logger_->warn("{}", line(message)); }
+void Log::error(std::string_view message) { logger_->error("{}", line(message)); }
+
+// One line per event whatever a message quotes: a request's text with a newline or an ESC
+// cannot forge a line or drive the terminal that tails the log.
+std::string Log::line(std::string_view message) { return grammar::printable(scrub(message)); }
 
 void Log::warn_repeating(std::string_view message) {
   std::uint64_t count = 0;

@@ -42,6 +42,8 @@ class Log {
   void warn_repeating(std::string_view message);
 
  private:
+  std::string line(std::string_view message);
+
   std::mutex mu_;  // guards secrets_
   std::vector<std::string> secrets_;
   std::unordered_map<std::string, std::uint64_t> repeats_;  // guarded by mu_; at most 256 messages

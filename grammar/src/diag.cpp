@@ -95,21 +95,22 @@ std::string_view severity_name(Severity severity) {
   return "error";
 }
 
-namespace {
-
-// `text` for a terminal: control bytes (a policy file's, or a name decoded from an escape and
-// quoted in a message) become `?`, one byte for one so the caret still lines up; tabs stay.
-// Raw, an ESC could drive the terminal that shows the diagnostic, a newline forge a line.
 std::string printable(std::string_view text) {
   std::string out(text);
-  for (auto& c : out) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && c != '\t') || byte == 0x7f) c = '?';
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(out[i]);
+    const bool c1 = byte == 0xc2 && i + 1 < out.size() &&
+                    static_cast<unsigned char>(out[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(out[i + 1]) <= 0x9f;
+    if (c1) {
+      out[i] = '?';
+      out[++i] = '?';
+    } else if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+      out[i] = '?';
+    }
   }
   return out;
 }
-
-}  // namespace
 
 std::string render(const SourceFile& file, const Diagnostic& diag) {
   const LineCol at = file.line_col(diag.span.begin);

@@ -81,6 +81,28 @@ TEST_CASE("check: usage errors exit 2", "[app][check]") {
   CHECK(run("check " + samples()).exit_code == 2);
 }
 
+// A device's owner picks its host name, and the tailnet file carries it to the admin's terminal:
+// its control bytes are shown as `?` in text output (JSON output escapes them).
+TEST_CASE("check: control bytes in device names do not reach the terminal", "[app][check]") {
+  const std::string dir = std::string(POSTERN_SOURCE_DIR) + "/samples";
+  auto tailnet = nlohmann::json::parse(std::ifstream(dir + "/tailnet.json"));
+  for (auto& device : tailnet["devices"]) {
+    if (device["hostname"] != "alice-mbp") continue;
+    device["hostname"] = "alice\x1b[2J\n\xc2\x9b";
+    device["name"] = "alice\x1b]0;title\x07.example-tailnet.ts.net";
+  }
+  const auto path = temp_file("evil_tailnet.json", tailnet.dump());
+  const std::string files = "--policy " + dir + "/policy.hujson --tailnet " + path;
+  auto r = run("check " + files + " --src 100.64.0.1 --dst db-1:5432 --explain");
+  CHECK(r.exit_code == 1);
+  CHECK(starts_with(r.out, "deny alice?[2J??? (100.64.0.1) -> db-1"));
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find('\x07') == std::string::npos);
+  auto j = run("check " + files + " --src 100.64.0.1 --dst db-1:5432 --format json");
+  CHECK(j.out.find('\x1b') == std::string::npos);
+  CHECK(nlohmann::json::parse(j.out)["results"].size() == 1);
+}
+
 TEST_CASE("check --batch answers every line in order", "[app][check]") {
   const auto path = temp_file("batch.jsonl",
                               "{\"src\":\"alice-mbp\",\"dst\":\"db-1:5432\",\"proto\":\"tcp\"}\n"

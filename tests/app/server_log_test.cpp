@@ -56,6 +56,15 @@ TEST_CASE("server log: secrets are redacted, levels below the set one dropped", 
         std::vector<std::string>{"store failed for [REDACTED]", "again [REDACTED]"});
 }
 
+TEST_CASE("server log: a message cannot forge a line or carry an escape", "[app][log]") {
+  std::ostringstream out;
+  Log log(out, "info");
+  log.info("sync kandji: a\nZ info forged \x1b[2Jline");
+  log.warn_repeating("answered 500: \r\x1b]0;title\x07");
+  CHECK(messages(out.str()) == std::vector<std::string>{"sync kandji: a?Z info forged ?[2Jline",
+                                                        "answered 500: ??]0;title?"});
+}
+
 TEST_CASE("server log: many distinct repeating messages stay bounded", "[app][log]") {
   std::ostringstream out;
   Log log(out, "info");

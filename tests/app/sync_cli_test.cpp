@@ -7,7 +7,6 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-
 #include <sstream>
 
 #include "kandji_sim.hpp"
@@ -52,6 +51,26 @@ std::string samples_devices() {
 }
 
 }  // namespace
+
+// Names chosen outside the admin's control (a device's host name, an actor given to the CLI)
+// are shown without control bytes in text output: an ESC would drive the admin's terminal.
+TEST_CASE("cli: attributes and audit text show control bytes as ?", "[app][sync]") {
+  Cli cli;
+  auto tailnet = json::parse(postern::test::slurp(cli.tailnet));
+  for (auto& device : tailnet["devices"]) {
+    if (device["hostname"] == "alice-mbp") device["hostname"] = "alice\x1b[2J";
+  }
+  const auto evil = cli.file("tailnet.json", tailnet.dump()).string();
+  auto set = cli.run({"attributes", "100.64.0.1", "--set", "custom:x=1", "--actor",
+                      "admin:e\x1b]0;t\x07", "--db", cli.db, "--tailnet", evil});
+  REQUIRE(set.exit_code == 0);
+  CHECK(set.out.rfind("alice?[2J (", 0) == 0);
+  auto audit = cli.run({"audit", "--db", cli.db});
+  REQUIRE(audit.exit_code == 0);
+  CHECK(audit.out.find("  admin:e?]0;t?  Update node attribute  node:") != std::string::npos);
+  CHECK(cli.everything.find('\x1b') == std::string::npos);
+  CHECK(cli.everything.find('\x07') == std::string::npos);
+}
 
 TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove", "[app][sync]") {
   Cli cli;
@@ -107,8 +126,8 @@ TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove",
                          "--db", cli.db, "--tailnet", cli.tailnet});
   REQUIRE(update.exit_code == 0);
   CHECK(update.out.find("1 node(s) changed") != std::string::npos);
-  attrs = cli.run({"attributes", "nCar0lMBP05", "--db", cli.db, "--tailnet", cli.tailnet,
-                   "--format", "json"});
+  attrs = cli.run(
+      {"attributes", "nCar0lMBP05", "--db", cli.db, "--tailnet", cli.tailnet, "--format", "json"});
   CHECK(json::parse(attrs.out)["attributes"]["kandji:agentInstalled"] == true);
   CHECK(json::parse(attrs.out)["sources"]["kandji:agentInstalled"] == "kandji");
 
@@ -131,8 +150,8 @@ TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove",
   auto remove = cli.run({"integrations", "remove", "kandji", "--db", cli.db});
   REQUIRE(remove.exit_code == 0);
   // Removing the integration removes every attribute it wrote.
-  attrs = cli.run({"attributes", "nCar0lMBP05", "--db", cli.db, "--tailnet", cli.tailnet,
-                   "--format", "json"});
+  attrs = cli.run(
+      {"attributes", "nCar0lMBP05", "--db", cli.db, "--tailnet", cli.tailnet, "--format", "json"});
   REQUIRE(attrs.exit_code == 0);
   CHECK_FALSE(json::parse(attrs.out)["attributes"].contains("kandji:agentInstalled"));
   CHECK_FALSE(json::parse(attrs.out)["attributes"].contains("kandji:mdmEnabled"));

@@ -43,6 +43,16 @@ TEST_CASE("render shows control bytes as ?, tabs kept", "[grammar][diag]") {
         "  help: line?forged\n");
 }
 
+// C1 controls as UTF-8 encodes them (U+009B is a one-character CSI for some terminals); other
+// two-byte characters stay.
+TEST_CASE("printable replaces C1 controls byte for byte and keeps other UTF-8", "[grammar][diag]") {
+  CHECK(printable("a\xc2\x9b"
+                  "31mb") == "a??31mb");
+  CHECK(printable("\xc2\x80\xc2\x9f\xc2\xa0\xc3\xa9") == "????\xc2\xa0\xc3\xa9");
+  CHECK(printable("end\xc2") == "end\xc2");  // a cut sequence is not a control
+  CHECK(printable("tab\tkept") == "tab\tkept");
+}
+
 TEST_CASE("codes have stable names and summaries", "[grammar][diag]") {
   CHECK(code_name(DiagCode::H001) == "H001");
   CHECK(code_name(DiagCode::V301) == "V301");

@@ -91,6 +91,10 @@ class SourceFile {
 
 // `path:line:col: error[CODE]: message`, the source line, a caret/underline, then `help:` lines.
 std::string render(const SourceFile& file, const Diagnostic& diag);
+// `text` for a terminal or a log line: control bytes (C0, DEL, and C1 as UTF-8 encodes them)
+// become `?`, one per byte so a caret under the text still lines up; tabs stay. Raw, an ESC or
+// CSI in a name drives the terminal that shows it, and a newline forges a line.
+std::string printable(std::string_view text);
 // Render all, in order, separated by blank lines.
 std::string render_all(const SourceFile& file, const std::vector<Diagnostic>& diags);
 std::string_view severity_name(Severity severity);
