@@ -20,9 +20,9 @@ namespace postern::app {
 void print_error(std::string_view command, const control::Error& error) {
   // Messages quote names from files and the store: shown without their control bytes.
   std::cerr << fmt::format("postern {}: error[{}]: {}\n", command, grammar::code_name(error.code),
-                           grammar::printable(error.message));
+                           grammar::printable(error.message, true));
   if (!error.help.empty()) {
-    std::cerr << fmt::format("  help: {}\n", grammar::printable(error.help));
+    std::cerr << fmt::format("  help: {}\n", grammar::printable(error.help, true));
   }
 }
 

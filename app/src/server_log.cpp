@@ -44,9 +44,19 @@ void Log::info(std::string_view message) { logger_->info("{}", line(message)); }
 void Log::warn(std::string_view message) { logger_->warn("{}", line(message)); }
 void Log::error(std::string_view message) { logger_->error("{}", line(message)); }
 
-// One line per event whatever a message quotes: a request's text with a newline or an ESC
-// cannot forge a line or drive the terminal that tails the log.
-std::string Log::line(std::string_view message) { return grammar::printable(scrub(message)); }
+// One record per event whatever a message quotes: no ESC to drive the terminal that tails the
+// log, and a message's later lines (a reload's diagnostics) indented under it, so no line of
+// it can pass for a record of its own.
+std::string Log::line(std::string_view message) {
+  const std::string text = grammar::printable(scrub(message), true);
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    out += c;
+    if (c == '\n') out += "    ";
+  }
+  return out;
+}
 
 void Log::warn_repeating(std::string_view message) {
   std::uint64_t count = 0;

@@ -156,7 +156,7 @@ int run_server(const ServeOptions& options) {
   auto opened = control::Tailnet::open(std::move(tailnet_options));
   if (!opened) {
     std::cerr << fmt::format("error[{}]: {}\n", grammar::code_name(opened.error().code),
-                             opened.error().message);
+                             grammar::printable(opened.error().message, true));
     return fail("error[C772]: not started: the policy, the inventory or the store cannot be used");
   }
   auto& tailnet = *opened.value();

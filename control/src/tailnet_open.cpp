@@ -226,6 +226,14 @@ namespace {
 Outcome<std::unique_ptr<store::Store>> open_store(const TailnetOptions& options) {
   std::error_code ec;
   const std::string db = options.db->string();
+  if (store::is_postgres_keywords(db)) {
+    // Not quoted: such a string often carries `password=`.
+    return invalid(DiagCode::C743,
+                   "--db looks like a PostgreSQL keyword/value connection string; Postern takes "
+                   "PostgreSQL as a URL",
+                   "give --db postgresql://USER@HOST:PORT/DBNAME and the password in PGPASSWORD "
+                   "or ~/.pgpass (a file whose name starts with a keyword: write it as ./NAME)");
+  }
   if (!options.create_db && !store::is_postgres_url(db) && !std::filesystem::exists(db, ec)) {
     return not_found(DiagCode::C743, fmt::format("no store at `{}`", options.db->string()),
                      "give the --db that `postern integrations` or `postern serve` used");

@@ -95,7 +95,7 @@ std::string_view severity_name(Severity severity) {
   return "error";
 }
 
-std::string printable(std::string_view text) {
+std::string printable(std::string_view text, bool keep_newlines) {
   std::string out(text);
   for (std::size_t i = 0; i < out.size(); ++i) {
     const auto byte = static_cast<unsigned char>(out[i]);
@@ -105,7 +105,7 @@ std::string printable(std::string_view text) {
     if (c1) {
       out[i] = '?';
       out[++i] = '?';
-    } else if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+    } else if ((byte < 0x20 && byte != '\t' && !(keep_newlines && byte == '\n')) || byte == 0x7f) {
       out[i] = '?';
     }
   }

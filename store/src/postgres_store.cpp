@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -573,6 +574,27 @@ class PostgresStore final : public Store {
 
 bool is_postgres_url(std::string_view db) {
   return db.rfind("postgresql://", 0) == 0 || db.rfind("postgres://", 0) == 0;
+}
+
+bool is_postgres_keywords(std::string_view db) {
+  while (!db.empty() && (db.front() == ' ' || db.front() == '\t')) db.remove_prefix(1);
+  const auto equals = db.find('=');
+  if (equals == std::string_view::npos) return false;
+  auto key = db.substr(0, equals);
+  while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.remove_suffix(1);
+  static constexpr std::array<std::string_view, 12> kKeys = {"host",
+                                                             "hostaddr",
+                                                             "port",
+                                                             "dbname",
+                                                             "user",
+                                                             "password",
+                                                             "passfile",
+                                                             "sslmode",
+                                                             "service",
+                                                             "options",
+                                                             "connect_timeout",
+                                                             "application_name"};
+  return std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end();
 }
 
 Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url) {

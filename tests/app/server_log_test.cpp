@@ -56,13 +56,19 @@ TEST_CASE("server log: secrets are redacted, levels below the set one dropped", 
         std::vector<std::string>{"store failed for [REDACTED]", "again [REDACTED]"});
 }
 
-TEST_CASE("server log: a message cannot forge a line or carry an escape", "[app][log]") {
+TEST_CASE("server log: a message cannot forge a record or carry an escape", "[app][log]") {
   std::ostringstream out;
   Log log(out, "info");
-  log.info("sync kandji: a\nZ info forged \x1b[2Jline");
+  log.info("sync kandji: a\n2026-01-01T00:00:00.000Z info forged \x1b[2Jline");
   log.warn_repeating("answered 500: \r\x1b]0;title\x07");
-  CHECK(messages(out.str()) == std::vector<std::string>{"sync kandji: a?Z info forged ?[2Jline",
-                                                        "answered 500: ??]0;title?"});
+  const std::string text = out.str();
+  CHECK(text.find("info sync kandji: a\n    2026-01-01T00:00:00.000Z info forged ?[2Jline\n") !=
+        std::string::npos);
+  CHECK(text.find("warning answered 500: ??]0;title?\n") != std::string::npos);
+  std::istringstream lines(text);
+  int records = 0;
+  for (std::string line; std::getline(lines, line);) records += line.rfind("    ", 0) != 0;
+  CHECK(records == 2);
 }
 
 TEST_CASE("server log: many distinct repeating messages stay bounded", "[app][log]") {

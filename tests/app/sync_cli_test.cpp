@@ -72,6 +72,24 @@ TEST_CASE("cli: attributes and audit text show control bytes as ?", "[app][sync]
   CHECK(cli.everything.find('\x07') == std::string::npos);
 }
 
+// libpq's keyword/value form is not a file name: refused without quoting it (it names a
+// password) and without creating a SQLite file of that name.
+TEST_CASE("cli: a keyword/value PostgreSQL string as --db is refused and not quoted",
+          "[app][sync]") {
+  Cli cli;
+  const std::string conninfo = "host=127.0.0.1 port=1 user=u password=SECRETPW";
+  auto audit = cli.run({"audit", "--db", conninfo});
+  CHECK(audit.exit_code == 2);
+  CHECK(audit.err.find("error[C743]: --db looks like a PostgreSQL keyword/value") !=
+        std::string::npos);
+  auto set = cli.run({"attributes", "alice-mbp", "--set", "custom:x=1", "--db", " dbname = x",
+                      "--tailnet", cli.tailnet});
+  CHECK(set.exit_code == 2);
+  CHECK(cli.everything.find("SECRETPW") == std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(conninfo));
+  CHECK_FALSE(std::filesystem::exists(" dbname = x"));
+}
+
 TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove", "[app][sync]") {
   Cli cli;
   Simulator sim(cli.dir, {"--devices", samples_devices()}, kToken);

@@ -51,6 +51,7 @@ TEST_CASE("printable replaces C1 controls byte for byte and keeps other UTF-8", 
   CHECK(printable("\xc2\x80\xc2\x9f\xc2\xa0\xc3\xa9") == "????\xc2\xa0\xc3\xa9");
   CHECK(printable("end\xc2") == "end\xc2");  // a cut sequence is not a control
   CHECK(printable("tab\tkept") == "tab\tkept");
+  CHECK(printable("two\nlines\r\n", true) == "two\nlines?\n");
 }
 
 TEST_CASE("codes have stable names and summaries", "[grammar][diag]") {

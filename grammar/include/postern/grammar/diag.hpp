@@ -93,8 +93,9 @@ class SourceFile {
 std::string render(const SourceFile& file, const Diagnostic& diag);
 // `text` for a terminal or a log line: control bytes (C0, DEL, and C1 as UTF-8 encodes them)
 // become `?`, one per byte so a caret under the text still lines up; tabs stay. Raw, an ESC or
-// CSI in a name drives the terminal that shows it, and a newline forges a line.
-std::string printable(std::string_view text);
+// CSI in a name drives the terminal that shows it, and a newline forges a line. `keep_newlines`:
+// for a message made of lines (rendered diagnostics); `\r` still goes.
+std::string printable(std::string_view text, bool keep_newlines = false);
 // Render all, in order, separated by blank lines.
 std::string render_all(const SourceFile& file, const std::vector<Diagnostic>& diags);
 std::string_view severity_name(Severity severity);

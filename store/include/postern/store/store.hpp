@@ -136,6 +136,10 @@ class Store : public sync::SyncLedger {
 
 // `postgresql://...` or `postgres://...`: a PostgreSQL connection URL, not a file path.
 bool is_postgres_url(std::string_view db);
+// `host=db1 password=...`: libpq's keyword/value form, which Postern does not take (it would be a
+// SQLite file of that name). True when the text starts with one of libpq's connection keywords
+// followed by `=`.
+bool is_postgres_keywords(std::string_view db);
 // Opens the store `db` names: a PostgreSQL URL, else an SQLite file path.
 Result<std::unique_ptr<Store>> open_store(std::string_view db);
 // Connects to PostgreSQL at `url` and applies pending schema migrations (one replica at a time).
