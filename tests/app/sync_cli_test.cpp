@@ -90,6 +90,17 @@ TEST_CASE("cli: a keyword/value PostgreSQL string as --db is refused and not quo
   CHECK_FALSE(std::filesystem::exists(" dbname = x"));
 }
 
+// Error lines lose their control bytes but keep their lines: a policy's rendered diagnostics.
+TEST_CASE("cli: an error made of lines keeps them", "[app][sync]") {
+  Cli cli;
+  const auto policy = cli.file("bad.hujson", "{\"acls\": [}\n");
+  auto r = cli.run({"check", "--policy", policy.string(), "--tailnet", cli.tailnet, "--src",
+                    "alice-mbp", "--dst", "db-1:22"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("is invalid\n") != std::string::npos);
+  CHECK(r.err.find("\n  {\"acls\": [}\n") != std::string::npos);
+}
+
 TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove", "[app][sync]") {
   Cli cli;
   Simulator sim(cli.dir, {"--devices", samples_devices()}, kToken);
