@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "command_registry.hpp"
+#include "postern/control/text_file.hpp"
 #include "postern/engine/inventory.hpp"
 #include "postern/grammar/diag.hpp"
 #include "postern/sync/clock.hpp"
@@ -48,9 +49,9 @@ std::optional<std::string> read_token_option(std::string_view command, const std
   };
   std::string token;
   if (!file.empty()) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return fail(fmt::format("cannot read the token file `{}`", file));
-    token.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    auto text = control::read_text_file(file, "token file", control::kMaxTokenFileBytes);
+    if (!text) return fail(text.error().message);
+    token = std::move(text.value());
   } else {
     const char* value = std::getenv(env.c_str());
     if (value == nullptr) return fail(fmt::format("the environment variable `{}` is not set", env));
@@ -98,19 +99,13 @@ std::optional<std::int64_t> parse_since(std::string_view text, std::int64_t now)
 
 PolicyFile read_policy_file(const std::string& path, const engine::ValidateContext& context) {
   PolicyFile out;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto text = control::read_text_file(path, "policy", control::kMaxPolicyFileBytes);
+  if (!text) {
     out.loaded.file = grammar::SourceFile(path, "");
-    out.io_error = fmt::format("cannot read `{}`: {}", path, std::strerror(errno));
+    out.io_error = text.error().message;
     return out;
   }
-  std::string text(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
-  if (in.bad()) {
-    out.loaded.file = grammar::SourceFile(path, "");
-    out.io_error = fmt::format("cannot read `{}`: read error", path);
-    return out;
-  }
-  out.loaded = engine::load_policy(path, std::move(text), context);
+  out.loaded = engine::load_policy(path, std::move(text.value()), context);
   return out;
 }
 

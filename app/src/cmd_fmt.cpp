@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "command_registry.hpp"
+#include "postern/control/text_file.hpp"
 #include "postern/grammar/diag.hpp"
 #include "postern/grammar/hujson_format.hpp"
 
@@ -43,30 +44,14 @@ void print_io_error(std::string_view what) {
 
 // The whole input, or nullopt (after printing why).
 std::optional<std::string> read_input(const std::string& path) {
-  if (path == "-") {
-    std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-    if (std::cin.bad()) {
-      print_io_error("cannot read standard input");
-      return std::nullopt;
-    }
-    return text;
-  }
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    print_io_error(fmt::format("cannot read `{}`: is a directory", path));
+  auto text = path == "-" ? control::read_text_stream(std::cin, "standard input", "policy",
+                                                      control::kMaxPolicyFileBytes)
+                          : control::read_text_file(path, "policy", control::kMaxPolicyFileBytes);
+  if (!text) {
+    print_io_error(grammar::printable(text.error().message));
     return std::nullopt;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    print_io_error(fmt::format("cannot read `{}`: {}", path, std::strerror(errno)));
-    return std::nullopt;
-  }
-  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) {
-    print_io_error(fmt::format("cannot read `{}`: read error", path));
-    return std::nullopt;
-  }
-  return text;
+  return std::move(text.value());
 }
 
 bool write_all(int fd, std::string_view bytes) {

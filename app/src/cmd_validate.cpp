@@ -16,6 +16,7 @@
 #include "cli_support.hpp"
 #include "command_registry.hpp"
 #include "postern/control/tailnet.hpp"
+#include "postern/control/text_file.hpp"
 #include "postern/sync/clock.hpp"
 
 namespace postern::app {
@@ -57,22 +58,20 @@ int run_validate(const ValidateOptions& options) {
   bool any_invalid = false;
   auto files_json = nlohmann::json::array();
   for (const auto& path : options.files) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    auto text = control::read_text_file(path, "policy", control::kMaxPolicyFileBytes);
+    if (!text) {
       io_failure = true;
-      const auto message = fmt::format("cannot read `{}`: {}", path, std::strerror(errno));
       if (json_output) {
         files_json.push_back({{"file", path},
                               {"valid", false},
-                              {"error", message},
+                              {"error", text.error().message},
                               {"diagnostics", nlohmann::json::array()}});
       } else {
-        print_error("validate", control::invalid(grammar::DiagCode::C701, message));
+        print_error("validate", text.error());
       }
       continue;
     }
-    std::string text(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
-    auto verdict = control::judge_policy(path, std::move(text), inventory.get(), now);
+    auto verdict = control::judge_policy(path, std::move(text.value()), inventory.get(), now);
     auto& p = verdict.loaded;
     const std::size_t tests_run = verdict.tests ? verdict.tests->tests_run : 0;
     if (verdict.tests) {

@@ -25,8 +25,6 @@ struct FileStamp {
   bool operator==(const FileStamp&) const = default;
 };
 std::optional<FileStamp> stamp_of(const std::string& path);
-// The file's text, with `spare` bytes of capacity beyond it (for a parser's padding).
-std::optional<std::string> read_text(const std::string& path, std::size_t spare = 0);
 
 // The sync's view of the world: reads go to the store; a sync's change set is committed to the
 // store and exactly its writes are applied to the live evaluator (no re-read, no re-diff).

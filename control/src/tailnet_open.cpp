@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "postern/control/overlay.hpp"
+#include "postern/control/text_file.hpp"
 #include "postern/sync/matcher.hpp"
 #include "tailnet_impl.hpp"
 
@@ -33,38 +34,17 @@ std::optional<FileStamp> stamp_of(const std::string& path) {
   return s;
 }
 
-// One read of the file's size, not a character at a time (68 MB at 100,000 devices); a file
-// that grows meanwhile is read to its end.
-std::optional<std::string> read_text(const std::string& path, std::size_t spare) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return std::nullopt;
-  const auto size = in.tellg();
-  std::string text;
-  if (size > 0) {
-    text.reserve(static_cast<std::size_t>(size) + spare);
-    text.resize(static_cast<std::size_t>(size));
-    in.seekg(0);
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) return std::nullopt;
-  in.clear();
-  text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return text;
-}
-
 std::string render_diagnostics(const grammar::SourceFile& file,
                                const std::vector<grammar::Diagnostic>& diags) {
   return grammar::render_all(file, diags);
 }
 
 Outcome<engine::Inventory> load_inventory_file(const std::string& path) {
-  auto text = read_text(path, engine::kInventoryPadding);
-  if (!text) {
-    return invalid(DiagCode::C701, fmt::format("cannot read tailnet inventory `{}`", path));
-  }
-  auto result = engine::load_inventory_in_place(*text);
-  text.reset();  // before the inventory is handed on: the text is as large again
+  auto text =
+      read_text_file(path, "tailnet inventory", kMaxInventoryFileBytes, engine::kInventoryPadding);
+  if (!text) return text.error();
+  auto result = engine::load_inventory_in_place(text.value());
+  std::string().swap(text.value());  // before the inventory is handed on: the text is as large
   if (!result.inventory) {
     std::string message = fmt::format("tailnet inventory `{}` is invalid:", path);
     for (const auto& e : result.errors) {
@@ -104,10 +84,9 @@ Outcome<LoadedFiles> load_files(const TailnetOptions& options) {
     out.inventory = std::make_shared<const engine::Inventory>(std::move(inventory.value()));
   }
   if (options.policy_path) {
-    out.policy_text = read_text(*options.policy_path);
-    if (!out.policy_text) {
-      return invalid(DiagCode::C701, fmt::format("cannot read policy `{}`", *options.policy_path));
-    }
+    auto text = read_text_file(*options.policy_path, "policy", kMaxPolicyFileBytes);
+    if (!text) return text.error();
+    out.policy_text = std::move(text.value());
   }
   return out;
 }

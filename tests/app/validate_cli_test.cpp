@@ -122,6 +122,11 @@ TEST_CASE("validate: usage and I/O errors exit 2", "[app][validate]") {
   const auto missing = run_postern("validate /nonexistent/policy.hujson");
   CHECK(missing.exit_code == 2);
   CHECK(missing.output.find("error[C701]") != std::string::npos);
+  // A path without an end was read until memory ran out (an abort); now bounded.
+  const auto endless = run_postern("validate /dev/zero");
+  CHECK(endless.exit_code == 2);
+  CHECK(endless.output.find("error[C701]: policy `/dev/zero` is larger than 64 MiB") !=
+        std::string::npos);
   const TempFile bad_tailnet("tailnet.json", "{\"devices\": 5}");
   CHECK(run_postern("validate --tailnet '" + bad_tailnet.path.string() + "' '" + kSamples +
                     "policy.hujson'")
