@@ -8,23 +8,19 @@
 #include <filesystem>
 #include <fstream>
 
+#include "postern/grammar/byte_size.hpp"
+
 namespace postern::control {
 namespace {
 
 using grammar::DiagCode;
 
-std::string size_text(std::size_t bytes) {
-  constexpr std::size_t kKiB = 1024;
-  if (bytes != 0 && bytes % (kKiB * kKiB) == 0) return fmt::format("{} MiB", bytes / kKiB / kKiB);
-  if (bytes != 0 && bytes % kKiB == 0) return fmt::format("{} KiB", bytes / kKiB);
-  return fmt::format("{} bytes", bytes);
-}
-
 Error too_large(std::string_view name, std::string_view what, std::size_t max_bytes) {
-  return invalid(DiagCode::C701,
-                 fmt::format("{} `{}` is larger than {}", what, name, size_text(max_bytes)),
-                 fmt::format("a {} file is at most {}; check that the path names the right file",
-                             what, size_text(max_bytes)));
+  return invalid(
+      DiagCode::C701,
+      fmt::format("{} `{}` is larger than {}", what, name, grammar::byte_size_text(max_bytes)),
+      fmt::format("a {} file is at most {}; check that the path names the right file", what,
+                  grammar::byte_size_text(max_bytes)));
 }
 
 // Appends the rest of `in` to `text`, a chunk at a time, past `max_bytes` never.

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "postern/grammar/byte_size.hpp"
 #include "postern/sync/http_transport.hpp"
 
 namespace postern::sync {
@@ -39,11 +40,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   }
   sink.body->append(data, bytes);
   return bytes;
-}
-
-std::string size_text(std::size_t bytes) {
-  if (bytes % (std::size_t{1} << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
-  return fmt::format("{} bytes", bytes);
 }
 
 // The final response's headers (not those of a 100 Continue), names lower-cased for header().
@@ -111,7 +107,7 @@ class CurlTransport final : public HttpTransport {
       return SyncError{SyncErrorKind::Protocol,
                        fmt::format("the answer is larger than {} (decoded); check that the API URL "
                                    "is the provider's",
-                                   size_text(request.max_body_bytes))};
+                                   grammar::byte_size_text(request.max_body_bytes))};
     }
     if (code != CURLE_OK) {
       const char* detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
