@@ -1,5 +1,7 @@
 #include "listen_address.hpp"
 
+#include <array>
+#include <cstring>
 #include <fstream>
 
 namespace postern::app {
@@ -26,8 +28,13 @@ std::optional<ListenAddress> parse_listen(const std::string& text) {
 
 std::optional<std::string> read_secret_line(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  std::string line;
-  if (!in || !std::getline(in, line)) return std::nullopt;
+  if (!in) return std::nullopt;
+  // Bounded: a path without an end (/dev/zero) or a first line longer than any token is no
+  // token, and must not be read until memory runs out.
+  std::array<char, 4096> buffer{};
+  in.getline(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  if (in.fail()) return std::nullopt;  // nothing read, or no line end within the buffer
+  const std::string line(buffer.data(), std::strlen(buffer.data()));
   const auto begin = line.find_first_not_of(" \t\r\n");
   if (begin == std::string::npos) return std::nullopt;
   const auto end = line.find_last_not_of(" \t\r\n");

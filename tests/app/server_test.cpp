@@ -709,10 +709,15 @@ TEST_CASE("serve refuses to start on bad configuration", "[app][server]") {
     CHECK(status == 2);
     CHECK(err.find("error[C771]") != std::string::npos);
   }
-  SECTION("an unreadable token file, a malformed --listen") {
+  SECTION("an unreadable or endless token file, a malformed --listen") {
     auto r = refused(
         scratch, {"--policy", sample("policy.hujson"), "--tailnet", sample("tailnet.json"),
                   "--api-token-file", scratch.file("missing").string(), "--listen", "127.0.0.1:0"});
+    CHECK(r.first == 2);
+    CHECK(r.second.find("error[C773]") != std::string::npos);
+    // A token file without a line end in sight (it was read until memory ran out).
+    r = refused(scratch, {"--policy", sample("policy.hujson"), "--tailnet", sample("tailnet.json"),
+                          "--api-token-file", "/dev/zero", "--listen", "127.0.0.1:0"});
     CHECK(r.first == 2);
     CHECK(r.second.find("error[C773]") != std::string::npos);
     r = refused(scratch, {"--policy", sample("policy.hujson"), "--tailnet", sample("tailnet.json"),
