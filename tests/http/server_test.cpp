@@ -270,13 +270,31 @@ TEST_CASE("server: a target in absolute form is served as its path", "[http][ser
   CHECK(get("http://evil.example.com/v1/health", "evil.example.com").status == 421);
   CHECK(get("http://user@127.0.0.1/v1/health", "user@127.0.0.1").message() ==
         "the request target may not carry user information (`@`)");
-  for (const auto* target : {"*", "v1/health", "ftp://127.0.0.1/v1/health", "http://"}) {
+  for (const auto* target : {"v1/health", "ftp://127.0.0.1/v1/health", "http://"}) {
     INFO(target);
     const auto refused = get(target, "127.0.0.1");
     CHECK(refused.status == 400);
     CHECK(refused.message() ==
           "the request target must be a path starting with `/` or an http(s) URL");
   }
+}
+
+// RFC 9110 §9.3.7: `OPTIONS *` asks what the server as a whole takes; `*` means nothing else.
+TEST_CASE("server: OPTIONS with the asterisk target lists the server's methods", "[http][server]") {
+  TestServer server;
+  const auto send = [&](std::string_view method) {
+    return exchange(server.port(), fmt::format("{} * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method));
+  };
+  const auto options = send("OPTIONS");
+  CHECK(options.status == 204);
+  CHECK(options.header("Allow").value_or("") == "GET, HEAD, POST, OPTIONS");
+  CHECK(options.body.empty());
+  CHECK_FALSE(options.header("Content-Length"));  // RFC 9110 §8.6: never on a 204
+  const auto get = send("GET");
+  CHECK(get.status == 400);
+  CHECK(get.message() == "the request target `*` is only for OPTIONS");
+  CHECK(exchange(server.port(), "OPTIONS * HTTP/1.1\r\nHost: evil.example.com\r\n\r\n").status ==
+        421);
 }
 
 TEST_CASE("server: JSON bodies need a JSON Content-Type (415)", "[http][server][browser]") {

@@ -152,6 +152,10 @@ std::optional<Response> Exchange::check_target(const RequestHeader& header,
 std::optional<Response> Exchange::take_absolute_form() {
   auto& target = request_.target;
   if (!target.empty() && target.front() == '/') return std::nullopt;
+  if (target == "*") {  // asterisk form: the server as a whole (RFC 9110 §9.3.7)
+    if (request_.method == Method::Options) return std::nullopt;
+    return Response::error(400, "the request target `*` is only for OPTIONS");
+  }
   const std::string_view view = target;
   std::size_t scheme = 0;
   if (view.size() > 7 && ascii_iequals(view.substr(0, 7), "http://")) scheme = 7;
@@ -180,6 +184,7 @@ std::optional<Response> Exchange::take_absolute_form() {
 }
 
 std::optional<Response> Exchange::check_route(bool tls) {
+  if (request_.path == "*") return answer_server_options();
   auto resolution = state_.router.resolve(request_.method, request_.path);
   pattern_ = resolution.pattern;
   using Outcome = Resolution::Outcome;
@@ -212,6 +217,15 @@ std::optional<Response> Exchange::check_route(bool tls) {
         403, fmt::format("cross-origin request from `{}` refused", excerpt(*origin, 80)));
   }
   return std::nullopt;
+}
+
+// `OPTIONS *`: what the server as a whole takes. No route, no credential, no body.
+Response Exchange::answer_server_options() const {
+  Response response;
+  response.status = 204;
+  response.content_type.clear();
+  response.headers.emplace_back("Allow", allow_list(state_.router.methods()));
+  return response;
 }
 
 std::optional<Response> Exchange::answer_options(const Resolution& resolution) const {
@@ -336,6 +350,9 @@ Reply Exchange::prepare(Response response, unsigned version, bool keep_alive) {
   if (response.stream) return reply;  // HEAD of a streamed route: no length to announce
   reply.body() = std::move(response.body);
   reply.prepare_payload();
+  // Beast announces `Content-Length: 0` for a 204, which RFC 9110 §8.6 forbids (and for a 304
+  // the length would be the full representation's).
+  if (response.status == 204 || response.status == 304) reply.erase(bhttp::field::content_length);
   if (is_head()) reply.body().clear();  // keeps the Content-Length a GET would have
   return reply;
 }

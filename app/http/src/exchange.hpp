@@ -74,6 +74,7 @@ class Exchange {
   [[nodiscard]] std::optional<Response> take_absolute_form();
   [[nodiscard]] std::optional<Response> check_route(bool tls);
   [[nodiscard]] std::optional<Response> answer_options(const Resolution& resolution) const;
+  [[nodiscard]] Response answer_server_options() const;
   [[nodiscard]] std::optional<Response> authenticate();
   void report() const;
   template <class Message>

@@ -131,6 +131,21 @@ Resolution Router::resolve(Method method, std::string_view raw_path) const {
   return resolve_in(*entry, method, segments);
 }
 
+std::vector<Method> Router::methods() const {
+  std::vector<Method> out;
+  const auto add_once = [&out](Method method) {
+    if (std::find(out.begin(), out.end(), method) == out.end()) out.push_back(method);
+  };
+  for (const auto& entry : paths_) {
+    for (const auto& route : entry.routes) {
+      add_once(route.method);
+      if (route.method == Method::Get) add_once(Method::Head);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Resolution Router::resolve_in(const PathEntry& entry, Method method,
                               const std::vector<std::string>& segments) {
   Resolution resolution;

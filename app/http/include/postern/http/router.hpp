@@ -53,6 +53,8 @@ class Router {
 
   // `raw_path` is the path as sent (percent-encoded, no query). HEAD falls back to the GET route.
   [[nodiscard]] Resolution resolve(Method method, std::string_view raw_path) const;
+  // Every method some route takes (HEAD where GET is), for `OPTIONS *`.
+  [[nodiscard]] std::vector<Method> methods() const;
 
  private:
   struct Segment {
