@@ -2,13 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <charconv>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "command_registry.hpp"
 #include "postern/control/text_file.hpp"

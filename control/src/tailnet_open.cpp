@@ -1,8 +1,6 @@
 // Opening the tailnet, loading and reloading its files, and installing a compiled policy.
 #include <fmt/format.h>
 
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <system_error>
 
