@@ -45,7 +45,8 @@ function integrationForm(provider, existing, onDone, notify) {
   const form = h('form', {class: 'card', 'aria-label': `${provider.name} settings`},
     h('h3', {text: existing ? `Edit ${provider.name}` : `Connect ${provider.name}`}),
     field('API URL', url, provider.urlHint),
-    field(existing ? 'New API token (leave empty to keep the current one)' : 'API token', token,
+    field(existing ? 'New API token (leave empty to keep the current one; a new URL needs it)'
+                   : 'API token', token,
           'The token is stored on the server and never shown again.'),
     h('div', {class: 'actions'},
       h('button', {type: 'submit', text: existing ? 'Save' : 'Connect'}),
@@ -58,7 +59,7 @@ function integrationForm(provider, existing, onDone, notify) {
       if (existing) {
         const change = {cloudId: url.value};
         if (token.value) change.clientSecret = token.value;
-        await request('PATCH', `/api/v2/posture/integrations/${enc(existing.id)}`, {json: change});
+        await request('PATCH', `/api/v2/posture/integrations/${enc(existing.apiId)}`, {json: change});
         notify(`${provider.name} updated`);
       } else {
         await request('POST', tailnet('posture/integrations'),
@@ -115,7 +116,7 @@ function integrationCard(provider, entry, refresh, notify) {
       'Postures that need those attributes will fail for those devices.', 'Disconnect');
     if (!ok) return;
     try {
-      await request('DELETE', `/api/v2/posture/integrations/${enc(entry.id)}`);
+      await request('DELETE', `/api/v2/posture/integrations/${enc(entry.apiId)}`);
       notify(`${provider.name} disconnected`);
       refresh();
     } catch (e) {

@@ -1,5 +1,6 @@
 #include "integration_json.hpp"
 
+#include "postern/control/integration_api.hpp"
 #include "postern/sync/clock.hpp"
 
 namespace postern::app {
@@ -22,6 +23,8 @@ nlohmann::json integration_json(const control::IntegrationView& view, std::int64
   const bool token_set = view.token_set;
   const bool paused = status.paused_until && *status.paused_until > now;
   return {{"id", integration.id},
+          // The id Tailscale's API routes (/api/v2/posture/integrations/{id}) take.
+          {"apiId", control::integration_api_id(integration)},
           {"provider", integration.provider},
           {"url", integration.url},
           {"token", token_set ? "set" : "missing"},

@@ -117,7 +117,7 @@ http::Response update_integration(const http::Request& req, ApiContext& context)
   }
   control::IntegrationChange change;
   change.url = f.cloud_id;
-  change.token = f.client_secret;  // omitted: the old token stays
+  change.token = f.client_secret;  // omitted: the old token stays (a new URL needs one)
   if (!change.url && !change.token) {
     return http::Response::json(200, integration_json(found.value(), context.log));
   }

@@ -43,6 +43,14 @@ Error needs_tailnet() {
                  "give --tailnet FILE");
 }
 
+Error url_without_token(const std::string& stored, const std::string& requested) {
+  return invalid(DiagCode::C745,
+                 fmt::format("moving the integration from `{}` to `{}` needs its API token again",
+                             stored, requested),
+                 "give the token with the new URL: the stored token is only ever sent to the URL "
+                 "it was given with");
+}
+
 Error integrations_need_store() {
   return invalid(DiagCode::K821, "posture integrations need a store", "run with --db FILE");
 }
@@ -269,7 +277,12 @@ Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider
   if (change.url) {
     auto normalised = impl_provider->normalise_url(*change.url);
     if (!normalised) return invalid(DiagCode::Y606, normalised.error().message);
-    if (normalised.value() != next.url) changed.push_back("url");
+    if (normalised.value() != next.url) {
+      // The stored token goes only where it was given for: otherwise whoever may edit the
+      // integration could send it to a host of their choosing and read it there.
+      if (!change.token) return url_without_token(next.url, normalised.value());
+      changed.push_back("url");
+    }
     next.url = normalised.value();
   }
   bool rotated = false;

@@ -149,6 +149,16 @@ TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove",
   auto paused_status = cli.run({"integrations", "status", "kandji", "--db", cli.db});
   CHECK(paused_status.out.find("paused until") != std::string::npos);
 
+  // A new URL without the token is refused and changes nothing (no audit event either): the
+  // stored token is never sent to a host it was not given for.
+  auto moved = cli.run(
+      {"integrations", "update", "kandji", "--url", "https://elsewhere.example", "--db", cli.db});
+  CHECK(moved.exit_code == 2);
+  CHECK(moved.err.find("error[C745]") != std::string::npos);
+  CHECK(moved.err.find("elsewhere.example") != std::string::npos);
+  auto unmoved = cli.run({"integrations", "status", "kandji", "--db", cli.db, "--format", "json"});
+  CHECK(unmoved.out.find("elsewhere") == std::string::npos);
+
   sim.post("/_sim/devices/C02CAROL0005", R"({"agent_installed": true})");
   const auto new_token = cli.file("new-token.txt", "rotated-token-0000\n");
   auto update = cli.run({"integrations", "update", "kandji", "--token-file", new_token.string(),

@@ -77,10 +77,24 @@ TEST_CASE("posture integrations: create, list, get, update, delete", "[tsapi][in
   CHECK(c.ok(c.get(one))["cloudId"] == "example.api.kandji.io");
   CHECK(c.get("/api/v2/posture/integrations/pikandji999").status == 404);
 
-  // PATCH: a new cloudId; clientSecret omitted keeps the token; provider is ignored.
-  auto patched = c.send(
-      "PATCH", one, json{{"provider", "kandji"}, {"cloudId", "https://new.api.kandji.io"}}.dump(),
-      "application/json");
+  // PATCH: a new cloudId needs clientSecret again (else whoever may edit the integration could
+  // send the stored token to a host of theirs); the same cloudId without it keeps the token;
+  // provider is ignored.
+  auto moved =
+      c.send("PATCH", one, json{{"cloudId", "attacker.example"}}.dump(), "application/json");
+  CHECK(moved.status == 400);
+  CHECK(moved.message().find("API token again") != std::string::npos);
+  CHECK(moved.message().find("attacker.example") != std::string::npos);
+  CHECK(c.ok(c.get(one))["cloudId"] == "example.api.kandji.io");
+  auto patched =
+      c.send("PATCH", one, json{{"cloudId", "example.api.kandji.io"}}.dump(), "application/json");
+  CHECK(c.ok(patched)["cloudId"] == "example.api.kandji.io");
+  patched = c.send("PATCH", one,
+                   json{{"provider", "kandji"},
+                        {"cloudId", "https://new.api.kandji.io"},
+                        {"clientSecret", kKandjiToken}}
+                       .dump(),
+                   "application/json");
   CHECK(c.ok(patched)["cloudId"] == "new.api.kandji.io");
   patched = c.send("PATCH", one, json{{"clientSecret", "rotated-token-value"}}.dump(),
                    "application/json");

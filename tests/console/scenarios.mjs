@@ -90,6 +90,27 @@ export const scenarios = [
     await shot(ctx, 'integrations');
   }],
 
+  ['editing Kandji: a new URL without the token is refused and the form says why', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/integrations');
+    const card = page.locator('[data-provider="kandji"]');
+    await card.getByRole('button', {name: 'Edit'}).click();
+    await card.getByLabel('API URL').fill('https://elsewhere.example');
+    await card.getByRole('button', {name: 'Save'}).click();
+    const alert = card.getByRole('alert');
+    await alert.filter({hasText: /API token again/}).waitFor({timeout: WAIT_MS});
+    await shot(ctx, 'kandji-edit-url-needs-token');
+    const url = (await ctx.api('GET', '/v1/integrations')).json.integrations[0].url;
+    assert.ok(!url.includes('elsewhere'), `the URL is unchanged (${url})`);
+    // With the token the move is saved (the simulator again, by another loopback name).
+    const moved = ctx.simUrl.replace('127.0.0.1', 'localhost');
+    await card.getByLabel('API URL').fill(moved);
+    await card.getByLabel('API token').fill(ctx.simToken);
+    await card.getByRole('button', {name: 'Save'}).click();
+    await page.locator('[data-stat="url"]', {hasText: 'localhost'}).waitFor({timeout: WAIT_MS});
+    assert.equal((await ctx.api('GET', '/v1/integrations')).json.integrations[0].url, moved);
+  }],
+
   ['the sim reports the agent, Sync now: the attribute changes and the checker flips', async (ctx) => {
     const page = ctx.page;
     assert.equal(await check(ctx, 'carol-mbp', 'db-1:22'), 'deny');
@@ -264,6 +285,18 @@ export const scenarios = [
     const text = await rows.evaluateAll((trs) => trs.map((tr) => tr.textContent).join('\n'));
     assert.ok(text.includes('ADMIN_CONSOLE'), 'console changes carry origin ADMIN_CONSOLE');
     await shot(ctx, 'logs');
+  }],
+
+  ['disconnecting Kandji removes it and the attributes it wrote', async (ctx) => {
+    const page = ctx.page;
+    assert.notEqual(await machineAttribute(ctx, 'nCar0lMBP05', 'kandji:agentInstalled'), null);
+    await go(ctx, '#/integrations');
+    const card = page.locator('[data-provider="kandji"]');
+    await card.getByRole('button', {name: 'Disconnect'}).click();
+    await page.getByRole('dialog').getByRole('button', {name: 'Disconnect'}).click();
+    await card.getByText('Not connected.').waitFor({timeout: WAIT_MS});
+    assert.deepEqual((await ctx.api('GET', '/v1/integrations')).json.integrations, []);
+    assert.equal(await machineAttribute(ctx, 'nCar0lMBP05', 'kandji:agentInstalled'), null);
   }],
 
   ['sign out ends the session', async (ctx) => {
