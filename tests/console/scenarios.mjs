@@ -137,6 +137,24 @@ export const scenarios = [
     await shot(ctx, 'checker-accept');
   }],
 
+  ['Preview lists the rules a user reaches and who reaches an ip:port', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/acl');
+    const form = page.locator('form', {has: page.getByRole('heading', {name: /Preview/})});
+    await form.getByLabel('For').fill('alice@example.com');
+    await form.getByRole('button', {name: 'Preview'}).click();
+    const items = form.locator('.preview-result li');
+    await items.first().waitFor({timeout: WAIT_MS});
+    const lines = await items.allTextContents();
+    assert.ok(lines.every((l) => /^line \d+: /.test(l)), lines.join(' | '));
+    assert.ok(lines.some((l) => l.includes('(posture: posture:trusted)')), lines.join(' | '));
+    await form.getByLabel('Show').selectOption('ipport');
+    await form.getByLabel('For').fill('not an address');
+    await form.getByRole('button', {name: 'Preview'}).click();
+    await form.locator('.preview-result .error').waitFor({timeout: WAIT_MS});
+    await shot(ctx, 'acl-preview');
+  }],
+
   ['an invalid policy shows its error at its line and is not saved', async (ctx) => {
     const page = ctx.page;
     const saved = await policyText(ctx);
