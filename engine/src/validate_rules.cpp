@@ -166,7 +166,8 @@ void Validator::grants() {
           cap.value.find("://") != std::string::npos) {
         error(DiagCode::V314, cap.span, "capability name must have the form {domain}/{path}",
               "e.g. `example.com/cap/dashboard`, without a scheme");
-      } else if (cap.value.starts_with("tailscale.com/") && !is_grantable_tailscale_cap(cap.value)) {
+      } else if (cap.value.starts_with("tailscale.com/") &&
+                 !is_grantable_tailscale_cap(cap.value)) {
         error(DiagCode::V314, cap.span, "capability name must not be in the tailscale.com domain",
               "of Tailscale's own capabilities only tailscale.com/cap/drive, /kubernetes, /relay "
               "and /webui may be granted");
@@ -329,6 +330,17 @@ void Validator::ssh_rule(const pol::SshRule& rule) {
   for (const auto& env : rule.accept_env) {
     if (env.value.empty()) {
       error(DiagCode::V323, env.span, "acceptEnv values cannot be empty");
+    }
+  }
+  // Session recorders: tags, host aliases or addresses of the recorder nodes.
+  for (const auto& recorder : rule.recorder) {
+    const auto& v = recorder.value;
+    if (v.starts_with("tag:")) {
+      check_tag_ref(recorder, "");
+    } else if (!ast_.hosts.contains(v) && !grammar::ip::parse_prefix(v)) {
+      error(DiagCode::V323, recorder.span, "invalid recorder \"" + v + "\"",
+            "name the session recorder nodes by tag, host alias or address, e.g. "
+            "`\"recorder\": [\"tag:recorder\"]`");
     }
   }
   if (rule.check_period && rule.check_period->value != "always") {

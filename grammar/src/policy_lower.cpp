@@ -405,7 +405,7 @@ class Lowering {
   }
 
   void ssh(const json::Value& value) {
-    static constexpr std::array<FieldSpec, 7> kFields = {{
+    static constexpr std::array<FieldSpec, 9> kFields = {{
         {"action"},
         {"src"},
         {"dst"},
@@ -413,6 +413,8 @@ class Lowering {
         {"srcPosture"},
         {"checkPeriod"},
         {"acceptEnv"},
+        {"recorder"},
+        {"enforceRecorder"},
     }};
     lower_entries(
         value, "ssh", kFields, ast_.ssh,
@@ -433,6 +435,15 @@ class Lowering {
                       detail::lower_string);
           fields.read(6, "acceptEnv", Presence::Optional, rule.accept_env,
                       detail::lower_string_list);
+          fields.read(7, "recorder", Presence::Optional, rule.recorder, detail::lower_string_list);
+          if (f[8] != nullptr) {
+            if (detail::expect_kind(out_, f[8]->value, json::Kind::Bool,
+                                    where + ".enforceRecorder")) {
+              rule.enforce_recorder = f[8]->value.boolean;
+            } else {
+              fields.fail();
+            }
+          }
         });
   }
 

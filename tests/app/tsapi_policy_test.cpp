@@ -163,6 +163,21 @@ TEST_CASE("Terraform flow: create over ts-default, read raw, validate, reset wit
   CHECK(post_policy(c, kPolicyV1, "ts-default").status == 200);
 }
 
+TEST_CASE("POST acl takes SSH session recording as the official client marshals it",
+          "[tsapi][policy]") {
+  postern::test::ScratchDir dir("postern-tsapi-recorder");
+  Server server(dir);
+  const auto c = server.client();
+  // tailscale-client-go's ACLSSH has `recorder` and `enforceRecorder`; Set and Validate send them.
+  const std::string policy =
+      R"({"tagOwners":{"tag:recorder":["autogroup:admin"]},)"
+      R"("acls":[{"action":"accept","src":["*"],"dst":["*:*"]}],)"
+      R"("ssh":[{"action":"accept","src":["autogroup:member"],"dst":["autogroup:self"],)"
+      R"("users":["autogroup:nonroot"],"recorder":["tag:recorder"],"enforceRecorder":true}]})";
+  CHECK(c.ok(c.send("POST", kAcl + "/validate", policy, "application/json")) == json::object());
+  CHECK(post_policy(c, policy, "", "application/json").status == 200);
+}
+
 TEST_CASE("POST acl refuses bad policies with 400 {message, data} and stores nothing",
           "[tsapi][policy]") {
   postern::test::ScratchDir dir("postern-tsapi-bad-policy");

@@ -128,6 +128,10 @@ struct SshRule {
   std::optional<std::vector<Text>> src_posture;
   std::optional<Text> check_period;
   std::vector<Text> accept_env;
+  // Session recording: the recorder nodes' tags, and whether a session without a recorder is
+  // refused. Validated; access answers do not depend on them.
+  std::vector<Text> recorder;
+  bool enforce_recorder = false;
   bool has_users = false;  // `users` key present (validation reports `users must be specified`)
 };
 
