@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "postern/control/api_access.hpp"
 #include "postern/grammar/ascii.hpp"
 #include "postern/grammar/time.hpp"
 
@@ -58,6 +59,18 @@ void attribute_change(const json& details, json& entry) {
   if (any_old) entry["old"] = std::move(old_values);
   if (any_new) entry["new"] = std::move(new_values);
   if (details.contains("comment")) entry["actionDetails"] = details["comment"];
+}
+
+// API keys and OAuth clients: Tailscale's API_KEY target, CREATE or REVOKE; Postern's words
+// (which of the two kinds) stay in actionDetails.
+bool credential_change(const sync::AuditEvent& event, json& entry) {
+  const bool created = event.action == kActionCreateKey || event.action == kActionCreateClient;
+  const bool revoked = event.action == kActionRevokeKey || event.action == kActionRevokeClient;
+  if (!created && !revoked) return false;
+  entry["target"] = {{"id", event.target}, {"name", event.target}, {"type", "API_KEY"}};
+  entry["action"] = created ? "CREATE" : "REVOKE";
+  entry["actionDetails"] = event.action;
+  return true;
 }
 
 void integration_change(const sync::AuditEvent& event, const json& details, json& entry,
@@ -157,6 +170,8 @@ const std::vector<std::string>& configuration_event_names() {
       "TAILNET.CREATE.POSTURE_INTEGRATION",
       "TAILNET.UPDATE.POSTURE_INTEGRATION",
       "TAILNET.DELETE.POSTURE_INTEGRATION",
+      "API_KEY.CREATE",
+      "API_KEY.REVOKE",
       "TAILNET.UPDATE",
   };
   return kNames;
@@ -190,7 +205,7 @@ json configuration_entry(const sync::AuditEvent& event, std::string_view tailnet
   } else if (event.action == sync::kActionCreate || event.action == sync::kActionUpdate ||
              event.action == sync::kActionRemove) {
     integration_change(event, details, entry, tailnet_name);
-  } else {
+  } else if (!credential_change(event, entry)) {
     // Events of other kinds keep their own words: Postern's action text as the details.
     entry["target"] = {{"id", event.target}, {"name", event.target}, {"type", "TAILNET"}};
     entry["action"] = "UPDATE";

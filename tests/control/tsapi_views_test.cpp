@@ -332,6 +332,37 @@ TEST_CASE("the audit log as ConfigurationAuditLog entries", "[control][tsapi]") 
   CHECK_FALSE(control::configuration_log(*t.tailnet, query, "-").ok());  // end before start
 }
 
+TEST_CASE("API keys and OAuth clients appear as API_KEY targets, CREATE and REVOKE",
+          "[control][tsapi]") {
+  Opened t;
+  const auto start = t.tailnet->now();
+  control::NewCredentialRequest key;
+  key.description = "terraform";
+  const auto created = t.tailnet->create_key(key, kAlice);
+  REQUIRE(created.ok());
+  control::NewCredentialRequest client;
+  client.kind = control::CredentialKind::OAuthClient;
+  client.scopes = {"devices:core:read"};
+  REQUIRE(t.tailnet->create_key(client, kAlice).ok());
+  REQUIRE(t.tailnet->revoke_key(created.value().view.id, kAlice).ok());
+
+  control::ConfigurationLogQuery query{start, t.tailnet->now(), {}, {}, {}};
+  const auto log = control::configuration_log(*t.tailnet, query, "-");
+  REQUIRE(log.ok());
+  const json& logs = log.value()["logs"];
+  REQUIRE(logs.size() == 3);
+  CHECK(logs[0]["target"]["type"] == "API_KEY");
+  CHECK(logs[0]["target"]["id"] == "api-key:" + created.value().view.id);
+  CHECK(logs[0]["action"] == "CREATE");
+  CHECK(logs[0]["actionDetails"] == std::string(control::kActionCreateKey));
+  CHECK(logs[1]["action"] == "CREATE");
+  CHECK(logs[1]["actionDetails"] == std::string(control::kActionCreateClient));
+  CHECK(logs[2]["action"] == "REVOKE");
+  CHECK(logs[2]["target"]["type"] == "API_KEY");
+  query.events = {"API_KEY.REVOKE"};
+  CHECK(control::configuration_log(*t.tailnet, query, "-").value()["logs"].size() == 1);
+}
+
 TEST_CASE("no store, no audit log", "[control][tsapi]") {
   Opened t(false);
   const auto log = control::configuration_log(*t.tailnet, {0, 1, {}, {}, {}}, "-");
