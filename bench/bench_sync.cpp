@@ -79,7 +79,7 @@ void BM_FullSync(benchmark::State& state) {
     const auto& list = doc.is_array() ? doc : doc.at("devices");
     for (const auto& d : list) {
       const std::string serial = d.value("serial_number", "");
-      if (!serial.empty()) nodes.push_back(TailnetNode{"n-" + serial, serial, {serial}, false});
+      if (!serial.empty()) nodes.push_back(TailnetNode{"n-" + serial, serial, {serial}, false, {}});
     }
   }
   SystemClock clock;

@@ -123,6 +123,10 @@ function integrationCard(provider, entry, refresh, notify) {
       notify(e.message, 'error');
     }
   };
+  if (entry.stale) {
+    card.append(h('p', {class: 'error', role: 'alert',
+                        text: 'No successful sync for over 24 h: its attributes may be stale.'}));
+  }
   card.append(statusList(entry),
     h('div', {class: 'actions'},
       h('button', {type: 'button', text: 'Sync now', onclick: syncNow}),

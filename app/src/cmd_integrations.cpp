@@ -186,7 +186,7 @@ int run_list_or_status(const IntegrationsOptions& o, bool detailed) {
     if (!j["warning"].is_null()) {
       std::cout << "  warning:              " << j["warning"].get<std::string>() << "\n";
     }
-    if (j["state"] == "stale") {
+    if (j["stale"] == true) {
       std::cout << "  WARNING: no successful sync for over 24 h; attributes may be stale\n";
     }
   }

@@ -32,6 +32,7 @@ nlohmann::json integration_json(const control::IntegrationView& view, std::int64
           {"createdAt", sync::format_rfc3339(integration.created_at)},
           {"updatedAt", sync::format_rfc3339(integration.updated_at)},
           {"state", view.state},
+          {"stale", view.stale},
           {"lastSync", time_or_null(status.last_success)},
           {"lastAttempt", time_or_null(status.last_attempt)},
           {"lastError", text_or_null(status.last_error)},

@@ -164,7 +164,7 @@ struct Tailnet::Impl {
   void log(LogLevel level, const std::string& line) const;
   [[nodiscard]] store::Store& store() const { return *self.store_; }
   sync::SyncEngine& syncer();
-  std::vector<sync::TailnetNode> nodes() const;
+  std::vector<sync::TailnetNode> nodes();
 };
 
 // Loading both files: the inventory, then the policy validated against it and its tests run.

@@ -24,6 +24,13 @@ std::string integration_state(const sync::SyncStatus& status, std::int64_t now) 
   return "ok";
 }
 
+// Spec kandji.md §3.7: a long time without success must show, also while failing or paused.
+bool integration_stale(const sync::Integration& integration, const sync::SyncStatus& status,
+                       std::int64_t now) {
+  const std::int64_t since = status.last_success ? *status.last_success : integration.created_at;
+  return now - since > kStaleAfterSeconds;
+}
+
 Error unknown_provider(const std::string& provider) {
   std::string supported;
   for (const auto& id : sync::provider_ids()) supported += (supported.empty() ? "" : ", ") + id;
@@ -207,9 +214,10 @@ Outcome<std::vector<IntegrationView>> Tailnet::integrations() const {
   const auto t = now();
   for (const auto& i : all.value()) {
     auto status = store_->load_status(i.id);
-    IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}};
+    IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}, false};
     v.token_set = store_->load_token(i.provider).ok();
     v.state = integration_state(v.status, t);
+    v.stale = integration_stale(i, v.status, t);
     views.push_back(std::move(v));
   }
   return views;

@@ -155,8 +155,15 @@ std::optional<engine::AttrChange> Tailnet::Impl::file_value(engine::DeviceIndex 
       exp == d.expiries.end() ? std::nullopt : std::optional<std::int64_t>(exp->second));
 }
 
-std::vector<sync::TailnetNode> Tailnet::Impl::nodes() const {
-  return sync::tailnet_nodes(engine->snapshot()->inventory());
+// From the inventory file itself, so each node carries the file's own attribute values (the
+// sync masks a provider key the file gives and the provider no longer vouches for).
+std::vector<sync::TailnetNode> Tailnet::Impl::nodes() {
+  std::shared_ptr<const engine::Inventory> file;
+  {
+    std::lock_guard lock(writer);
+    file = base;
+  }
+  return sync::tailnet_nodes(*file);
 }
 
 Tailnet::Tailnet(TailnetOptions options)

@@ -157,6 +157,15 @@ Result<Snapshot> KandjiProvider::fetch(HttpTransport& transport, Clock& clock,
       return error;
     }
     KandjiPage& data = page.value();
+    // Spec kandji.md §2.6: with the tenant's hourly budget at 0, stop rather than spend more.
+    const bool budget_spent = response.value().header("x-ratelimit-remaining-hour") == "0";
+    const auto stop_spent = [&] {
+      return SyncError{SyncErrorKind::RateLimited,
+                       fmt::format("page {}: the hourly request budget is spent "
+                                   "(X-RateLimit-Remaining-Hour: 0) with pages left; a later "
+                                   "sync tries again",
+                                   page_number)};
+    };
     snapshot.pages = page_number;
     snapshot.records_without_serial += data.rows_without_serial;
     for (auto& device : data.devices) {
@@ -179,6 +188,7 @@ Result<Snapshot> KandjiProvider::fetch(HttpTransport& transport, Clock& clock,
                          fmt::format("page {}: the cursor did not advance", page_number)};
       }
       previous_cursor = data.cursor;
+      if (budget_spent) return stop_spent();
       request.url = page_url(config.url, limit, "cursor", *data.cursor);
       continue;
     }
@@ -186,6 +196,7 @@ Result<Snapshot> KandjiProvider::fetch(HttpTransport& transport, Clock& clock,
     if (data.total && offset >= *data.total) break;
     const std::int64_t page_size = data.limit.value_or(options.page_limit);
     if (static_cast<std::int64_t>(data.rows) < page_size) break;
+    if (budget_spent) return stop_spent();
     request.url = page_url(config.url, limit, "offset", std::to_string(offset));
   }
   return snapshot;

@@ -21,6 +21,7 @@ std::vector<TailnetNode> tailnet_nodes(const engine::Inventory& inventory) {
     node.name = device.hostname.empty() ? device.name : device.hostname;
     node.serials = device.serial_numbers;
     node.posture_disabled = device.identity_collection_disabled;
+    node.file_attributes = device.attributes;
     nodes.push_back(std::move(node));
   }
   return nodes;

@@ -28,8 +28,8 @@ struct NodeDiff {
 
 }  // namespace
 
-SyncEngine::SyncEngine(SyncLedger& ledger, HttpTransport& transport, Clock& clock, TokenReader tokens,
-                       EngineOptions options)
+SyncEngine::SyncEngine(SyncLedger& ledger, HttpTransport& transport, Clock& clock,
+                       TokenReader tokens, EngineOptions options)
     : ledger_(ledger),
       transport_(transport),
       clock_(clock),
@@ -103,22 +103,32 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
 
   std::vector<NodeDiff> diffs;
   std::set<std::string> seen_nodes;
+  static const FileValues kNoFileValues;
+  // `desired` against what the node holds now: the store's row, else the inventory file's own
+  // value (Tailscale's integration may have written one there).
   auto diff_node = [&](const std::string& key, const std::string& name,
-                       const std::map<std::string, AttrValue>& desired, bool matched) {
+                       const std::map<std::string, AttrValue>& desired,
+                       const FileValues& file_values, bool matched) {
     NodeDiff diff{key, name, {}, json::array(), !matched};
     const auto held = current.value().find(key);
     for (const auto& [attr, value] : desired) {
-      const StoredAttribute* old = nullptr;
+      const StoredAttribute* stored = nullptr;
       if (held != current.value().end()) {
         const auto it = held->second.find(attr);
-        if (it != held->second.end()) old = &it->second;
+        if (it != held->second.end()) stored = &it->second;
       }
-      if (old != nullptr && old->value == value && old->source == source) continue;
+      const auto in_file = file_values.find(attr);
+      const AttrValue* old = stored != nullptr              ? &stored->value
+                             : in_file != file_values.end() ? &in_file->second
+                                                            : nullptr;
+      if (old != nullptr && *old == value && (stored == nullptr || stored->source == source)) {
+        continue;
+      }
       json change{{"key", attr}, {"new", value_json(value)}};
-      if (old != nullptr) change["old"] = value_json(old->value);
+      if (old != nullptr) change["old"] = value_json(*old);
       diff.changes.push_back(std::move(change));
       diff.writes.push_back(AttributeWrite{key, attr, value, source, std::nullopt});
-      diff.removal_only = false;
+      if (matched) diff.removal_only = false;
     }
     if (held != current.value().end()) {
       for (const auto& [attr, stored] : held->second) {
@@ -129,17 +139,28 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
     }
     if (!diff.writes.empty()) diffs.push_back(std::move(diff));
   };
+  // A node the provider does not vouch for holds none of its attributes; a value the inventory
+  // file gives it cannot be deleted from the store, so it is masked with `false` (spec §2.5
+  // allows false/false; decisions SY11).
+  auto unvouched = [&](const FileValues& file_values) {
+    std::map<std::string, AttrValue> masks;
+    for (const auto& [attr, value] : file_values) {
+      if (has_prefix(attr, prefix)) masks.emplace(attr, AttrValue{false});
+    }
+    return masks;
+  };
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     seen_nodes.insert(nodes[i].key);
     const NodeMatch& m = match.nodes[i];
     if (m.outcome == MatchOutcome::Ambiguous) continue;  // left untouched, reported in status
-    diff_node(nodes[i].key, nodes[i].name,
-              m.outcome == MatchOutcome::Matched ? m.desired : std::map<std::string, AttrValue>{},
-              m.outcome == MatchOutcome::Matched);
+    const bool matched = m.outcome == MatchOutcome::Matched;
+    const auto& file_values = nodes[i].file_attributes;
+    diff_node(nodes[i].key, nodes[i].name, matched ? m.desired : unvouched(file_values),
+              file_values, matched);
   }
   // Devices no longer in the tailnet keep nothing this provider wrote.
   for (const auto& [key, attrs] : current.value()) {
-    if (seen_nodes.count(key) == 0) diff_node(key, {}, {}, false);
+    if (seen_nodes.count(key) == 0) diff_node(key, {}, {}, kNoFileValues, false);
   }
 
   // Mass-removal guard (spec §3.6): hold back removals once when they look like an outage.
@@ -166,7 +187,8 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
     json details{{"node", d.key}, {"integration", source}, {"changes", d.changes}};
     if (!d.name.empty()) details["name"] = d.name;
     commit.events.push_back(AuditEvent{0, now, "integration:" + source, "node:" + d.key,
-                                       std::string(kActionNodeAttribute), details.dump(), "CONTROL"});
+                                       std::string(kActionNodeAttribute), details.dump(),
+                                       "CONTROL"});
     for (auto& w : d.writes) commit.writes.push_back(std::move(w));
   }
   SyncStatus status = before;
@@ -175,7 +197,9 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
   status.last_error.clear();
   status.last_error_kind.clear();
   status.paused_until.reset();
-  status.provider_host_count = static_cast<std::int64_t>(snapshot.devices.size());
+  // Every record the provider listed (spec §3.6 step 7), those without a serial included.
+  const std::size_t listed = snapshot.devices.size() + snapshot.records_without_serial;
+  status.provider_host_count = static_cast<std::int64_t>(listed);
   status.matched_count = static_cast<std::int64_t>(match.matched);
   status.possible_matched_count = static_cast<std::int64_t>(match.possible_matched);
   status.ambiguous_serials = match.ambiguous_serials;
@@ -194,7 +218,7 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
     return report;
   }
   report.ok = true;
-  report.provider_devices = snapshot.devices.size();
+  report.provider_devices = listed;
   report.matched = match.matched;
   report.possible_matched = match.possible_matched;
   report.changed_nodes = commit.events.size();
@@ -213,8 +237,7 @@ RemovalPlan plan_removal(const Integration& integration, const AttributeTable& c
     for (const auto& [key, stored] : attrs) {
       if (stored.source != integration.provider || !has_prefix(key, prefix)) continue;
       changes.push_back(json{{"key", key}, {"old", value_json(stored.value)}});
-      plan.writes.push_back(
-          AttributeWrite{device, key, std::nullopt, stored.source, std::nullopt});
+      plan.writes.push_back(AttributeWrite{device, key, std::nullopt, stored.source, std::nullopt});
     }
     if (changes.empty()) continue;
     json details{{"node", device}, {"integration", integration.provider}, {"changes", changes}};

@@ -363,6 +363,20 @@ TEST_CASE("API keys and OAuth clients appear as API_KEY targets, CREATE and REVO
   CHECK(control::configuration_log(*t.tailnet, query, "-").value()["logs"].size() == 1);
 }
 
+TEST_CASE("an integration without a successful sync for 24 h is stale whatever its state",
+          "[control][tsapi]") {
+  Opened t;
+  REQUIRE(t.tailnet->create_integration("kandji", "acme.api.kandji.io", "token", kAlice).ok());
+  auto view = t.tailnet->integration("kandji");
+  REQUIRE(view.ok());
+  CHECK(view.value().state == "pending");
+  CHECK_FALSE(view.value().stale);
+  t.clock.advance(std::chrono::hours(25));
+  view = t.tailnet->integration("kandji");
+  CHECK(view.value().state == "pending");  // never synced: not "stale"...
+  CHECK(view.value().stale);               // ...but stale all the same
+}
+
 TEST_CASE("no store, no audit log", "[control][tsapi]") {
   Opened t(false);
   const auto log = control::configuration_log(*t.tailnet, {0, 1, {}, {}, {}}, "-");

@@ -197,6 +197,33 @@ TEST_CASE("429 beyond the retry budget fails as rate limited", "[sync][kandji]")
   CHECK(h.transport.count() == 1);  // the tenant's hourly budget is gone: do not burn more
 }
 
+TEST_CASE("a page that says the hourly budget is spent stops the listing", "[sync][kandji]") {
+  Fixture f;
+  test::PagedKandji server{rows(700)};
+  f.transport.set_handler([&](const sync::HttpRequest& r, int) {
+    auto resp = server.serve(r);
+    resp.headers.emplace_back("x-ratelimit-remaining-hour", "0");
+    return resp;
+  });
+  auto snapshot = f.fetch();
+  REQUIRE_FALSE(snapshot.ok());
+  CHECK(snapshot.error().kind == SyncErrorKind::RateLimited);
+  CHECK(snapshot.error().message.find("page 1") != std::string::npos);
+  CHECK(f.transport.count() == 1);
+
+  // On the last page there is nothing left to spend: the listing is complete.
+  Fixture g;
+  test::PagedKandji small{rows(5)};
+  g.transport.set_handler([&](const sync::HttpRequest& r, int) {
+    auto resp = small.serve(r);
+    resp.headers.emplace_back("x-ratelimit-remaining-hour", "0");
+    return resp;
+  });
+  auto whole = g.fetch();
+  REQUIRE(whole.ok());
+  CHECK(whole.value().devices.size() == 5);
+}
+
 TEST_CASE("5xx and transport errors are retried with bounded jittered backoff", "[sync][kandji]") {
   Fixture f;
   test::PagedKandji server{rows(3)};

@@ -61,7 +61,7 @@ struct Loopback {
     for (const auto& d : list) {
       const std::string serial = d.value("serial_number", "");
       if (serial.empty()) continue;
-      nodes.push_back(TailnetNode{"node-" + serial, serial, {serial}, false});
+      nodes.push_back(TailnetNode{"node-" + serial, serial, {serial}, false, {}});
     }
   }
 

@@ -23,7 +23,7 @@ ProviderDevice device(std::string id, std::string serial, bool agent, std::int64
 }
 
 TailnetNode node(std::string key, std::vector<std::string> serials, bool disabled = false) {
-  return TailnetNode{key, key, std::move(serials), disabled};
+  return TailnetNode{key, key, std::move(serials), disabled, {}};
 }
 
 bool agent(const NodeMatch& m) { return std::get<bool>(m.desired.at("kandji:agentInstalled")); }

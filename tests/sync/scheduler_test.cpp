@@ -25,7 +25,7 @@ namespace {
 
 // The tailnet every scheduler here syncs against: one node, matched by serial number.
 Result<std::vector<TailnetNode>> one_node() {
-  return std::vector<TailnetNode>{{"n0", "n0", {"SER0"}, false}};
+  return std::vector<TailnetNode>{{"n0", "n0", {"SER0"}, false, {}}};
 }
 
 struct Harness {

@@ -1,12 +1,12 @@
 // SyncEngine over FakeTransport + a real SQLite store: all-or-nothing, diffing, audit events,
 // removals and the mass-removal guard, authentication pause, token redaction.
 #include "postern/sync/sync_engine.hpp"
-#include "postern/store/store.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "fake_transport.hpp"
+#include "postern/store/store.hpp"
 
 namespace sync_engine_test {
 
@@ -36,15 +36,16 @@ struct Harness {
         *store, transport, clock,
         [this](const Integration&) { return Result<std::string>(kandji.token); }, options);
     transport.set_handler([this](const HttpRequest& r, int) { return kandji.serve(r); });
-    integration = store
-                      ->create_integration(
-                          Integration{0, "kandji", "https://acme.api.kandji.io", 0, 1000, 1000},
-                          AuditEvent{0, 1000, "admin:t", "", "Create posture integration", "{}", ""})
-                      .value();
+    integration =
+        store
+            ->create_integration(
+                Integration{0, "kandji", "https://acme.api.kandji.io", 0, 1000, 1000},
+                AuditEvent{0, 1000, "admin:t", "", "Create posture integration", "{}", ""})
+            .value();
     for (int i = 0; i < 6; ++i) {
       const std::string n = std::to_string(i);
       kandji.rows.push_back(test::kandji_row("id" + n, "SER" + n, true, i % 2 == 0));
-      nodes.push_back(TailnetNode{"node" + n, "host" + n, {"ser" + n}, false});
+      nodes.push_back(TailnetNode{"node" + n, "host" + n, {"ser" + n}, false, {}});
     }
   }
 
@@ -98,6 +99,18 @@ TEST_CASE("a first sync writes every matched node, a second identical sync write
   REQUIRE(second.ok);
   CHECK(second.changed_nodes == 0);
   CHECK(h.node_events() == 6);
+}
+
+TEST_CASE("providerHostCount counts every record, those without a serial too", "[sync][engine]") {
+  Harness h;
+  h.kandji.rows.push_back(test::kandji_row("idN", "", true, true));
+  const auto report = h.run();
+  REQUIRE(report.ok);
+  CHECK(report.provider_devices == 7);
+  const auto status = h.store->load_status(h.integration.id).value();
+  CHECK(status.provider_host_count == 7);
+  CHECK(status.records_without_serial == 1);
+  CHECK(status.matched_count == 6);
 }
 
 TEST_CASE("a changed device gets one event listing old and new", "[sync][engine]") {
@@ -243,10 +256,46 @@ TEST_CASE("the mass-removal guard holds back one suspicious sync", "[sync][engin
   }
 }
 
+TEST_CASE(
+    "provider values the inventory file gives are masked once the provider no longer "
+    "vouches for the node",
+    "[sync][engine]") {
+  Harness h;
+  const FileValues managed{{"kandji:agentInstalled", AttrValue{true}},
+                           {"kandji:mdmEnabled", AttrValue{true}},
+                           {"node:os", AttrValue{std::string("macos")}}};
+  h.nodes[0].file_attributes = managed;  // Kandji says the same: nothing to write
+  h.nodes.push_back(TailnetNode{"stale", "stale-host", {"SERX"}, false, managed});
+  h.nodes.push_back(TailnetNode{
+      "plain", "plain-host", {"SERY"}, false, {{"kandji:agentInstalled", AttrValue{false}}}});
+  auto first = h.run();
+  REQUIRE(first.ok);
+  CHECK(first.changed_nodes == 6);  // node1..node5 and `stale`
+  CHECK(h.store->device_attributes("node0").value().empty());
+  CHECK(h.store->device_attributes("plain").value().empty());  // already not true
+  CHECK(h.agent("stale") == false);
+  const auto stale = h.store->device_attributes("stale").value();
+  REQUIRE(stale.count("kandji:mdmEnabled") == 1);
+  CHECK(std::get<bool>(stale.at("kandji:mdmEnabled").value) == false);
+  CHECK(stale.count("node:os") == 0);
+  const json details = json::parse(h.store->audit_log({}).value().back().details);
+  CHECK(details["node"] == "stale");
+  CHECK(details["changes"] ==
+        json::array({{{"key", "kandji:agentInstalled"}, {"new", false}, {"old", true}},
+                     {{"key", "kandji:mdmEnabled"}, {"new", false}, {"old", true}}}));
+
+  CHECK(h.run().changed_nodes == 0);  // stable
+
+  // Enrolled after all: Kandji's values replace the masks.
+  h.kandji.rows.push_back(test::kandji_row("idX", "SERX", true, true));
+  REQUIRE(h.run().changed_nodes == 1);
+  CHECK(h.agent("stale") == true);
+}
+
 TEST_CASE("ambiguous nodes are reported and left untouched", "[sync][engine]") {
   Harness h;
   REQUIRE(h.run().ok);
-  h.nodes.push_back(TailnetNode{"clone", "clone", {"SER0"}, false});
+  h.nodes.push_back(TailnetNode{"clone", "clone", {"SER0"}, false, {}});
   auto report = h.run();
   REQUIRE(report.ok);
   CHECK(report.ambiguous_serials == std::vector<std::string>{"SER0"});

@@ -117,6 +117,8 @@ struct IntegrationView {
   bool token_set = false;
   // "ok", "pending" (never synced), "failing", "paused" (auth failure) or "stale" (24 h).
   std::string state;
+  // No successful sync for over 24 h, whatever the state (a long outage is "failing" too).
+  bool stale = false;
 };
 
 struct IntegrationChange {

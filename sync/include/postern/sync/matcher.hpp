@@ -19,11 +19,17 @@
 
 namespace postern::sync {
 
+// Attribute values as the inventory file gives them.
+using FileValues = std::map<std::string, engine::AttrValue, std::less<>>;
+
 struct TailnetNode {
   std::string key;   // store key: nodeId, else id
   std::string name;  // hostname, for audit details
   std::vector<std::string> serials;
   bool posture_disabled = false;
+  // The inventory file's own attribute values (not the store's): a provider key found here was
+  // written by Tailscale's integration, and a sync must mask it when it no longer holds.
+  FileValues file_attributes;
 };
 
 // Nodes from a loaded inventory.
