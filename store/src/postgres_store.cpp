@@ -251,6 +251,10 @@ class PostgresStore final : public Store {
       if (rows.integer(0, 0) != commit.expected_config_version) {
         throw DiscardedFailure("the integration's configuration changed during the sync");
       }
+      // The row lock above serialises commits, so this read sees every earlier one.
+      if (get_status(commit.integration_id).commits != commit.expected_commits) {
+        throw DiscardedFailure("another sync committed while this one ran");
+      }
       apply_writes(commit.writes, commit.time);
       insert_events(commit.events);
       put_status(commit.integration_id, commit.status);

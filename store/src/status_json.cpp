@@ -26,6 +26,7 @@ json status_to_json(const SyncStatus& s) {
   j["duration_ms"] = s.duration_ms;
   j["suspect_streak"] = s.suspect_streak;
   j["warning"] = s.warning;
+  j["commits"] = s.commits;
   return j;
 }
 
@@ -62,6 +63,7 @@ SyncStatus status_from_json(const std::string& text) {
   s.duration_ms = num("duration_ms");
   s.suspect_streak = num("suspect_streak");
   s.warning = str("warning");
+  s.commits = num("commits");
   return s;
 }
 

@@ -73,6 +73,12 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
     record_failure(integration, token.error(), {}, started, report);
     return report;
   }
+  // Read before fetching: a commit by another process from now on makes this result stale.
+  auto at_start = ledger_.load_status(integration.id);
+  if (!at_start) {
+    record_failure(integration, at_start.error(), token.value(), started, report);
+    return report;
+  }
   const ProviderConfig config{integration.url, token.value()};
   SyncProgress shown;
   auto fetched =
@@ -178,6 +184,7 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
   SyncCommit commit;
   commit.integration_id = integration.id;
   commit.expected_config_version = integration.config_version;
+  commit.expected_commits = at_start.value().commits;
   commit.time = now;
   for (auto& d : diffs) {
     if (hold && d.removal_only) {
@@ -206,6 +213,7 @@ SyncReport SyncEngine::sync(const Integration& integration, const std::vector<Ta
   status.records_without_serial = static_cast<std::int64_t>(snapshot.records_without_serial);
   status.pages = snapshot.pages;
   status.suspect_streak = hold ? 1 : 0;
+  status.commits = at_start.value().commits + 1;
   status.warning = hold ? "held back removing " + std::to_string(report.removals_held) +
                               " node(s)' attributes: the snapshot lost too many devices; the "
                               "next sync confirms or restores them"

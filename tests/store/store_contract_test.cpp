@@ -151,6 +151,18 @@ TEST_CASE("contract: a sync commits everything or nothing", "[store][contract]")
     CHECK(store->audit_log({}).value().size() == 1);
     CHECK_FALSE(store->load_status(integration.id).value().last_success.has_value());
   }
+  SECTION("another sync committed since this one started: nothing is written") {
+    SyncCommit other = commit;
+    other.status.commits = 1;
+    REQUIRE(store->commit_sync(other).ok());
+    commit.events = {event("late sync", 3000, "integration:kandji", "node:n1")};
+    commit.writes = {set("n1", "kandji:encrypted", false)};
+    auto refused = store->commit_sync(commit);  // still expects 0 commits
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == SyncErrorKind::Discarded);
+    CHECK(std::get<bool>(store->load_attributes().value().at("n1").at("kandji:encrypted").value));
+    CHECK(store->audit_log({}).value().size() == 3);
+  }
   SECTION("committed: writes, events and status together") {
     REQUIRE(store->commit_sync(commit).ok());
     const auto table = store->load_attributes().value();
@@ -388,7 +400,7 @@ TEST_CASE("postgres: a failed transaction logs no change", "[store][postgres]") 
   POSTGRES_CLUSTER_OR_SKIP(c);
   auto store = std::move(store::open_store(c.url(c.create_database())).value());
   const auto integration = store->create_integration(kandji(), event("create")).value();
-  SyncCommit commit{integration.id, 99, 10, {set("n1", "kandji:x", true)}, {}, {}};
+  SyncCommit commit{integration.id, 99, 10, {set("n1", "kandji:x", true)}, {}, {}, 0};
   REQUIRE_FALSE(store->commit_sync(commit).ok());
   CHECK(store->change_position().value() == 1);  // the create only
 }

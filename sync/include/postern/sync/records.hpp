@@ -60,6 +60,7 @@ struct SyncStatus {
   std::int64_t duration_ms = 0;
   std::int64_t suspect_streak = 0;  // consecutive syncs whose removals the guard held back
   std::string warning;              // e.g. removals held back by the mass-removal guard
+  std::int64_t commits = 0;         // successful syncs committed so far (see SyncCommit)
 };
 
 // One attribute change of one device; no value means delete.
@@ -79,6 +80,9 @@ struct SyncCommit {
   std::vector<AttributeWrite> writes;
   std::vector<AuditEvent> events;
   SyncStatus status;
+  // The status's `commits` when the sync started: another sync (another process's `sync --once`)
+  // that committed meanwhile holds data at least as new, so a mismatch is Discarded too.
+  std::int64_t expected_commits = 0;
 };
 
 inline constexpr std::string_view kActionCreate = "Create posture integration";
