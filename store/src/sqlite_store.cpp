@@ -269,6 +269,7 @@ class SqliteStore final : public Store {
       status.next_run = integration.created_at;  // sync right away
       put_status(integration.id, status);
       event.target = event.target.empty() ? "integration:" + integration.provider : event.target;
+      event.details = with_integration_id(event.details, integration.id);
       insert_event(event);
       tx.commit();
       return integration;

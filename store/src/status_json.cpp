@@ -67,4 +67,11 @@ SyncStatus status_from_json(const std::string& text) {
   return s;
 }
 
+std::string with_integration_id(const std::string& details, std::int64_t id) {
+  json j = json::parse(details, nullptr, false);
+  if (!j.is_object()) return details;
+  j["integration_id"] = id;
+  return j.dump();
+}
+
 }  // namespace postern::store

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "postern/store/replication.hpp"
@@ -103,6 +104,9 @@ TEST_CASE("contract: one integration per provider, updates bump the version, cle
   CHECK(created.value().id > 0);
   CHECK(created.value().config_version == 1);
   CHECK(store->load_status(created.value().id).value().next_run == 1000);
+  // The creation event names the id the store gave (spec kandji.md §3.8).
+  const auto created_event = nlohmann::json::parse(store->audit_log({}).value().back().details);
+  CHECK(created_event["integration_id"] == created.value().id);
 
   auto duplicate = store->create_integration(kandji(), event(std::string(kActionCreate)));
   REQUIRE_FALSE(duplicate.ok());
