@@ -58,6 +58,13 @@ Error url_without_token(const std::string& stored, const std::string& requested)
                  "it was given with");
 }
 
+// A token pasted into the URL by mistake is not repeated back in the URL's error (spec §2.6:
+// redact it everywhere). Short test tokens are left alone: they would garble the message.
+std::string without_token(const std::string& message, const std::string& token) {
+  constexpr std::size_t kShortest = 8;
+  return token.size() < kShortest ? message : sync::redact(message, token);
+}
+
 Error integrations_need_store() {
   return invalid(DiagCode::K821, "posture integrations need a store", "run with --db FILE");
 }
@@ -243,7 +250,7 @@ Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider
   if (!impl_provider) return unknown_provider(provider);
   auto normalised = impl_provider->normalise_url(url);
   if (!normalised) {
-    return invalid(DiagCode::Y606, normalised.error().message,
+    return invalid(DiagCode::Y606, without_token(normalised.error().message, token),
                    "give the API URL from Kandji's Settings > Access, e.g. `acme.api.kandji.io`");
   }
   if (token.empty()) return invalid(DiagCode::C741, "the API token is empty");
@@ -284,7 +291,10 @@ Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider
   json changed = json::array();
   if (change.url) {
     auto normalised = impl_provider->normalise_url(*change.url);
-    if (!normalised) return invalid(DiagCode::Y606, normalised.error().message);
+    if (!normalised) {
+      return invalid(DiagCode::Y606,
+                     without_token(normalised.error().message, change.token.value_or("")));
+    }
     if (normalised.value() != next.url) {
       // The stored token goes only where it was given for: otherwise whoever may edit the
       // integration could send it to a host of their choosing and read it there.

@@ -104,6 +104,15 @@ TEST_CASE("posture integrations: create, list, get, update, delete", "[tsapi][in
             .status == 400);
   CHECK(c.send("PATCH", one, json{{"cloudId", "ftp://x"}}.dump(), "application/json").status ==
         400);
+  // A token pasted into the URL as well is not repeated back in the error.
+  const auto pasted =
+      c.send("PATCH", one,
+             json{{"cloudId", std::string("https://x.api.kandji.io/?t=") + kKandjiToken},
+                  {"clientSecret", kKandjiToken}}
+                 .dump(),
+             "application/json");
+  CHECK(pasted.status == 400);
+  CHECK(pasted.body.find(kKandjiToken) == std::string::npos);
   CHECK(c.ok(c.get(one))["cloudId"] == "new.api.kandji.io");
 
   CHECK(c.ok(c.send("DELETE", one)) == json::object());
