@@ -123,6 +123,7 @@ Result<KandjiPage> map_page(std::string_view body) {
     device.provider_id = id->get<std::string>();
     device.serials.push_back(std::move(serial_text));
     device.attributes.emplace(std::string(kKandjiMdmEnabled), mdm.value());
+    device.managed = mdm.value();
     device.attributes.emplace(std::string(kKandjiAgentInstalled), agent.value());
     device.last_seen = timestamp(row);
     page.devices.push_back(std::move(device));

@@ -45,8 +45,13 @@ std::unordered_map<std::string, std::size_t> index_devices(
       if (new_seen > held_seen) {
         it->second = i;  // the fresher record (re-enrolment leaves an old one behind)
       } else if (new_seen == held_seen && held.attributes != devices[i].attributes) {
-        it->second = kAmbiguous;  // equally fresh and disagreeing: no order may decide
-        ambiguous.insert(serial);
+        if (held.managed != devices[i].managed) {
+          // Spec kandji.md §2.5: on a tie, the record with mdm_enabled=true.
+          if (devices[i].managed) it->second = i;
+        } else {
+          it->second = kAmbiguous;  // equally fresh and disagreeing: no order may decide
+          ambiguous.insert(serial);
+        }
       }
     }
   }

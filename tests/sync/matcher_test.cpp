@@ -83,7 +83,7 @@ TEST_CASE("the spec's tailnet fixtures match as documented", "[sync][match]") {
   CHECK(result.ambiguous_serials == std::vector<std::string>{"K7X2M9PQ4R"});
 }
 
-TEST_CASE("duplicate provider records: the freshest wins, a tie that disagrees is ambiguous",
+TEST_CASE("duplicate provider records: the freshest wins, then mdm_enabled, else ambiguous",
           "[sync][match]") {
   const std::vector<TailnetNode> nodes = {node("n", {"SER1"})};
   auto newer_second =
@@ -97,6 +97,18 @@ TEST_CASE("duplicate provider records: the freshest wins, a tie that disagrees i
   auto tie_disagree = match_devices(nodes, {device("a", "SER1", true), device("b", "SER1", false)});
   CHECK(tie_disagree.nodes[0].outcome == MatchOutcome::Ambiguous);
   CHECK(tie_disagree.ambiguous_serials == std::vector<std::string>{"SER1"});
+  // Spec §2.5: a tie goes to the record with mdm_enabled=true, in either order.
+  auto unmanaged = device("u", "SER1", false);
+  unmanaged.attributes[std::string(kKandjiMdmEnabled)] = false;
+  auto managed = device("m", "SER1", true);
+  managed.managed = true;
+  for (const auto& order : {std::vector<ProviderDevice>{unmanaged, managed},
+                            std::vector<ProviderDevice>{managed, unmanaged}}) {
+    const auto tie_mdm = match_devices(nodes, order);
+    REQUIRE(tie_mdm.nodes[0].outcome == MatchOutcome::Matched);
+    CHECK(agent(tie_mdm.nodes[0]));
+    CHECK(tie_mdm.ambiguous_serials.empty());
+  }
 }
 
 TEST_CASE("any of a node's serials matches, two different devices make it ambiguous",

@@ -26,6 +26,7 @@ struct ProviderDevice {
   std::vector<std::string> serials;             // as reported (normalised by the matcher)
   std::map<std::string, AttrValue> attributes;  // full keys, e.g. "kandji:mdmEnabled"
   std::optional<std::int64_t> last_seen;        // Unix seconds; picks the freshest duplicate
+  bool managed = false;  // under the provider's management (Kandji: mdm_enabled); breaks a tie
 };
 
 // What an integration was configured with. The token is held in memory only while syncing.
