@@ -198,30 +198,28 @@ TEST_CASE("429 beyond the retry budget fails as rate limited", "[sync][kandji]")
 }
 
 TEST_CASE("a page that says the hourly budget is spent stops the listing", "[sync][kandji]") {
-  Fixture f;
-  test::PagedKandji server{rows(700)};
-  f.transport.set_handler([&](const sync::HttpRequest& r, int) {
-    auto resp = server.serve(r);
-    resp.headers.emplace_back("x-ratelimit-remaining-hour", "0");
-    return resp;
-  });
-  auto snapshot = f.fetch();
-  REQUIRE_FALSE(snapshot.ok());
-  CHECK(snapshot.error().kind == SyncErrorKind::RateLimited);
-  CHECK(snapshot.error().message.find("page 1") != std::string::npos);
-  CHECK(f.transport.count() == 1);
-
+  // Every page of `rows` devices answered with the tenant's hourly budget at 0.
+  const auto spent_after = [](std::size_t devices) {
+    Fixture f;
+    test::PagedKandji server{rows(devices)};
+    f.transport.set_handler([&](const sync::HttpRequest& r, int) {
+      auto resp = server.serve(r);
+      resp.headers.emplace_back("x-ratelimit-remaining-hour", "0");
+      return resp;
+    });
+    auto fetched = f.fetch();
+    return std::make_pair(std::move(fetched), f.transport.count());
+  };
+  const auto [listing, requests] = spent_after(700);
+  REQUIRE_FALSE(listing.ok());
+  CHECK(listing.error().kind == SyncErrorKind::RateLimited);
+  CHECK(listing.error().message.find("page 1") != std::string::npos);
+  CHECK(requests == 1);
   // On the last page there is nothing left to spend: the listing is complete.
-  Fixture g;
-  test::PagedKandji small{rows(5)};
-  g.transport.set_handler([&](const sync::HttpRequest& r, int) {
-    auto resp = small.serve(r);
-    resp.headers.emplace_back("x-ratelimit-remaining-hour", "0");
-    return resp;
-  });
-  auto whole = g.fetch();
+  const auto [whole, one] = spent_after(5);
   REQUIRE(whole.ok());
   CHECK(whole.value().devices.size() == 5);
+  CHECK(one == 1);
 }
 
 TEST_CASE("5xx and transport errors are retried with bounded jittered backoff", "[sync][kandji]") {
