@@ -63,6 +63,16 @@ bool Scheduler::start_run(std::int64_t id) {
   return true;
 }
 
+// The stored slot, unless another schedule planned it with a longer interval than this one
+// (`postern sync --interval 60` after serve's 15 minutes): then this interval from the last
+// attempt decides.
+std::optional<std::int64_t> Scheduler::planned_run(const SyncStatus& status) const {
+  if (!status.next_run || !status.last_attempt) return status.next_run;
+  const auto seconds = [](Millis m) { return m.count() / 1000; };
+  const std::int64_t own = *status.last_attempt + seconds(options_.interval);
+  return *status.next_run > own + seconds(options_.jitter) ? own : *status.next_run;
+}
+
 std::vector<Integration> Scheduler::due_integrations(bool ignore_schedule) {
   std::vector<Integration> due;
   auto integrations = ledger_.list_integrations();
@@ -80,7 +90,8 @@ std::vector<Integration> Scheduler::due_integrations(bool ignore_schedule) {
     if (!status) continue;
     const SyncStatus& s = status.value();
     if (s.paused_until && *s.paused_until > now) continue;  // only a config change unpauses
-    if (forced || ignore_schedule || !s.next_run || *s.next_run <= now) due.push_back(integration);
+    const auto next = planned_run(s);
+    if (forced || ignore_schedule || !next || *next <= now) due.push_back(integration);
   }
   return due;
 }

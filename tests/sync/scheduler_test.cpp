@@ -120,6 +120,21 @@ TEST_CASE("create runs at once, then every interval", "[sync][scheduler]") {
   CHECK(runs == 96);
 }
 
+TEST_CASE("a shorter interval than the one that planned the stored slot is honoured",
+          "[sync][scheduler]") {
+  Harness h;
+  REQUIRE(h.scheduler->run_pending() == 1);  // the 15-minute schedule plans the next slot
+  SchedulerOptions every_minute;
+  every_minute.interval = Millis{60'000};
+  every_minute.jitter = Millis{0};
+  Scheduler quick(*h.store, *h.engine, h.clock, one_node, every_minute);
+  h.clock.advance(std::chrono::seconds{30});
+  CHECK(quick.run_pending() == 0);
+  h.clock.advance(std::chrono::seconds{31});
+  CHECK(quick.run_pending() == 1);  // a minute after the last attempt, not 15
+  CHECK(h.next_run() <= to_unix(h.clock.now()) + 60);
+}
+
 TEST_CASE("jitter stays within bounds and varies", "[sync][scheduler]") {
   Harness h(Millis{30'000});
   std::set<std::int64_t> offsets;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -56,6 +57,7 @@ class Scheduler {
   bool start_run(std::int64_t id);  // false when already running (rerun recorded)
   void run_to_completion(const Integration& integration);
   std::vector<Integration> due_integrations(bool ignore_schedule);
+  [[nodiscard]] std::optional<std::int64_t> planned_run(const SyncStatus& status) const;
   TimePoint next_after(TimePoint finished);
 
   SyncLedger& ledger_;
