@@ -76,6 +76,8 @@ int run_attributes(const AttributesOptions& o) {
   control::TailnetOptions options;
   options.tailnet_path = o.tailnet;
   options.db = o.db;
+  // Reading never creates a store: a mistyped --db is an error, not an empty store.
+  options.create_db = !o.set.empty() || !o.remove.empty();
   auto tailnet = open_tailnet("attributes", std::move(options));
   if (!tailnet) return kExitUsage;
   std::optional<std::int64_t> expiry;
@@ -123,7 +125,8 @@ const CommandRegistration kAttributesCommand{
       auto* cmd = root.add_subcommand(
           "attributes",
           "Show a device's posture attributes (node:*, the inventory's, synced kandji:*,\n"
-          "API-set custom:*) with source, update time and expiry. DEVICE is any name\n"
+          "API-set custom:*) with source, update time and expiry (JSON: sources and expiries).\n"
+          "DEVICE is any name\n"
           "`postern check` accepts. --set/--delete change custom:* attributes by the same\n"
           "rules as the API and log an \"Update node attribute\" audit event.");
       cmd->add_option("device", o->device, "Device: hostname, FQDN, id, nodeId or address")
@@ -134,10 +137,14 @@ const CommandRegistration kAttributesCommand{
           ->required()
           ->type_name("FILE");
       cmd->add_option("--comment", o->comment, "Why (recorded in the audit log, at most 200)");
-      cmd->add_option("--set", o->set, "Set custom:KEY=VALUE (bool, number or string)")
-          ->type_name("KEY=VALUE");
+      auto* set = cmd->add_option("--set", o->set,
+                                  "Set KEY=VALUE, KEY a custom: key (value: bool, number or "
+                                  "string), e.g. custom:tier=gold")
+                      ->type_name("KEY=VALUE");
       cmd->add_option("--delete", o->remove, "Delete a custom:* attribute")->type_name("KEY");
-      cmd->add_option("--expiry", o->expiry, "RFC 3339 expiry for --set values")->type_name("TIME");
+      cmd->add_option("--expiry", o->expiry, "RFC 3339 expiry for --set values")
+          ->type_name("TIME")
+          ->needs(set);
       cmd->add_option("--actor", o->actor, "Audit-log actor (default admin:$USER)");
       cmd->add_option("--format", o->format, "text (default) or json")
           ->check(CLI::IsMember({"text", "json"}));

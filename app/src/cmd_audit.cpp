@@ -82,7 +82,8 @@ const CommandRegistration kAuditCommand{
       cmd->add_option("--since", o->since, "Only events at or after T: RFC 3339 or an age (24h)")
           ->type_name("T");
       cmd->add_option("--actor", o->actor, "Only events by this actor (admin:alice)");
-      cmd->add_option("--target", o->target, "Only events on this target (node:ID, policy)");
+      cmd->add_option("--target", o->target,
+                      "Only events on this target (node:NODEID, integration:kandji, policy)");
       cmd->add_option("--action", o->action, "Only this action (\"Update node attribute\")");
       cmd->add_option("--format", o->format, "text (default) or json (one object per line)")
           ->check(CLI::IsMember({"text", "json"}));

@@ -221,14 +221,15 @@ const CommandRegistration kCheckCommand{
                       "Attribute store (SQLite, from `postern sync`): its kandji:* and custom:*\n"
                       "values are laid over the inventory's (needs --tailnet)")
           ->type_name("FILE");
-      cmd->add_option("--src", o->src,
-                      "Source: hostname, FQDN, first label, id, nodeId, IP, or a user login\n"
-                      "(every untagged device of that user must be accepted)")
-          ->type_name("SRC");
-      cmd->add_option("--dst", o->dst,
-                      "Destination with port: device:443, 100.64.0.10:22,\n"
-                      "[fd7a:115c:a1e0::a]:80 (port 0 for ICMP)")
-          ->type_name("DST:PORT");
+      auto* src =
+          cmd->add_option("--src", o->src,
+                          "Source: hostname, FQDN, first label, id, nodeId, IP, or a user login\n"
+                          "(every untagged device of that user must be accepted)")
+              ->type_name("SRC");
+      auto* dst = cmd->add_option("--dst", o->dst,
+                                  "Destination with port: device:443, 100.64.0.10:22,\n"
+                                  "[fd7a:115c:a1e0::a]:80 (port 0 for ICMP)")
+                      ->type_name("DST:PORT");
       cmd->add_option("--proto", o->proto, "tcp (default), udp, icmp, sctp, a name or 0-255")
           ->type_name("PROTO");
       cmd->add_option("--attrs", o->attrs,
@@ -241,7 +242,9 @@ const CommandRegistration kCheckCommand{
              "JSON lines, one query each: {\"src\": .., \"dst\": \"host:port\",\n"
              "\"proto\": \"tcp\", \"srcPostureAttrs\": {..}}; `-` reads stdin. One answer\n"
              "line per query, in order")
-          ->type_name("FILE");
+          ->type_name("FILE")
+          ->excludes(src)
+          ->excludes(dst);
       cmd->add_option("--format", o->format, "text (default) or json")
           ->check(CLI::IsMember({"text", "json"}));
       cmd->footer(

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "command_registry.hpp"
 #include "cli_support.hpp"
+#include "command_registry.hpp"
 #include "decision_json.hpp"
 #include "postern/control/query.hpp"
 
@@ -37,8 +37,7 @@ int run_filter(const FilterOptions& o) {
     print_error("filter", filter.error());
     return kExitUsage;
   }
-  std::cout << node_filter_json(*snap, filter.value().device, filter.value().rules).dump(2)
-            << "\n";
+  std::cout << node_filter_json(*snap, filter.value().device, filter.value().rules).dump(2) << "\n";
   return kExitOk;
 }
 
@@ -48,8 +47,10 @@ const CommandRegistration kFilterCommand{
       auto* cmd = root.add_subcommand(
           "filter",
           "Print the packet filter Tailscale's control plane would send to one node: JSON\n"
-          "{node: {id, nodeId, name}, rules: [tailcfg FilterRules (SrcIPs, DstPorts{IP, Ports{First, Last}}, IPProto),\n"
-          "with source nodes that fail the rule's posture left out of SrcIPs.");
+          "{node: {id, nodeId, name}, rules: [tailcfg FilterRule: {SrcIPs, DstPorts: [{IP, Ports:\n"
+          "{First, Last}}], IPProto}]}, with source nodes that fail the rule's posture left out "
+          "of\n"
+          "SrcIPs.");
       cmd->add_option("--policy", o->policy, "Policy file (HuJSON)")->required()->type_name("FILE");
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (spec/inventory.md)")
           ->required()

@@ -36,9 +36,11 @@ void warn_token_shape(const std::string& token) {
   }
 }
 
-std::unique_ptr<control::Tailnet> open(const IntegrationsOptions& o) {
+// Only `add` creates the store: elsewhere a mistyped --db is an error, not an empty store.
+std::unique_ptr<control::Tailnet> open(const IntegrationsOptions& o, bool create = false) {
   control::TailnetOptions options;
   options.db = o.db;
+  options.create_db = create;
   if (!o.tailnet.empty()) options.tailnet_path = o.tailnet;
   return open_tailnet("integrations", std::move(options));
 }
@@ -74,7 +76,7 @@ int sync_after_change(control::Tailnet& tailnet, const IntegrationsOptions& o) {
 int run_add(const IntegrationsOptions& o) {
   auto token = read_token_option("integrations", o.token_file, o.token_env);
   if (!token) return kExitUsage;
-  auto tailnet = open(o);
+  auto tailnet = open(o, true);
   if (!tailnet) return kExitUsage;
   warn_token_shape(*token);
   auto created = tailnet->create_integration(o.provider, o.url, *token, cli_actor(o.actor));
@@ -197,7 +199,8 @@ int run_list_or_status(const IntegrationsOptions& o, bool detailed) {
 void common(CLI::App* cmd, IntegrationsOptions& o) {
   cmd->add_option("--db", o.db, "Attribute store (SQLite; default postern.db)")->type_name("FILE");
   cmd->add_option("--tailnet", o.tailnet,
-                  "Tailnet inventory: add/update sync right away against it")
+                  "Tailnet inventory: add and update sync right away against it (the other\n"
+                  "subcommands do not need it)")
       ->type_name("FILE");
 }
 

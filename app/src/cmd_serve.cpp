@@ -39,7 +39,7 @@ const CommandRegistration kServeCommand{
           ->capture_default_str();
       cmd->add_option("--listen", o->listen,
                       "HOST:PORT (port 0 picks a free one); a non-loopback host needs\n"
-                      "--api-token-file")
+                      "--tls-cert and --tls-key")
           ->capture_default_str()
           ->type_name("HOST:PORT");
       cmd->add_option("--api-token-file", o->api_token_file,
@@ -79,8 +79,8 @@ const CommandRegistration kServeCommand{
           "POST /v1/validate\n"
           "Examples:\n"
           "  postern serve --policy samples/policy.hujson --tailnet samples/tailnet.json\n"
-          "  curl -s localhost:8080/v1/check -d '{\"src\":\"carol-mbp\",\"dst\":\"db-1:5432\","
-          "\"explain\":true}'");
+          "  curl -s localhost:8080/v1/check -H 'Content-Type: application/json' \\\n"
+          "      -d '{\"src\":\"carol-mbp\",\"dst\":\"db-1:5432\",\"explain\":true}'");
       cmd->callback([o, &exit_code] { exit_code = server::run_server(*o); });
     }};
 

@@ -129,7 +129,9 @@ void Metrics::record_request(const http::AccessRecord& record) {
 void Metrics::record_sync(const control::SyncRun& run) {
   const prometheus::Labels labels{{"integration", run.integration.provider}};
   families_->sync_runs.Add(labels).Increment();
-  if (!run.report.ok) families_->sync_failures.Add(labels).Increment();
+  // Added on every run, so the series reads 0 (not "no data") until the first failure.
+  auto& failures = families_->sync_failures.Add(labels);
+  if (!run.report.ok) failures.Increment();
   families_->sync_changed.Add(labels).Increment(static_cast<double>(run.report.changed_nodes));
   families_->sync_duration.Add(labels, sync_buckets())
       .Observe(std::chrono::duration<double>(run.report.duration).count());

@@ -145,6 +145,7 @@ class Server {
   }
   Process& process() { return process_; }
   const Client& client() const { return client_; }
+  [[nodiscard]] int port() const { return port_; }
 
  private:
   static std::vector<std::string> args(std::vector<std::string> extra) {
@@ -502,6 +503,14 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
   CHECK(c.ok("GET", "/v1/health")["policyGeneration"] ==
         generation);  // applied live, not recompiled
   CHECK(c.call("POST", "/v1/integrations/jamf/sync").status == 404);
+
+  // Sync failures read 0 from the first run on, not "no data" (an alert compares against it).
+  httplib::Client scrape("127.0.0.1", server.port());
+  const auto metrics =
+      scrape.Get("/metrics", {{"Authorization", std::string("Bearer ") + kApiToken}});
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("postern_sync_failures_total{integration=\"kandji\"} 0") !=
+        std::string::npos);
 
   // Neither token ever shows up in a response or the log.
   list = c.ok("GET", "/v1/integrations");

@@ -90,6 +90,29 @@ TEST_CASE("cli: a keyword/value PostgreSQL string as --db is refused and not quo
   CHECK_FALSE(std::filesystem::exists(" dbname = x"));
 }
 
+// Reading commands never create a store: a mistyped --db is an error, not an empty store.
+TEST_CASE("cli: reading commands refuse a missing store instead of creating it", "[app][sync]") {
+  Cli cli;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"integrations", "status", "--db", cli.db},
+           {"integrations", "list", "--db", cli.db},
+           {"attributes", "alice-mbp", "--db", cli.db, "--tailnet", cli.tailnet}}) {
+    const auto r = cli.run(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("error[C743]: no store at") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(cli.db));
+  }
+  // Flags that would be ignored are refused instead.
+  CHECK(cli.run({"attributes", "alice-mbp", "--tailnet", cli.tailnet, "--expiry",
+                 "2027-06-30T00:00:00Z"})
+            .exit_code == 2);
+  const auto mixed =
+      cli.run({"check", "--policy", std::string(POSTERN_SOURCE_DIR) + "/samples/policy.hujson",
+               "--tailnet", cli.tailnet, "--batch", "-", "--src", "alice-mbp"});
+  CHECK(mixed.exit_code == 2);
+  CHECK(mixed.err.find("excludes") != std::string::npos);
+}
+
 // Error lines lose their control bytes but keep their lines: a policy's rendered diagnostics.
 TEST_CASE("cli: an error made of lines keeps them", "[app][sync]") {
   Cli cli;
