@@ -1,7 +1,9 @@
 // `postern check`: may SRC reach DST:PORT right now? One query, or a batch of JSON lines.
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -128,8 +130,10 @@ int run_single(const CheckOptions& o, const control::Tailnet& tailnet) {
 int run_batch(const CheckOptions& o, const control::Tailnet& tailnet) {
   std::FILE* in = o.batch == "-" ? stdin : std::fopen(o.batch.c_str(), "rb");
   if (in == nullptr) {
-    print_error("check", control::invalid(grammar::DiagCode::C701,
-                                          fmt::format("cannot read `{}`", o.batch)));
+    const int reason = errno;  // before anything else can change it
+    print_error("check", control::invalid(
+                             grammar::DiagCode::C701,
+                             fmt::format("cannot read `{}`: {}", o.batch, std::strerror(reason))));
     return kExitUsage;
   }
   const auto snap = tailnet.snapshot();

@@ -79,6 +79,12 @@ TEST_CASE("check: usage errors exit 2", "[app][check]") {
   CHECK(run("check " + samples() + " --src alice-mbp --dst db-1:22 --proto bogus").exit_code == 2);
   CHECK(run("check " + samples() + " --src alice-mbp --dst db-1:22 --attrs '[1]'").exit_code == 2);
   CHECK(run("check " + samples()).exit_code == 2);
+  // A batch file that cannot be opened says why.
+  const std::string missing_batch = "check " + samples() + " --batch /nonexistent/queries.jsonl";
+  CHECK(run(missing_batch).exit_code == 2);
+  const auto missing = run(missing_batch + " 2>&1 | cat");  // the message, through stdout
+  CHECK(missing.out.find("cannot read `/nonexistent/queries.jsonl`: No such file or directory") !=
+        std::string::npos);
 }
 
 // A device's owner picks its host name, and the tailnet file carries it to the admin's terminal:
