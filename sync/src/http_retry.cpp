@@ -44,6 +44,10 @@ std::optional<Millis> parse_retry_after(std::string_view value, TimePoint now) {
   return std::chrono::duration_cast<Millis>(at - now);
 }
 
+bool hourly_budget_spent(const HttpResponse& response) {
+  return response.header("x-ratelimit-remaining-hour") == "0";
+}
+
 std::optional<SyncError> classify_status(int status, std::string_view what) {
   const std::string prefix = fmt::format("{} returned HTTP {}", what, status);
   if (status >= 200 && status < 300) return std::nullopt;
@@ -92,7 +96,7 @@ Result<HttpResponse> get_with_retry(HttpTransport& transport, Clock& clock, Http
       if (!error) return std::move(result.value());
       last = *error;
       if (last.kind == SyncErrorKind::RateLimited) {
-        if (response.header("x-ratelimit-remaining-hour") == "0") {
+        if (hourly_budget_spent(response)) {
           last.message += " (hourly request budget exhausted)";
           return last;
         }

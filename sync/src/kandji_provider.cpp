@@ -158,7 +158,7 @@ Result<Snapshot> KandjiProvider::fetch(HttpTransport& transport, Clock& clock,
     }
     KandjiPage& data = page.value();
     // Spec kandji.md §2.6: with the tenant's hourly budget at 0, stop rather than spend more.
-    const bool budget_spent = response.value().header("x-ratelimit-remaining-hour") == "0";
+    const bool budget_spent = hourly_budget_spent(response.value());
     const auto stop_spent = [&] {
       return SyncError{SyncErrorKind::RateLimited,
                        fmt::format("page {}: the hourly request budget is spent "

@@ -19,6 +19,9 @@ std::optional<Millis> parse_retry_after(std::string_view value, TimePoint now);
 // The final status of an exchange as an error; nullopt for 2xx.
 std::optional<SyncError> classify_status(int status, std::string_view what);
 
+// The tenant's hourly request budget is gone (`X-RateLimit-Remaining-Hour: 0`): spend no more.
+bool hourly_budget_spent(const HttpResponse& response);
+
 struct RetryState {
   std::mt19937_64 rng;
   int requests = 0;
