@@ -14,8 +14,8 @@
 #include <sstream>
 #include <thread>
 
-#include "postern/sync/sync_engine.hpp"
 #include "postern/store/store.hpp"
+#include "postern/sync/sync_engine.hpp"
 
 namespace {
 
@@ -95,7 +95,7 @@ void BM_FullSync(benchmark::State& state) {
         store
             ->create_integration(
                 Integration{0, "kandji", "http://127.0.0.1:" + std::to_string(sim.port), 0, now,
-                            now},
+                            now, ""},
                 AuditEvent{0, now, "bench", "", std::string(kActionCreate), "{}", ""})
             .value();
     SyncEngine engine(*store, *transport, clock,

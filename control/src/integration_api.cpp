@@ -20,6 +20,7 @@ Outcome<IntegrationView> integration_by_api_id(const Tailnet& tailnet, std::stri
 }
 
 std::string integration_cloud_id(const sync::Integration& integration) {
+  if (!integration.url_as_given.empty()) return integration.url_as_given;
   constexpr std::string_view kHttps = "https://";
   const std::string_view url = integration.url;
   if (url.substr(0, kHttps.size()) == kHttps) {

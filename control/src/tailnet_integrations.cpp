@@ -266,7 +266,7 @@ Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider
   const auto t = now();
   const json details{{"provider", provider}, {"url", normalised.value()}, {"token", "set"}};
   auto created = store_->create_integration(
-      sync::Integration{0, provider, normalised.value(), 1, t, t},
+      sync::Integration{0, provider, normalised.value(), 1, t, t, url},
       sync::AuditEvent{0, t, actor.name, "integration:" + provider,
                        std::string(sync::kActionCreate), details.dump(), actor.origin});
   if (!created) return from_sync(created.error());
@@ -302,6 +302,7 @@ Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider
       changed.push_back("url");
     }
     next.url = normalised.value();
+    next.url_as_given = *change.url;
   }
   bool rotated = false;
   if (change.token) {

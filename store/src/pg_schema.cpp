@@ -71,6 +71,8 @@ constexpr const char* kMigrations[] = {
     "CREATE INDEX api_credentials_parent ON api_credentials(parent);",
     // v3: attributes_source served no query and cost every attribute write an index update.
     "DROP INDEX IF EXISTS attributes_source;",
+    // v4: the integration URL as the admin wrote it, which the API gives back as `cloudId`.
+    "ALTER TABLE integrations ADD COLUMN url_as_given TEXT NOT NULL DEFAULT '';",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -107,8 +107,8 @@ class PostgresStore final : public Store {
   Result<std::vector<Integration>> list_integrations() override {
     return guard([&] {
       auto rows = conn_.exec(
-          "SELECT id, provider, url, config_version, created_at, updated_at FROM integrations "
-          "ORDER BY provider");
+          "SELECT id, provider, url, config_version, created_at, updated_at, url_as_given "
+          "FROM integrations ORDER BY provider");
       std::vector<Integration> out;
       for (int r = 0; r < rows.size(); ++r) out.push_back(read_integration(rows, r));
       return out;
@@ -123,10 +123,11 @@ class PostgresStore final : public Store {
     return guard([&] {
       pg::Transaction tx(conn_);
       auto rows = conn_.exec(
-          "INSERT INTO integrations(provider, url, config_version, created_at, updated_at) "
-          "VALUES($1, $2, 1, $3, $4) ON CONFLICT (provider) DO NOTHING RETURNING id",
+          "INSERT INTO integrations(provider, url, config_version, created_at, updated_at, "
+          "url_as_given) VALUES($1, $2, 1, $3, $4, $5) ON CONFLICT (provider) DO NOTHING "
+          "RETURNING id",
           {param(integration.provider), param(integration.url), param(integration.created_at),
-           param(integration.updated_at)});
+           param(integration.updated_at), param(integration.url_as_given)});
       if (rows.size() == 0) {
         throw ConfigFailure("a `" + integration.provider + "` integration already exists");
       }
@@ -150,8 +151,9 @@ class PostgresStore final : public Store {
       pg::Transaction tx(conn_);
       auto rows = conn_.exec(
           "UPDATE integrations SET url = $1, config_version = config_version + 1, "
-          "updated_at = $2 WHERE id = $3 RETURNING id",
-          {param(integration.url), param(integration.updated_at), param(integration.id)});
+          "updated_at = $2, url_as_given = $3 WHERE id = $4 RETURNING id",
+          {param(integration.url), param(integration.updated_at), param(integration.url_as_given),
+           param(integration.id)});
       if (rows.size() == 0) throw ConfigFailure("the integration no longer exists");
       SyncStatus status = get_status(integration.id);
       status.paused_until.reset();  // a configuration change clears an auth pause
@@ -176,7 +178,7 @@ class PostgresStore final : public Store {
       apply_writes(writes, 0);
       for (const auto& e : events) insert_event(e);
       if (provider.size() > 0) {
-        record_integration_change(Integration{id, provider.text(0, 0), {}, 0, 0, 0});
+        record_integration_change(Integration{id, provider.text(0, 0), {}, 0, 0, 0, {}});
       }
       tx.commit();
       return std::monostate{};
@@ -468,14 +470,14 @@ class PostgresStore final : public Store {
   }
 
   static Integration read_integration(const pg::Rows& rows, int r) {
-    return Integration{rows.integer(r, 0), rows.text(r, 1),    rows.text(r, 2),
-                       rows.integer(r, 3), rows.integer(r, 4), rows.integer(r, 5)};
+    return Integration{rows.integer(r, 0), rows.text(r, 1),    rows.text(r, 2), rows.integer(r, 3),
+                       rows.integer(r, 4), rows.integer(r, 5), rows.text(r, 6)};
   }
 
   std::optional<Integration> find_locked(std::string_view provider) {
     auto rows = conn_.exec(
-        "SELECT id, provider, url, config_version, created_at, updated_at FROM integrations "
-        "WHERE provider = $1",
+        "SELECT id, provider, url, config_version, created_at, updated_at, url_as_given "
+        "FROM integrations WHERE provider = $1",
         {param(provider)});
     if (rows.size() == 0) return std::nullopt;
     return read_integration(rows, 0);

@@ -110,6 +110,8 @@ constexpr const char* kMigrations[] = {
     "ALTER TABLE audit_log_v7 RENAME TO audit_log;"
     "CREATE INDEX audit_log_time ON audit_log(time);"
     "DELETE FROM sqlite_sequence WHERE name = 'audit_log';",
+    // v8: the integration URL as the admin wrote it, which the API gives back as `cloudId`.
+    "ALTER TABLE integrations ADD COLUMN url_as_given TEXT NOT NULL DEFAULT '';",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -241,8 +243,8 @@ class SqliteStore final : public Store {
     return guard([&] {
       std::vector<Integration> out;
       Statement st(db_,
-                   "SELECT id, provider, url, config_version, created_at, updated_at "
-                   "FROM integrations ORDER BY provider");
+                   "SELECT id, provider, url, config_version, created_at, updated_at, "
+                   "url_as_given FROM integrations ORDER BY provider");
       while (st.step()) out.push_back(read_integration(st));
       return out;
     });
@@ -260,9 +262,10 @@ class SqliteStore final : public Store {
       }
       Statement st(db_,
                    "INSERT INTO integrations(provider, url, config_version, created_at, "
-                   "updated_at) VALUES(?, ?, 1, ?, ?)");
+                   "updated_at, url_as_given) VALUES(?, ?, 1, ?, ?, ?)");
       st.bind(1, integration.provider).bind(2, integration.url);
-      st.bind(3, integration.created_at).bind(4, integration.updated_at).run();
+      st.bind(3, integration.created_at).bind(4, integration.updated_at);
+      st.bind(5, integration.url_as_given).run();
       integration.id = sqlite3_last_insert_rowid(db_);
       integration.config_version = 1;
       SyncStatus status;
@@ -282,8 +285,9 @@ class SqliteStore final : public Store {
       Transaction tx(*this);
       Statement st(db_,
                    "UPDATE integrations SET url = ?, config_version = config_version + 1, "
-                   "updated_at = ? WHERE id = ?");
-      st.bind(1, integration.url).bind(2, integration.updated_at).bind(3, integration.id).run();
+                   "updated_at = ?, url_as_given = ? WHERE id = ?");
+      st.bind(1, integration.url).bind(2, integration.updated_at);
+      st.bind(3, integration.url_as_given).bind(4, integration.id).run();
       if (sqlite3_changes(db_) == 0) throw ConfigFailure("the integration no longer exists");
       SyncStatus status = get_status(integration.id);
       status.paused_until.reset();  // a configuration change clears an auth pause
@@ -573,14 +577,14 @@ class SqliteStore final : public Store {
   }
 
   static Integration read_integration(Statement& st) {
-    return Integration{st.integer(0), st.text(1),    st.text(2),
-                       st.integer(3), st.integer(4), st.integer(5)};
+    return Integration{st.integer(0), st.text(1),    st.text(2), st.integer(3),
+                       st.integer(4), st.integer(5), st.text(6)};
   }
 
   std::optional<Integration> find_locked(std::string_view provider) {
     Statement st(db_,
-                 "SELECT id, provider, url, config_version, created_at, updated_at "
-                 "FROM integrations WHERE provider = ?");
+                 "SELECT id, provider, url, config_version, created_at, updated_at, "
+                 "url_as_given FROM integrations WHERE provider = ?");
     st.bind(1, provider);
     if (!st.step()) return std::nullopt;
     return read_integration(st);

@@ -12,9 +12,9 @@
 
 namespace postern::store {
 
+using sync::ok_status;
 using sync::SyncError;
 using sync::SyncErrorKind;
-using sync::ok_status;
 namespace {
 
 SyncError store_error(const std::string& message) {

@@ -95,7 +95,15 @@ TEST_CASE("posture integrations: create, list, get, update, delete", "[tsapi][in
                         {"clientSecret", kKandjiToken}}
                        .dump(),
                    "application/json");
-  CHECK(c.ok(patched)["cloudId"] == "new.api.kandji.io");
+  // cloudId comes back as written, whatever its form (a Terraform `cloud_id` must not drift).
+  CHECK(c.ok(patched)["cloudId"] == "https://new.api.kandji.io");
+  CHECK(c.ok(c.get(one))["cloudId"] == "https://new.api.kandji.io");
+  patched =
+      c.send("PATCH", one,
+             json{{"cloudId", "New.API.kandji.io:443"}, {"clientSecret", kKandjiToken}}.dump(),
+             "application/json");
+  CHECK(c.ok(patched)["cloudId"] == "New.API.kandji.io:443");
+  CHECK(c.ok(c.get(kIntegrations))["integrations"][0]["cloudId"] == "New.API.kandji.io:443");
   patched = c.send("PATCH", one, json{{"clientSecret", "rotated-token-value"}}.dump(),
                    "application/json");
   CHECK(c.ok(patched).contains("id"));
@@ -113,7 +121,7 @@ TEST_CASE("posture integrations: create, list, get, update, delete", "[tsapi][in
              "application/json");
   CHECK(pasted.status == 400);
   CHECK(pasted.body.find(kKandjiToken) == std::string::npos);
-  CHECK(c.ok(c.get(one))["cloudId"] == "new.api.kandji.io");
+  CHECK(c.ok(c.get(one))["cloudId"] == "New.API.kandji.io:443");
 
   CHECK(c.ok(c.send("DELETE", one)) == json::object());
   CHECK(c.get(one).status == 404);

@@ -235,6 +235,9 @@ TEST_CASE("integration ids and cloudId", "[control][tsapi]") {
   CHECK(control::integration_cloud_id(i) == "acme.api.kandji.io");
   i.url = "http://127.0.0.1:8443";
   CHECK(control::integration_cloud_id(i) == "http://127.0.0.1:8443");
+  // Once the URL is kept as written, that text is the cloudId (decisions TA5).
+  i.url_as_given = "HTTPS://Acme.api.kandji.io:443";
+  CHECK(control::integration_cloud_id(i) == "HTTPS://Acme.api.kandji.io:443");
   CHECK_FALSE(control::check_unused_credentials("kandji", "", ""));
   const auto e = control::check_unused_credentials("kandji", "abc", "");
   REQUIRE(e);

@@ -62,7 +62,7 @@ struct Backend {
   INFO("backend: " << var.name)
 
 Integration kandji(std::int64_t t = 1000) {
-  return Integration{0, "kandji", "https://acme.api.kandji.io", 0, t, t};
+  return Integration{0, "kandji", "https://acme.api.kandji.io", 0, t, t, ""};
 }
 
 AuditEvent event(std::string action, std::int64_t t = 1000, std::string actor = "admin:test",
@@ -128,6 +128,14 @@ TEST_CASE("contract: one integration per provider, updates bump the version, cle
   CHECK(store->find_integration("kandji").value()->url == next.url);
   CHECK_FALSE(store->find_integration("jamf").value().has_value());
   CHECK(store->audit_log({}).value().size() == 2);
+
+  // The URL as the admin wrote it is kept beside the normalised one (decisions TA5).
+  CHECK(store->find_integration("kandji").value()->url_as_given.empty());
+  next.url_as_given = "HTTPS://Other.api.kandji.io:443/";
+  REQUIRE(store->update_integration(next, event(std::string(kActionUpdate), 2000)).ok());
+  CHECK(store->find_integration("kandji").value()->url_as_given == next.url_as_given);
+  CHECK(store->list_integrations().value().at(0).url_as_given == next.url_as_given);
+  CHECK(store->find_integration("kandji").value()->url == "https://other.api.kandji.io");
 
   REQUIRE(store->save_status(424242, SyncStatus{}).error().kind == SyncErrorKind::Discarded);
 }

@@ -25,7 +25,7 @@ std::unique_ptr<store::Store> open(const std::filesystem::path& path) {
 }
 
 Integration kandji(std::int64_t t = 1000) {
-  return Integration{0, "kandji", "https://acme.api.kandji.io", 0, t, t};
+  return Integration{0, "kandji", "https://acme.api.kandji.io", 0, t, t, ""};
 }
 
 AuditEvent event(std::string action, std::int64_t t = 1000) {
@@ -68,7 +68,7 @@ TEST_CASE("a new store is at the latest schema version, in WAL mode", "[sync][st
   const auto db = dir.path() / "postern.db";
   { auto store = open(db); }
   auto scalar = [&db](const char* sql) { return text_on_file(db, sql); };
-  CHECK(scalar("PRAGMA user_version") == "7");
+  CHECK(scalar("PRAGMA user_version") == "8");
   CHECK(scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_log' AND "
                "sql LIKE '%AUTOINCREMENT%'") == "0");
   CHECK(scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'attributes_source'") == "0");
@@ -210,13 +210,14 @@ TEST_CASE("a version 4 store upgrades to 5: the unused source index goes, the da
   // Back to how version 4 left it.
   exec_on_file(db,
                "CREATE INDEX attributes_source ON attributes(source); "
+               "ALTER TABLE integrations DROP COLUMN url_as_given;"
                "PRAGMA user_version=4;");
   auto store = open(db);
   CHECK(std::get<std::string>(store->device_attributes("n1").value().at("custom:tier").value) ==
         "gold");
   CHECK(integer_on_file(
             db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'attributes_source'") == 0);
-  CHECK(integer_on_file(db, "PRAGMA user_version") == 7);
+  CHECK(integer_on_file(db, "PRAGMA user_version") == 8);
 }
 
 TEST_CASE(
@@ -232,6 +233,7 @@ TEST_CASE(
   exec_on_file(db,
                "CREATE INDEX audit_log_actor ON audit_log(actor); "
                "CREATE INDEX audit_log_target ON audit_log(target); "
+               "ALTER TABLE integrations DROP COLUMN url_as_given;"
                "PRAGMA user_version=5;");
   auto store = open(db);
   const auto log = store->audit_log(store::AuditQuery{.since = {},
@@ -246,7 +248,7 @@ TEST_CASE(
   CHECK(integer_on_file(db,
                         "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
                         "('audit_log_actor', 'audit_log_target')") == 0);
-  CHECK(integer_on_file(db, "PRAGMA user_version") == 7);
+  CHECK(integer_on_file(db, "PRAGMA user_version") == 8);
 }
 
 TEST_CASE(
@@ -270,6 +272,7 @@ TEST_CASE(
                "DROP TABLE audit_log_v7;"
                "UPDATE audit_log SET id = 7 WHERE action = 'c';"
                "CREATE INDEX audit_log_time ON audit_log(time);"
+               "ALTER TABLE integrations DROP COLUMN url_as_given;"
                "PRAGMA user_version=6;");
   auto store = open(db);
   REQUIRE(store->write_attributes({}, {event("d", 400)}).ok());
@@ -285,7 +288,26 @@ TEST_CASE(
   CHECK(integer_on_file(db, "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'audit_log'") == 0);
   CHECK(integer_on_file(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_log_time'") ==
         1);
-  CHECK(integer_on_file(db, "PRAGMA user_version") == 7);
+  CHECK(integer_on_file(db, "PRAGMA user_version") == 8);
+}
+
+TEST_CASE("a version 7 store upgrades to 8: integrations stay, with no URL as written",
+          "[sync][store]") {
+  test::ScratchDir dir;
+  const auto db = dir.path() / "p.db";
+  {
+    auto store = open(db);
+    REQUIRE(store->create_integration(kandji(), event("CREATE")).ok());
+  }
+  exec_on_file(db,
+               "ALTER TABLE integrations DROP COLUMN url_as_given;"
+               "PRAGMA user_version=7;");
+  auto store = open(db);
+  const auto found = store->find_integration("kandji").value();
+  REQUIRE(found.has_value());
+  CHECK(found->url == "https://acme.api.kandji.io");
+  CHECK(found->url_as_given.empty());
+  CHECK(integer_on_file(db, "PRAGMA user_version") == 8);
 }
 
 TEST_CASE("tokens live in an owner-only file next to the database", "[sync][store]") {

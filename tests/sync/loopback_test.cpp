@@ -51,7 +51,7 @@ struct Loopback {
                                           test_token_reader(dir.path() / "postern.db"), options);
     const auto now = to_unix(clock.now());
     integration = store
-                      ->create_integration(Integration{0, "kandji", sim.url(), 0, now, now},
+                      ->create_integration(Integration{0, "kandji", sim.url(), 0, now, now, ""},
                                            AuditEvent{0, now, "admin:test", "",
                                                       std::string(kActionCreate), "{}", ""})
                       .value();

@@ -55,7 +55,7 @@ struct Harness {
     const auto now = to_unix(clock.now());
     integration = store
                       ->create_integration(
-                          Integration{0, "kandji", "https://acme.api.kandji.io", 0, now, now},
+                          Integration{0, "kandji", "https://acme.api.kandji.io", 0, now, now, ""},
                           AuditEvent{0, now, "admin:t", "", "Create posture integration", "{}", ""})
                       .value();
   }

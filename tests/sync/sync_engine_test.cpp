@@ -39,7 +39,7 @@ struct Harness {
     integration =
         store
             ->create_integration(
-                Integration{0, "kandji", "https://acme.api.kandji.io", 0, 1000, 1000},
+                Integration{0, "kandji", "https://acme.api.kandji.io", 0, 1000, 1000, ""},
                 AuditEvent{0, 1000, "admin:t", "", "Create posture integration", "{}", ""})
             .value();
     for (int i = 0; i < 6; ++i) {

@@ -22,6 +22,9 @@ struct Integration {
   std::int64_t config_version = 1;  // bumped by every update
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
+  // The URL exactly as last given (the API's `cloudId` gives it back, so Terraform sees no
+  // drift); empty for integrations stored before it was kept.
+  std::string url_as_given;
 };
 
 struct StoredAttribute {
