@@ -10,6 +10,7 @@
 #include "postern/control/attribute_json.hpp"
 #include "postern/control/attribute_rules.hpp"
 #include "postern/grammar/json_value.hpp"
+#include "postern/grammar/time.hpp"
 #include "postern/sync/matcher.hpp"
 #include "tailnet_impl.hpp"
 
@@ -98,14 +99,17 @@ std::optional<Error> check_key_consistency(const EditView& view, const std::stri
   return std::nullopt;
 }
 
-// {"changes":[{"expiry"?,"key","new"?,"old"?}],"comment"?,"name","node"}: written by the
+// {"changes":[{"expiry"? (RFC 3339),"key","new"?,"old"?}],"comment"?,"name","node"}: written by the
 // committer for every edited device, so with fmt rather than through a document tree.
 std::string audit_details(const AttributeAudit& audit) {
   std::string out = R"({"changes":[)";
   for (const auto& c : audit.changes) {
     if (&c != &audit.changes.front()) out += ',';
     out += '{';
-    if (c.expiry) fmt::format_to(std::back_inserter(out), R"("expiry":{},)", *c.expiry);
+    if (c.expiry) {
+      fmt::format_to(std::back_inserter(out), R"("expiry":"{}",)",
+                     timefmt::format_rfc3339(*c.expiry));
+    }
     out += R"("key":)";
     grammar::json::append_json_string(out, c.key);
     if (c.new_value) {

@@ -15,6 +15,7 @@
 #include "postern/control/attribute_json.hpp"
 #include "postern/control/query.hpp"
 #include "postern/control/tailnet.hpp"
+#include "postern/grammar/time.hpp"
 #include "postern/sync/clock.hpp"
 #include "scratch.hpp"
 
@@ -222,10 +223,10 @@ TEST_CASE("an audit event's details: each change with old, new and expiry, the c
   CHECK(earlier ==
         R"({"changes":[{"key":"custom:level","new":1}],"name":"carol-mbp","node":"nCar0lMBP05"})");
   CHECK(later ==
-        fmt::format(R"({{"changes":[{{"expiry":{},"key":"custom:level","new":2,"old":1}},)"
+        fmt::format(R"({{"changes":[{{"expiry":"{}","key":"custom:level","new":2,"old":1}},)"
                     R"({{"key":"custom:team","new":"db"}}],"comment":"ticket \"7\"\tdone",)"
                     R"("name":"carol-mbp","node":"nCar0lMBP05"}})",
-                    expiry));
+                    timefmt::format_rfc3339(expiry)));
   CHECK_FALSE(nlohmann::json::parse(later, nullptr, false).is_discarded());
 }
 
