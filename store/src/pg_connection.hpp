@@ -65,6 +65,8 @@ class Connection {
   void exec_script(const char* sql);
   [[nodiscard]] PGconn* raw() const { return conn_; }
   [[nodiscard]] const std::string& redacted_url() const { return redacted_; }
+  // The connection's last failure on one line, without the URL's password.
+  [[nodiscard]] std::string error_text() const;
   // Statements that have succeeded on this object (across reconnects): a caller compares two
   // readings to know whether a failed call got anything through.
   [[nodiscard]] std::uint64_t statements_done() const { return statements_done_; }
@@ -79,8 +81,10 @@ class Connection {
 
 // "postgresql://user:secret@host/db" -> "postgresql://user@host/db": errors never carry it.
 std::string redact_url(std::string_view url);
-// The server's message of the connection's last failure, on one line, password removed.
+// The connection's last failure on one line, as libpq gives it (see Connection::error_text).
 std::string connection_error(PGconn* conn);
+// `message` without the password `url` holds (libpq quotes parts of a URL it cannot parse).
+std::string without_url_secrets(std::string message, std::string_view url);
 
 // A transaction on `conn`, rolled back unless committed.
 class Transaction {

@@ -51,8 +51,7 @@ class PgChangeListener final : public ChangeListener {
     }
     if (ready > 0 && fds[0].revents != 0) {
       if (PQconsumeInput(conn_->raw()) == 0 || !drain(notices)) {
-        return lost("the change listener lost its connection: " +
-                    pg::connection_error(conn_->raw()));
+        return lost("the change listener lost its connection: " + conn_->error_text());
       }
     }
     return notices;

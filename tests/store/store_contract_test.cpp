@@ -486,4 +486,25 @@ TEST_CASE("postgres: an unreachable server is a clear store error without the pa
   CHECK(opened.error().message.find("s3cretpw") == std::string::npos);
 }
 
+TEST_CASE("postgres: a URL libpq cannot parse is refused without its password",
+          "[store][postgres]") {
+  // libpq quotes the whole URL, or the token it choked on, in these messages.
+  for (const std::string url :
+       {"postgresql://postern:S3cretPw!xyz@[::1:55432/postern",
+        "postgresql://postern:S3cretPw%zz@127.0.0.1:55432/postern",
+        "postgresql://postern:pa/ss@wd-long@127.0.0.1:1/postern?connect_timeout=x",
+        "postgresql://postern@127.0.0.1:1/postern?password=S3cretPw%zz&sslmode=nonsense"}) {
+    INFO(url);
+    auto opened = store::open_store(url);
+    REQUIRE_FALSE(opened.ok());
+    CHECK(opened.error().message.find("S3cretPw") == std::string::npos);
+    CHECK(opened.error().message.find("pa/ss") == std::string::npos);
+    CHECK(opened.error().message.find("wd-long") == std::string::npos);
+  }
+  // A password too short to cut out leaves no message of libpq's at all.
+  auto short_secret = store::open_store("postgresql://postern:p%@127.0.0.1:1/postern");
+  REQUIRE_FALSE(short_secret.ok());
+  CHECK(short_secret.error().message.find("p%") == std::string::npos);
+}
+
 }  // namespace store_contract_test
