@@ -143,7 +143,9 @@ http::Authenticator with_sessions(http::Authenticator inner, SessionStore& sessi
     }
     if (!inner) return http::AuthDenial{401, "this server accepts no credentials"};
     auto outcome = inner(bearer(session->token), request);
-    if (std::holds_alternative<http::AuthDenial>(outcome)) {
+    if (auto* denial = std::get_if<http::AuthDenial>(&outcome)) {
+      // Only a refused key ends the session; a store that cannot answer now (503) does not.
+      if (denial->status != 401) return outcome;
       sessions.remove(*id);
       return http::AuthDenial{401,
                               "the key this console session signed in with is no longer "

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "attribute_stage.hpp"
+#include "credential_cache.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/scheduler.hpp"
 #include "tailnet_replication.hpp"
@@ -106,6 +107,8 @@ struct Tailnet::Impl {
   std::condition_variable work;
   bool work_pending = false;
   bool committer_stop = false;
+
+  CredentialCache credentials;  // read from the store: authenticates while it is unavailable
 
   LiveLedger ledger;
   std::unique_ptr<sync::HttpTransport> own_transport;

@@ -332,6 +332,7 @@ Done Tailnet::revoke_key(std::string_view id, const Actor& actor) {
   auto revoked =
       store_->revoke_credential(id, now, key_event(now, actor, *row, action, nlohmann::json{}));
   if (!revoked) return from_sync(revoked.error());
+  impl_->credentials.forget(id);
   if (!revoked.value()) {
     return conflict(DiagCode::K833, fmt::format("`{}` is already revoked", id));
   }
@@ -347,9 +348,22 @@ Outcome<Authenticated> Tailnet::authenticate(std::string_view token) {
   }
   const auto parts = split_token(token, kApiKeyPrefix);
   if (!parts) return refused("the credential is not an API access token (tskey-api-...)");
+  const auto now = this->now();
   auto found = store_->find_credential(parts->id);
-  if (!found) return from_sync(found.error());
-  const auto& row = found.value();
+  std::optional<store::ApiCredential> row;
+  if (found) {
+    row = std::move(found.value());
+    if (row) {
+      impl_->credentials.remember(*row, now);
+    } else {
+      impl_->credentials.forget(parts->id);
+    }
+  } else {
+    // The store cannot be read: a credential read from it before still authenticates, as
+    // checks are still answered from memory (fail-static; revocations reach the cache).
+    row = impl_->credentials.find(parts->id);
+    if (!row) return from_sync(found.error());
+  }
   const bool usable_kind = row && (row->kind == kind_name(CredentialKind::ApiKey) ||
                                    row->kind == kind_name(CredentialKind::AccessToken));
   // Hash even when the id is unknown, so both refusals take the same time.
@@ -357,9 +371,8 @@ Outcome<Authenticated> Tailnet::authenticate(std::string_view token) {
   if (!usable_kind || !same_hash(given, row->secret_hash)) {
     return refused("unknown API access token");
   }
-  const auto now = this->now();
   if (auto error = unusable(*row, now)) return *error;
-  if (!row->last_used_at || now - *row->last_used_at >= kTouchInterval) {
+  if (found && (!row->last_used_at || now - *row->last_used_at >= kTouchInterval)) {
     (void)store_->touch_credential(row->id, now);  // bookkeeping only: never refuses a request
   }
   const bool is_token = row->kind == kind_name(CredentialKind::AccessToken);

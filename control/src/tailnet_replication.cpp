@@ -81,6 +81,8 @@ void Replicator::apply(const store::Change& change) {
     const auto version = payload.value("id", std::int64_t{0});
     if (version <= impl_.policy.version) return;  // already serving it, or a newer one
     impl_.install_stored_policy(version, payload.value("text", std::string()));
+  } else if (change.kind == "credential") {
+    impl_.credentials.forget(payload.value("id", std::string()));
   }
   // "integration": nothing lives in the evaluator; the lease holder's schedule re-reads the
   // store every second and sees the new next_run.

@@ -409,6 +409,8 @@ class PostgresStore final : public Store {
           "UPDATE api_credentials SET revoked_at = $2 WHERE parent = $1 AND revoked_at IS NULL",
           {param(id), param(time)});
       insert_event(event);
+      // Replicas drop what they keep of it for authenticating while the store is down.
+      record_change("credential", json{{"id", std::string(id)}});
       tx.commit();
       return true;
     });

@@ -45,6 +45,14 @@ class Replica {
     REQUIRE(port_ > 0);
   }
 
+  // GET `path` with `token` as the bearer credential: the status alone.
+  int status_with(const std::string& token, const std::string& path) {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30, 0);
+    auto r = c.Get(path.c_str(), httplib::Headers{{"Authorization", "Bearer " + token}});
+    REQUIRE(r);
+    return r->status;
+  }
   Reply call(const std::string& method, const std::string& path, const json& body = nullptr) {
     httplib::Client c("127.0.0.1", port_);
     c.set_read_timeout(30, 0);
@@ -177,6 +185,48 @@ TEST_CASE("replicas: PostgreSQL stops: checks answer from memory, writes get 503
   REQUIRE(a.call("DELETE", kTier).status == 200);
   REQUIRE(b.wait_followed(2));
   CHECK(b.decision("carol-mbp", "db-1:5432") == "deny");
+}
+
+TEST_CASE("replicas: PostgreSQL stops: keys read before still work and a revoked one on none",
+          "[app][replicas]") {
+  auto cluster = cluster_or_skip();
+  if (!cluster) return;
+  const auto url = cluster->url(cluster->create_database());
+  const auto key = [&url] {
+    const auto made = postern::test::run_process(
+        {postern::test::binary("app/postern"), "keys", "create", "--db", url});
+    REQUIRE(made.exit_code == 0);
+    return made.out.substr(0, made.out.find('\n'));
+  };
+  const auto kept = key();
+  const auto revoked = key();
+  const auto unseen = key();
+  Replica a(url);
+  Replica b(url);
+  const std::string path = "/v1/devices/carol-mbp/attributes";
+  for (auto* replica : {&a, &b}) {
+    CHECK(replica->status_with(kept, path) == 200);
+    CHECK(replica->status_with(revoked, path) == 200);
+  }
+  const auto revoke =
+      postern::test::run_process({postern::test::binary("app/postern"), "keys", "revoke",
+                                  revoked.substr(10, revoked.rfind('-') - 10), "--db", url});
+  INFO(revoke.out << revoke.err);
+  REQUIRE(revoke.exit_code == 0);
+  REQUIRE(a.wait_logged("(credential)"));
+  REQUIRE(b.wait_logged("(credential)"));
+
+  cluster->stop();
+  INFO("A's log:\n" << a.process().err());
+  for (auto* replica : {&a, &b}) {
+    CHECK(replica->status_with(kept, path) == 200);
+    // Forgotten when the revocation was followed: it cannot be checked now, never accepted.
+    CHECK(replica->status_with(revoked, path) == 503);
+    CHECK(replica->status_with(unseen, path) == 503);
+  }
+  cluster->start();
+  CHECK(a.status_with(revoked, path) == 401);
+  CHECK(b.status_with(unseen, path) == 200);
 }
 
 TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothing half-written",

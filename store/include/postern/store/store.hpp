@@ -66,7 +66,7 @@ struct ApiCredential {
 
 // One committed change as replicas replay it (PostgreSQL's change_log): ids are gapless and in
 // commit order. kind "attributes": payload {"writes":[...]}; "policy": {"id":N,"text":...};
-// "integration": {"id":N,"provider":...}.
+// "integration": {"id":N,"provider":...}; "credential": {"id":...} (revoked, with its tokens).
 struct Change {
   std::int64_t id = 0;
   std::string kind;
