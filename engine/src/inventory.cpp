@@ -90,16 +90,26 @@ bool valid_attribute_key(std::string_view key) {
   return colon != std::string_view::npos && colon > 0 && colon + 1 < key.size();
 }
 
+// Nesting past the policy parser's limit (simdjson's On-Demand API does not bound it, and
+// skip_value recurses): refused before the stack or simdjson's depth table runs out.
+struct TooDeep {};
+
 // Reads a value the loader does not use to its end, so that malformed JSON in it is an error.
-void skip_value(od::value value) {
+// `depth` counts the arrays and objects it is inside of, from the value the caller holds.
+void skip_value(od::value value, std::size_t depth = 0) {
+  const auto open = [depth] {
+    if (depth + 1 >= grammar::hujson::kMaxDepth) throw TooDeep{};
+  };
   switch (value.type().value()) {
     case od::json_type::array:
-      for (auto item : value.get_array()) skip_value(item.value());
+      open();
+      for (auto item : value.get_array()) skip_value(item.value(), depth + 1);
       break;
     case od::json_type::object:
+      open();
       for (auto field : value.get_object()) {
         (void)field.unescaped_key().value();
-        skip_value(field.value());
+        skip_value(field.value(), depth + 1);
       }
       break;
     case od::json_type::number:
@@ -212,6 +222,10 @@ class Loader {
     } catch (const simdjson_error& e) {
       errors_.clear();  // a syntax error makes every other finding moot, as before
       fail("", fmt::format("invalid JSON: {}{}", e.what(), location_of(padded, doc)));
+    } catch (const TooDeep&) {
+      errors_.clear();
+      fail("", fmt::format("arrays and objects nested deeper than {} levels{}",
+                           grammar::hujson::kMaxDepth, location_of(padded, doc)));
     }
     return finish();
   }

@@ -146,6 +146,27 @@ TEST_CASE("invalid inventories report every stated error and load nothing", "[en
   }
 }
 
+TEST_CASE("nesting past 512 levels in a field read or skipped is an error and no crash",
+          "[engine][inventory]") {
+  const auto deep = [](std::size_t levels) {
+    return std::string(levels, '[') + std::string(levels, ']');
+  };
+  for (const std::size_t levels : {600UL, 200000UL}) {
+    for (const auto& text :
+         {R"({"users": [], "devices": [], "x": )" + deep(levels) + "}",
+          R"({"users": [], "devices": )" + deep(levels) + "}",
+          R"({"users": [], "devices": [{"id": "1", "attributes": {"custom:a": )" + deep(levels) +
+              "}}]}"}) {
+      INFO(levels << " levels: " << text.substr(0, 60));
+      const auto loaded = load_inventory(text);
+      REQUIRE_FALSE(loaded.errors.empty());
+      CHECK(loaded.errors[0].message.find("deeper than 512") != std::string::npos);
+    }
+  }
+  // Within the limit, unknown fields are skipped as before.
+  CHECK(load_inventory(R"({"users": [], "devices": [], "x": )" + deep(500) + "}").errors.empty());
+}
+
 TEST_CASE("device fields are read into the model", "[engine][inventory]") {
   const auto result = load_inventory(R"({
     "users": [{"loginName": "dave@partner.org", "role": "auditor", "type": "shared"}],
