@@ -2,7 +2,9 @@
 // through which a sync's change set is committed and applied.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "postern/sync/provider.hpp"
 #include "postern/sync/redact.hpp"
@@ -48,6 +50,26 @@ Error no_integration(const std::string& provider) {
 Error needs_tailnet() {
   return invalid(DiagCode::C703, "syncing needs the tailnet inventory to match devices against",
                  "give --tailnet FILE");
+}
+
+// The token goes into an HTTP header: a line break in it would add headers of the caller's
+// choosing to every request the sync sends, a NUL would cut it short.
+std::optional<Error> unusable_token(std::string_view token) {
+  constexpr std::size_t kMaxToken = 4096;
+  if (token.empty()) return invalid(DiagCode::C741, "the API token is empty");
+  if (token.size() > kMaxToken) {
+    return invalid(DiagCode::C741, fmt::format("the API token is longer than {} bytes", kMaxToken),
+                   "give the token alone, as Kandji shows it");
+  }
+  const bool control = std::any_of(token.begin(), token.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (control) {
+    return invalid(DiagCode::C741,
+                   "the API token contains a control character (a line break, tab or NUL)",
+                   "give the token alone, as Kandji shows it");
+  }
+  return std::nullopt;
 }
 
 Error url_without_token(const std::string& stored, const std::string& requested) {
@@ -253,7 +275,7 @@ Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider
     return invalid(DiagCode::Y606, without_token(normalised.error().message, token),
                    "give the API URL from Kandji's Settings > Access, e.g. `acme.api.kandji.io`");
   }
-  if (token.empty()) return invalid(DiagCode::C741, "the API token is empty");
+  if (auto refused = unusable_token(token)) return *refused;
   auto existing = store_->find_integration(provider);
   if (!existing) return from_sync(existing.error());
   if (existing.value()) {
@@ -306,7 +328,7 @@ Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider
   }
   bool rotated = false;
   if (change.token) {
-    if (change.token->empty()) return invalid(DiagCode::C741, "the API token is empty");
+    if (auto refused = unusable_token(*change.token)) return *refused;
     auto old = store_->load_token(provider);
     rotated = !old || old.value() != *change.token;
     if (auto written = store_->save_token(provider, *change.token); !written) {

@@ -121,6 +121,14 @@ TEST_CASE("posture integrations: create, list, get, update, delete", "[tsapi][in
              "application/json");
   CHECK(pasted.status == 400);
   CHECK(pasted.body.find(kKandjiToken) == std::string::npos);
+  // A token that would add header lines to the sync's requests (or be cut at a NUL) is refused.
+  for (const std::string& token : {std::string("abc\r\nX-Injected: yes"), std::string("abc\0d", 5),
+                                   std::string("tab\there"), std::string(5000, 'a')}) {
+    const auto injected =
+        c.send("PATCH", one, json{{"clientSecret", token}}.dump(), "application/json");
+    CHECK(injected.status == 400);
+    CHECK(injected.message().find("API token") != std::string::npos);
+  }
   CHECK(c.ok(c.get(one))["cloudId"] == "New.API.kandji.io:443");
 
   CHECK(c.ok(c.send("DELETE", one)) == json::object());
