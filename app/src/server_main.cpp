@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -94,6 +95,17 @@ class Ticker {
   std::thread thread_;
 };
 
+// A token file others may read (or write) hands full access to them: said at start, as ssh
+// does for keys, but not refused (a secret store may mount it group-readable on purpose).
+void warn_if_shared(const std::string& path, Log& log) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || (info.st_mode & 077) == 0) return;
+  log.warn(fmt::format(
+      "the API token file `{}` can be read or written by others (mode {:04o}): anyone who can "
+      "read it has full access; chmod 600 it",
+      path, info.st_mode & 07777));
+}
+
 }  // namespace
 
 int run_server(const ServeOptions& options) {
@@ -131,7 +143,10 @@ int run_server(const ServeOptions& options) {
   signal(SIGPIPE, SIG_IGN);
 
   Log log(std::cerr, options.log_level);
-  if (token) log.add_secret(*token);
+  if (token) {
+    log.add_secret(*token);
+    warn_if_shared(options.api_token_file, log);
+  }
 
   control::TailnetOptions tailnet_options;
   tailnet_options.tailnet_path = options.tailnet;
@@ -212,11 +227,11 @@ int run_server(const ServeOptions& options) {
                                                         : fmt::format("{}:{}", m.host, m.port))
               << std::endl;
   }
-  log.info(
-      fmt::format("serving policy version {} ({} devices) on http://{} with {} HTTP threads{}{}",
-                  tailnet.policy().version, tailnet.snapshot()->device_count(), where,
-                  started.server->worker_threads(), token ? ", bearer auth" : "",
-                  options.sync ? ", sync on" : ""));
+  log.info(fmt::format("serving policy version {} ({} devices) on {}://{} with {} HTTP threads{}{}",
+                       tailnet.policy().version, tailnet.snapshot()->device_count(),
+                       options.serving.tls_cert.empty() ? "http" : "https", where,
+                       started.server->worker_threads(), token ? ", bearer auth" : "",
+                       options.sync ? ", sync on" : ""));
 
   Ticker ticker(tailnet, options.reload_interval);
   ticker.start();

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -644,6 +645,23 @@ TEST_CASE("bearer auth: required when configured, the token never echoed or logg
   CHECK(log.find("GET /v1/health 401") != std::string::npos);
   CHECK(log.find(kApiToken) == std::string::npos);
   CHECK(server.process().out().find(kApiToken) == std::string::npos);
+}
+
+TEST_CASE("a token file others may read is warned about at start", "[app][server][auth]") {
+  Scratch scratch;
+  const auto token_file = scratch.file("api.token");
+  write_file(token_file, std::string(kApiToken) + "\n");
+  for (const auto mode : {0644, 0600}) {
+    REQUIRE(::chmod(token_file.c_str(), static_cast<mode_t>(mode)) == 0);
+    Server server(scratch, {"--api-token-file", token_file.string()}, "serve", kApiToken);
+    CHECK(server.client().ok("GET", "/v1/health")["status"] == "ok");
+    CHECK(server.process().stop() == 0);
+    const std::string log = server.process().err();
+    INFO(log);
+    CHECK((log.find("(mode 0644)") != std::string::npos) == (mode == 0644));
+    CHECK((log.find("chmod 600") != std::string::npos) == (mode == 0644));
+    CHECK(log.find(kApiToken) == std::string::npos);
+  }
 }
 
 TEST_CASE("/v1/validate answers like Tailscale's /acl/validate", "[app][server][validate]") {
