@@ -99,7 +99,7 @@ TEST_CASE("serve: HTTPS on a non-loopback address, credentials required", "[app]
     CHECK(written.out.find(R"("custom:tls":7)") != std::string::npos);
     CHECK(server.stop() == 0);
     CHECK(server.err().find(token) == std::string::npos);
-    CHECK(server.err().find(" on https://127.0.0.1:") != std::string::npos);  // the scheme served
+    CHECK(server.err().find(" on https://") != std::string::npos);  // the scheme it serves
   }
 }
 
