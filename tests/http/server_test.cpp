@@ -522,6 +522,22 @@ TEST_CASE("server: Expect 100-continue is answered only after the checks pass", 
   CHECK(refused.closed_within(5s));
 }
 
+TEST_CASE("server: an HTTP/1.0 Expect 100-continue is ignored", "[http][server]") {
+  // HTTP/1.0 cannot read a 1xx (RFC 9110 §10.1.1): the server waits for the body without one,
+  // so the first answer to a head alone is the body timeout's 408, never a 100.
+  auto options = test_options();
+  options.limits.body_timeout = 300ms;
+  TestServer server(options);
+  RawClient old(server.port());
+  REQUIRE(
+      old.send("POST /v1/echo HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+               "Content-Length: 2\r\nExpect: 100-continue\r\n" +
+               auth(kGoodToken) + "\r\n"));
+  const auto first = old.read_response();
+  REQUIRE(first);
+  CHECK(first->status == 408);
+}
+
 TEST_CASE("server: HTTP/1.0 gets a streamed body unframed, then the connection closes",
           "[http][server][stream]") {
   TestServer server;

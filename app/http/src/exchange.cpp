@@ -109,8 +109,10 @@ Exchange::Verdict Exchange::admit(const RequestHeader& header, bool has_body, bo
                                              accepted, excerpt(sent.value_or("none"), 60))),
             false};
   }
+  // RFC 9110 §10.1.1: an HTTP/1.0 client's 100-continue is ignored (it cannot read a 1xx).
   const auto expect = request_.headers.get("Expect");
-  return {std::nullopt, has_body && expect && ascii_iequals(trim(*expect), "100-continue")};
+  return {std::nullopt, has_body && header.version() >= 11 && expect &&
+                            ascii_iequals(trim(*expect), "100-continue")};
 }
 
 std::optional<Response> Exchange::check_target(const RequestHeader& header,
