@@ -232,6 +232,35 @@ Outcome<std::unique_ptr<store::Store>> open_store(const TailnetOptions& options)
   return std::move(opened.value());
 }
 
+// The policy file stored as the current version unless it already is. Conditional on the
+// version read at start, so replicas started together with one file store it once: whoever
+// loses the race re-reads, and stores only if the winner's text differs from its own.
+Outcome<std::int64_t> seed_policy(store::Store& store, std::optional<store::PolicyVersion> current,
+                                  const std::string& text, const std::string& path,
+                                  std::int64_t now) {
+  constexpr int kAttempts = 5;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (current && current->text == text) return current->id;
+    const auto actor = local_admin(kOriginFile);
+    auto saved = store.save_policy(
+        store::PolicyVersion{0, now, actor.name, std::string(kOriginFile), text},
+        sync::AuditEvent{
+            0, now, actor.name, "policy", std::string(sync::kActionPolicy),
+            nlohmann::json{{"file", std::filesystem::path(path).filename().string()}}.dump(),
+            std::string(kOriginFile)},
+        current ? current->id : 0);
+    if (saved) return saved.value().id;
+    if (saved.error().kind != sync::SyncErrorKind::Discarded) return from_sync(saved.error());
+    auto reread = store.current_policy();
+    if (!reread) return from_sync(reread.error());
+    current = reread.value();
+  }
+  return Error{ErrorKind::Unavailable,
+               DiagCode::C743,
+               "other servers keep storing other policies; cannot store the policy file",
+               {}};
+}
+
 }  // namespace
 
 Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
@@ -285,17 +314,9 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
   const bool seed = loaded_files.policy_text && opts.store_policy_file && tailnet->store_ &&
                     (!stored || stored->text != text);
   if (seed) {
-    auto saved = tailnet->store_->save_policy(
-        store::PolicyVersion{0, tailnet->now(), local_admin(kOriginFile).name,
-                             std::string(kOriginFile), text},
-        sync::AuditEvent{
-            0, tailnet->now(), local_admin(kOriginFile).name, "policy",
-            std::string(sync::kActionPolicy),
-            nlohmann::json{{"file", std::filesystem::path(path).filename().string()}}.dump(),
-            std::string(kOriginFile)},
-        std::nullopt);
-    if (!saved) return from_sync(saved.error());
-    state.version = saved.value().id;
+    auto version = seed_policy(*tailnet->store_, stored, text, path, tailnet->now());
+    if (!version) return version.error();
+    state.version = version.value();
   }
   std::lock_guard lock(impl.writer);
   impl.tailnet_stamp = loaded_files.tailnet_stamp;

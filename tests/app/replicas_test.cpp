@@ -86,7 +86,7 @@ class Replica {
   // new database saves the policy file as a change of its own.
   bool wait_followed(std::size_t count) { return wait_logged(" (attributes)", count); }
 
- private:
+ public:
   static std::vector<std::string> args(const std::string& url, std::vector<std::string> extra) {
     std::vector<std::string> a = {postern::test::binary("app/postern"),
                                   "serve",
@@ -106,6 +106,7 @@ class Replica {
     return a;
   }
 
+ private:
   Process process_;
   int port_ = 0;
 };
@@ -227,6 +228,25 @@ TEST_CASE("replicas: PostgreSQL stops: keys read before still work and a revoked
   cluster->start();
   CHECK(a.status_with(revoked, path) == 401);
   CHECK(b.status_with(unseen, path) == 200);
+}
+
+TEST_CASE("replicas: started together with one policy file they store it once", "[app][replicas]") {
+  auto cluster = cluster_or_skip();
+  if (!cluster) return;
+  for (int round = 0; round < 3; ++round) {
+    const auto url = cluster->url(cluster->create_database());
+    std::vector<std::unique_ptr<Process>> replicas;
+    for (int i = 0; i < 3; ++i)
+      replicas.push_back(std::make_unique<Process>(Replica::args(url, {})));
+    for (auto& replica : replicas) {
+      INFO(replica->err());
+      REQUIRE(replica->wait_listening(60s));
+    }
+    auto store = std::move(postern::store::open_store(url).value());
+    INFO("round " << round);
+    CHECK(store->policy_history(10).value().size() == 1);
+    CHECK(store->audit_log({{}, {}, "", "policy", "", {}}).value().size() == 1);
+  }
 }
 
 TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothing half-written",
