@@ -21,6 +21,7 @@ struct ApiContext {
   Log& log;
   bool sync = false;  // the scheduler runs in this process
   std::size_t max_batch_queries = kMaxBatchQueries;
+  std::uint64_t max_body_memory = 0;  // the server's Limits::max_body_memory, for messages
   std::atomic<std::uint64_t> checks_answered{0};  // /v1/check and batch queries, for /metrics
 };
 

@@ -10,6 +10,7 @@
 #include "answer_text.hpp"
 #include "decision_json.hpp"
 #include "postern/control/query.hpp"
+#include "postern/http/limits.hpp"
 #include "serve_routes.hpp"
 #include "sliced_answers.hpp"
 
@@ -111,6 +112,16 @@ http::Response refused_body(const http::Request& req, const control::Error& erro
   return error_response(error, context.log);
 }
 
+// The body budget cannot hold a parsed batch as well: like a body it cannot hold, 503.
+http::Response batch_memory_spent(const ApiContext& context) {
+  auto busy = http::Response::error(
+      503, fmt::format("the server holds as many request bodies and parsed batches as it may "
+                       "({} bytes in all, {}); retry shortly",
+                       context.max_body_memory, http::flag::kMaxBodyMemory));
+  busy.headers.emplace_back("Retry-After", "1");
+  return busy;
+}
+
 }  // namespace
 
 void install_query_routes(http::Router& router, ApiContext& context) {
@@ -135,6 +146,12 @@ void install_query_routes(http::Router& router, ApiContext& context) {
         req.body, control::QueryBatchLimits{context.max_batch_queries, req.max_json_depth},
         req.helpers != nullptr ? other_threads(*req.helpers) : control::OtherThreads{});
     if (!batch) return refused_body(req, batch.error(), context);
+    // The parsed batch lives as long as its answer is written, however slowly the client reads:
+    // it counts against the server's body memory, with the body.
+    if (req.memory != nullptr &&
+        !req.memory->cover(req.body.size() + batch.value().memory_bytes())) {
+      return batch_memory_spent(context);
+    }
     context.checks_answered += batch.value().queries().size();
     auto stream = std::make_shared<BatchStream>(context.tailnet.snapshot(),
                                                 std::move(batch.value()), req.helpers);

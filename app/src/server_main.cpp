@@ -194,6 +194,7 @@ int run_server(const ServeOptions& options) {
     return fail(fmt::format("error[C703]: {}", *bad));
   }
   context.max_batch_queries = options.serving.max_batch_queries;
+  context.max_body_memory = server_options.limits.max_body_memory;
   // Requests without a credential are the local operator's only on a loopback listener without
   // --api-token-file; anywhere else every request needs a token or an API key.
   const bool open_loopback = !token && grammar::ip::is_loopback_host(listen->host);

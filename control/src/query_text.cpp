@@ -285,6 +285,7 @@ Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatc
       batch.texts_.push_back(std::move(text));
       batch.queries_ = std::move(*plain);
       batch.one_pass_ = true;
+      batch.text_bytes_ = json_text.size();
       return batch;
     }
   }
@@ -300,6 +301,7 @@ Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatc
       elements.push_back(element);
     }
     QueryBatch batch;
+    batch.text_bytes_ = json_text.size();
     batch.queries_.assign(elements.size(), QueryView{});
     const std::size_t slices = (elements.size() + kReadSlice - 1) / kReadSlice;
     batch.texts_.resize(slices);

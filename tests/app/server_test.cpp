@@ -316,6 +316,26 @@ TEST_CASE("health and checks on the samples", "[app][server]") {
   CHECK(server.process().stop(SIGTERM) == 0);
 }
 
+TEST_CASE("a parsed batch counts against the body memory with its body", "[app][server][limits]") {
+  Scratch scratch;
+  // Room for a 10,000-query body (about 0.5 MB) but not for its parsed queries as well.
+  Server server(scratch, {"--max-body-bytes", "1048576", "--max-body-memory", "1048576"});
+  const auto& c = server.client();
+  const auto batch = [](int queries) {
+    json list = json::array();
+    for (int i = 0; i < queries; ++i) list.push_back({{"src", "alice-mbp"}, {"dst", "web-1:443"}});
+    return json{{"queries", list}}.dump();
+  };
+  const auto big = batch(10000);
+  REQUIRE(big.size() < 1048576 / 2);
+  const auto refused = c.call("POST", "/v1/check/batch", big);
+  CHECK(refused.status == 503);
+  CHECK(refused.body["message"].get<std::string>().find("--max-body-memory") != std::string::npos);
+  const auto small = c.call("POST", "/v1/check/batch", batch(1000));
+  CHECK(small.status == 200);
+  CHECK(small.body["results"].size() == 1000);
+}
+
 TEST_CASE("custom attributes through the API flip decisions, expiry flips them back",
           "[app][server][attributes]") {
   Scratch scratch;

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "postern/http/message.hpp"
+
 namespace postern::http::detail {
 
 class BodyBudget {
@@ -25,7 +27,7 @@ class BodyBudget {
 };
 
 // One request body's share of the budget, given back when released or destroyed.
-class BodyAllowance {
+class BodyAllowance final : public MemoryClaim {
  public:
   static constexpr std::uint64_t kUncountedBytes = 16 * 1024;
 
@@ -39,7 +41,7 @@ class BodyAllowance {
 
   // Whether a body of `bytes` is covered, taking more from the budget when it is not yet. Growing
   // (chunked) bodies take in steps of 256 KiB, so a body costs the shared counter a few updates.
-  [[nodiscard]] bool cover(std::uint64_t bytes) {
+  [[nodiscard]] bool cover(std::uint64_t bytes) override {
     return bytes <= held_ || bytes <= kUncountedBytes || budget_ == nullptr || take_more(bytes);
   }
   void release();

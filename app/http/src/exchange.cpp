@@ -66,6 +66,7 @@ void clear_for_next(Request& request) {
   request.body.clear();
   request.peer_address.clear();
   request.principal.reset();
+  request.memory = nullptr;
 }
 
 }  // namespace
@@ -78,6 +79,7 @@ void Exchange::start() {
   cors_origin_.clear();
   started_ = std::chrono::steady_clock::now();
   response_bytes_ = 0;
+  body_bytes_ = 0;
   status_ = 0;
   active_ = true;
 }
@@ -316,10 +318,18 @@ std::optional<Response> Exchange::read_failure(boost::system::error_code ec, boo
   return Response::error(400, fmt::format("malformed request ({})", ec.message()));
 }
 
-Response Exchange::handle(std::string body) {
+Response Exchange::handle(std::string body, MemoryClaim* claim) {
   request_.body = std::move(body);
+  request_.memory = claim;
+  body_bytes_ = request_.body.size();
   try {
-    return route_->handler(request_);
+    auto response = route_->handler(request_);
+    // A streamed answer holds what it needs itself: a large body is freed now rather than
+    // when the last piece is written (a client that reads slowly would keep it meanwhile).
+    if (response.stream && request_.body.capacity() > BodyAllowance::kUncountedBytes) {
+      std::string().swap(request_.body);
+    }
+    return response;
   } catch (...) {
     return Response::error(500, "internal error while handling the request");
   }
@@ -397,7 +407,7 @@ void Exchange::report() const {
   record.status = status_;
   record.duration = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started_);
-  record.request_body_bytes = request_.body.size();
+  record.request_body_bytes = body_bytes_;
   record.response_bytes = response_bytes_;
   record.peer_address = peer_;
   if (request_.principal) record.actor = request_.principal->actor;

@@ -50,7 +50,8 @@ class Exchange {
                                                      bool body_timed_out) const;
 
   // Calls the route's handler; an exception becomes a 500.
-  [[nodiscard]] Response handle(std::string body);
+  // `claim` is the body's share of the body budget, which the handler may grow (Request::memory).
+  [[nodiscard]] Response handle(std::string body, MemoryClaim* claim);
   // Makes a pending response's answer; an exception becomes a 500.
   [[nodiscard]] Response answer(const PendingResponse::Answer& make);
 
@@ -90,6 +91,7 @@ class Exchange {
   std::string cors_origin_;  // set when the request's Origin is a configured CORS origin
   std::chrono::steady_clock::time_point started_;
   std::uint64_t response_bytes_ = 0;
+  std::size_t body_bytes_ = 0;  // the request body's size (the body may be freed before the report)
   int status_ = 0;
   bool active_ = false;
 };

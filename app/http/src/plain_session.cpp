@@ -188,7 +188,9 @@ PlainSession::Step PlainSession::read_step() {
     }
     return Step::Continue;
   }
-  if (parser_->is_done()) return answer(exchange_.handle(std::move(parser_->get().body().text)));
+  if (parser_->is_done())
+    return answer(
+        exchange_.handle(std::move(parser_->get().body().text), &parser_->get().body().allowance));
   // The request is incomplete: read more, or wait for it.
   if (read_error_) {
     beast::error_code eof_ec;

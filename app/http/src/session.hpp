@@ -185,7 +185,8 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
   }
 
   void dispatch() {
-    auto response = exchange_.handle(std::move(parser_->get().body().text));
+    auto response =
+        exchange_.handle(std::move(parser_->get().body().text), &parser_->get().body().allowance);
     if (!response.pending) return send(std::move(response), false);
     // Answered later (PlainSession::answer explains the two references).
     struct Parked {

@@ -69,6 +69,10 @@ class QueryBatch {
   [[nodiscard]] std::span<const Outcome<QueryView>> queries() const { return queries_; }
   // Whether the batch was read in one pass, viewing its copy of the text (tests ask).
   [[nodiscard]] bool read_in_one_pass() const { return one_pass_; }
+  // What the batch holds in memory, at most: its queries and its copy of their text.
+  [[nodiscard]] std::size_t memory_bytes() const {
+    return queries_.capacity() * sizeof(Outcome<QueryView>) + text_bytes_;
+  }
 
  private:
   friend Outcome<QueryBatch> read_query_batch(std::string_view, const QueryBatchLimits&,
@@ -78,6 +82,7 @@ class QueryBatch {
   std::vector<std::unique_ptr<char[]>> texts_;
   std::vector<Outcome<QueryView>> queries_;
   bool one_pass_ = false;
+  std::size_t text_bytes_ = 0;  // bounds the texts' sizes (the text read, or its strings)
 };
 // Errors: C723 (not JSON, or a duplicate key anywhere), C722 (not such an object), C724 (more
 // than max_queries). A plain batch is read in one pass on this thread; any other text is validated

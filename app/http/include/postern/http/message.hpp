@@ -89,6 +89,18 @@ class Helpers {
   virtual void post(std::function<void()> task) = 0;
 };
 
+// Memory a handler keeps after it returns (a streamed answer's parsed batch), counted against
+// the server's budget for request bodies (Limits::max_body_memory) with the request's body and
+// given back when the exchange ends.
+class MemoryClaim {
+ public:
+  // Whether `bytes` in all, the body's included, are covered; false when the budget is spent.
+  [[nodiscard]] virtual bool cover(std::uint64_t bytes) = 0;
+
+ protected:
+  ~MemoryClaim() = default;
+};
+
 struct Request {
   Method method = Method::Get;
   std::string target;      // as sent: path and query, still percent-encoded
@@ -102,6 +114,7 @@ struct Request {
   std::optional<Principal> principal;  // set when the route requires authentication
   std::size_t max_json_depth = 512;    // the server's Limits::max_json_depth
   Helpers* helpers = nullptr;          // the server's other threads; null when it has none
+  MemoryClaim* memory = nullptr;       // this request's share of the body budget; may be null
 
   [[nodiscard]] std::optional<std::string_view> param(std::string_view name) const {
     return params.get(name);
