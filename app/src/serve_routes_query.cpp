@@ -1,5 +1,8 @@
 // POST /v1/check, POST /v1/check/batch, GET /v1/filter/{node}: each answered from one snapshot.
 #include <fmt/format.h>
+#ifdef POSTERN_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #include <algorithm>
 #include <memory>
@@ -43,8 +46,17 @@ control::OtherThreads other_threads(http::Helpers& helpers) {
 // One batch answer in the making: the queries, the snapshot they are answered from, and the
 // text of the answers not yet handed to the connection. Each piece of queries is answered in
 // slices by this thread and the server's others (SlicedAnswers).
+// mimalloc keeps what a thread freed for its next allocations; after a large batch it is given
+// back to the system now, so a burst of large batches does not leave the server's memory high.
+void return_freed_memory() {
+#ifdef POSTERN_WITH_MIMALLOC
+  mi_collect(true);
+#endif
+}
+
 class BatchStream {
  public:
+  static constexpr std::size_t kLargeBatchBytes = 4 * 1024 * 1024;
   static constexpr std::size_t kQueriesPerPiece = 4096;
 
   BatchStream(std::shared_ptr<const engine::Snapshot> snapshot, control::QueryBatch batch,
@@ -69,7 +81,18 @@ class BatchStream {
     return true;
   }
 
+  ~BatchStream() { release_batch(); }
+  BatchStream(const BatchStream&) = delete;
+  BatchStream& operator=(const BatchStream&) = delete;
+
  private:
+  // The batch returned to the allocator (at its end, or when the client went away before).
+  void release_batch() {
+    const bool large = batch_.memory_bytes() > kLargeBatchBytes;
+    batch_ = control::QueryBatch();
+    if (large) return_freed_memory();
+  }
+
   // Answers the next kQueriesPerPiece queries into buffer_; after the last, the closing brackets.
   void feed_piece() {
     const auto queries = batch_.queries();
@@ -84,7 +107,7 @@ class BatchStream {
     if (next_ == queries.size()) {
       buffer_ += "]}";
       finished_ = true;
-      batch_ = control::QueryBatch();  // returned to the allocator now, not when the socket closes
+      release_batch();  // now, not when the socket closes
     }
   }
 
