@@ -30,8 +30,8 @@ nlohmann::json verdict_json(const control::PolicyVerdict& verdict) {
       if (d.severity != grammar::Severity::Error) continue;
       auto j = app::diagnostics_json(loaded.file, {d})[0];
       if (message.empty()) {
-        message = fmt::format("line {}, column {}: {}", j["line"].dump(), j["column"].dump(),
-                              d.message);
+        message =
+            fmt::format("line {}, column {}: {}", j["line"].dump(), j["column"].dump(), d.message);
       }
       errors.push_back(std::move(j));
     }
@@ -76,9 +76,10 @@ void install_admin_routes(http::Router& router, ApiContext& context) {
   router.post(
       "/v1/integrations/{provider}/sync",
       [&context](const http::Request& req) {
-        if (!context.sync) {
-          return http::Response::error(
-              409, "this server does not run the sync (start it with --sync)");
+        // A replica makes the run due in the shared store, which the lease holder reads.
+        if (!context.sync && !context.tailnet.is_replica()) {
+          return http::Response::error(409,
+                                       "this server does not run the sync (start it with --sync)");
         }
         const std::string provider(*req.param("provider"));
         auto triggered = context.tailnet.sync_now(provider);

@@ -184,6 +184,8 @@ bool Tailnet::holds_sync_lease() const {
   return impl_->replicator && impl_->replicator->holds_lease();
 }
 
+bool Tailnet::is_replica() const noexcept { return impl_->replicator != nullptr; }
+
 Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
   if (!store_) return integrations_need_store();
   auto found = store_->find_integration(provider);

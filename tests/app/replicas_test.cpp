@@ -310,6 +310,12 @@ TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothi
   CHECK(store->load_status(integration->id).value().last_success.has_value());
   CHECK(standby.attributes("carol-mbp")["kandji:agentInstalled"] == false);
   CHECK(standby.decision("alice-mbp", "db-1:5432") == "accept");
+
+  // A replica that does not sync asks the lease holder for a run through the store.
+  Replica other(url);
+  const auto triggered = other.call("POST", "/v1/integrations/kandji/sync");
+  CHECK(triggered.status == 202);
+  REQUIRE(standby.wait_logged(" matched, ", 2));
 }
 
 }  // namespace replicas_test

@@ -148,6 +148,8 @@ class Tailnet {
   [[nodiscard]] bool has_store() const noexcept { return store_ != nullptr; }
   // On a shared (PostgreSQL) store: whether this replica holds the sync lease.
   [[nodiscard]] bool holds_sync_lease() const;
+  // Whether this server is one replica of several on a shared (PostgreSQL) store.
+  [[nodiscard]] bool is_replica() const noexcept;
   [[nodiscard]] std::int64_t now() const;
   // Attribute writes applied to the live evaluator since open() (API, sync, replicas): a metric.
   [[nodiscard]] std::uint64_t attribute_changes() const noexcept;
