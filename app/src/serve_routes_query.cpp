@@ -43,9 +43,6 @@ control::OtherThreads other_threads(http::Helpers& helpers) {
           [&helpers](std::function<void()> task) { helpers.post(std::move(task)); }};
 }
 
-// One batch answer in the making: the queries, the snapshot they are answered from, and the
-// text of the answers not yet handed to the connection. Each piece of queries is answered in
-// slices by this thread and the server's others (SlicedAnswers).
 // mimalloc keeps what a thread freed for its next allocations; after a large batch it is given
 // back to the system now, so a burst of large batches does not leave the server's memory high.
 void return_freed_memory() {
@@ -54,6 +51,9 @@ void return_freed_memory() {
 #endif
 }
 
+// One batch answer in the making: the queries, the snapshot they are answered from, and the
+// text of the answers not yet handed to the connection. Each piece of queries is answered in
+// slices by this thread and the server's others (SlicedAnswers).
 class BatchStream {
  public:
   static constexpr std::size_t kLargeBatchBytes = 4 * 1024 * 1024;

@@ -22,6 +22,11 @@ void CredentialCache::forget(std::string_view id) {
                 [id](const auto& entry) { return entry.first == id || entry.second.parent == id; });
 }
 
+void CredentialCache::drop(std::string_view id) {
+  std::lock_guard lock(mu_);
+  rows_.erase(std::string(id));
+}
+
 std::optional<store::ApiCredential> CredentialCache::find(std::string_view id) const {
   std::lock_guard lock(mu_);
   const auto found = rows_.find(std::string(id));

@@ -22,8 +22,10 @@ class CredentialCache {
   static constexpr std::size_t kMaxEntries = 65536;
 
   void remember(const store::ApiCredential& row, std::int64_t now);
-  // The credential `id` and every credential whose parent it is.
+  // The credential `id` and every credential whose parent it is (a revocation).
   void forget(std::string_view id);
+  // The credential `id` alone (the store no longer has it): no scan of the others.
+  void drop(std::string_view id);
   [[nodiscard]] std::optional<store::ApiCredential> find(std::string_view id) const;
 
  private:

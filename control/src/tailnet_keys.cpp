@@ -356,7 +356,7 @@ Outcome<Authenticated> Tailnet::authenticate(std::string_view token) {
     if (row) {
       impl_->credentials.remember(*row, now);
     } else {
-      impl_->credentials.forget(parts->id);
+      impl_->credentials.drop(parts->id);
     }
   } else {
     // The store cannot be read: a credential read from it before still authenticates, as
