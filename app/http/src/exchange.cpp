@@ -88,6 +88,7 @@ Exchange::Verdict Exchange::admit(const RequestHeader& header, bool has_body, bo
   const auto& limits = state_.options.limits;
   method_text_ = excerpt(header.method_string(), 16);
   const auto header_count = static_cast<std::size_t>(std::distance(header.begin(), header.end()));
+  header_fields_ = header_count;
   if (header_count > limits.max_header_count) {
     return {
         Response::error(431, fmt::format("request has more header fields than the limit of {} ({})",
@@ -318,9 +319,34 @@ std::optional<Response> Exchange::read_failure(boost::system::error_code ec, boo
   return Response::error(400, fmt::format("malformed request ({})", ec.message()));
 }
 
-Response Exchange::handle(std::string body, MemoryClaim* claim) {
-  request_.body = std::move(body);
-  request_.memory = claim;
+std::optional<Response> Exchange::check_trailers(const RequestHeader& message) const {
+  const auto& limits = state_.options.limits;
+  std::size_t count = 0;
+  std::size_t bytes = 0;
+  std::size_t index = 0;
+  for (const auto& field : message) {
+    if (index++ < header_fields_) continue;
+    ++count;
+    bytes += field.name_string().size() + field.value().size() + 4;  // ": " and CRLF
+  }
+  if (count > limits.max_header_count) {
+    return Response::error(431, fmt::format("request has more trailer fields than the limit of {} "
+                                            "({})",
+                                            limits.max_header_count, flag::kMaxHeaderCount));
+  }
+  if (bytes > limits.max_header_bytes) {
+    return Response::error(431, fmt::format("request trailer exceeds the limit of {} bytes ({})",
+                                            limits.max_header_bytes, flag::kMaxHeaderBytes));
+  }
+  return std::nullopt;
+}
+
+Response Exchange::handle(RequestHeader& message) {
+  if (message.chunked()) {
+    if (auto refused = check_trailers(message)) return std::move(*refused);
+  }
+  request_.body = std::move(message.body().text);
+  request_.memory = &message.body().allowance;
   body_bytes_ = request_.body.size();
   try {
     auto response = route_->handler(request_);

@@ -50,8 +50,12 @@ class Exchange {
                                                      bool body_timed_out) const;
 
   // Calls the route's handler; an exception becomes a 500.
-  // `claim` is the body's share of the body budget, which the handler may grow (Request::memory).
-  [[nodiscard]] Response handle(std::string body, MemoryClaim* claim);
+  // The route's answer to the complete `message` (its body moved out; the body's share of the
+  // body budget is what the handler may grow, Request::memory), or 431 for trailer fields of a
+  // chunked body beyond the header limits.
+  [[nodiscard]] Response handle(RequestHeader& message);
+  // 431 when the trailer fields (after a chunked body) break the header limits.
+  [[nodiscard]] std::optional<Response> check_trailers(const RequestHeader& message) const;
   // Makes a pending response's answer; an exception becomes a 500.
   [[nodiscard]] Response answer(const PendingResponse::Answer& make);
 
@@ -91,6 +95,7 @@ class Exchange {
   std::string cors_origin_;  // set when the request's Origin is a configured CORS origin
   std::chrono::steady_clock::time_point started_;
   std::uint64_t response_bytes_ = 0;
+  std::size_t header_fields_ = 0;  // fields of the header section (those after it are trailers)
   std::size_t body_bytes_ = 0;  // the request body's size (the body may be freed before the report)
   int status_ = 0;
   bool active_ = false;

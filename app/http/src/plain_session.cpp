@@ -188,9 +188,7 @@ PlainSession::Step PlainSession::read_step() {
     }
     return Step::Continue;
   }
-  if (parser_->is_done())
-    return answer(
-        exchange_.handle(std::move(parser_->get().body().text), &parser_->get().body().allowance));
+  if (parser_->is_done()) return answer(exchange_.handle(parser_->get()));
   // The request is incomplete: read more, or wait for it.
   if (read_error_) {
     beast::error_code eof_ec;

@@ -185,8 +185,7 @@ class Session : public Stoppable, public std::enable_shared_from_this<Session<St
   }
 
   void dispatch() {
-    auto response =
-        exchange_.handle(std::move(parser_->get().body().text), &parser_->get().body().allowance);
+    auto response = exchange_.handle(parser_->get());
     if (!response.pending) return send(std::move(response), false);
     // Answered later (PlainSession::answer explains the two references).
     struct Parked {
