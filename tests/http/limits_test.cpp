@@ -67,32 +67,27 @@ TEST_CASE("limits: header bytes and header count answer 431", "[http][limits]") 
 TEST_CASE("limits: trailer fields of a chunked body are held to the header limits",
           "[http][limits]") {
   TestServer server;
-  const std::string head = "POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n" + kJson +
-                           "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n";
+  // The answer to a two-byte chunked body followed by `trailer` (its fields, each with CRLF).
+  const auto answer_with_trailer = [&server](const std::string& trailer) {
+    RawClient client(server.port());
+    REQUIRE(client.send("POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n" + kJson +
+                        "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n" + trailer + "\r\n"));
+    auto answer = client.read_response();
+    REQUIRE(answer);
+    return *answer;
+  };
   std::string many;
   for (int i = 0; i < 150; ++i) many += fmt::format("X-T{}: v\r\n", i);
-  RawClient counted(server.port());
-  REQUIRE(counted.send(head + many + "\r\n"));
-  const auto too_many = counted.read_response();
-  REQUIRE(too_many);
-  CHECK(too_many->status == 431);
-  CHECK(too_many->message() ==
+  const auto too_many = answer_with_trailer(many);
+  CHECK(too_many.status == 431);
+  CHECK(too_many.message() ==
         "request has more trailer fields than the limit of 100 (--max-header-count)");
-
-  RawClient big(server.port());
-  REQUIRE(big.send(head + "X-Pad: " + std::string(20'000, 'a') + "\r\n\r\n"));
-  const auto too_big = big.read_response();
-  REQUIRE(too_big);
-  CHECK(too_big->status == 431);
-  CHECK(too_big->message() ==
+  const auto too_big = answer_with_trailer("X-Pad: " + std::string(20'000, 'a') + "\r\n");
+  CHECK(too_big.status == 431);
+  CHECK(too_big.message() ==
         "request trailer exceeds the limit of 16384 bytes (--max-header-bytes)");
-
   // A few small trailer fields are fine.
-  RawClient fine(server.port());
-  REQUIRE(fine.send(head + "X-Checksum: abc\r\n\r\n"));
-  const auto answered = fine.read_response();
-  REQUIRE(answered);
-  CHECK(answered->status == 200);
+  CHECK(answer_with_trailer("X-Checksum: abc\r\n").status == 200);
 }
 
 TEST_CASE("limits: bodies over the limit answer 413, Content-Length or chunked", "[http][limits]") {
