@@ -122,6 +122,15 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+http::AuthOutcome recheck(const http::Authenticator& inner, SessionStore& sessions,
+                          std::string_view id, const Session& session,
+                          const http::Request& request) {
+  auto outcome = inner(bearer(session.token), request);
+  const auto* denial = std::get_if<http::AuthDenial>(&outcome);
+  if (denial != nullptr && denial->status == 401) sessions.remove(id);
+  return outcome;
+}
+
 http::Authenticator with_sessions(http::Authenticator inner, SessionStore& sessions) {
   return [inner = std::move(inner), &sessions](const std::optional<http::Credential>& credential,
                                                const http::Request& request) -> http::AuthOutcome {
@@ -142,11 +151,9 @@ http::Authenticator with_sessions(http::Authenticator inner, SessionStore& sessi
                            kCsrfHeader)};
     }
     if (!inner) return http::AuthDenial{401, "this server accepts no credentials"};
-    auto outcome = inner(bearer(session->token), request);
+    auto outcome = recheck(inner, sessions, *id, *session, request);
     if (auto* denial = std::get_if<http::AuthDenial>(&outcome)) {
-      // Only a refused key ends the session; a store that cannot answer now (503) does not.
       if (denial->status != 401) return outcome;
-      sessions.remove(*id);
       return http::AuthDenial{401,
                               "the key this console session signed in with is no longer "
                               "accepted; sign in again"};

@@ -72,6 +72,11 @@ std::string set_cookie(std::string_view id, std::int64_t max_age, bool secure);
 std::string clear_cookie(bool secure);
 // The credential a signed-in session presents to the authenticator.
 http::Credential bearer(std::string token);
+// `inner`'s answer to the session `id`'s token. Only a refused key (401) ends the session; a
+// store that cannot answer now (503) leaves it for the next request.
+http::AuthOutcome recheck(const http::Authenticator& inner, SessionStore& sessions,
+                          std::string_view id, const Session& session,
+                          const http::Request& request);
 // Equal lengths and bytes, in time independent of where they differ.
 bool constant_time_equal(std::string_view a, std::string_view b);
 

@@ -111,12 +111,8 @@ struct SessionRoutes {
     if (!id) return std::nullopt;
     auto session = sessions->find(*id);
     if (!session || !inner) return std::nullopt;
-    const auto outcome = inner(console::bearer(session->token), req);
-    if (const auto* denial = std::get_if<http::AuthDenial>(&outcome)) {
-      // Only a refused key ends the session; a store that cannot answer now (503) does not.
-      if (denial->status == 401) sessions->remove(*id);
-      return std::nullopt;
-    }
+    const auto outcome = console::recheck(inner, *sessions, *id, *session, req);
+    if (std::holds_alternative<http::AuthDenial>(outcome)) return std::nullopt;
     return session;
   }
 

@@ -6,14 +6,20 @@ namespace postern::control {
 
 void CredentialCache::remember(const store::ApiCredential& row, std::int64_t now) {
   std::lock_guard lock(mu_);
-  if (rows_.size() >= kMaxEntries && rows_.count(row.id) == 0) {
+  const auto known = rows_.find(row.id);
+  if (known != rows_.end()) {
+    // Revocation is the one change authentication sees: the copy is replaced only then.
+    if (row.revoked_at && !known->second.revoked_at) known->second = row;
+    return;
+  }
+  if (rows_.size() >= kMaxEntries) {
     std::erase_if(rows_, [now](const auto& entry) {
       const auto& expires = entry.second.expires_at;
       return entry.second.revoked_at || (expires && *expires <= now);
     });
     if (rows_.size() >= kMaxEntries) rows_.erase(rows_.begin());
   }
-  rows_.insert_or_assign(row.id, row);
+  rows_.emplace(row.id, row);
 }
 
 void CredentialCache::forget(std::string_view id) {

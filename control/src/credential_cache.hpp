@@ -1,7 +1,8 @@
 #pragma once
 // The API credentials this server has read from the store, so that requests with an API key or
 // an OAuth token keep being answered while the store cannot be read (fail-static, as checks
-// are). Only a fallback: every authentication reads the store first and refreshes the entry.
+// are). Only a fallback: every authentication reads the store first. A row is copied once, when
+// first read: what authentication uses of it never changes but by revocation.
 // A revocation forgets the credential and the tokens issued to it, here and (through the
 // change log) on every replica.
 

@@ -2,10 +2,10 @@
 // through which a sync's change set is committed and applied.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "postern/grammar/ascii.hpp"
 #include "postern/sync/provider.hpp"
 #include "postern/sync/redact.hpp"
 #include "tailnet_impl.hpp"
@@ -61,10 +61,7 @@ std::optional<Error> unusable_token(std::string_view token) {
     return invalid(DiagCode::C741, fmt::format("the API token is longer than {} bytes", kMaxToken),
                    "give the token alone, as Kandji shows it");
   }
-  const bool control = std::any_of(token.begin(), token.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
-  if (control) {
+  if (grammar::has_ascii_control(token)) {
     return invalid(DiagCode::C741,
                    "the API token contains a control character (a line break, tab or NUL)",
                    "give the token alone, as Kandji shows it");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "postern/control/api_access.hpp"
+#include "postern/grammar/ascii.hpp"
 #include "postern/grammar/time.hpp"
 #include "tailnet_impl.hpp"
 
@@ -145,8 +146,7 @@ std::optional<Error> check_request(const NewCredentialRequest& request) {
     return invalid(DiagCode::C703,
                    fmt::format("the description is longer than {} characters", kMaxDescription));
   }
-  if (std::any_of(request.description.begin(), request.description.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+  if (grammar::has_ascii_control(request.description)) {
     return invalid(DiagCode::C703, "the description contains control characters");
   }
   if (request.lifetime &&

@@ -232,23 +232,23 @@ Outcome<std::unique_ptr<store::Store>> open_store(const TailnetOptions& options)
   return std::move(opened.value());
 }
 
-// The policy file stored as the current version unless it already is. Conditional on the
-// version read at start, so replicas started together with one file store it once: whoever
-// loses the race re-reads, and stores only if the winner's text differs from its own.
-Outcome<std::int64_t> seed_policy(store::Store& store, std::optional<store::PolicyVersion> current,
-                                  const std::string& text, const std::string& path,
-                                  std::int64_t now) {
+// The policy file's `text` stored as the current version unless it already is (at start, and
+// when a reload finds the file changed). Conditional on the `current` version this server knows,
+// so replicas that read one file together store it once: whoever loses the race re-reads, and
+// stores only if the winner's text differs from its own. `details`: the audit event's.
+Outcome<std::int64_t> store_policy_file(store::Store& store,
+                                        std::optional<store::PolicyVersion> current,
+                                        const std::string& text, const std::string& details,
+                                        std::int64_t now) {
   constexpr int kAttempts = 5;
+  const auto actor = local_admin(kOriginFile);
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     if (current && current->text == text) return current->id;
-    const auto actor = local_admin(kOriginFile);
-    auto saved = store.save_policy(
-        store::PolicyVersion{0, now, actor.name, std::string(kOriginFile), text},
-        sync::AuditEvent{
-            0, now, actor.name, "policy", std::string(sync::kActionPolicy),
-            nlohmann::json{{"file", std::filesystem::path(path).filename().string()}}.dump(),
-            std::string(kOriginFile)},
-        current ? current->id : 0);
+    auto saved =
+        store.save_policy(store::PolicyVersion{0, now, actor.name, actor.origin, text},
+                          sync::AuditEvent{0, now, actor.name, "policy",
+                                           std::string(sync::kActionPolicy), details, actor.origin},
+                          current ? current->id : 0);
     if (saved) return saved.value().id;
     if (saved.error().kind != sync::SyncErrorKind::Discarded) return from_sync(saved.error());
     auto reread = store.current_policy();
@@ -314,7 +314,9 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
   const bool seed = loaded_files.policy_text && opts.store_policy_file && tailnet->store_ &&
                     (!stored || stored->text != text);
   if (seed) {
-    auto version = seed_policy(*tailnet->store_, stored, text, path, tailnet->now());
+    const auto details =
+        nlohmann::json{{"file", std::filesystem::path(path).filename().string()}}.dump();
+    auto version = store_policy_file(*tailnet->store_, stored, text, details, tailnet->now());
     if (!version) return version.error();
     state.version = version.value();
   }
@@ -369,14 +371,13 @@ ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
   auto accepted = accept_policy(state.path, state.text, *effective, now());
   if (!accepted) return reject(accepted.error());
   if (store_ && state.text != policy().text && options_.store_policy_file) {
-    const Actor actor = local_admin(kOriginFile);
-    auto saved = store_->save_policy(
-        store::PolicyVersion{0, now(), actor.name, actor.origin, state.text},
-        sync::AuditEvent{0, now(), actor.name, "policy", std::string(sync::kActionPolicy),
-                         R"({"reason":"the policy file changed"})", actor.origin},
-        std::nullopt);
-    if (!saved) return reject(from_sync(saved.error()));
-    state.version = saved.value().id;
+    const auto served = policy();
+    std::optional<store::PolicyVersion> current;
+    if (served.version > 0) current = store::PolicyVersion{served.version, 0, {}, {}, served.text};
+    auto version = store_policy_file(*store_, current, state.text,
+                                     R"({"reason":"the policy file changed"})", now());
+    if (!version) return reject(version.error());
+    state.version = version.value();
   }
   impl.install(std::move(files.value().inventory), std::move(effective), accepted.value(),
                std::move(state));

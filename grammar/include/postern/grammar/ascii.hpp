@@ -1,6 +1,7 @@
 #pragma once
 // ASCII case folding, as names, attribute keys and protocol names compare everywhere: without
 // the C library's per-byte locale call, inline because request paths fold what they look up.
+// And the ASCII control bytes that one-line values must not carry.
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,15 @@ namespace postern::grammar {
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
+}
+
+// Whether `text` holds an ASCII control byte (below 0x20, or DEL): what a header value, a log
+// line or a one-line description must not carry.
+[[nodiscard]] constexpr bool has_ascii_control(std::string_view text) noexcept {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  }
+  return false;
 }
 
 }  // namespace postern::grammar
