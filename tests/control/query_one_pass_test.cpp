@@ -184,6 +184,88 @@ TEST_CASE("a plain single query reads as the validating reader reads it", "[cont
   }
 }
 
+// Read in pieces on `threads` threads (run here, one after another) of about `piece_bytes`, and
+// by the validating reader: the same queries, errors and refusals. Returns the pieces read.
+std::size_t check_same_in_pieces(const std::string& body, std::size_t piece_bytes,
+                                 std::size_t threads, std::size_t max_queries = 100) {
+  INFO(body << "\npiece bytes " << piece_bytes << ", threads " << threads);
+  const control::OtherThreads others{threads - 1, {}};
+  const auto cut = control::read_query_batch(body, {max_queries, 512, true, piece_bytes}, others);
+  const auto validating = read(body, false, max_queries);
+  REQUIRE(cut.ok() == validating.ok());
+  if (!cut) {
+    CHECK(cut.error().code == validating.error().code);
+    CHECK(cut.error().message == validating.error().message);
+    return 0;
+  }
+  const auto a = cut.value().queries();
+  const auto b = validating.value().queries();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) check_same_query(a[i], b[i]);
+  return cut.value().pieces_read();
+}
+
+// `count` queries cycling through `queries`, joined by `separator`.
+std::string batch_cycling(const std::vector<std::string>& queries, std::size_t count,
+                          const std::string& separator) {
+  std::string body = R"({"queries":[)";
+  for (std::size_t i = 0; i < count; ++i) {
+    body += (i > 0 ? separator : "") + queries[i % queries.size()];
+  }
+  return body + "]}";
+}
+
+TEST_CASE("large batches read in pieces give the queries of one reading", "[control][batch]") {
+  // Strings holding what a cut looks for: a cut inside one must make a piece fail, never move a
+  // query. Then texts the one pass refuses, which the validating reader must answer.
+  const std::vector<std::string> plain = {
+      R"({"src":"node-1","dst":"100.64.0.1:443","proto":"tcp"})",
+      R"({"src":"a},{","dst":"b:1"})",
+      R"({"src":"a}, {\"","dst":"b:1"})",
+      R"({"src":"x} ,\t{ ","dst":"}, {\"src\":\"y:2","explain":true})",
+      R"( { "dst" : "[fd7a::1]:22" , "src" : "}],{\"" } )",
+  };
+  const std::vector<std::vector<std::string>> refused = {
+      {R"({"src":"a","dst":"b:1"})", R"({"src":"a"})"},
+      {R"({"src":"a","dst":"b:1"})",
+       R"({"src":"a","dst":"b:1","srcPostureAttrs":{"x":[{"a":1}, {"b":2}]}})"},
+      {R"({"src":"a","dst":"b:1"})", R"({"src":"a","dst":"b:1","src":"c"})"},
+      {R"({"src":"a","dst":"b:1"})",
+       R"({"src":"a","dst":"b:1"}], "queries":[{"src":"c","dst":"d:1"})"},
+      {R"({"src":"a","dst":"b:1"})",
+       R"({"src":"a","dst":"b:1"}]}, {"queries":[{"src":"c","dst":"d:1"})"},
+      {R"({"src":"a","dst":"b:1"})",
+       R"({"src":"a","dst":"b:1"}], "other":[{"src":"c","dst":"d:1"})"},
+  };
+  std::size_t cut_at_all = 0;
+  for (const std::string separator : {",", ", ", " ,\n\t"}) {
+    for (const std::size_t threads : std::initializer_list<std::size_t>{2, 3, 7}) {
+      for (const std::size_t piece_bytes : std::initializer_list<std::size_t>{1, 16, 100, 1000}) {
+        for (std::ptrdiff_t n = 1; n <= 5; ++n) {
+          const auto body = batch_cycling({plain.begin(), plain.begin() + n}, 60, separator);
+          const auto pieces = check_same_in_pieces(body, piece_bytes, threads);
+          if (n == 1) CHECK(pieces > 1);  // no string to cut into
+          cut_at_all += pieces > 1 ? 1U : 0U;
+        }
+        for (const auto& queries : refused) {
+          check_same_in_pieces(batch_cycling(queries, 40, separator), piece_bytes, threads);
+        }
+        // The batch limit holds across the pieces: at it, and one over.
+        const auto body = batch_cycling({plain[0]}, 50, separator);
+        check_same_in_pieces(body, piece_bytes, threads, 50);
+        check_same_in_pieces(body, piece_bytes, threads, 49);
+      }
+    }
+  }
+  CHECK(cut_at_all > 36);  // and some with strings that look like cuts
+  // A plain batch of the usual size is cut in as many pieces as there are threads.
+  const auto usual = batch_cycling({plain[0]}, 1000, ",");
+  const auto piece_bytes = control::QueryBatchLimits{}.piece_bytes;
+  CHECK(check_same_in_pieces(usual, piece_bytes, 2, 1000) == 2);
+  CHECK(check_same_in_pieces(usual, piece_bytes, 1, 1000) == 1);
+  CHECK(check_same_in_pieces(usual, 0, 2, 1000) == 1);
+}
+
 // Every JSONTestSuite text (../shared, never copied here; skipped without it) as a whole body,
 // as a query's value, and after a plain batch: refused or read alike both ways.
 TEST_CASE("JSONTestSuite texts inside and around plain batches read alike both ways",

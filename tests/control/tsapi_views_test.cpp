@@ -110,6 +110,7 @@ TEST_CASE("preview type=user lists the rules whose sources name the user", "[con
   // lineNumber is the line of the rule in the text.
   const auto line_of = [&](const std::string& needle) {
     const auto at = policy.find(needle);
+    REQUIRE(at != std::string::npos);
     return 1 + static_cast<std::uint32_t>(std::count(
                    policy.begin(), policy.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
   };
