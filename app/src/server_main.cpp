@@ -79,6 +79,7 @@ class Ticker {
       if (stopping_) break;
       lock.unlock();
       tailnet_.advance_time();
+      tailnet_.follow_store();
       if (interval_ > 0 && ++elapsed >= interval_) {
         elapsed = 0;
         tailnet_.reload_files(false);

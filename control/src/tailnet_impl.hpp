@@ -92,6 +92,8 @@ struct Tailnet::Impl {
   PolicyState policy;
   std::optional<FileStamp> policy_stamp;
   std::optional<FileStamp> tailnet_stamp;
+  // The store's outside_commits() when follow_store last read it; none: never read.
+  std::optional<std::int64_t> outside_stamp;
   mutable std::mutex policy_mu;                    // guards `policy` for readers
   std::atomic<std::uint64_t> attribute_writes{0};  // applied by apply_writes, for metrics
 
@@ -174,6 +176,8 @@ struct Tailnet::Impl {
 struct LoadedFiles {
   std::shared_ptr<const engine::Inventory> inventory = std::make_shared<const engine::Inventory>();
   std::optional<FileStamp> tailnet_stamp;
+  // The store's outside_commits() when follow_store last read it; none: never read.
+  std::optional<std::int64_t> outside_stamp;
   std::optional<FileStamp> policy_stamp;
   std::optional<std::string> policy_text;  // when a policy file is configured
 };

@@ -316,6 +316,13 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<std::int64_t> outside_commits() override {
+    return guard([&] {
+      Statement st(db_, "PRAGMA data_version");
+      return st.step() ? st.integer(0) : std::int64_t{0};
+    });
+  }
+
   Result<AttributeTable> load_attributes() override {
     return guard([&] {
       AttributeTable table;

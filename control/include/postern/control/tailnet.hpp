@@ -199,6 +199,11 @@ class Tailnet {
                               std::function<void(const Done&)> finished);
   // Let attributes whose expiry has passed take effect; returns how many devices changed.
   std::size_t advance_time();
+  // Apply the attribute changes other processes committed to a single-process store (the CLI's
+  // `sync`, `attributes --set`, `integrations remove`) since the last call: the stored values'
+  // difference from the live ones. Cheap when nothing changed (servers call it every second);
+  // returns the writes applied. A shared store's changes arrive through its change log instead.
+  std::size_t follow_store();
 
   // ---- integrations ----
   [[nodiscard]] Outcome<std::vector<IntegrationView>> integrations() const;

@@ -122,6 +122,12 @@ class Store : public sync::SyncLedger {
   virtual Result<std::string> load_token(std::string_view provider) = 0;
   virtual Status delete_token(std::string_view provider) = 0;
 
+  // A number that changes whenever another process (the CLI's `sync`, `attributes --set`,
+  // `integrations remove`) has committed to a single-process store since it was last read:
+  // SQLite's data_version, which this process's own commits leave alone. 0 where other writers'
+  // changes arrive otherwise (PostgreSQL's change log).
+  virtual Result<std::int64_t> outside_commits() { return std::int64_t{0}; }
+
   // Replication (PostgreSQL): every mutating call also appends to the change log, which other
   // replicas replay. A single-process store (SQLite) has none: shared() is false.
   [[nodiscard]] virtual bool shared() const { return false; }
