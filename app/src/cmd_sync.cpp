@@ -119,7 +119,7 @@ int run_sync(const SyncOptions& o) {
   sigwait(&signals, &received);
   {
     std::lock_guard<std::mutex> lock(g_output);
-    std::cerr << "\npostern sync: stopping after the current sync\n";
+    std::cerr << "\npostern sync: stopping (a sync in flight is abandoned; it commits nothing)\n";
   }
   tailnet->stop_syncing();
   return kExitOk;

@@ -153,11 +153,15 @@ void Tailnet::Impl::start_scheduler() {
 void Tailnet::Impl::stop_scheduler() {
   std::lock_guard lock(scheduler_mu);
   if (!scheduler) return;
+  // A sync in flight is abandoned (it commits nothing) instead of holding the stop for minutes.
+  if (own_transport) own_transport->cancel();
   scheduler->stop();
   if (scheduler_thread.joinable()) scheduler_thread.join();
-  // A stopped scheduler does not run again: the next lease holder term gets a fresh one.
+  // A stopped scheduler does not run again: the next lease holder term gets a fresh one, and a
+  // fresh transport.
   scheduler.reset();
   sync_engine.reset();
+  own_transport.reset();
 }
 
 void Tailnet::start_syncing(std::function<void(const SyncRun&)> on_run) {

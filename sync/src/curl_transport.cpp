@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <mutex>
 #include <string>
@@ -56,6 +57,16 @@ std::vector<std::pair<std::string, std::string>> response_headers(CURL* curl) {
   return out;
 }
 
+// Called by curl about once a second and whenever data moves: a non-zero answer ends the
+// transfer (CURLE_ABORTED_BY_CALLBACK).
+int on_progress(void* cancelled, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(cancelled)->load() ? 1 : 0;
+}
+
+SyncError cancelled_error() {
+  return SyncError{SyncErrorKind::Transient, "cancelled: Postern is stopping"};
+}
+
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -65,7 +76,11 @@ class CurlTransport final : public HttpTransport {
  public:
   explicit CurlTransport(CurlOptions options) : options_(options) { global_init(); }
 
+  void cancel() override { cancelled_ = true; }
+  [[nodiscard]] bool cancelled() const override { return cancelled_; }
+
   Result<HttpResponse> get(const HttpRequest& request) override {
+    if (cancelled_) return cancelled_error();
     CURL* curl = curl_easy_init();
     if (curl == nullptr) return SyncError{SyncErrorKind::Transient, "cannot start an http client"};
     HttpResponse response;
@@ -97,6 +112,9 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                      static_cast<curl_off_t>(request.max_body_bytes));
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &cancelled_);
     const CURLcode code = curl_easy_perform(curl);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -109,6 +127,7 @@ class CurlTransport final : public HttpTransport {
                                    "is the provider's",
                                    grammar::byte_size_text(request.max_body_bytes))};
     }
+    if (code == CURLE_ABORTED_BY_CALLBACK) return cancelled_error();
     if (code != CURLE_OK) {
       const char* detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
       const bool dns = code == CURLE_COULDNT_RESOLVE_HOST;
@@ -122,6 +141,7 @@ class CurlTransport final : public HttpTransport {
 
  private:
   CurlOptions options_;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace

@@ -12,6 +12,8 @@
 namespace postern::sync {
 namespace {
 
+constexpr Millis kWaitStep{1000};
+
 std::optional<std::int64_t> parse_int(std::string_view text) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
@@ -80,6 +82,8 @@ Result<HttpResponse> get_with_retry(HttpTransport& transport, Clock& clock, Http
     if (remaining.count() <= 0) {
       return SyncError{SyncErrorKind::Transient, "sync deadline exceeded", last.http_status};
     }
+    if (transport.cancelled())
+      return SyncError{SyncErrorKind::Transient, "cancelled: Postern is stopping"};
     request.timeout = std::min(options.request_timeout, remaining);
     request.connect_timeout = std::min(options.connect_timeout, request.timeout);
     ++state.requests;
@@ -122,7 +126,10 @@ Result<HttpResponse> get_with_retry(HttpTransport& transport, Clock& clock, Http
       return SyncError{SyncErrorKind::Transient,
                        "sync deadline exceeded while retrying: " + last.message, last.http_status};
     }
-    clock.sleep_for(wait);
+    // In steps, so that a cancel ends the wait too.
+    for (Millis left = wait; left.count() > 0 && !transport.cancelled(); left -= kWaitStep) {
+      clock.sleep_for(std::min(left, kWaitStep));
+    }
   }
   last.message += fmt::format(" (after {} attempts)", attempts);
   return last;

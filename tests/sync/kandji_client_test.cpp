@@ -249,6 +249,20 @@ TEST_CASE("5xx and transport errors are retried with bounded jittered backoff", 
   CHECK(g.clock.slept() <= sync::Millis{1'000 + 2'000 + 4'000});
 }
 
+// Found by an operator review: SIGTERM during a failing sync waited for four attempts of 60 s.
+TEST_CASE("a cancel ends the retries and their waits at once", "[sync][kandji]") {
+  Fixture f;
+  f.transport.set_handler([&](const sync::HttpRequest&, int) {
+    f.transport.cancel();  // the process starts stopping during the first attempt
+    return test::json_response(503, "");
+  });
+  auto failed = f.fetch();
+  REQUIRE_FALSE(failed.ok());
+  CHECK(f.transport.count() == 1);
+  CHECK(f.clock.slept() == sync::Millis{0});
+  CHECK(failed.error().message.find("cancelled") != std::string::npos);
+}
+
 TEST_CASE("the sync deadline bounds retries", "[sync][kandji]") {
   Fixture f;
   f.options.sync_deadline = sync::Millis{1'500};

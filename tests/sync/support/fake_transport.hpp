@@ -2,6 +2,7 @@
 // Test doubles for the sync layer: a scripted HttpTransport and an in-memory Kandji that pages
 // a device list by cursor or offset, plus small helpers for fixtures and temp directories.
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -20,6 +21,9 @@ class FakeTransport final : public sync::HttpTransport {
   explicit FakeTransport(Handler handler = {}) : handler_(std::move(handler)) {}
   sync::Result<sync::HttpResponse> get(const sync::HttpRequest& request) override;
   void set_handler(Handler handler);
+  // As CurlTransport: later requests are not made (the retry loop asks cancelled()).
+  void cancel() override { cancelled_ = true; }
+  [[nodiscard]] bool cancelled() const override { return cancelled_; }
   std::vector<sync::HttpRequest> requests();
   int count();
 
@@ -27,6 +31,7 @@ class FakeTransport final : public sync::HttpTransport {
   std::mutex mu_;
   Handler handler_;
   std::vector<sync::HttpRequest> requests_;
+  std::atomic<bool> cancelled_{false};
 };
 
 // One Kandji device row in the current field shape.

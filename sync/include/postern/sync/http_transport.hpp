@@ -39,6 +39,10 @@ class HttpTransport {
   // is a Transient (or Config for DNS) SyncError, a body over max_body_bytes a Protocol one.
   // Never follows redirects.
   virtual Result<HttpResponse> get(const HttpRequest& request) = 0;
+  // Ends the requests in flight within about a second and fails every later one at once: the
+  // process is stopping, and a sync that commits nothing must not hold it for minutes.
+  virtual void cancel() {}
+  [[nodiscard]] virtual bool cancelled() const { return false; }
 };
 
 struct CurlOptions {
