@@ -66,7 +66,9 @@ const CommandRegistration kServeCommand{
                       "only. /metrics on --listen needs an API credential like /v1")
           ->type_name("HOST:PORT");
       cmd->add_flag("--access-log", o->access_log,
-                    "Log one line per request (method, path, status)");
+                    "Log one line per request: method, route (the path pattern, never\n"
+                    "the path or query, which may carry what should not be logged), status,\n"
+                    "duration, client address and credential");
       cmd->add_option("--log-level", o->log_level,
                       "Least severe log lines written; debug adds one line per change followed\n"
                       "from a shared (postgresql://) store")

@@ -157,6 +157,7 @@ int run_server(const ServeOptions& options) {
   } else if (options.sync) {
     tailnet_options.db = std::string(control::kDefaultDbPath);  // where `integrations` keeps them
   }
+  tailnet_options.sole_server = true;
   tailnet_options.sync_interval = std::chrono::seconds(options.sync_interval);
   tailnet_options.replica_retry = std::chrono::milliseconds(options.replica_retry_ms);
   tailnet_options.log = [&log](control::LogLevel level, const std::string& line) {
@@ -205,7 +206,12 @@ int run_server(const ServeOptions& options) {
                                detailed = options.access_log](const http::AccessRecord& r) {
     metrics.record_request(r);
     if (detailed) {
-      log.info(fmt::format("{} {} {} {} us", r.method, r.route, r.status, r.duration.count()));
+      // The matched route, not the path: a client may put a secret where an id goes (a token
+      // pasted as a device name). Who asked, from where.
+      log.info(fmt::format("{} {} {} {} us from {} as {}", r.method,
+                           r.route.empty() ? "(no route)" : r.route, r.status, r.duration.count(),
+                           r.peer_address.empty() ? "-" : r.peer_address,
+                           r.actor.empty() ? "-" : r.actor));
     }
   };
   raise_descriptor_limit(server_options.limits.max_connections, log);
@@ -215,13 +221,16 @@ int run_server(const ServeOptions& options) {
   const bool v6 = bound.host.find(':') != std::string::npos;
   const std::string where = v6 ? fmt::format("[{}]:{}", bound.host, bound.port)
                                : fmt::format("{}:{}", bound.host, bound.port);
-  // The first stdout line: scripts and tests read the port from it.
-  std::cout << "listening on " << where << std::endl;
+  // Every listener is bound before the first line, which scripts take as "started".
   std::unique_ptr<http::Server> metrics_server;
   if (!options.metrics_listen.empty()) {
     auto metrics_started = start_metrics_listener(options.metrics_listen, metrics);
     if (!metrics_started.server) return fail(fmt::format("error[C770]: {}", metrics_started.error));
     metrics_server = std::move(metrics_started.server);
+  }
+  // The first stdout line: scripts and tests read the port from it.
+  std::cout << "listening on " << where << std::endl;
+  if (metrics_server) {
     const auto& m = metrics_server->endpoints().front();
     // The second stdout line, for scripts that asked for port 0.
     std::cout << "metrics on "

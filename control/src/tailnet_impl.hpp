@@ -14,6 +14,7 @@
 #include "credential_cache.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/scheduler.hpp"
+#include "server_lock.hpp"
 #include "tailnet_replication.hpp"
 
 namespace postern::control {
@@ -119,6 +120,8 @@ struct Tailnet::Impl {
   std::thread scheduler_thread;
   std::function<void(const SyncRun&)> on_run;
   std::mutex scheduler_mu;  // guards starting and stopping the schedule
+
+  std::optional<ServerLock> server_lock;  // TailnetOptions::sole_server on a SQLite store
 
   // Last: stopped (by its destructor) before anything it uses goes away.
   std::unique_ptr<Replicator> replicator;  // a shared (PostgreSQL) store only

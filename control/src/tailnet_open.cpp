@@ -271,6 +271,15 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
     auto store = open_store(opts);
     if (!store) return store.error();
     tailnet->store_ = std::move(store.value());
+    if (opts.sole_server && !tailnet->store_->shared()) {
+      auto lock = ServerLock::take(*opts.db);
+      if (auto* refused = std::get_if<std::string>(&lock)) {
+        return Error{ErrorKind::Unavailable, DiagCode::C774, *refused,
+                     "run one server per SQLite store (the CLI's commands may run beside it), or "
+                     "share a postgresql:// store among several servers (docs/deploy.md)"};
+      }
+      impl.server_lock.emplace(std::move(std::get<ServerLock>(lock)));
+    }
     if (tailnet->store_->shared()) {
       // Subscribe before loading anything, so no change falls between the load and the feed.
       impl.replicator = std::make_unique<Replicator>(impl, opts.db->string(), opts.replica_retry);

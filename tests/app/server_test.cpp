@@ -660,10 +660,15 @@ TEST_CASE("bearer auth: required when configured, the token never echoed or logg
   const auto r = c.call("GET", std::string("/v1/devices/") + kApiToken + "/attributes");
   CHECK(r.status == 404);
   CHECK(r.raw.find(kApiToken) == std::string::npos);
+  CHECK(c.call("GET", "/nosuchpage").status == 404);
   CHECK(server.process().stop() == 0);
   const std::string log = server.process().err();
   CHECK(log.find("GET /v1/health 401") != std::string::npos);
   CHECK(log.find(kApiToken) == std::string::npos);
+  // Each line says from where and as whom; an unknown path is named as such, not left blank.
+  CHECK(log.find("GET /v1/health 200") != std::string::npos);
+  CHECK(log.find(" us from 127.0.0.1 as ") != std::string::npos);
+  CHECK(log.find("GET (no route) 404") != std::string::npos);
   CHECK(server.process().out().find(kApiToken) == std::string::npos);
 }
 
@@ -755,6 +760,32 @@ TEST_CASE("serve refuses to start on bad configuration", "[app][server]") {
                                                  sample("tailnet.json"), "--listen", "0.0.0.0:0"});
     CHECK(status == 2);
     CHECK(err.find("error[C771]") != std::string::npos);
+  }
+  SECTION("a second server on one SQLite store, and a metrics address in use") {
+    // Found by an operator's review: both started, and each checked writes against its own
+    // live state. The CLI keeps working beside the one server.
+    const std::string db = scratch.file("one.db").string();
+    Server first(scratch, {"--db", db, "--metrics-listen", "127.0.0.1:0"});
+    const auto second =
+        refused(scratch, {"--policy", sample("policy.hujson"), "--tailnet", sample("tailnet.json"),
+                          "--db", db, "--listen", "127.0.0.1:0"});
+    CHECK(second.first == 2);
+    CHECK(second.second.find("error[C774]") != std::string::npos);
+    CHECK(second.second.find(fmt::format("(pid {})", first.process().pid())) != std::string::npos);
+    const auto cli = postern::test::run_process({postern_binary(), "attributes", "carol-mbp",
+                                                 "--db", db, "--tailnet", sample("tailnet.json"),
+                                                 "--set", "custom:tier=gold"});
+    CHECK(cli.exit_code == 0);
+    // Nothing is printed before every listener is bound: scripts read the first line as started.
+    const auto out = first.process().out();
+    const auto metrics_at = out.substr(out.find("metrics on ") + 11);
+    const auto busy = metrics_at.substr(0, metrics_at.find('\n'));
+    postern::test::Process third({postern_binary(), "serve", "--policy", sample("policy.hujson"),
+                                  "--tailnet", sample("tailnet.json"), "--listen", "127.0.0.1:0",
+                                  "--metrics-listen", busy});
+    CHECK(third.wait_exit() == 2);
+    CHECK(third.out().find("listening on") == std::string::npos);
+    CHECK(third.err().find("error[C770]") != std::string::npos);
   }
   SECTION("an unreadable or endless token file, a malformed --listen") {
     auto r = refused(

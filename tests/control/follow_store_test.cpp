@@ -91,6 +91,27 @@ TEST_CASE("another process's attribute writes reach the server at its next follo
   }
 }
 
+TEST_CASE("one server per SQLite store and the CLI beside it", "[control][follow]") {
+  test::ScratchDir dir{"postern-control-lock"};
+  sync::FakeClock clock;
+  const auto db = dir.file("postern.db");
+  control::TailnetOptions server;
+  server.tailnet_path = test::sample("tailnet.json");
+  server.db = db;
+  server.sole_server = true;
+  auto first = control::Tailnet::open(server);
+  REQUIRE(first.ok());
+  const auto second = control::Tailnet::open(server);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code == grammar::DiagCode::C774);
+  CHECK(second.error().message.find("another `postern serve` (pid ") != std::string::npos);
+  auto cli = server;
+  cli.sole_server = false;
+  CHECK(control::Tailnet::open(cli).ok());
+  first.value().reset();  // the lock goes with the server
+  CHECK(control::Tailnet::open(server).ok());
+}
+
 TEST_CASE("a Tailnet without a store follows nothing", "[control][attributes][follow]") {
   sync::FakeClock clock;
   const auto memory = test::open_tailnet({}, clock);

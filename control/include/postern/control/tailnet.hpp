@@ -44,8 +44,11 @@ struct TailnetOptions {
   // new version; without `store_policy_file` (CLI checks) it is used as given and never stored.
   std::optional<std::string> policy_path;
   bool store_policy_file = true;
-  std::optional<std::filesystem::path> db;   // the store; none: state lives in memory only
-  bool create_db = true;                     // false: a missing store file is an error
+  std::optional<std::filesystem::path> db;  // the store; none: state lives in memory only
+  bool create_db = true;                    // false: a missing store file is an error
+  // A server (`postern serve`): on a SQLite store it takes the store's server lock, so that a
+  // second server on the same file is refused (C774). The CLI's commands run beside it.
+  bool sole_server = false;
   sync::Clock* clock = nullptr;              // default: the system clock
   sync::HttpTransport* transport = nullptr;  // default: libcurl (syncs only)
   sync::EngineOptions sync_options;
