@@ -31,9 +31,9 @@ async function readBody(response) {
   }
 }
 
-// request('GET', '/api/v2/...', {json, text, contentType, headers}) -> {status, body, headers}.
-// Throws ApiError for a status >= 400.
-export async function request(method, path, options = {}) {
+const SESSION_PATH = '/console/session';
+
+function send(method, path, options) {
   const headers = new Headers(options.headers || {});
   if (csrfToken) headers.set('X-CSRF-Token', csrfToken);
   let body;
@@ -44,9 +44,42 @@ export async function request(method, path, options = {}) {
     headers.set('Content-Type', options.contentType || 'application/hujson');
     body = options.text;
   }
-  const response = await fetch(path, {method, headers, body, credentials: 'same-origin'});
-  const parsed = await readBody(response);
-  if (response.status === 401 && !path.startsWith('/console/session')) onSignedOut();
+  return fetch(path, {method, headers, body, credentials: 'same-origin'});
+}
+
+// A 401, or the server's 403 for a CSRF token that is not the cookie's session's: the session
+// may have changed in another tab (signed out, or signed in again).
+function sessionChanged(status, body) {
+  const message = (body && body.message) || '';
+  return status === 401 || (status === 403 && message.includes('X-CSRF-Token'));
+}
+
+// The session behind the browser's cookie now, or null when there is none.
+async function currentSession() {
+  const response = await fetch(SESSION_PATH, {credentials: 'same-origin'});
+  return response.ok ? readBody(response) : null;
+}
+
+// request('GET', '/api/v2/...', {json, text, contentType, headers}) -> {status, body, headers}.
+// Throws ApiError for a status >= 400. When the session changed in another tab, the current one
+// is asked for: its CSRF token is adopted and the request sent once more (it was refused before
+// any handler ran, so nothing happened twice); no session means the page is signed out.
+export async function request(method, path, options = {}) {
+  let response = await send(method, path, options);
+  let parsed = await readBody(response);
+  const signingIn = path.startsWith(SESSION_PATH) && method !== 'DELETE';
+  if (!signingIn && sessionChanged(response.status, parsed)) {
+    const sent = csrfToken;
+    const session = await currentSession().catch(() => null);
+    if (!session || !session.csrf) {
+      onSignedOut();
+    } else if (session.csrf !== sent) {
+      setCsrf(session.csrf);
+      response = await send(method, path, options);
+      parsed = await readBody(response);
+      if (response.status === 401) onSignedOut();
+    }
+  }
   if (response.status >= 400) throw new ApiError(response.status, parsed);
   return {status: response.status, body: parsed, headers: response.headers};
 }

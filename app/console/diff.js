@@ -1,4 +1,5 @@
-// Line diff of two texts (longest common subsequence), for policy version history.
+// Line diff of two texts (longest common subsequence), for policy version history and the log.
+import {clear, h} from './dom.js';
 
 const MAX_CELLS = 4_000_000;  // beyond this, report the sizes instead of diffing
 
@@ -32,4 +33,17 @@ export function lineDiff(before, after) {
   while (i < a.length) out.push({op: '-', text: a[i++]});
   while (j < b.length) out.push({op: '+', text: b[j++]});
   return out;
+}
+
+// Fills `pre` with the changed lines of `before` -> `after`, and the unchanged ones too when the
+// diff has fewer than `wholeBelow` lines.
+export function showDiff(pre, before, after, wholeBelow = 400) {
+  const diff = lineDiff(before, after);
+  if (!diff) {
+    pre.textContent = 'These versions are too large to compare here.';
+    return;
+  }
+  clear(pre).append(...diff.filter((d) => d.op !== ' ' || diff.length < wholeBelow).map(
+    (d) => h('span', {class: d.op === '+' ? 'add' : d.op === '-' ? 'del' : 'same',
+                      text: `${d.op} ${d.text}\n`})));
 }

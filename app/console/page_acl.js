@@ -2,11 +2,18 @@
 // version history with diffs, preview and an access checker.
 import {ApiError, get, post, request, tailnet} from './api.js';
 import {clear, h, timeText} from './dom.js';
-import {lineDiff} from './diff.js';
+import {showDiff} from './diff.js';
 import {createEditor} from './editor.js';
 import {checkerPanel, previewPanel} from './page_acl_tools.js';
 
-// Problems from a validate or save answer: [{line?, column?, text}].
+// "line 44, column 3: unknown field `aclz`" (how the policy API locates an error) as a problem.
+function locatedProblem(text) {
+  const m = /^line (\d+), column (\d+): ([^]*)$/.exec(text);
+  return m ? {line: Number(m[1]), column: Number(m[2]), text: m[3]} : {text};
+}
+
+// Problems from a validate or save answer: [{line?, column?, text}]. A save gives Tailscale's
+// shape: the policy's own errors in a data entry without a user, each failing test with its user.
 export function problemsOf(body) {
   if (!body || typeof body !== 'object') return [];
   const out = [];
@@ -14,16 +21,15 @@ export function problemsOf(body) {
     if (item.line) {
       out.push({line: item.line, column: item.column,
                 text: `${item.code ? `${item.code}: ` : ''}${item.message}`});
+    } else if (!item.user) {
+      for (const e of item.errors || []) out.push(locatedProblem(e));
+      for (const w of item.warnings || []) out.push({text: `warning: ${w}`});
     } else {
-      for (const e of item.errors || []) out.push({text: `test ${item.user || ''}: ${e}`});
-      for (const w of item.warnings || []) out.push({text: `warning ${item.user || ''}: ${w}`});
+      for (const e of item.errors || []) out.push({text: `test ${item.user}: ${e}`});
+      for (const w of item.warnings || []) out.push({text: `warning ${item.user}: ${w}`});
     }
   }
-  if (!out.length && body.message) {
-    const m = /line (\d+), column (\d+)/.exec(body.message);
-    out.push({line: m ? Number(m[1]) : undefined, column: m ? Number(m[2]) : undefined,
-              text: body.message});
-  }
+  if (!out.length && body.message) out.push(locatedProblem(body.message));
   return out;
 }
 
@@ -33,14 +39,7 @@ function historyPanel() {
   const show = (versions, index) => {
     const current = versions[index];
     const previous = versions[index + 1];
-    const diff = lineDiff(previous ? previous.text : '', current.text);
-    if (!diff) {
-      diffView.textContent = 'These versions are too large to compare here.';
-      return;
-    }
-    clear(diffView).append(...diff.filter((d) => d.op !== ' ' || diff.length < 400).map(
-      (d) => h('span', {class: d.op === '+' ? 'add' : d.op === '-' ? 'del' : 'same',
-                        text: `${d.op} ${d.text}\n`})));
+    showDiff(diffView, previous ? previous.text : '', current.text);
   };
   const load = async () => {
     try {
@@ -112,6 +111,12 @@ export async function renderAcl(view, _arg, notify) {
           h('button', {type: 'button', text: 'Reload the saved policy', onclick: load}));
         conflict.hidden = false;
         result.textContent = 'Not saved: the policy changed meanwhile.';
+        result.className = 'result bad';
+        return;
+      }
+      if (e.status === 401 || e.status === 403) {
+        // Not the policy's fault: the credential may not change it (or the session ended).
+        showProblems([], `Not saved: ${e.message}`);
         result.className = 'result bad';
         return;
       }

@@ -14,15 +14,22 @@ function stat(label, value, name) {
   return [h('dt', {text: label}), h('dd', {text, dataset: {stat: name}})];
 }
 
-function stateText(entry) {
+const NO_SYNC_HERE =
+  'this server does not run the sync (start it with --sync); a replica or `postern sync` does';
+
+// `pending` is the server's word for "never synced yet"; whether a sync is coming depends on
+// whether this server runs the scheduler (`runsSync`, the API's `sync`).
+function stateText(entry, runsSync) {
   if (entry.pausedUntil) return `paused until ${timeText(entry.pausedUntil)}`;
-  return {ok: 'ok', pending: 'syncing', failing: 'error', paused: 'paused', stale: 'stale'}[entry.state] ||
-         entry.state;
+  if (entry.state === 'pending') {
+    return runsSync ? 'waiting for the first sync' : `waiting for the first sync: ${NO_SYNC_HERE}`;
+  }
+  return {ok: 'ok', failing: 'error', paused: 'paused', stale: 'stale'}[entry.state] || entry.state;
 }
 
-function statusList(entry) {
+function statusList(entry, runsSync) {
   return h('dl', {class: 'stats'},
-    stat('State', stateText(entry), 'state'),
+    stat('State', stateText(entry, runsSync), 'state'),
     stat('Last successful sync', timeText(entry.lastSync), 'lastSync'),
     stat('Last attempt', timeText(entry.lastAttempt), 'lastAttempt'),
     stat('Last error', entry.lastError || 'none', 'lastError'),
@@ -36,7 +43,7 @@ function statusList(entry) {
 }
 
 // The Connect / Edit form. `existing` is the integration when editing.
-function integrationForm(provider, existing, onDone, notify) {
+function integrationForm(provider, existing, onDone, notify, runsSync) {
   const url = h('input', {type: 'text', name: 'url', required: true, autocomplete: 'off',
                           value: existing ? existing.url : ''});
   const token = h('input', {type: 'password', name: 'token', autocomplete: 'off',
@@ -64,7 +71,8 @@ function integrationForm(provider, existing, onDone, notify) {
       } else {
         await request('POST', tailnet('posture/integrations'),
                       {json: {provider: provider.id, cloudId: url.value, clientSecret: token.value}});
-        notify(`${provider.name} connected; the first sync has started`);
+        notify(runsSync ? `${provider.name} connected; the first sync has started`
+                        : `${provider.name} connected; ${NO_SYNC_HERE}`);
       }
       token.value = '';
       onDone(true);
@@ -75,7 +83,7 @@ function integrationForm(provider, existing, onDone, notify) {
   return form;
 }
 
-function integrationCard(provider, entry, refresh, notify) {
+function integrationCard(provider, entry, refresh, notify, runsSync) {
   const slot = h('div');
   const card = h('section', {class: 'card integration', 'aria-labelledby': `h-${provider.id}`,
                              dataset: {provider: provider.id}},
@@ -87,7 +95,7 @@ function integrationCard(provider, entry, refresh, notify) {
         clear(slot);
         connect.hidden = false;
         if (changed) refresh();
-      }, notify));
+      }, notify, runsSync));
       slot.querySelector('input').focus();
     }});
     card.append(h('p', {text: 'Not connected.'}), connect, slot);
@@ -106,7 +114,7 @@ function integrationCard(provider, entry, refresh, notify) {
     clear(slot).append(integrationForm(provider, entry, (changed) => {
       clear(slot);
       if (changed) refresh();
-    }, notify));
+    }, notify, runsSync));
     slot.querySelector('input').focus();
   };
   const disconnect = async () => {
@@ -127,7 +135,7 @@ function integrationCard(provider, entry, refresh, notify) {
     card.append(h('p', {class: 'error', role: 'alert',
                         text: 'No successful sync for over 24 h: its attributes may be stale.'}));
   }
-  card.append(statusList(entry),
+  card.append(statusList(entry, runsSync),
     h('div', {class: 'actions'},
       h('button', {type: 'button', text: 'Sync now', onclick: syncNow}),
       h('button', {type: 'button', class: 'secondary', text: 'Edit', onclick: edit}),
@@ -145,7 +153,8 @@ export async function renderIntegrations(view, _arg, notify) {
     const {body} = await get('/v1/integrations');
     if (editing) return;
     const byProvider = new Map(body.integrations.map((i) => [i.provider, i]));
-    clear(list).append(...PROVIDERS.map((p) => integrationCard(p, byProvider.get(p.id), refresh, notify)));
+    const card = (p) => integrationCard(p, byProvider.get(p.id), refresh, notify, body.sync);
+    clear(list).append(...PROVIDERS.map(card));
     if (!body.sync) {
       list.append(h('p', {class: 'hint', text:
         'This server does not run the sync (start it with --sync): Sync now is unavailable.'}));

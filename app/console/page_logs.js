@@ -1,6 +1,7 @@
 // Logs: the configuration audit log, newest first, filtered by time range, actor, target, event.
 import {enc, get, tailnet} from './api.js';
 import {clear, field, h, timeText, valueText} from './dom.js';
+import {showDiff} from './diff.js';
 
 const EVENTS = ['TAILNET.UPDATE.ACL', 'NODE.CREATE.ATTRIBUTES', 'NODE.UPDATE.ATTRIBUTES',
   'NODE.DELETE.ATTRIBUTES', 'NODE.UPDATE.POSTURE_IDENTITY', 'TAILNET.CREATE.POSTURE_INTEGRATION',
@@ -13,8 +14,34 @@ function localInput(date) {
   return shifted.toISOString().slice(0, 16);
 }
 
+// A datetime-local input's time as RFC 3339, or null when it is empty or incomplete.
+function timeOf(input) {
+  const date = new Date(input.value);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+// A value too long for a table cell: a whole policy file, for one.
+const isLong = (v) => typeof v === 'string' && (v.includes('\n') || v.length > 120);
+const lineCount = (v) => (v === undefined ? 0 : v.split('\n').length);
+
+// A long change as its size, with the line diff behind an expander (built when first opened).
+function longChange(entry) {
+  const before = typeof entry.old === 'string' ? entry.old : '';
+  const after = typeof entry.new === 'string' ? entry.new : '';
+  const summary = `${lineCount(entry.old)} → ${lineCount(entry.new)} lines`;
+  const pre = h('pre', {class: 'diff', tabindex: '0', 'aria-label': 'Differences'});
+  const details = h('details', {class: 'change'},
+    h('summary', {text: `${summary} · show the differences`}), pre);
+  details.addEventListener('toggle', () => {
+    if (details.open && !pre.firstChild) showDiff(pre, before, after, 0);  // changes only
+  });
+  return details;
+}
+
+// The "Old → new" cell's content.
 function change(entry) {
   if (entry.old === undefined && entry.new === undefined) return '';
+  if (isLong(entry.old) || isLong(entry.new)) return longChange(entry);
   const text = (v) => (v === undefined ? '(none)' : valueText(v));
   return `${text(entry.old)} → ${text(entry.new)}`;
 }
@@ -38,8 +65,14 @@ export async function renderLogs(view) {
   const body = h('tbody');
 
   const load = async () => {
-    const query = [`start=${enc(new Date(start.value).toISOString())}`,
-                   `end=${enc(new Date(end.value).toISOString())}`];
+    const from = timeOf(start);
+    const to = timeOf(end);
+    if (!from || !to) {
+      status.textContent = from ? 'Enter an end time (To).' : 'Enter a start time (From).';
+      (from ? end : start).focus();
+      return;
+    }
+    const query = [`start=${enc(from)}`, `end=${enc(to)}`];
     if (actor.value) query.push(`actor=${enc(actor.value)}`);
     if (target.value) query.push(`target=${enc(target.value)}`);
     if (event.value) query.push(`event=${enc(event.value)}`);
@@ -51,7 +84,7 @@ export async function renderLogs(view) {
       h('td', {text: e.actor.loginName || e.actor.displayName || e.actor.id}),
       h('td', {class: 'mono', text: eventName(e)}),
       h('td', {text: (e.target && (e.target.name || e.target.id)) || ''}),
-      h('td', {class: 'mono', text: change(e)}),
+      h('td', {class: 'mono change'}, change(e)),
       h('td', {text: [e.actionDetails, e.error].filter(Boolean).join(' · ')}),
       h('td', {text: e.origin}))));
   };

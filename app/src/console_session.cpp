@@ -34,6 +34,13 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+// Only the console sends the CSRF header. Without a cookie it comes from a page whose session
+// was ended (signed out in another tab, or expired): refused, so the page does not go on as the
+// open loopback operator.
+http::AuthDenial ended_session() {
+  return http::AuthDenial{401, "the console session has ended; sign in again"};
+}
+
 }  // namespace
 
 SessionStore::SessionStore(std::int64_t lifetime, Clock now)
@@ -137,6 +144,7 @@ http::Authenticator with_sessions(http::Authenticator inner, SessionStore& sessi
     const auto cookie_header = request.headers.get("Cookie");
     const auto id = cookie_header ? session_cookie(*cookie_header) : std::nullopt;
     if (credential || !id) {
+      if (!credential && request.headers.get(kCsrfHeader)) return ended_session();
       if (!inner) return http::AuthDenial{401, "this server accepts no credentials"};
       return inner(credential, request);
     }

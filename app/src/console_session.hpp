@@ -82,8 +82,9 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 
 // The server's authenticator extended with sessions: a request with an Authorization header goes
 // to `inner` unchanged; one with only a session cookie is the session's principal if and only if
-// it carries the session's CSRF token and `inner` still accepts the session's token; anything
-// else goes to `inner` as before.
+// it carries the session's CSRF token and `inner` still accepts the session's token; one with the
+// CSRF header but neither cookie nor Authorization is a console page whose session ended (401);
+// anything else goes to `inner` as before.
 http::Authenticator with_sessions(http::Authenticator inner, SessionStore& sessions);
 
 }  // namespace postern::server::console

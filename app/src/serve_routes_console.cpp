@@ -25,6 +25,7 @@ std::string content_type_of(std::string_view name) {
   if (ext == "html") return "text/html; charset=utf-8";
   if (ext == "css") return "text/css; charset=utf-8";
   if (ext == "js") return "text/javascript; charset=utf-8";
+  if (ext == "svg") return "image/svg+xml";
   return "application/octet-stream";
 }
 

@@ -37,6 +37,7 @@ struct Answer {
   int status = 0;
   std::string body;
   json value;  // the body as JSON, null when it is not
+  httplib::Headers headers;
 };
 
 // A store with one access key and two OAuth clients, and `postern serve` on it.
@@ -83,7 +84,7 @@ struct Server {
                             : client.Post(path.c_str(), headers, body, type.c_str());
     REQUIRE(r);
     bodies.push_back(r->body);
-    return Answer{r->status, r->body, json::parse(r->body, nullptr, false)};
+    return Answer{r->status, r->body, json::parse(r->body, nullptr, false), r->headers};
   }
 
   static httplib::Headers bearer(const std::string& token) {
@@ -108,6 +109,28 @@ struct Server {
 bool has_message(const Answer& a) {
   return a.value.is_object() && a.value.contains("message") && a.value["message"].is_string() &&
          !a.value["message"].get<std::string>().empty();
+}
+
+// A console sign-in with `token`: the Cookie header the browser would send, and the CSRF token.
+struct ConsoleSession {
+  std::string cookie;
+  std::string csrf;
+};
+
+ConsoleSession sign_in_console(Server& s, const std::string& token) {
+  const auto a = s.send("POST", "/console/session", {}, json{{"token", token}}.dump());
+  REQUIRE(a.status == 200);
+  const auto set_cookie = a.headers.find("Set-Cookie");
+  REQUIRE(set_cookie != a.headers.end());
+  return {set_cookie->second.substr(0, set_cookie->second.find(';')),
+          a.value.at("csrf").get<std::string>()};
+}
+
+httplib::Headers console_headers(const std::string& cookie, const std::string& csrf) {
+  httplib::Headers headers;
+  if (!cookie.empty()) headers.emplace("Cookie", cookie);
+  if (!csrf.empty()) headers.emplace("X-CSRF-Token", csrf);
+  return headers;
 }
 
 const std::string kDevices = "/api/v2/tailnet/-/devices";
@@ -312,6 +335,36 @@ TEST_CASE("postern keys: bad input gets a clear error and exit 2", "[app][auth]"
   const auto missing =
       run_process({postern_binary(), "keys", "list", "--db", dir.file("absent.db").string()});
   CHECK(missing.exit_code == 2);
+}
+
+TEST_CASE("a console page whose session ended is refused on loopback too", "[app][auth][console]") {
+  Server s;
+  const std::string route = "/v1/integrations";
+  const auto first = sign_in_console(s, s.key);
+  CHECK(s.send("GET", route, console_headers(first.cookie, first.csrf)).status == 200);
+  REQUIRE(s.send("DELETE", "/console/session", console_headers(first.cookie, first.csrf)).status ==
+          200);
+
+  // Signed out in another tab: the browser sends no cookie, the page still sends its CSRF token.
+  // Regression: this fell through to the open loopback operator and succeeded.
+  const auto ended = s.send("GET", route, console_headers("", first.csrf));
+  CHECK(ended.status == 401);
+  CHECK(ended.value.value("message", "") == "the console session has ended; sign in again");
+  CHECK(s.send("GET", route).status == 200);  // the loopback operator, no header: as before
+  auto with_key = Server::bearer(s.key);
+  with_key.emplace("X-CSRF-Token", first.csrf);
+  CHECK(s.send("GET", route, with_key).status == 200);  // a credential decides by itself
+
+  // Signed in again elsewhere: the new cookie with the old page's token is a CSRF refusal, and
+  // the session route gives the token that page should adopt.
+  const auto second = sign_in_console(s, s.key);
+  const auto stale = s.send("GET", route, console_headers(second.cookie, first.csrf));
+  CHECK(stale.status == 403);
+  CHECK(stale.value.value("message", "").find("X-CSRF-Token") != std::string::npos);
+  const auto current = s.send("GET", "/console/session", console_headers(second.cookie, ""));
+  REQUIRE(current.status == 200);
+  CHECK(current.value.at("csrf") == second.csrf);
+  CHECK(s.send("GET", route, console_headers(second.cookie, second.csrf)).status == 200);
 }
 
 }  // namespace auth_api_test

@@ -43,9 +43,18 @@ try {
 
   const base = `http://127.0.0.1:${server.port}`;
   const context = {
-    base, apiToken, deviceCount, artifacts,
+    base, apiToken, deviceCount, artifacts, sourceDir, work,
     simUrl: `http://127.0.0.1:${sim.port}`, simToken,
     api: apiClient(base, apiToken),
+    postern: args.postern,
+    db: join(work, 'postern.db'),
+    // Another `postern serve` (stopped with the rest): `postern serve ARGS...` on port 0.
+    startPostern: async (serveArgs, name) => {
+      const started = await startListening([args.postern, 'serve', '--listen', '127.0.0.1:0',
+                                            ...serveArgs], name);
+      processes.push(started);
+      return started;
+    },
   };
   const browser = await chromium.launch({executablePath: args.chromium,
                                          args: ['--no-sandbox', '--disable-gpu']});

@@ -1,7 +1,12 @@
 // Issue 10's browser scenarios, in order (later ones build on the state earlier ones leave).
 import assert from 'node:assert/strict';
+import {execFile} from 'node:child_process';
+import {mkdirSync} from 'node:fs';
 import {createServer} from 'node:http';
 import {join} from 'node:path';
+import {promisify} from 'node:util';
+
+const run = promisify(execFile);
 
 const WAIT_MS = 30_000;
 const FILTER_BOUND_MS = 200;
@@ -38,6 +43,37 @@ async function machineAttribute(ctx, device, key) {
   return (await cell.count()) ? cell.textContent() : null;
 }
 
+// Signs `page` in at `base` with `token` and waits for the navigation.
+async function signInPage(page, base, token) {
+  await page.goto(`${base}/`);
+  await page.getByLabel('API access token').fill(token);
+  await page.getByRole('button', {name: 'Sign in'}).click();
+  await page.locator('#nav').waitFor({state: 'visible', timeout: WAIT_MS});
+}
+
+// A second `postern serve` as an operator starts one on loopback: no API token file (so a
+// request without a credential is the loopback operator) and no --sync. Signed into with an
+// access key made by `postern keys create`. Started once, on first use.
+async function loopbackServer(ctx) {
+  if (!ctx.loopback) {
+    const dir = join(ctx.work, 'loopback');
+    mkdirSync(dir, {recursive: true});
+    const db = join(dir, 'postern.db');
+    const {stdout} = await run(ctx.postern, ['keys', 'create', '--db', db]);
+    const server = await ctx.startPostern(['--policy', join(ctx.sourceDir, 'samples/policy.hujson'),
+      '--tailnet', join(ctx.sourceDir, 'samples/tailnet.json'), '--db', db,
+      '--reload-interval', '0'], 'postern serve (loopback, no --sync)');
+    ctx.loopback = {base: `http://127.0.0.1:${server.port}`, key: stdout.split('\n')[0]};
+  }
+  return ctx.loopback;
+}
+
+// A browser context of its own (its own cookies: cookies do not tell ports apart).
+async function freshPage(ctx) {
+  const context = await ctx.browser.newContext({viewport: {width: 1280, height: 900}});
+  return {context, page: await context.newPage()};
+}
+
 async function policyText(ctx) {
   return (await ctx.api('GET', '/api/v2/tailnet/-/acl', {headers: {Accept: 'application/hujson'}})).text;
 }
@@ -70,6 +106,27 @@ export const scenarios = [
     assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
     assert.equal(headers['x-content-type-options'], 'nosniff');
     await shot(ctx, 'signed-in');
+  }],
+
+  ['the console loads with no failed request or console error, its icon included', async (ctx) => {
+    const page = await ctx.page.context().newPage();
+    const problems = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`failed: ${r.url()}`));
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`); });
+    await page.goto(`${ctx.base}/`);
+    await page.locator('#nav').waitFor({state: 'visible', timeout: WAIT_MS});
+    await page.locator('[data-provider="kandji"]').waitFor({timeout: WAIT_MS});
+    // Regression: no icon was linked, so every load asked for /favicon.ico and got a 404.
+    const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+    assert.ok(icon && icon.startsWith('/console/'), `icon link: ${icon}`);
+    const answer = await page.request.get(ctx.base + icon);
+    assert.equal(answer.status(), 200);
+    assert.equal(answer.headers()['content-type'], 'image/svg+xml');
+    await page.waitForLoadState('networkidle');
+    assert.deepEqual(problems, []);
+    await page.close();
   }],
 
   ['connect Kandji through the form against the simulator; status fills in', async (ctx) => {
@@ -178,6 +235,30 @@ export const scenarios = [
     await page.locator('.result', {hasText: 'Not saved'}).waitFor({timeout: WAIT_MS});
     assert.equal(await policyText(ctx), saved, 'the stored policy is unchanged');
     await shot(ctx, 'policy-error');
+  }],
+
+  ['Save with an unknown top-level field shows the error at its line', async (ctx) => {
+    const page = ctx.page;
+    const saved = await policyText(ctx);
+    await go(ctx, '#/acl');
+    await page.reload();  // the previous scenario left its problems on this same page
+    await page.waitForFunction(() => document.querySelector('#policy-text')?.value.length > 0,
+                               null, {timeout: WAIT_MS});
+    const text = await page.locator('#policy-text').inputValue();
+    const badLine = text.split('\n').findIndex((l) => l.includes('"acls"')) + 1;
+    assert.ok(badLine > 0, 'the policy has "acls"');
+    await page.locator('#policy-text').fill(text.replace('"acls"', '"aclz"'));
+    await page.getByRole('button', {name: 'Save'}).click();
+    await page.locator('.problems li', {hasText: 'aclz'}).waitFor({timeout: WAIT_MS});
+    assert.match(await page.locator('.result').textContent(), /^Not saved/);
+    // Regression: the save's error was shown as "test : line L, column C: ..." with no mark.
+    const problem = page.locator('.problems li').first();
+    assert.equal(await problem.getAttribute('data-line'), String(badLine));
+    assert.match(await problem.textContent(), /^line \d+, column \d+: unknown field `aclz`/);
+    assert.equal(await page.locator(`.gutter span[data-line="${badLine}"]`).getAttribute('class'),
+                 'error-line');
+    assert.equal(await policyText(ctx), saved, 'the stored policy is unchanged');
+    await shot(ctx, 'policy-save-error');
   }],
 
   ['a concurrent save is detected and a reload is offered', async (ctx) => {
@@ -306,6 +387,131 @@ export const scenarios = [
     const text = await rows.evaluateAll((trs) => trs.map((tr) => tr.textContent).join('\n'));
     assert.ok(text.includes('ADMIN_CONSOLE'), 'console changes carry origin ADMIN_CONSOLE');
     await shot(ctx, 'logs');
+  }],
+
+  ['a policy change in the log is a short summary and every column stays readable', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/acl');
+    await page.waitForFunction(() => document.querySelector('#policy-text').value.length > 0);
+    const mine = await page.locator('#policy-text').inputValue();
+    await page.locator('#policy-text').fill(`// saved from the console for the log\n${mine}`);
+    await page.getByRole('button', {name: 'Save'}).click();
+    await page.locator('.result', {hasText: 'Saved'}).waitFor({timeout: WAIT_MS});
+    await go(ctx, '#/logs');
+    const rows = page.locator('table.logs tbody tr');
+    await rows.first().waitFor({timeout: WAIT_MS});
+    // Regression: the whole old and new policy filled the change cell (~1,040 px wide), other
+    // columns shrank to ~33 px and rows were ~970 px tall.
+    const widths = await page.locator('table.logs thead th').evaluateAll(
+      (ths) => ths.map((th) => Math.round(th.getBoundingClientRect().width)));
+    assert.ok(widths.every((w) => w >= 60), `column widths ${widths.join(' ')}`);
+    const heights = await rows.evaluateAll(
+      (trs) => trs.map((tr) => Math.round(tr.getBoundingClientRect().height)));
+    assert.ok(Math.max(...heights) < 200, `row heights ${heights.join(' ')}`);
+    const wrap = page.locator('.view .table-wrap');
+    const overflow = await wrap.evaluate((el) => el.scrollWidth - el.clientWidth);
+    assert.ok(overflow <= 0, `the table is ${overflow} px wider than the page`);
+    const policyRow = rows.filter({hasText: 'TAILNET.UPDATE.ACL'}).first();
+    const expander = policyRow.locator('details.change');
+    assert.match(await expander.locator('summary').textContent(), /\d+ → \d+ lines/);
+    await expander.locator('summary').click();
+    await expander.locator('.diff .add', {hasText: 'saved from the console for the log'})
+      .waitFor({timeout: WAIT_MS});
+    await shot(ctx, 'logs-policy-diff');
+  }],
+
+  ['an empty From in the log filter asks for a start time', async (ctx) => {
+    const page = ctx.page;
+    await go(ctx, '#/logs');
+    await page.locator('table.logs tbody tr').first().waitFor({timeout: WAIT_MS});
+    await page.getByLabel('From').fill('');
+    await page.getByRole('button', {name: 'Show'}).click();
+    const status = page.locator('.view p[role="status"]');
+    await status.filter({hasText: 'start time'}).waitFor({timeout: WAIT_MS});
+    assert.ok(!(await status.textContent()).includes('Invalid'), await status.textContent());
+  }],
+
+  ['a credential without the policy_file scope: Save says so, not "the policy has problems"',
+   async (ctx) => {
+    const {stdout} = await run(ctx.postern, ['keys', 'create', '--db', ctx.db, '--oauth',
+                                             '--scope', 'policy_file:read']);
+    const issued = await fetch(`${ctx.base}/api/v2/oauth/token`, {method: 'POST',
+      headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+      body: `grant_type=client_credentials&client_secret=${encodeURIComponent(stdout.trim())}`});
+    assert.equal(issued.status, 200);
+    const {access_token: token} = await issued.json();
+    const {context, page} = await freshPage(ctx);
+    try {
+      await signInPage(page, ctx.base, token);
+      await page.goto(`${ctx.base}/#/acl`);
+      await page.waitForFunction(() => document.querySelector('#policy-text')?.value.length > 0,
+                                 null, {timeout: WAIT_MS});
+      const text = await page.locator('#policy-text').inputValue();
+      await page.locator('#policy-text').fill(`// read-only edit\n${text}`);
+      await page.getByRole('button', {name: 'Save'}).click();
+      const result = page.locator('.result', {hasText: 'Not saved'});
+      await result.waitFor({timeout: WAIT_MS});
+      const said = await result.textContent();
+      assert.match(said, /policy_file/, said);
+      assert.ok(!said.includes('has problems'), said);
+    } finally {
+      await context.close();
+    }
+  }],
+
+  ['without --sync, a connected integration waits for a sync this server does not run',
+   async (ctx) => {
+    const {base, key} = await loopbackServer(ctx);
+    const listed = await (await fetch(`${base}/v1/integrations`)).json();
+    assert.equal(listed.sync, false, 'the API says this server runs no scheduler');
+    const {context, page} = await freshPage(ctx);
+    try {
+      await signInPage(page, base, key);
+      const card = page.locator('[data-provider="kandji"]');
+      await card.getByRole('button', {name: 'Connect'}).click();
+      await card.getByLabel('API URL').fill(ctx.simUrl);
+      await card.getByLabel('API token').fill(ctx.simToken);
+      await card.getByRole('button', {name: 'Connect'}).click();
+      // Regression: "the first sync has started" and a state of "syncing", forever.
+      await page.locator('#notice', {hasText: 'does not run the sync'}).waitFor({timeout: WAIT_MS});
+      const state = page.locator('[data-stat="state"]');
+      await state.waitFor({timeout: WAIT_MS});
+      assert.match(await state.textContent(),
+                   /^waiting for the first sync: this server does not run the sync/);
+      await shot(ctx, 'integrations-no-sync');
+    } finally {
+      await context.close();
+    }
+  }],
+
+  ['two tabs: a sign-out and a new sign-in in one are followed by the other without a reload',
+   async (ctx) => {
+    const {base, key} = await loopbackServer(ctx);
+    const {context, page: pageA} = await freshPage(ctx);
+    try {
+      await signInPage(pageA, base, key);
+      // Off the integrations page, whose 2 s refresh would meet the changes before the clicks do.
+      await pageA.getByRole('link', {name: 'Logs'}).click();
+      await pageA.locator('table.logs').waitFor({timeout: WAIT_MS});
+      const pageB = await context.newPage();
+      await pageB.goto(`${base}/`);
+      await pageB.locator('#nav').waitFor({state: 'visible', timeout: WAIT_MS});
+      await pageB.getByRole('button', {name: 'Sign out'}).click();
+      await pageB.locator('#sign-in').waitFor({state: 'visible', timeout: WAIT_MS});
+      await signInPage(pageB, base, key);
+      // Page A holds the old session's CSRF token. Regression: stuck on a 403.
+      await pageA.getByRole('link', {name: 'Machines'}).click();
+      await pageA.locator('table.machines tbody a').first().waitFor({timeout: WAIT_MS});
+      assert.equal(await pageA.locator('.view .error').count(), 0);
+      // Signed out in B only. Regression: A went on as the loopback operator.
+      await pageB.getByRole('button', {name: 'Sign out'}).click();
+      await pageB.locator('#sign-in').waitFor({state: 'visible', timeout: WAIT_MS});
+      await pageA.getByRole('link', {name: 'Access controls'}).click();
+      await pageA.locator('#sign-in').waitFor({state: 'visible', timeout: WAIT_MS});
+      assert.equal(await pageA.locator('#nav').isHidden(), true);
+    } finally {
+      await context.close();
+    }
   }],
 
   ['disconnecting Kandji removes it and the attributes it wrote', async (ctx) => {
