@@ -127,14 +127,20 @@ void Metrics::record_request(const http::AccessRecord& record) {
 }
 
 void Metrics::record_sync(const control::SyncRun& run) {
-  const prometheus::Labels labels{{"integration", run.integration.provider}};
-  families_->sync_runs.Add(labels).Increment();
-  // Added on every run, so the series reads 0 (not "no data") until the first failure.
-  auto& failures = families_->sync_failures.Add(labels);
-  if (!run.report.ok) failures.Increment();
-  families_->sync_changed.Add(labels).Increment(static_cast<double>(run.report.changed_nodes));
-  families_->sync_duration.Add(labels, sync_buckets())
-      .Observe(std::chrono::duration<double>(run.report.duration).count());
+  const auto series = sync_series(run.integration.provider);
+  series.runs.Increment();
+  if (!run.report.ok) series.failures.Increment();
+  series.changed.Increment(static_cast<double>(run.report.changed_nodes));
+  series.duration.Observe(std::chrono::duration<double>(run.report.duration).count());
+}
+
+// Added for every configured integration at each scrape too, so that after a restart the
+// series read 0 (not "no data") until the first run, and alerts on them hold.
+Metrics::SyncSeries Metrics::sync_series(const std::string& provider) {
+  const prometheus::Labels labels{{"integration", provider}};
+  return {families_->sync_runs.Add(labels), families_->sync_failures.Add(labels),
+          families_->sync_changed.Add(labels),
+          families_->sync_duration.Add(labels, sync_buckets())};
 }
 
 std::string Metrics::exposition() {
@@ -148,6 +154,9 @@ std::string Metrics::exposition() {
     families_->attribute_changes.Increment(static_cast<double>(changes - attribute_changes_seen_));
     attribute_changes_seen_ = changes;
     families_->policy_version.Set(static_cast<double>(tailnet_.policy().version));
+  }
+  if (const auto integrations = tailnet_.integrations()) {
+    for (const auto& view : integrations.value()) (void)sync_series(view.integration.provider);
   }
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }

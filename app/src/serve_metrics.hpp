@@ -45,6 +45,14 @@ class Metrics {
 
  private:
   struct Families;
+  // One integration's sync series, made (at 0) when first asked for.
+  struct SyncSeries {
+    prometheus::Counter& runs;
+    prometheus::Counter& failures;
+    prometheus::Counter& changed;
+    prometheus::Histogram& duration;
+  };
+  SyncSeries sync_series(const std::string& provider);
   const control::Tailnet& tailnet_;
   const std::atomic<std::uint64_t>& checks_answered_;
   std::shared_ptr<prometheus::Registry> registry_;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "postern/grammar/ascii.hpp"
+#include "postern/grammar/time.hpp"
 #include "postern/sync/provider.hpp"
 #include "postern/sync/redact.hpp"
 #include "tailnet_impl.hpp"
@@ -187,12 +188,35 @@ bool Tailnet::holds_sync_lease() const {
 
 bool Tailnet::is_replica() const noexcept { return impl_->replicator != nullptr; }
 
+namespace {
+
+// An integration paused by an authentication failure syncs again when its token or URL changes
+// or the pause ends (spec kandji.md §2.2): a "sync now" meanwhile would only repeat the refused
+// request, so it is refused saying how to resume, not reported as started.
+std::optional<Error> refuse_if_paused(store::Store& store, const sync::Integration& integration,
+                                      std::int64_t now) {
+  const auto status = store.load_status(integration.id);
+  if (!status || !status.value().paused_until || *status.value().paused_until <= now) {
+    return std::nullopt;
+  }
+  const auto& s = status.value();
+  return Error{ErrorKind::Conflict, DiagCode::K840,
+               fmt::format("`{}` is paused until {} after an authentication failure{}",
+                           integration.provider, timefmt::format_rfc3339(*s.paused_until),
+                           s.last_error.empty() ? "" : ": " + s.last_error),
+               "give it a working API token (`postern integrations update " + integration.provider +
+                   " --token-file FILE`, or Edit in the console): a new token resumes it at once"};
+}
+
+}  // namespace
+
 Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
   if (!store_) return integrations_need_store();
   auto found = store_->find_integration(provider);
   if (!found) return from_sync(found.error());
   if (!found.value()) return no_integration(provider);
   if (!options_.tailnet_path) return needs_tailnet();
+  if (auto paused = refuse_if_paused(*store_, *found.value(), now())) return *paused;
   if (impl_->replicator) {
     // Replicas: the lease holder syncs. Make the run due now; its schedule reads the store
     // every second (this replica's own schedule, when it holds the lease, included).

@@ -213,7 +213,8 @@ class Loader {
     od::parser parser;
     od::document doc;
     if (const auto error = parser.iterate(padded).get(doc); error != simdjson::SUCCESS) {
-      fail("", fmt::format("invalid JSON: {}", simdjson::error_message(error)));
+      fail("", fmt::format("invalid JSON: {}{}", simdjson::error_message(error),
+                           ends_early(error) ? end_of(padded) : std::string()));
       return finish();
     }
     try {
@@ -221,7 +222,8 @@ class Loader {
       check_unique_ids();
     } catch (const simdjson_error& e) {
       errors_.clear();  // a syntax error makes every other finding moot, as before
-      fail("", fmt::format("invalid JSON: {}{}", e.what(), location_of(padded, doc)));
+      fail("", fmt::format("invalid JSON: {}{}", e.what(),
+                           ends_early(e.error()) ? end_of(padded) : location_of(padded, doc)));
     } catch (const TooDeep&) {
       errors_.clear();
       fail("", fmt::format("arrays and objects nested deeper than {} levels{}",
@@ -239,17 +241,34 @@ class Loader {
     fail(std::move(path), fmt::format("expected {}, found {}", want, type_name(found)));
   }
 
+  // A truncated file: simdjson names no place (or the first byte), the place is the end.
+  static bool ends_early(simdjson::error_code error) {
+    return error == simdjson::INCOMPLETE_ARRAY_OR_OBJECT || error == simdjson::UNCLOSED_STRING;
+  }
+  static std::string end_of(simdjson::padded_string_view padded) {
+    const auto [line, column] = line_column(padded, padded.size());
+    return fmt::format(" (the text ends at line {}, column {}: is the file cut short?)", line,
+                       column);
+  }
+
   // " (near line L, column C)" where reading stopped, when simdjson can tell.
   static std::string location_of(simdjson::padded_string_view padded, od::document& doc) {
     const auto at = doc.current_location();
     if (at.error() != simdjson::SUCCESS) return {};
     const auto offset = static_cast<std::size_t>(at.value_unsafe() - padded.data());
     if (offset > padded.size()) return {};
+    const auto [line, column] = line_column(padded, offset);
+    return fmt::format(" (near line {}, column {})", line, column);
+  }
+
+  // 1-based line and byte column of `offset`.
+  static std::pair<std::size_t, std::size_t> line_column(simdjson::padded_string_view padded,
+                                                         std::size_t offset) {
     const std::string_view before(padded.data(), offset);
     const auto line = static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
     const auto line_start = before.rfind('\n');
     const auto column = line_start == std::string_view::npos ? offset + 1 : offset - line_start;
-    return fmt::format(" (near line {}, column {})", line, column);
+    return {line, column};
   }
 
   void read_root(od::document& doc) {

@@ -543,6 +543,43 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
   CHECK(log.find("POST /v1/check 200") != std::string::npos);
   CHECK(log.find(kKandjiToken) == std::string::npos);
   CHECK(log.find(kApiToken) == std::string::npos);
+
+  // After a restart the configured integration's sync series read 0 before any run, so alerts
+  // on them hold (they were absent until the first sync: an operator's review).
+  Server restarted(scratch, {"--db", db, "--metrics-listen", "127.0.0.1:0"});
+  const auto out = restarted.process().out();
+  const auto metrics_at = out.substr(out.find("metrics on 127.0.0.1:") + 21);
+  httplib::Client open_scrape("127.0.0.1", std::stoi(metrics_at));
+  const auto fresh = open_scrape.Get("/metrics");
+  REQUIRE(fresh);
+  for (const std::string series : {"postern_sync_runs_total", "postern_sync_failures_total",
+                                   "postern_sync_changed_nodes_total"}) {
+    CHECK(fresh->body.find(series + "{integration=\"kandji\"} 0") != std::string::npos);
+  }
+}
+
+// Found by a console review: "Sync now" on an integration paused by a 401 answered 202 "sync
+// started" and did nothing. It is refused, saying until when and how to resume.
+TEST_CASE("sync now on an integration paused by an auth failure says how to resume",
+          "[app][server][sync]") {
+  Scratch scratch;
+  postern::test::Simulator sim(scratch.path(), {"--devices", sample("kandji-devices.json")},
+                               kKandjiToken);
+  const std::string db = scratch.file("paused.db").string();
+  const auto added = postern::test::run_process(
+      {postern_binary(), "integrations", "add", "kandji", "--url", sim.url(), "--token-env",
+       "SERVER_TEST_WRONG_TOKEN", "--db", db, "--tailnet", sample("tailnet.json")},
+      {"SERVER_TEST_WRONG_TOKEN=0a1b2c3d-0000-4a6b-8c7d-9e0f1a2b3c4d"});
+  INFO(added.out << added.err);
+  REQUIRE(added.exit_code == 1);  // created, then its first sync got 401
+  Server server(scratch, {"--db", db, "--sync"});
+  const auto r = server.client().call("POST", "/v1/integrations/kandji/sync");
+  CHECK(r.status == 409);
+  const auto message = r.body["message"].get<std::string>();
+  CHECK(message.find("is paused until ") != std::string::npos);
+  CHECK(message.find("401") != std::string::npos);
+  CHECK(r.body["help"].get<std::string>().find("postern integrations update kandji") !=
+        std::string::npos);
 }
 
 TEST_CASE("without --sync, triggering a sync is a 409", "[app][server][sync]") {

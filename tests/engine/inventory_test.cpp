@@ -1,5 +1,7 @@
 #include "postern/engine/inventory.hpp"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -277,6 +279,23 @@ TEST_CASE("a syntax error says where reading stopped", "[engine][inventory]") {
   REQUIRE(result.errors.size() == 1);
   INFO(result.errors[0].message);
   CHECK(result.errors[0].message.find("line 3") != std::string::npos);
+}
+
+// A file cut short was reported at "line 1, column 1" (or nowhere, in a string): an operator
+// looking for the error needs the end (found by an operator's review).
+TEST_CASE("a file cut short says where the text ends", "[engine][inventory]") {
+  const std::vector<std::pair<std::string, std::size_t>> cut = {
+      {"{\"users\": [], \"devices\": [\n  {\"id\": \"1\",\n   \"hostname\": \"a\"", 3},
+      {"{\"users\": [],\n \"devices\": [{\"id\": \"1\", \"hos", 2},  // inside a string
+  };
+  for (const auto& [text, lines] : cut) {
+    const auto result = load_inventory(text);
+    REQUIRE(result.errors.size() == 1);
+    INFO(result.errors[0].message);
+    const auto last_line = text.substr(text.rfind('\n') + 1);
+    CHECK(result.errors[0].message.find(fmt::format("the text ends at line {}, column {}", lines,
+                                                    last_line.size() + 1)) != std::string::npos);
+  }
 }
 
 TEST_CASE("paths count every array element, also the skipped ones", "[engine][inventory]") {

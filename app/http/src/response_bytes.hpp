@@ -89,14 +89,16 @@ void append_response(std::string& out, boost::beast::http::response<Body>& messa
 }
 
 // The fields every answer carries, in order: Content-Type (when set), X-Content-Type-Options,
-// and for a configured CORS origin Access-Control-Allow-Origin, Vary and
-// Access-Control-Expose-Headers. Exchange sets them on Beast's message and append_direct_reply
-// writes them: one list for both.
+// Cache-Control: no-store (a route's own Cache-Control replaces it: the console's files), and for
+// a configured CORS origin Access-Control-Allow-Origin, Vary and Access-Control-Expose-Headers.
+// Exchange sets them on Beast's message and append_direct_reply writes them: one list for both.
 template <class Visit>
 void for_each_common_field(std::string_view content_type, std::string_view cors_origin,
                            Visit visit) {
   if (!content_type.empty()) visit("Content-Type", content_type);
   visit("X-Content-Type-Options", "nosniff");
+  // No answer is kept by a browser or a proxy: they carry policies, devices and attributes.
+  visit("Cache-Control", "no-store");
   if (!cors_origin.empty()) {
     visit("Access-Control-Allow-Origin", cors_origin);
     visit("Vary", "Origin");
