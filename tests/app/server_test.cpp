@@ -547,6 +547,7 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
   // After a restart the configured integration's sync series read 0 before any run, so alerts
   // on them hold (they were absent until the first sync: an operator's review).
   Server restarted(scratch, {"--db", db, "--metrics-listen", "127.0.0.1:0"});
+  REQUIRE(restarted.process().wait_for_stdout("\n", 2));  // "metrics on" follows "listening on"
   const auto out = restarted.process().out();
   const auto metrics_at = out.substr(out.find("metrics on 127.0.0.1:") + 21);
   httplib::Client open_scrape("127.0.0.1", std::stoi(metrics_at));
@@ -803,6 +804,7 @@ TEST_CASE("serve refuses to start on bad configuration", "[app][server]") {
     // live state. The CLI keeps working beside the one server.
     const std::string db = scratch.file("one.db").string();
     Server first(scratch, {"--db", db, "--metrics-listen", "127.0.0.1:0"});
+    REQUIRE(first.process().wait_for_stdout("\n", 2));  // "metrics on" follows "listening on"
     const auto second =
         refused(scratch, {"--policy", sample("policy.hujson"), "--tailnet", sample("tailnet.json"),
                           "--db", db, "--listen", "127.0.0.1:0"});
