@@ -274,27 +274,9 @@ std::unique_ptr<char[]> keep_text(std::span<Outcome<QueryView>> views) {
 
 }  // namespace
 
-// A large plain batch read in pieces on every thread (query_text_pieces.cpp), when it can be.
-std::optional<QueryBatch> read_in_pieces(std::string_view json_text, const QueryBatchLimits& limits,
-                                         const OtherThreads& others) {
-  if (limits.piece_bytes == 0 || others.count == 0) return std::nullopt;
-  const std::size_t count = std::min(others.count + 1, json_text.size() / limits.piece_bytes);
-  if (count < 2) return std::nullopt;
-  auto pieces = detail::read_plain_batch_in_pieces(json_text, count, limits.max_queries,
-                                                   limits.max_depth, others);
-  if (!pieces) return std::nullopt;
-  QueryBatch batch;
-  batch.texts_ = std::move(pieces->texts);
-  batch.queries_ = std::move(pieces->queries);
-  batch.one_pass_ = true;
-  batch.text_bytes_ = pieces->text_bytes;
-  return batch;
-}
-
 Outcome<QueryBatch> read_query_batch(std::string_view json_text, const QueryBatchLimits& limits,
                                      const OtherThreads& others) {
   if (limits.one_pass) {
-    if (auto pieces = read_in_pieces(json_text, limits, others)) return std::move(*pieces);
     auto text = detail::padded_copy(json_text);
     auto plain = detail::read_plain_batch(std::string_view(text.get(), json_text.size()),
                                           limits.max_queries, limits.max_depth);

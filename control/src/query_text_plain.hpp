@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "postern/control/query.hpp"
-#include "postern/control/slices.hpp"
 
 namespace postern::control::detail {
 
@@ -44,19 +43,5 @@ void release_if_large(Parser& parser) {
 // {"queries":[plain query, ...]} with at most `max_queries`.
 [[nodiscard]] std::optional<std::vector<Outcome<QueryView>>> read_plain_batch(
     std::string_view padded_text, std::size_t max_queries, std::size_t max_depth);
-
-// A plain batch read as `count` pieces at once on this thread and `others`
-// (query_text_pieces.cpp): the same queries as read_plain_batch, or nullopt when the text could
-// not be cut or a piece is not a plain batch (read_plain_batch then decides).
-struct PlainPieces {
-  std::vector<std::unique_ptr<char[]>> texts;  // the pieces' padded texts, which the views view
-  std::vector<Outcome<QueryView>> queries;
-  std::size_t text_bytes = 0;
-};
-[[nodiscard]] std::optional<PlainPieces> read_plain_batch_in_pieces(std::string_view text,
-                                                                    std::size_t count,
-                                                                    std::size_t max_queries,
-                                                                    std::size_t max_depth,
-                                                                    const OtherThreads& others);
 
 }  // namespace postern::control::detail

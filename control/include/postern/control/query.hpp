@@ -59,9 +59,6 @@ struct QueryBatchLimits {
   // Plain batches are read in one pass (query_text_plain.hpp); false: always by the validating
   // reader, which tests compare it with.
   bool one_pass = true;
-  // A plain batch of at least twice this many bytes is cut into pieces of about this size (as
-  // many as there are threads to read them) read at once; 0: never.
-  std::size_t piece_bytes = 16 * 1024;
 };
 
 // {"queries": [query, ...]} with at most `max_queries`: one Outcome per query, in order, so that a
@@ -72,8 +69,6 @@ class QueryBatch {
   [[nodiscard]] std::span<const Outcome<QueryView>> queries() const { return queries_; }
   // Whether the batch was read in one pass, viewing its copy of the text (tests ask).
   [[nodiscard]] bool read_in_one_pass() const { return one_pass_; }
-  // How many pieces a one-pass read was cut into (1: not cut; tests ask).
-  [[nodiscard]] std::size_t pieces_read() const { return one_pass_ ? texts_.size() : 0; }
   // What the batch holds in memory, at most: its queries and its copy of their text.
   [[nodiscard]] std::size_t memory_bytes() const {
     return queries_.capacity() * sizeof(Outcome<QueryView>) + text_bytes_;
@@ -82,8 +77,6 @@ class QueryBatch {
  private:
   friend Outcome<QueryBatch> read_query_batch(std::string_view, const QueryBatchLimits&,
                                               const OtherThreads&);
-  friend std::optional<QueryBatch> read_in_pieces(std::string_view, const QueryBatchLimits&,
-                                                  const OtherThreads&);
   // The views' text: a padded copy of the whole text when read in one pass, else one block of
   // the strings per slice read.
   std::vector<std::unique_ptr<char[]>> texts_;
