@@ -21,6 +21,12 @@ std::string holder_of(int fd) {
   return pid;
 }
 
+bool write_pid(int fd) {
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  return ::ftruncate(fd, 0) == 0 &&
+         ::pwrite(fd, pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size());
+}
+
 }  // namespace
 
 std::variant<ServerLock, std::string> ServerLock::take(const std::filesystem::path& db) {
@@ -38,10 +44,8 @@ std::variant<ServerLock, std::string> ServerLock::take(const std::filesystem::pa
     return fmt::format("another `postern serve`{} is serving `{}`",
                        pid.empty() ? "" : " (pid " + pid + ")", db.string());
   }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    // The lock holds without the pid; only the message of a refused server loses it.
-  }
+  // Best effort: without the pid the lock still holds; only a refused server's message lacks it.
+  [[maybe_unused]] const bool noted = write_pid(fd);
   return ServerLock(fd);
 }
 
