@@ -20,6 +20,7 @@ const NO_SYNC_HERE =
 // `pending` is the server's word for "never synced yet"; whether a sync is coming depends on
 // whether this server runs the scheduler (`runsSync`, the API's `sync`).
 function stateText(entry, runsSync) {
+  if (entry.running) return 'syncing now';
   if (entry.pausedUntil) return `paused until ${timeText(entry.pausedUntil)}`;
   if (entry.state === 'pending') {
     return runsSync ? 'waiting for the first sync' : `waiting for the first sync: ${NO_SYNC_HERE}`;

@@ -33,6 +33,7 @@ nlohmann::json integration_json(const control::IntegrationView& view, std::int64
           {"updatedAt", sync::format_rfc3339(integration.updated_at)},
           {"state", view.state},
           {"stale", view.stale},
+          {"running", view.running},  // a sync in flight on this server
           {"lastSync", time_or_null(status.last_success)},
           {"lastAttempt", time_or_null(status.last_attempt)},
           {"lastError", text_or_null(status.last_error)},

@@ -270,8 +270,12 @@ Outcome<std::vector<IntegrationView>> Tailnet::integrations() const {
   const auto t = now();
   for (const auto& i : all.value()) {
     auto status = store_->load_status(i.id);
-    IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}, false};
+    IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}, false, false};
     v.token_set = store_->load_token(i.provider).ok();
+    {
+      std::lock_guard schedule(impl_->scheduler_mu);
+      v.running = impl_->scheduler && impl_->scheduler->running(i.id);
+    }
     v.state = integration_state(v.status, t);
     v.stale = integration_stale(i, v.status, t);
     views.push_back(std::move(v));

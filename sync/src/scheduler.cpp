@@ -51,6 +51,12 @@ TimePoint Scheduler::next_after(TimePoint finished) {
   return finished + options_.interval + offset;
 }
 
+bool Scheduler::running(std::int64_t integration_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto found = states_.find(integration_id);
+  return found != states_.end() && found->second.running;
+}
+
 bool Scheduler::start_run(std::int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   State& state = states_[id];

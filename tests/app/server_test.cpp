@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -581,6 +582,31 @@ TEST_CASE("sync now on an integration paused by an auth failure says how to resu
   CHECK(message.find("401") != std::string::npos);
   CHECK(r.body["help"].get<std::string>().find("postern integrations update kandji") !=
         std::string::npos);
+}
+
+// A console review saw "ok" for the whole of a 20 s sync: the list says when one is in flight.
+TEST_CASE("an integration whose sync is in flight reads running", "[app][server][sync]") {
+  Scratch scratch;
+  postern::test::Simulator sim(scratch.path(), {"--devices", sample("kandji-devices.json")},
+                               kKandjiToken);
+  const std::string db = scratch.file("running.db").string();
+  const auto added = postern::test::run_process(
+      {postern_binary(), "integrations", "add", "kandji", "--url", sim.url(), "--token-env",
+       "SERVER_TEST_KANDJI_TOKEN", "--db", db, "--tailnet", sample("tailnet.json")},
+      {std::string("SERVER_TEST_KANDJI_TOKEN=") + kKandjiToken});
+  REQUIRE(added.exit_code == 0);
+  Server server(scratch, {"--db", db, "--sync"});
+  const auto& c = server.client();
+  CHECK(c.ok("GET", "/v1/integrations")["integrations"][0]["running"] == false);
+  sim.post("/_sim/faults", R"({"kind":"slow","delay_ms":60000,"times":-1})");
+  CHECK(c.ok("POST", "/v1/integrations/kandji/sync", nullptr, 202)["triggered"] == "kandji");
+  bool running = false;
+  for (int i = 0; i < 600 && !running; ++i) {  // the scheduler starts it within its poll
+    running = c.ok("GET", "/v1/integrations")["integrations"][0]["running"] == true;
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(running);
+  CHECK(server.process().stop() == 0);  // and the stop abandons it (SY12)
 }
 
 TEST_CASE("without --sync, triggering a sync is a 409", "[app][server][sync]") {

@@ -122,6 +122,7 @@ struct IntegrationView {
   std::string state;
   // No successful sync for over 24 h, whatever the state (a long outage is "failing" too).
   bool stale = false;
+  bool running = false;  // a sync of it is in flight in this process's scheduler
 };
 
 struct IntegrationChange {

@@ -44,6 +44,8 @@ class Scheduler {
   int run_pending();
   // Run every integration that is not paused, now, regardless of schedule (`postern sync --once`).
   int run_all_now();
+  // Whether a sync of `integration_id` is in flight (thread-safe).
+  [[nodiscard]] bool running(std::int64_t integration_id);
   // Loop until stop(): due integrations sync on their own worker threads.
   void run();
   void stop();
