@@ -139,6 +139,10 @@ sync::SyncEngine& Tailnet::Impl::syncer() {
         [this]() -> sync::Result<std::vector<sync::TailnetNode>> { return nodes(); }, schedule,
         [this](const sync::Integration& integration, const sync::SyncReport& report) {
           if (on_run) on_run(SyncRun{integration, report});
+        },
+        // A sync that hangs shows in the log as one that started and has not finished.
+        [this](const sync::Integration& integration) {
+          log(LogLevel::info, fmt::format("{}: sync started", integration.provider));
         });
   }
   return *sync_engine;

@@ -5,13 +5,14 @@
 namespace postern::sync {
 
 Scheduler::Scheduler(SyncLedger& ledger, SyncEngine& engine, Clock& clock, NodeSource nodes,
-                     SchedulerOptions options, ReportSink on_report)
+                     SchedulerOptions options, ReportSink on_report, StartSink on_start)
     : ledger_(ledger),
       engine_(engine),
       clock_(clock),
       nodes_(std::move(nodes)),
       options_(options),
       on_report_(std::move(on_report)),
+      on_start_(std::move(on_start)),
       rng_(options.seed != 0 ? options.seed
                              : static_cast<std::uint64_t>(clock.now().time_since_epoch().count())) {
 }
@@ -112,6 +113,7 @@ void Scheduler::run_to_completion(const Integration& first) {
     integration = *latest.value();
   }
   for (;;) {
+    if (on_start_) on_start_(integration);
     SyncReport report;
     auto nodes = nodes_();
     if (nodes) {

@@ -27,7 +27,6 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "kandji_sim.hpp"
@@ -174,6 +173,19 @@ std::pair<int, std::string> refused(const Scratch& scratch, const std::vector<st
   const auto r = postern::test::run_process(a);
   CHECK(r.out.find("listening on") == std::string::npos);
   return {r.exit_code, r.err};
+}
+
+// `postern integrations add kandji` for the simulator at `url` into `db`, with `token`. With the
+// inventory it syncs at once, so a refused token makes it exit 1; without, the server's start does.
+postern::test::ProcessResult add_kandji(const std::string& url, const std::string& db,
+                                        const std::string& token, bool sync_at_once) {
+  std::vector<std::string> argv = {
+      postern_binary(),           "integrations", "add", "kandji", "--url", url, "--token-env",
+      "SERVER_TEST_KANDJI_TOKEN", "--db",         db};
+  if (sync_at_once) argv.insert(argv.end(), {"--tailnet", sample("tailnet.json")});
+  auto added = postern::test::run_process(argv, {"SERVER_TEST_KANDJI_TOKEN=" + token});
+  INFO(added.out << added.err);
+  return added;
 }
 
 }  // namespace
@@ -481,12 +493,7 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
                                kKandjiToken);
   const std::string db = scratch.file("postern.db").string();
   // Connected by the CLI on the same store; the server picks it up at start.
-  const auto added =
-      postern::test::run_process({postern_binary(), "integrations", "add", "kandji", "--url",
-                                  sim.url(), "--token-env", "SERVER_TEST_KANDJI_TOKEN", "--db", db},
-                                 {std::string("SERVER_TEST_KANDJI_TOKEN=") + kKandjiToken});
-  INFO(added.out << added.err);
-  REQUIRE(added.exit_code == 0);
+  REQUIRE(add_kandji(sim.url(), db, kKandjiToken, false).exit_code == 0);
   write_file(scratch.file("api.token"), std::string(kApiToken) + "\n");
   Server server(scratch,
                 {"--db", db, "--sync", "--api-token-file", scratch.file("api.token").string(),
@@ -568,12 +575,8 @@ TEST_CASE("sync now on an integration paused by an auth failure says how to resu
   postern::test::Simulator sim(scratch.path(), {"--devices", sample("kandji-devices.json")},
                                kKandjiToken);
   const std::string db = scratch.file("paused.db").string();
-  const auto added = postern::test::run_process(
-      {postern_binary(), "integrations", "add", "kandji", "--url", sim.url(), "--token-env",
-       "SERVER_TEST_WRONG_TOKEN", "--db", db, "--tailnet", sample("tailnet.json")},
-      {"SERVER_TEST_WRONG_TOKEN=0a1b2c3d-0000-4a6b-8c7d-9e0f1a2b3c4d"});
-  INFO(added.out << added.err);
-  REQUIRE(added.exit_code == 1);  // created, then its first sync got 401
+  // Created, then its first sync got 401.
+  REQUIRE(add_kandji(sim.url(), db, "0a1b2c3d-0000-4a6b-8c7d-9e0f1a2b3c4d", true).exit_code == 1);
   Server server(scratch, {"--db", db, "--sync"});
   const auto r = server.client().call("POST", "/v1/integrations/kandji/sync");
   CHECK(r.status == 409);
@@ -590,22 +593,18 @@ TEST_CASE("an integration whose sync is in flight reads running", "[app][server]
   postern::test::Simulator sim(scratch.path(), {"--devices", sample("kandji-devices.json")},
                                kKandjiToken);
   const std::string db = scratch.file("running.db").string();
-  const auto added = postern::test::run_process(
-      {postern_binary(), "integrations", "add", "kandji", "--url", sim.url(), "--token-env",
-       "SERVER_TEST_KANDJI_TOKEN", "--db", db, "--tailnet", sample("tailnet.json")},
-      {std::string("SERVER_TEST_KANDJI_TOKEN=") + kKandjiToken});
-  REQUIRE(added.exit_code == 0);
+  REQUIRE(add_kandji(sim.url(), db, kKandjiToken, false).exit_code == 0);  // synced at start
   Server server(scratch, {"--db", db, "--sync"});
   const auto& c = server.client();
+  // The server logs each run's start ("kandji: sync started") and end (" matched, " on success):
+  // the test blocks on those lines, never on a timer.
+  constexpr std::string_view kStarted = "kandji: sync started";
+  REQUIRE(server.process().wait_for_stderr(" matched, ", 1));  // the run at start has finished
   CHECK(c.ok("GET", "/v1/integrations")["integrations"][0]["running"] == false);
   sim.post("/_sim/faults", R"({"kind":"slow","delay_ms":60000,"times":-1})");
   CHECK(c.ok("POST", "/v1/integrations/kandji/sync", nullptr, 202)["triggered"] == "kandji");
-  bool running = false;
-  for (int i = 0; i < 600 && !running; ++i) {  // the scheduler starts it within its poll
-    running = c.ok("GET", "/v1/integrations")["integrations"][0]["running"] == true;
-    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  CHECK(running);
+  REQUIRE(server.process().wait_for_stderr(kStarted, 2));
+  CHECK(c.ok("GET", "/v1/integrations")["integrations"][0]["running"] == true);
   CHECK(server.process().stop() == 0);  // and the stop abandons it (SY12)
 }
 

@@ -30,9 +30,10 @@ class Scheduler {
  public:
   using NodeSource = std::function<Result<std::vector<TailnetNode>>()>;
   using ReportSink = std::function<void(const Integration&, const SyncReport&)>;
+  using StartSink = std::function<void(const Integration&)>;
 
   Scheduler(SyncLedger& ledger, SyncEngine& engine, Clock& clock, NodeSource nodes,
-            SchedulerOptions options = {}, ReportSink on_report = {});
+            SchedulerOptions options = {}, ReportSink on_report = {}, StartSink on_start = {});
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -68,6 +69,7 @@ class Scheduler {
   NodeSource nodes_;
   SchedulerOptions options_;
   ReportSink on_report_;
+  StartSink on_start_;  // as each run (reruns included) begins
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::int64_t, State> states_;
