@@ -118,7 +118,13 @@ Metrics::Metrics(const control::Tailnet& tailnet, const std::atomic<std::uint64_
                                      {"status", std::to_string(status)}}),
             &families->latency.Add({{"method", std::string(method)}, {"route", route_text}},
                                    request_buckets())};
-      }) {}
+      }) {
+  // The configured integrations' sync series read 0 from start, not "no data" until their first
+  // run after a restart (alerts on them hold); one created later syncs, and so appears, at once.
+  if (const auto integrations = tailnet_.integrations()) {
+    for (const auto& view : integrations.value()) (void)sync_series(view.integration.provider);
+  }
+}
 
 Metrics::~Metrics() = default;
 
@@ -134,8 +140,6 @@ void Metrics::record_sync(const control::SyncRun& run) {
   series.duration.Observe(std::chrono::duration<double>(run.report.duration).count());
 }
 
-// Added for every configured integration at each scrape too, so that after a restart the
-// series read 0 (not "no data") until the first run, and alerts on them hold.
 Metrics::SyncSeries Metrics::sync_series(const std::string& provider) {
   const prometheus::Labels labels{{"integration", provider}};
   return {families_->sync_runs.Add(labels), families_->sync_failures.Add(labels),
@@ -154,9 +158,6 @@ std::string Metrics::exposition() {
     families_->attribute_changes.Increment(static_cast<double>(changes - attribute_changes_seen_));
     attribute_changes_seen_ = changes;
     families_->policy_version.Set(static_cast<double>(tailnet_.policy().version));
-  }
-  if (const auto integrations = tailnet_.integrations()) {
-    for (const auto& view : integrations.value()) (void)sync_series(view.integration.provider);
   }
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }

@@ -272,14 +272,12 @@ Outcome<std::vector<IntegrationView>> Tailnet::integrations() const {
   if (!all) return from_sync(all.error());
   std::vector<IntegrationView> views;
   const auto t = now();
+  std::lock_guard schedule(impl_->scheduler_mu);  // the scheduler is read for `running`
   for (const auto& i : all.value()) {
     auto status = store_->load_status(i.id);
     IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}, false, false};
     v.token_set = store_->load_token(i.provider).ok();
-    {
-      std::lock_guard schedule(impl_->scheduler_mu);
-      v.running = impl_->scheduler && impl_->scheduler->running(i.id);
-    }
+    v.running = impl_->scheduler && impl_->scheduler->running(i.id);
     v.state = integration_state(v.status, t);
     v.stale = integration_stale(i, v.status, t);
     views.push_back(std::move(v));

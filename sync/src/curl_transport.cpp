@@ -15,6 +15,10 @@
 
 namespace postern::sync {
 
+SyncError transport_cancelled() {
+  return SyncError{SyncErrorKind::Transient, "cancelled: Postern is stopping"};
+}
+
 std::string HttpResponse::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
     if (key == name) return value;
@@ -63,10 +67,6 @@ int on_progress(void* cancelled, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
   return static_cast<const std::atomic<bool>*>(cancelled)->load() ? 1 : 0;
 }
 
-SyncError cancelled_error() {
-  return SyncError{SyncErrorKind::Transient, "cancelled: Postern is stopping"};
-}
-
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -80,7 +80,7 @@ class CurlTransport final : public HttpTransport {
   [[nodiscard]] bool cancelled() const override { return cancelled_; }
 
   Result<HttpResponse> get(const HttpRequest& request) override {
-    if (cancelled_) return cancelled_error();
+    if (cancelled_) return transport_cancelled();
     CURL* curl = curl_easy_init();
     if (curl == nullptr) return SyncError{SyncErrorKind::Transient, "cannot start an http client"};
     HttpResponse response;
@@ -127,7 +127,7 @@ class CurlTransport final : public HttpTransport {
                                    "is the provider's",
                                    grammar::byte_size_text(request.max_body_bytes))};
     }
-    if (code == CURLE_ABORTED_BY_CALLBACK) return cancelled_error();
+    if (code == CURLE_ABORTED_BY_CALLBACK) return transport_cancelled();
     if (code != CURLE_OK) {
       const char* detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
       const bool dns = code == CURLE_COULDNT_RESOLVE_HOST;

@@ -82,8 +82,7 @@ Result<HttpResponse> get_with_retry(HttpTransport& transport, Clock& clock, Http
     if (remaining.count() <= 0) {
       return SyncError{SyncErrorKind::Transient, "sync deadline exceeded", last.http_status};
     }
-    if (transport.cancelled())
-      return SyncError{SyncErrorKind::Transient, "cancelled: Postern is stopping"};
+    if (transport.cancelled()) return transport_cancelled();
     request.timeout = std::min(options.request_timeout, remaining);
     request.connect_timeout = std::min(options.connect_timeout, request.timeout);
     ++state.requests;

@@ -51,6 +51,9 @@ struct CurlOptions {
   bool compression = true;
 };
 
+// What a request made (or attempted) after HttpTransport::cancel() fails with.
+SyncError transport_cancelled();
+
 // libcurl: TLS verification on, http and https only, no redirects.
 std::unique_ptr<HttpTransport> make_curl_transport(CurlOptions options = {});
 
