@@ -4,6 +4,7 @@
 
 let csrfToken = null;
 let onSignedOut = () => {};
+let onSessionAdopted = () => {};
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -15,6 +16,11 @@ export class ApiError extends Error {
 
 export function setSignedOutHandler(handler) {
   onSignedOut = handler;
+}
+
+// Called with the session a request adopted from another tab's sign-in (its actor may differ).
+export function setSessionAdoptedHandler(handler) {
+  onSessionAdopted = handler;
 }
 
 export function setCsrf(token) {
@@ -75,6 +81,7 @@ export async function request(method, path, options = {}) {
       onSignedOut();
     } else if (session.csrf !== sent) {
       setCsrf(session.csrf);
+      onSessionAdopted(session);
       response = await send(method, path, options);
       parsed = await readBody(response);
       if (response.status === 401) onSignedOut();

@@ -1,5 +1,6 @@
 // The console shell: sign-in, navigation between pages (by URL hash) and notices.
-import {ApiError, get, request, setCsrf, setSignedOutHandler} from './api.js';
+import {ApiError, get, request, setCsrf, setSessionAdoptedHandler, setSignedOutHandler}
+  from './api.js';
 import {clear, h} from './dom.js';
 import {renderAcl} from './page_acl.js';
 import {renderIntegrations} from './page_integrations.js';
@@ -99,6 +100,7 @@ async function start() {
   $('sign-in-form').addEventListener('submit', signIn);
   $('sign-out').addEventListener('click', signOut);
   setSignedOutHandler(showSignIn);
+  setSessionAdoptedHandler((session) => { $('who-name').textContent = session.actor; });
   window.addEventListener('hashchange', route);
   try {
     const {body} = await get('/console/session');

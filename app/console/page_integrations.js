@@ -17,6 +17,11 @@ function stat(label, value, name) {
 const NO_SYNC_HERE =
   'this server does not run the sync (start it with --sync); a replica or `postern sync` does';
 
+const NO_SYNC_NOW =
+  'This server does not run the sync (start it with --sync): Sync now is unavailable.';
+const SYNC_NOW_ON_REPLICA = 'This replica does not run the sync: Sync now asks the replica ' +
+  'that holds the sync lease (one started with --sync) to run it within a second.';
+
 // `pending` is the server's word for "never synced yet"; whether a sync is coming depends on
 // whether this server runs the scheduler (`runsSync`, the API's `sync`).
 function stateText(entry, runsSync) {
@@ -84,7 +89,7 @@ function integrationForm(provider, existing, onDone, notify, runsSync) {
   return form;
 }
 
-function integrationCard(provider, entry, refresh, notify, runsSync) {
+function integrationCard(provider, entry, refresh, notify, runsSync, canSyncNow) {
   const slot = h('div');
   const card = h('section', {class: 'card integration', 'aria-labelledby': `h-${provider.id}`,
                              dataset: {provider: provider.id}},
@@ -138,7 +143,8 @@ function integrationCard(provider, entry, refresh, notify, runsSync) {
   }
   card.append(statusList(entry, runsSync),
     h('div', {class: 'actions'},
-      h('button', {type: 'button', text: 'Sync now', onclick: syncNow}),
+      h('button', {type: 'button', text: 'Sync now', onclick: syncNow, disabled: !canSyncNow,
+                   title: canSyncNow ? undefined : NO_SYNC_NOW}),
       h('button', {type: 'button', class: 'secondary', text: 'Edit', onclick: edit}),
       h('button', {type: 'button', class: 'danger', text: 'Disconnect', onclick: disconnect})),
     slot);
@@ -154,11 +160,11 @@ export async function renderIntegrations(view, _arg, notify) {
     const {body} = await get('/v1/integrations');
     if (editing) return;
     const byProvider = new Map(body.integrations.map((i) => [i.provider, i]));
-    const card = (p) => integrationCard(p, byProvider.get(p.id), refresh, notify, body.sync);
+    const card = (p) =>
+      integrationCard(p, byProvider.get(p.id), refresh, notify, body.sync, body.syncNow);
     clear(list).append(...PROVIDERS.map(card));
     if (!body.sync) {
-      list.append(h('p', {class: 'hint', text:
-        'This server does not run the sync (start it with --sync): Sync now is unavailable.'}));
+      list.append(h('p', {class: 'hint', text: body.syncNow ? SYNC_NOW_ON_REPLICA : NO_SYNC_NOW}));
     }
   };
   // Keep the status current while the page is shown; pause while a form is open.

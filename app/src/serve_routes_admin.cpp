@@ -43,6 +43,12 @@ nlohmann::json verdict_json(const control::PolicyVerdict& verdict) {
   return nlohmann::json::object();
 }
 
+// Whether "sync now" can be answered: this server runs the sync, or it is a replica, which makes
+// the run due in the shared store for the lease holder.
+bool accepts_sync_now(const ApiContext& context) {
+  return context.sync || context.tailnet.is_replica();
+}
+
 }  // namespace
 
 void install_admin_routes(http::Router& router, ApiContext& context) {
@@ -70,14 +76,16 @@ void install_admin_routes(http::Router& router, ApiContext& context) {
       }
       list.push_back(std::move(entry));
     }
-    return http::Response::json(200, {{"integrations", std::move(list)}, {"sync", context.sync}});
+    return http::Response::json(200, {{"integrations", std::move(list)},
+                                      {"sync", context.sync},
+                                      {"syncNow", accepts_sync_now(context)}});
   });
 
   router.post(
       "/v1/integrations/{provider}/sync",
       [&context](const http::Request& req) {
         // A replica makes the run due in the shared store, which the lease holder reads.
-        if (!context.sync && !context.tailnet.is_replica()) {
+        if (!accepts_sync_now(context)) {
           return http::Response::error(409,
                                        "this server does not run the sync (start it with --sync)");
         }

@@ -144,22 +144,21 @@ void Scheduler::run_to_completion(const Integration& first) {
         }
       }
     }
-    if (on_report_) on_report_(integration, report);
+    // A run reported as finished no longer reads as running (a client that saw the report must
+    // not see "syncing now" after it), so the state is settled before the report.
+    bool finished = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       State& state = states_[integration.id];
-      if (!state.rerun && !changed) {
+      finished = !still_there || (!state.rerun && !changed);
+      state.rerun = false;
+      if (finished) {
         state.running = false;
         cv_.notify_all();
-        return;
       }
-      state.rerun = false;
     }
-    if (!still_there) {
-      std::lock_guard<std::mutex> lock(mu_);
-      states_[integration.id].running = false;
-      return;
-    }
+    if (on_report_) on_report_(integration, report);
+    if (finished) return;
     integration = *latest.value();
   }
 }

@@ -313,6 +313,10 @@ TEST_CASE("replicas: the lease holder killed mid-sync: another takes over, nothi
 
   // A replica that does not sync asks the lease holder for a run through the store.
   Replica other(url);
+  // Found by the last stop: the console said "Sync now is unavailable" on such a replica.
+  const auto listed = other.call("GET", "/v1/integrations");
+  CHECK(listed.body["sync"] == false);
+  CHECK(listed.body["syncNow"] == true);
   const auto triggered = other.call("POST", "/v1/integrations/kandji/sync");
   CHECK(triggered.status == 202);
   REQUIRE(standby.wait_logged(" matched, ", 2));

@@ -509,6 +509,7 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
   REQUIRE(list["integrations"].size() == 1);
   CHECK_FALSE(list["integrations"][0]["lastSync"].is_null());
   CHECK(list["sync"] == true);
+  CHECK(list["syncNow"] == true);
   const json& kandji = list["integrations"][0];
   CHECK(kandji["provider"] == "kandji");
   CHECK(kandji["token"] == "set");
@@ -617,6 +618,7 @@ TEST_CASE("without --sync, triggering a sync is a 409", "[app][server][sync]") {
   const json list = server.client().ok("GET", "/v1/integrations");
   CHECK(list["integrations"].empty());
   CHECK(list["sync"] == false);
+  CHECK(list["syncNow"] == false);  // the console disables its button and says why
 }
 
 TEST_CASE("policy reloads: a valid change is served, an invalid one keeps the old policy",

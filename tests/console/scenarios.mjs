@@ -63,7 +63,7 @@ async function loopbackServer(ctx) {
     const server = await ctx.startPostern(['--policy', join(ctx.sourceDir, 'samples/policy.hujson'),
       '--tailnet', join(ctx.sourceDir, 'samples/tailnet.json'), '--db', db,
       '--reload-interval', '0'], 'postern serve (loopback, no --sync)');
-    ctx.loopback = {base: `http://127.0.0.1:${server.port}`, key: stdout.split('\n')[0]};
+    ctx.loopback = {base: `http://127.0.0.1:${server.port}`, key: stdout.split('\n')[0], db};
   }
   return ctx.loopback;
 }
@@ -478,6 +478,10 @@ export const scenarios = [
       await state.waitFor({timeout: WAIT_MS});
       assert.match(await state.textContent(),
                    /^waiting for the first sync: this server does not run the sync/);
+      // Nothing here could run it: the button is off and the page says why.
+      assert.equal(listed.syncNow, false);
+      assert.ok(await card.getByRole('button', {name: 'Sync now'}).isDisabled());
+      await page.locator('.hint', {hasText: 'Sync now is unavailable'}).waitFor({timeout: WAIT_MS});
       await shot(ctx, 'integrations-no-sync');
     } finally {
       await context.close();
@@ -486,10 +490,13 @@ export const scenarios = [
 
   ['two tabs: a sign-out and a new sign-in in one are followed by the other without a reload',
    async (ctx) => {
-    const {base, key} = await loopbackServer(ctx);
+    const {base, key, db} = await loopbackServer(ctx);
+    const {stdout: second} = await run(ctx.postern, ['keys', 'create', '--db', db,
+                                                     '--description', 'second tab']);
     const {context, page: pageA} = await freshPage(ctx);
     try {
       await signInPage(pageA, base, key);
+      const firstName = await pageA.locator('#who-name').textContent();
       // Off the integrations page, whose 2 s refresh would meet the changes before the clicks do.
       await pageA.getByRole('link', {name: 'Logs'}).click();
       await pageA.locator('table.logs').waitFor({timeout: WAIT_MS});
@@ -498,11 +505,15 @@ export const scenarios = [
       await pageB.locator('#nav').waitFor({state: 'visible', timeout: WAIT_MS});
       await pageB.getByRole('button', {name: 'Sign out'}).click();
       await pageB.locator('#sign-in').waitFor({state: 'visible', timeout: WAIT_MS});
-      await signInPage(pageB, base, key);
+      await signInPage(pageB, base, second.split('\n')[0]);
+      const secondName = await pageB.locator('#who-name').textContent();
+      assert.notEqual(secondName, firstName);
       // Page A holds the old session's CSRF token. Regression: stuck on a 403.
       await pageA.getByRole('link', {name: 'Machines'}).click();
       await pageA.locator('table.machines tbody a').first().waitFor({timeout: WAIT_MS});
       assert.equal(await pageA.locator('.view .error').count(), 0);
+      // Regression: A went on naming the first key while acting as the second.
+      assert.equal(await pageA.locator('#who-name').textContent(), secondName);
       // Signed out in B only. Regression: A went on as the loopback operator.
       await pageB.getByRole('button', {name: 'Sign out'}).click();
       await pageB.locator('#sign-in').waitFor({state: 'visible', timeout: WAIT_MS});

@@ -36,6 +36,7 @@ struct Harness {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<SyncEngine> engine;
   test::EventCounter reports;
+  std::atomic<int> reported_while_running{0};
   Integration integration;
 
   explicit Harness(Millis jitter = Millis{0}) {
@@ -49,9 +50,12 @@ struct Harness {
     options.jitter = jitter;
     options.seed = 99;
     options.poll = Millis{5};
-    scheduler = std::make_unique<Scheduler>(
-        *store, *engine, clock, one_node, options,
-        [this](const Integration&, const SyncReport&) { reports.bump(); });
+    scheduler = std::make_unique<Scheduler>(*store, *engine, clock, one_node, options,
+                                            [this](const Integration& synced, const SyncReport&) {
+                                              if (scheduler->running(synced.id))
+                                                ++reported_while_running;
+                                              reports.bump();
+                                            });
     const auto now = to_unix(clock.now());
     integration = store
                       ->create_integration(
@@ -118,6 +122,17 @@ TEST_CASE("create runs at once, then every interval", "[sync][scheduler]") {
     runs += h.scheduler->run_pending();
   }
   CHECK(runs == 96);
+}
+
+// A server's test saw "running" after the log said the sync had finished: the report came
+// before the state was settled.
+TEST_CASE("a run reported as finished no longer reads as running", "[sync][scheduler]") {
+  Harness h;
+  CHECK(h.scheduler->run_pending() == 1);
+  h.scheduler->trigger(h.integration.id);
+  CHECK(h.scheduler->run_pending() == 1);
+  CHECK(h.reports.count() == 2);
+  CHECK(h.reported_while_running.load() == 0);
 }
 
 TEST_CASE("a shorter interval than the one that planned the stored slot is honoured",
@@ -210,6 +225,7 @@ TEST_CASE("triggers during a run coalesce into one rerun, never two runs at once
   CHECK(max_in_flight.load() == 1);
   CHECK(fetches.count() == 2);  // the first run plus exactly one coalesced rerun
   CHECK(h.reports.count() == 2);
+  CHECK(h.reported_while_running.load() == 1);  // the first report: its rerun was still to come
 }
 
 TEST_CASE("the run loop follows fake time and picks up external config changes",
