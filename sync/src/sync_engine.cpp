@@ -47,6 +47,8 @@ void SyncEngine::record_failure(const Integration& integration, const SyncError&
   SyncStatus status = loaded ? loaded.value() : SyncStatus{};
   const auto now = to_unix(clock_.now());
   status.last_attempt = now;
+  // How long the last attempt took, failed or not: a sync that times out shows it here.
+  status.duration_ms = report.duration.count();
   status.last_error = truncate_utf8(report.error->message, options_.max_error_bytes);
   status.last_error_kind = std::string(kind_name(error.kind));
   if (error.kind == SyncErrorKind::Auth) {

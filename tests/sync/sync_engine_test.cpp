@@ -160,6 +160,24 @@ TEST_CASE("failed or partial fetches write nothing but status", "[sync][engine]"
   CHECK_FALSE(status.paused_until.has_value());
 }
 
+// A review saw durationMs stay at the last success's while every sync was timing out.
+TEST_CASE("a failed attempt records when it ended and how long it took", "[sync][engine]") {
+  Harness h;
+  REQUIRE(h.run().ok);
+  h.transport.set_handler([&](const HttpRequest&, int) {
+    h.clock.advance(std::chrono::seconds{40});  // a provider that answers slowly, then fails
+    return test::json_response(400, R"({"detail":"bad request"})");
+  });
+  const auto started = to_unix(h.clock.now());
+  auto report = h.run();
+  REQUIRE_FALSE(report.ok);
+  const auto status = h.store->load_status(h.integration.id).value();
+  CHECK(status.duration_ms == report.duration.count());
+  CHECK(status.duration_ms >= 40'000);
+  CHECK(status.last_attempt == started + status.duration_ms / 1000);
+  CHECK(status.last_success == started);
+}
+
 TEST_CASE("an authentication failure pauses for 24 hours and never leaks the token",
           "[sync][engine]") {
   Harness h;
