@@ -52,6 +52,11 @@ TimePoint Scheduler::next_after(TimePoint finished) {
   return finished + options_.interval + offset;
 }
 
+bool Scheduler::stopping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopping_;
+}
+
 bool Scheduler::running(std::int64_t integration_id) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto found = states_.find(integration_id);
@@ -134,7 +139,9 @@ void Scheduler::run_to_completion(const Integration& first) {
     const bool still_there = latest && latest.value() && latest.value()->id == integration.id;
     const bool changed =
         still_there && latest.value()->config_version != integration.config_version;
-    if (still_there && !changed) {
+    // A run that failed because stop() abandoned it plans nothing: the integration stays due, so
+    // the next start (or the next lease holder) runs it at once.
+    if (still_there && !changed && (report.ok || !stopping())) {
       if (auto status = ledger_.load_status(integration.id)) {
         SyncStatus s = status.value();
         const auto now = to_unix(clock_.now());
@@ -150,7 +157,7 @@ void Scheduler::run_to_completion(const Integration& first) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       State& state = states_[integration.id];
-      finished = !still_there || (!state.rerun && !changed);
+      finished = !still_there || stopping_ || (!state.rerun && !changed);
       state.rerun = false;
       if (finished) {
         state.running = false;

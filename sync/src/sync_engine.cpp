@@ -43,6 +43,9 @@ void SyncEngine::record_failure(const Integration& integration, const SyncError&
   report.error->message = redact(error.message, token);
   report.duration = std::chrono::duration_cast<Millis>(clock_.now() - started);
   if (error.kind == SyncErrorKind::Discarded) return;  // the integration changed: nothing to say
+  // Abandoned because the process stops (or a replica lost the sync lease): not the provider's
+  // failure, so the status keeps what the last real attempt said.
+  if (transport_.cancelled()) return;
   auto loaded = ledger_.load_status(integration.id);
   SyncStatus status = loaded ? loaded.value() : SyncStatus{};
   const auto now = to_unix(clock_.now());

@@ -228,6 +228,35 @@ TEST_CASE("triggers during a run coalesce into one rerun, never two runs at once
   CHECK(h.reported_while_running.load() == 1);  // the first report: its rerun was still to come
 }
 
+// A docs review restarted a server during a sync: the integration read "failing: cancelled:
+// Postern is stopping" and waited 15 minutes for its next run, across the restart.
+TEST_CASE("a run abandoned by stop records no failure and stays due", "[sync][scheduler]") {
+  Harness h;
+  REQUIRE(h.scheduler->run_pending() == 1);
+  const auto ok = h.store->load_status(h.integration.id).value();
+  REQUIRE(ok.last_error.empty());
+  test::EventCounter fetching;
+  test::EventCounter stopped;
+  h.transport.set_handler([&](const HttpRequest&, int) -> Result<HttpResponse> {
+    fetching.bump();
+    stopped.wait_for(1);  // the process stops while the provider is being asked
+    return transport_cancelled();
+  });
+  h.clock.advance(minutes{15});  // due again
+  std::thread loop([&] { h.scheduler->run(); });
+  REQUIRE(fetching.wait_for(1));
+  h.transport.cancel();
+  h.scheduler->stop();
+  stopped.bump();
+  loop.join();
+  REQUIRE(h.reports.count() == 2);
+  const auto after = h.store->load_status(h.integration.id).value();
+  CHECK(after.last_error.empty());
+  CHECK(after.last_attempt == ok.last_attempt);
+  CHECK(after.next_run == ok.next_run);  // still due: the next start runs it at once
+  CHECK(after.next_run <= to_unix(h.clock.now()));
+}
+
 TEST_CASE("the run loop follows fake time and picks up external config changes",
           "[sync][scheduler]") {
   Harness h;

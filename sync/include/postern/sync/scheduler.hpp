@@ -58,6 +58,7 @@ class Scheduler {
     bool forced = false;
   };
   bool start_run(std::int64_t id);  // false when already running (rerun recorded)
+  [[nodiscard]] bool stopping();
   void run_to_completion(const Integration& integration);
   std::vector<Integration> due_integrations(bool ignore_schedule);
   [[nodiscard]] std::optional<std::int64_t> planned_run(const SyncStatus& status) const;
