@@ -92,6 +92,9 @@ struct Tailnet::Impl {
   sync::AttributeTable overlay;  // stored attributes (or API-set ones held in memory)
   PolicyState policy;
   std::optional<FileStamp> policy_stamp;
+  // The policy file's text when last read: a reload replaces the served policy only when the
+  // file says something else (touching it, or restoring it unchanged, keeps an API save).
+  std::optional<std::string> policy_file_text;
   std::optional<FileStamp> tailnet_stamp;
   // The store's outside_commits() when follow_store last read it; none: never read.
   std::optional<std::int64_t> outside_stamp;
@@ -179,8 +182,6 @@ struct Tailnet::Impl {
 struct LoadedFiles {
   std::shared_ptr<const engine::Inventory> inventory = std::make_shared<const engine::Inventory>();
   std::optional<FileStamp> tailnet_stamp;
-  // The store's outside_commits() when follow_store last read it; none: never read.
-  std::optional<std::int64_t> outside_stamp;
   std::optional<FileStamp> policy_stamp;
   std::optional<std::string> policy_text;  // when a policy file is configured
 };

@@ -261,6 +261,19 @@ Outcome<std::int64_t> store_policy_file(store::Store& store,
                {}};
 }
 
+// Whether the policy file says something the store has not taken from it: true unless the
+// newest version stored from the file has the same text. Then a version saved since through
+// the API or console stays served across restarts (README: the file seeds the store).
+Outcome<bool> policy_file_is_news(store::Store& store, const TailnetOptions& options,
+                                  const LoadedFiles& files,
+                                  const std::optional<store::PolicyVersion>& stored) {
+  if (!files.policy_text || !options.store_policy_file || !stored) return true;
+  if (stored->text == *files.policy_text) return true;  // served as is either way
+  auto from_file = store.last_policy_from(kOriginFile);
+  if (!from_file) return from_sync(from_file.error());
+  return !from_file.value() || from_file.value()->text != *files.policy_text;
+}
+
 }  // namespace
 
 Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
@@ -295,17 +308,27 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
   if (!files) return files.error();
   auto& loaded_files = files.value();
 
-  // Which policy serves: the file when it is given (stored as a new version when it differs
-  // from the stored one), else the store's current version.
+  // Which policy serves: the file when it is given and says something new since it was last
+  // stored (stored as a new version), else the store's current version, else the default.
   std::optional<store::PolicyVersion> stored;
+  bool file_is_news = true;
   if (tailnet->store_) {
     auto current = tailnet->store_->current_policy();
     if (!current) return from_sync(current.error());
     stored = current.value();
+    auto news = policy_file_is_news(*tailnet->store_, opts, loaded_files, stored);
+    if (!news) return news.error();
+    file_is_news = news.value();
   }
   std::string text;
   std::string path;
-  if (loaded_files.policy_text) {
+  if (loaded_files.policy_text && !file_is_news) {
+    impl.log(LogLevel::info,
+             fmt::format("the policy file is unchanged since it was stored; serving version {}, "
+                         "saved since through the API or console (edit the file to replace it)",
+                         stored->id));
+  }
+  if (loaded_files.policy_text && file_is_news) {
     text = *loaded_files.policy_text;
     path = *opts.policy_path;
   } else if (stored) {
@@ -320,8 +343,8 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
   if (!accepted) return accepted.error();
   PolicyState state{path, text, stored ? stored->id : 0, false, 0, 0};
   state.is_default = !loaded_files.policy_text && !stored;
-  const bool seed = loaded_files.policy_text && opts.store_policy_file && tailnet->store_ &&
-                    (!stored || stored->text != text);
+  const bool seed = loaded_files.policy_text && file_is_news && opts.store_policy_file &&
+                    tailnet->store_ && (!stored || stored->text != text);
   if (seed) {
     const auto details =
         nlohmann::json{{"file", std::filesystem::path(path).filename().string()}}.dump();
@@ -332,6 +355,7 @@ Outcome<std::unique_ptr<Tailnet>> Tailnet::open(TailnetOptions options) {
   std::lock_guard lock(impl.writer);
   impl.tailnet_stamp = loaded_files.tailnet_stamp;
   impl.policy_stamp = loaded_files.policy_stamp;
+  impl.policy_file_text = loaded_files.policy_text;
   impl.install(std::move(loaded_files.inventory), std::move(effective), accepted.value(),
                std::move(state));
   if (impl.replicator) {
@@ -357,7 +381,7 @@ ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
   if (!force && tailnet_now == impl.tailnet_stamp && policy_now == impl.policy_stamp) {
     return ReloadOutcome::Unchanged;
   }
-  const bool policy_file_changed = options_.policy_path && policy_now != impl.policy_stamp;
+  bool policy_file_changed = options_.policy_path && policy_now != impl.policy_stamp;
   // Remember what was seen so the same bad file is reported once, not at every poll.
   impl.tailnet_stamp = tailnet_now;
   impl.policy_stamp = policy_now;
@@ -369,6 +393,12 @@ ReloadOutcome Tailnet::reload_files(bool force, std::string* error) {
   };
   auto files = load_files(options_);
   if (!files) return reject(files.error());
+  // A new stamp with the same text (touched, copied over unchanged) is no change: it must not
+  // undo a policy saved through the API since.
+  if (policy_file_changed && files.value().policy_text == impl.policy_file_text) {
+    policy_file_changed = false;
+  }
+  impl.policy_file_text = files.value().policy_text;
   PolicyState state = policy();
   // A changed policy file replaces the served policy; otherwise the served one is recompiled
   // against the new inventory (the API may have changed it since the file was read).

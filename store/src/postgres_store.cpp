@@ -324,6 +324,18 @@ class PostgresStore final : public Store {
     return guard([&] { return read_policies(limit); });
   }
 
+  Result<std::optional<PolicyVersion>> last_policy_from(std::string_view origin) override {
+    return guard([&]() -> std::optional<PolicyVersion> {
+      auto rows = conn_.exec(
+          "SELECT id, time, actor, origin, text FROM policy_versions WHERE origin = $1 "
+          "ORDER BY id DESC LIMIT 1",
+          {param(origin)});
+      if (rows.size() == 0) return std::nullopt;
+      return PolicyVersion{rows.integer(0, 0), rows.integer(0, 1), rows.text(0, 2), rows.text(0, 3),
+                           rows.text(0, 4)};
+    });
+  }
+
   Status save_token(std::string_view provider, std::string_view token) override {
     return guard([&] {
       conn_.exec(

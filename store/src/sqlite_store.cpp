@@ -459,6 +459,17 @@ class SqliteStore final : public Store {
     return guard([&] { return read_policies(limit); });
   }
 
+  Result<std::optional<PolicyVersion>> last_policy_from(std::string_view origin) override {
+    return guard([&]() -> std::optional<PolicyVersion> {
+      Statement st(db_,
+                   "SELECT id, time, actor, origin, text FROM policy_versions WHERE origin = ? "
+                   "ORDER BY id DESC LIMIT 1");
+      st.bind(1, origin);
+      if (!st.step()) return std::nullopt;
+      return PolicyVersion{st.integer(0), st.integer(1), st.text(2), st.text(3), st.text(4)};
+    });
+  }
+
   Status create_credential(const ApiCredential& c, const std::vector<AuditEvent>& events) override {
     return guard([&] {
       Transaction tx(*this);

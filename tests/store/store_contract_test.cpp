@@ -263,6 +263,16 @@ TEST_CASE("contract: policy versions, conditional saves and history", "[store][c
   CHECK(history[1].text == "{\"acls\":[]}");
   CHECK(store->policy_history(10).value().back().text == "// one\n{}");
   CHECK(store->audit_log({}).value().size() == 3);
+  // The newest version of one origin: what the served policy file last said.
+  CHECK_FALSE(store->last_policy_from("FILE").value().has_value());
+  auto from_file = version("// file\n{}", 14);
+  from_file.origin = "FILE";
+  REQUIRE(store->save_policy(from_file, event("policy", 14), std::nullopt).ok());
+  REQUIRE(store->save_policy(version("// api\n{}", 15), event("policy", 15), std::nullopt).ok());
+  const auto last_file = store->last_policy_from("FILE").value();
+  REQUIRE(last_file.has_value());
+  CHECK(last_file->text == "// file\n{}");
+  CHECK(store->last_policy_from("CLI").value()->text == "// api\n{}");
 }
 
 TEST_CASE(

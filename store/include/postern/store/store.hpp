@@ -97,6 +97,8 @@ class Store : public sync::SyncLedger {
   virtual Result<std::optional<PolicyVersion>> current_policy() = 0;
   // Newest first, at most `limit`; texts included.
   virtual Result<std::vector<PolicyVersion>> policy_history(std::size_t limit) = 0;
+  // The newest version saved with `origin` ("FILE": what the served policy file last said).
+  virtual Result<std::optional<PolicyVersion>> last_policy_from(std::string_view origin) = 0;
 
   // Oldest first (a `limit` keeps the newest events).
   virtual Result<std::vector<AuditEvent>> audit_log(const AuditQuery& query) = 0;
