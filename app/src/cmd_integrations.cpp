@@ -172,7 +172,10 @@ int run_list_or_status(const IntegrationsOptions& o, bool detailed) {
               << "\n";
     if (!j["pausedUntil"].is_null()) {
       std::cout << "  paused until:         " << j["pausedUntil"].get<std::string>()
-                << " (authentication failed; `postern integrations update` resumes it)\n";
+                << " (authentication failed; `postern integrations update "
+                << j["provider"].get<std::string>()
+                << " --token-file FILE` resumes it, with the same token once its permissions "
+                   "are fixed)\n";
     }
     std::cout << "  next run:             " << text(j["nextRun"]) << "\n"
               << "  providerHostCount:    " << j["providerHostCount"] << "\n"

@@ -208,8 +208,9 @@ std::optional<Error> refuse_if_paused(store::Store& store, const sync::Integrati
                fmt::format("`{}` is paused until {} after an authentication failure{}",
                            integration.provider, timefmt::format_rfc3339(*s.paused_until),
                            s.last_error.empty() ? "" : ": " + s.last_error),
-               "give it a working API token (`postern integrations update " + integration.provider +
-                   " --token-file FILE`, or Edit in the console): a new token resumes it at once"};
+               "give it the API token again (`postern integrations update " + integration.provider +
+                   " --token-file FILE`, or Edit in the console): a new token, or the same one "
+                   "once its permissions are fixed in the provider, resumes it at once"};
 }
 
 }  // namespace
@@ -337,7 +338,10 @@ Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider
   const auto impl_provider = sync::make_provider(provider);
   if (!impl_provider) return unknown_provider(provider);
   if (!change.url && !change.token) {
-    return invalid(DiagCode::C703, "nothing to update", "give a new URL or a new token");
+    return invalid(DiagCode::C703, "nothing to update",
+                   "give a new URL or the token (--url, --token-file); giving the token again, "
+                   "even the same one, also resumes an integration paused by an authentication "
+                   "failure");
   }
   auto existing = store_->find_integration(provider);
   if (!existing) return from_sync(existing.error());

@@ -171,6 +171,11 @@ TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove",
   CHECK(paused.err.find("error[Y608]") != std::string::npos);
   auto paused_status = cli.run({"integrations", "status", "kandji", "--db", cli.db});
   CHECK(paused_status.out.find("paused until") != std::string::npos);
+  // The hint names what resumes it; a bare update was a dead end ("nothing to update").
+  CHECK(paused_status.out.find("update kandji --token-file FILE") != std::string::npos);
+  auto bare = cli.run({"integrations", "update", "kandji", "--db", cli.db});
+  CHECK(bare.exit_code == 2);
+  CHECK(bare.err.find("even the same one, also resumes") != std::string::npos);
 
   // A new URL without the token is refused and changes nothing (no audit event either): the
   // stored token is never sent to a host it was not given for.
