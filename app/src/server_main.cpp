@@ -177,6 +177,11 @@ int run_server(const ServeOptions& options) {
     return fail("error[C772]: not started: the policy, the inventory or the store cannot be used");
   }
   auto& tailnet = *opened.value();
+  if (tailnet.policy().is_default) {
+    log.warn(
+        "no policy file and none stored: serving Tailscale's default policy, which lets every "
+        "device reach every other on every port; give --policy FILE or save one through the API");
+  }
 
   ApiContext context{tailnet, log, options.sync};
   Metrics metrics(tailnet, context.checks_answered);

@@ -64,6 +64,8 @@ TEST_CASE("GET acl: HuJSON by default, JSON on request, a quoted ETag, details",
   REQUIRE(raw.status == 200);
   CHECK(raw.content_type.rfind("application/hujson", 0) == 0);
   CHECK(raw.body.find("The default policy") != std::string::npos);
+  // Serving allow-all is said at start (a docs review found it silent), before "listening on".
+  CHECK(server.process().err().find("serving Tailscale's default policy") != std::string::npos);
   CHECK(raw.header("ETag") == quoted_hash(raw.body));
   CHECK(c.get(kAcl, "application/hujson").body == raw.body);
   CHECK(c.get(kAcl, "*/*").body == raw.body);
