@@ -83,6 +83,14 @@ void add_device(Endpoint& out, const Snapshot& snapshot, DeviceIndex index, bool
   out.devices.emplace_back(index);
 }
 
+// `tag:web:443` reads as host `tag`: the prefixes of the policy's selectors, which name sets.
+bool names_a_selector(std::string_view prefix) {
+  for (const std::string_view kind : {"tag", "group", "autogroup", "ipset", "user"}) {
+    if (prefix == kind) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 const grammar::ip::Address* endpoint_address(const Device& device, bool v6) {
@@ -121,6 +129,14 @@ Resolved<HostPort> split_host_port(std::string_view text) {
     const auto colon = text.find(':');
     if (colon == std::string_view::npos) return no_port();
     if (text.find(':', colon + 1) != std::string_view::npos) {
+      if (names_a_selector(text.substr(0, colon))) {
+        return invalid(
+            fmt::format("`{}`: a check's destination is one device or address, not a `{}:` "
+                        "selector",
+                        text, text.substr(0, colon)),
+            "name a device that carries it (e.g. `web-1:443`) or its address; a policy's `tests` "
+            "take selectors");
+      }
       return invalid(fmt::format("`{}` is an IPv6 address without brackets", text),
                      bracket_hint(text));
     }

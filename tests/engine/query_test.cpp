@@ -89,6 +89,16 @@ TEST_CASE("regression: an unbracketed IPv6 destination is rejected with a hint",
           .ok());
 }
 
+// A docs review tried `--dst tag:web:443` and was told it was an IPv6 address.
+TEST_CASE("a selector as a destination is named as one", "[engine][query]") {
+  const auto r = engine::split_host_port("tag:web:443");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message ==
+        "`tag:web:443`: a check's destination is one device or address, not a `tag:` selector");
+  CHECK(r.error().help.find("`web-1:443`") != std::string::npos);
+  CHECK_FALSE(engine::split_host_port("group:eng:22").ok());
+}
+
 TEST_CASE("regression: a numeric protocol is that protocol, not TCP", "[query]") {
   CHECK(engine::parse_query_proto("17").value() == engine::kProtoUdp);
   CHECK(engine::parse_query_proto("udp").value() == engine::kProtoUdp);
