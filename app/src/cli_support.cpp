@@ -23,8 +23,12 @@ void print_error(std::string_view command, const control::Error& error) {
   }
 }
 
+// 2 when the input is wrong (a value the rules refuse, a name that does not exist: as `check`
+// and `filter` answer an unknown device), 1 when the command ran and the answer is no.
 int exit_code_for(const control::Error& error) {
-  return error.kind == control::ErrorKind::Invalid ? kExitUsage : kExitFailed;
+  const bool input =
+      error.kind == control::ErrorKind::Invalid || error.kind == control::ErrorKind::NotFound;
+  return input ? kExitUsage : kExitFailed;
 }
 
 std::unique_ptr<control::Tailnet> open_tailnet(std::string_view command,

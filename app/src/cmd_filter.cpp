@@ -52,7 +52,7 @@ const CommandRegistration kFilterCommand{
           "of\n"
           "SrcIPs.");
       cmd->add_option("--policy", o->policy, "Policy file (HuJSON)")->required()->type_name("FILE");
-      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (spec/inventory.md)")
+      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (docs/inventory.md)")
           ->required()
           ->type_name("FILE");
       cmd->add_option("--db", o->db,

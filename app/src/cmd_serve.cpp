@@ -22,7 +22,7 @@ const CommandRegistration kServeCommand{
                       "Policy file (HuJSON); with --db it is stored as a new version when it\n"
                       "differs from the stored one. Without it the stored policy serves")
           ->type_name("FILE");
-      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (spec/inventory.md)")
+      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (docs/inventory.md)")
           ->required()
           ->type_name("FILE");
       cmd->add_option("--db", o->db,

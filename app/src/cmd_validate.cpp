@@ -120,7 +120,7 @@ const CommandRegistration kValidateCommand{
           ->required()
           ->type_name("FILE...");
       cmd->add_option("--tailnet", options->tailnet,
-                      "Tailnet inventory (JSON, see spec/inventory.md); enables the check that\n"
+                      "Tailnet inventory (JSON, see docs/inventory.md); enables the check that\n"
                       "`user:*@<domain>` selectors name a domain of the tailnet's users")
           ->type_name("FILE");
       cmd->add_option("--db", options->db,

@@ -330,7 +330,7 @@ TEST_CASE("postern keys: bad input gets a clear error and exit 2", "[app][auth]"
   CHECK(scope.err.find("`dns`") != std::string::npos);
   const auto unknown =
       run_process({postern_binary(), "keys", "revoke", "k0000000000000000", "--db", db});
-  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.exit_code == 2);  // an unknown name is wrong input, as everywhere in the CLI
   CHECK(unknown.err.find("k0000000000000000") != std::string::npos);
   const auto missing =
       run_process({postern_binary(), "keys", "list", "--db", dir.file("absent.db").string()});

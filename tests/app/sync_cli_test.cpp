@@ -160,6 +160,8 @@ TEST_CASE("cli: add, sync, status, attributes, audit, pause and resume, remove",
       {"attributes", "carol-mbp", "--db", cli.db, "--tailnet", cli.tailnet, "--format", "json"});
   REQUIRE(attrs.exit_code == 0);
   CHECK(json::parse(attrs.out)["attributes"]["kandji:agentInstalled"] == false);
+  // An unknown device is wrong input (2), as `check` and `filter` say (it was 1 here only).
+  CHECK(cli.run({"attributes", "nosuch", "--db", cli.db, "--tailnet", cli.tailnet}).exit_code == 2);
 
   // Revoke: 401 pauses; --once refuses while paused; update with a new token resumes.
   sim.post("/_sim/token", R"({"token": "rotated-token-0000"})");
