@@ -159,6 +159,14 @@ Outcome<std::map<std::int64_t, PolicyTexts>> policy_texts(const Tailnet& tailnet
   return out;
 }
 
+// Tailscale's origin enum has no CLI or policy file: both configure the tailnet outside the
+// console, as its API does. Postern's own origin stays in /v1 and `postern audit`.
+std::string_view tailscale_origin(std::string_view origin) {
+  if (origin.empty()) return "CONTROL";
+  if (origin == "CLI" || origin == "FILE") return "CONFIG_API";
+  return origin;
+}
+
 }  // namespace
 
 const std::vector<std::string>& configuration_event_names() {
@@ -184,7 +192,7 @@ json configuration_entry(const sync::AuditEvent& event, std::string_view tailnet
                 {"type", "CONFIG"},
                 {"deferredAt", kZeroTime},
                 {"eventGroupID", fmt::format("{:032x}", event.id)},
-                {"origin", event.origin.empty() ? "CONTROL" : event.origin},
+                {"origin", tailscale_origin(event.origin)},
                 {"actor", actor_json(event.actor)}};
   if (event.action == sync::kActionPolicy) {
     entry["target"] = {{"id", std::string(tailnet_name)},

@@ -336,6 +336,23 @@ TEST_CASE("the audit log as ConfigurationAuditLog entries", "[control][tsapi]") 
   CHECK_FALSE(control::configuration_log(*t.tailnet, query, "-").ok());  // end before start
 }
 
+// A docs review read `"origin": "CLI"` and `"FILE"`, values Tailscale's enum does not have.
+TEST_CASE("changes made with the CLI or the policy file carry one of Tailscale's origins",
+          "[control][tsapi]") {
+  Opened t;
+  const auto start = t.tailnet->now();
+  const control::Actor cli{"admin:alice", "CLI"};
+  REQUIRE(
+      t.tailnet
+          ->set_attribute("alice-mbp", "custom:tier", std::string("gold"), std::nullopt, "", cli)
+          .ok());
+  control::ConfigurationLogQuery query{start, t.tailnet->now(), {}, {}, {}};
+  const auto log = control::configuration_log(*t.tailnet, query, "-");
+  REQUIRE(log.ok());
+  REQUIRE(log.value()["logs"].size() == 1);
+  CHECK(log.value()["logs"][0]["origin"] == "CONFIG_API");
+}
+
 TEST_CASE("API keys and OAuth clients appear as API_KEY targets, CREATE and REVOKE",
           "[control][tsapi]") {
   Opened t;
