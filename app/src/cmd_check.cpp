@@ -222,7 +222,7 @@ const CommandRegistration kCheckCommand{
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (docs/inventory.md)")
           ->type_name("FILE");
       cmd->add_option("--db", o->db,
-                      "Attribute store (SQLite, from `postern sync`): its kandji:* and custom:*\n"
+                      "The store (SQLite file or postgresql:// URL): its kandji:* and custom:*\n"
                       "values are laid over the inventory's (needs --tailnet)")
           ->type_name("FILE");
       auto* src =

@@ -55,8 +55,9 @@ const CommandRegistration kFilterCommand{
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (docs/inventory.md)")
           ->required()
           ->type_name("FILE");
-      cmd->add_option("--db", o->db,
-                      "Attribute store (SQLite): laid over the inventory's attributes")
+      cmd->add_option(
+             "--db", o->db,
+             "The store (SQLite file or postgresql:// URL): laid over the inventory's attributes")
           ->type_name("FILE");
       cmd->add_option("--node", o->node, "The node: hostname, FQDN, id, nodeId or address")
           ->required()

@@ -140,7 +140,8 @@ const CommandRegistration kSyncCommand{
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory whose nodes are matched")
           ->required()
           ->type_name("FILE");
-      cmd->add_option("--db", o->db, "Attribute store (SQLite; default postern.db)")
+      cmd->add_option("--db", o->db,
+                      "The store: an SQLite file (default postern.db) or a postgresql:// URL")
           ->type_name("FILE");
       cmd->add_option("--interval", o->interval_s, "Seconds between syncs (default 900)")
           ->check(CLI::PositiveNumber);

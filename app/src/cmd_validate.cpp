@@ -124,7 +124,7 @@ const CommandRegistration kValidateCommand{
                       "`user:*@<domain>` selectors name a domain of the tailnet's users")
           ->type_name("FILE");
       cmd->add_option("--db", options->db,
-                      "Attribute store (SQLite, from `postern sync`) laid over the inventory's\n"
+                      "The store (SQLite file or postgresql:// URL): laid over the inventory's\n"
                       "attributes (needs --tailnet)")
           ->type_name("FILE");
       cmd->add_option("--format", options->format,

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "command_registry.hpp"
+#include "postern/grammar/diag.hpp"
 
 namespace postern::app {
 std::vector<CommandEntry>& command_registry() {
@@ -26,6 +28,20 @@ int main(int argc, char** argv) {
   std::sort(registry.begin(), registry.end(),
             [](const CommandEntry& a, const CommandEntry& b) { return a.order < b.order; });
   for (const auto& entry : registry) entry.factory(root, exit_code);
+  if (argc > 1 && argv[1][0] != '-') {
+    // CLI11 says only "A subcommand is required" for a word it does not know.
+    std::string known;
+    bool found = false;
+    for (const auto* command : root.get_subcommands([](CLI::App*) { return true; })) {
+      found = found || command->check_name(argv[1]);
+      known += (known.empty() ? "" : ", ") + command->get_name();
+    }
+    if (!found) {
+      std::cerr << "postern: unknown command `" << postern::grammar::printable(argv[1], true)
+                << "`; the commands are " << known << " (postern --help)\n";
+      return kExitUsage;
+    }
+  }
   try {
     root.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -87,6 +87,14 @@ TEST_CASE("check: usage errors exit 2", "[app][check]") {
         std::string::npos);
 }
 
+// A docs review typed a command that does not exist and read only "A subcommand is required".
+TEST_CASE("an unknown command is named with the commands there are", "[app][check]") {
+  const auto r = run("frob 2>&1 | cat");
+  CHECK(r.out.find("unknown command `frob`; the commands are validate, fmt, check") !=
+        std::string::npos);
+  CHECK(run("frob").exit_code == 2);
+}
+
 // A device's owner picks its host name, and the tailnet file carries it to the admin's terminal:
 // its control bytes are shown as `?` in text output (JSON output escapes them).
 TEST_CASE("check: control bytes in device names do not reach the terminal", "[app][check]") {
