@@ -9,8 +9,10 @@ Worker::Worker(std::chrono::milliseconds sweep_interval) : sweep_interval_(sweep
 
 bool Worker::on_own_thread() const {
   // Before start and after join (the io_context destroying what it still holds) no thread runs
-  // the list, so any thread may.
-  return !thread_.joinable() || std::this_thread::get_id() == thread_.get_id();
+  // the list, so any thread may. The id is the thread's own record, not `thread_`, which the
+  // starting thread is still assigning when the new one first runs (ThreadSanitizer).
+  const auto owner = owner_.load(std::memory_order_acquire);
+  return owner == std::thread::id{} || std::this_thread::get_id() == owner;
 }
 
 void Worker::add(HasDeadline* connection) {
@@ -36,6 +38,7 @@ void Worker::remove(HasDeadline* connection) {
 void Worker::start() {
   schedule_sweep();
   thread_ = std::thread([this] {
+    owner_.store(std::this_thread::get_id(), std::memory_order_release);
     for (;;) {
       try {
         io_.run();
@@ -51,6 +54,7 @@ void Worker::stop() { io_.stop(); }
 
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
+  owner_.store(std::thread::id{}, std::memory_order_release);
 }
 
 void Worker::schedule_sweep() {

@@ -5,6 +5,7 @@
 // an Asio timer costs a timerfd_settime system call whenever it becomes the earliest, which was
 // several calls per request.
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -85,6 +86,7 @@ class Worker {
   boost::asio::io_context io_{1};
   boost::asio::steady_timer sweep_timer_{io_};
   std::thread thread_;
+  std::atomic<std::thread::id> owner_{};  // set by the thread itself as it starts
 };
 
 // The sweep interval for a set of timeouts: an eighth of the shortest, between 5 and 250 ms.
