@@ -220,6 +220,28 @@ int run_server(const ServeOptions& options) {
     }
   };
   raise_descriptor_limit(server_options.limits.max_connections, log);
+  // The scheduler runs before the first request can ask for a sync: in between, "sync now"
+  // ran the sync on the HTTP thread, beside the scheduler's first run (a TSan review).
+  if (options.sync) {
+    tailnet.start_syncing([&log, &metrics](const control::SyncRun& run) {
+      metrics.record_sync(run);
+      const auto& r = run.report;
+      if (!r.ok) {
+        log.error(fmt::format("sync {}: {}", run.integration.provider,
+                              r.error ? r.error->message : "failed"));
+        return;
+      }
+      log.info(fmt::format("sync {}: {} devices, {} matched, {} changed, {} page(s) in {} ms",
+                           run.integration.provider, r.provider_devices, r.matched, r.changed_nodes,
+                           r.pages, r.duration.count()));
+    });
+  }
+  // A return before the end (a listener that cannot bind) stops the sync while the log and
+  // the metrics its reports go to still exist.
+  struct SyncStopper {
+    control::Tailnet& tailnet;
+    ~SyncStopper() { tailnet.stop_syncing(); }
+  } const sync_stopper{tailnet};
   auto started = http::Server::start(std::move(router), std::move(server_options));
   if (!started.server) return fail(fmt::format("error[C770]: {}", started.error));
   const auto& bound = started.server->endpoints().front();
@@ -251,20 +273,6 @@ int run_server(const ServeOptions& options) {
 
   Ticker ticker(tailnet, options.reload_interval);
   ticker.start();
-  if (options.sync) {
-    tailnet.start_syncing([&log, &metrics](const control::SyncRun& run) {
-      metrics.record_sync(run);
-      const auto& r = run.report;
-      if (!r.ok) {
-        log.error(fmt::format("sync {}: {}", run.integration.provider,
-                              r.error ? r.error->message : "failed"));
-        return;
-      }
-      log.info(fmt::format("sync {}: {} devices, {} matched, {} changed, {} page(s) in {} ms",
-                           run.integration.provider, r.provider_devices, r.matched, r.changed_nodes,
-                           r.pages, r.duration.count()));
-    });
-  }
 
   for (;;) {
     int sig = 0;

@@ -848,7 +848,10 @@ TEST_CASE("serve refuses to start on bad configuration", "[app][server]") {
     const auto busy = metrics_at.substr(0, metrics_at.find('\n'));
     postern::test::Process third({postern_binary(), "serve", "--policy", sample("policy.hujson"),
                                   "--tailnet", sample("tailnet.json"), "--listen", "127.0.0.1:0",
-                                  "--metrics-listen", busy});
+                                  "--metrics-listen", busy, "--db",
+                                  scratch.file("third.db").string(), "--sync"});
+    // With --sync the scheduler has started by then (before any request can ask for a sync);
+    // the failed start stops it cleanly.
     CHECK(third.wait_exit() == 2);
     CHECK(third.out().find("listening on") == std::string::npos);
     CHECK(third.err().find("error[C770]") != std::string::npos);
