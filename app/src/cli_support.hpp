@@ -17,8 +17,14 @@ namespace postern::app {
 
 // `postern <cmd>: error[CODE]: message` (+ `  help: ...`) on stderr.
 void print_error(std::string_view command, const control::Error& error);
-// The exit status for an error: 2 for invalid input, 1 otherwise.
+// The exit status for an error: 2 for wrong input (invalid, or a name that does not exist), 1
+// otherwise.
 int exit_code_for(const control::Error& error);
+
+// The help texts of the options every store- or inventory-reading command takes.
+inline constexpr const char* kDbHelp =
+    "The store: an SQLite file (default postern.db) or a postgresql:// URL";
+inline constexpr const char* kTailnetHelp = "Tailnet inventory (docs/inventory.md)";
 
 // Opens the tailnet or prints why not (nullptr).
 std::unique_ptr<control::Tailnet> open_tailnet(std::string_view command,

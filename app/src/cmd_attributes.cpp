@@ -131,9 +131,7 @@ const CommandRegistration kAttributesCommand{
           "rules as the API and log an \"Update node attribute\" audit event.");
       cmd->add_option("device", o->device, "Device: hostname, FQDN, id, nodeId or address")
           ->required();
-      cmd->add_option("--db", o->db,
-                      "The store: an SQLite file (default postern.db) or a postgresql:// URL")
-          ->type_name("FILE");
+      cmd->add_option("--db", o->db, kDbHelp)->type_name("FILE");
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory the device is looked up in")
           ->required()
           ->type_name("FILE");

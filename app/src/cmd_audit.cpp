@@ -77,9 +77,7 @@ const CommandRegistration kAuditCommand{
           "integration and\n"
           "Update node attribute events, each with time, actor, target and details (old -> new\n"
           "per attribute). Secrets are never logged.");
-      cmd->add_option("--db", o->db,
-                      "The store: an SQLite file (default postern.db) or a postgresql:// URL")
-          ->type_name("FILE");
+      cmd->add_option("--db", o->db, kDbHelp)->type_name("FILE");
       cmd->add_option("--since", o->since, "Only events at or after T: RFC 3339 or an age (24h)")
           ->type_name("T");
       cmd->add_option("--actor", o->actor, "Only events by this actor (admin:alice)");

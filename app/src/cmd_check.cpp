@@ -219,8 +219,7 @@ const CommandRegistration kCheckCommand{
           "have accepted it but for posture, each failing condition and the device's value.\n"
           "Exit status: 0 accept, 1 deny, 2 error (batch mode: 0 when every line was answered).");
       cmd->add_option("--policy", o->policy, "Policy file (HuJSON)")->required()->type_name("FILE");
-      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (docs/inventory.md)")
-          ->type_name("FILE");
+      cmd->add_option("--tailnet", o->tailnet, kTailnetHelp)->type_name("FILE");
       cmd->add_option("--db", o->db,
                       "The store (SQLite file or postgresql:// URL): its kandji:* and custom:*\n"
                       "values are laid over the inventory's (needs --tailnet)")

@@ -52,9 +52,7 @@ const CommandRegistration kFilterCommand{
           "of\n"
           "SrcIPs.");
       cmd->add_option("--policy", o->policy, "Policy file (HuJSON)")->required()->type_name("FILE");
-      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (docs/inventory.md)")
-          ->required()
-          ->type_name("FILE");
+      cmd->add_option("--tailnet", o->tailnet, kTailnetHelp)->required()->type_name("FILE");
       cmd->add_option(
              "--db", o->db,
              "The store (SQLite file or postgresql:// URL): laid over the inventory's attributes")

@@ -200,9 +200,7 @@ int run_list_or_status(const IntegrationsOptions& o, bool detailed) {
 
 // Every subcommand takes the same --db and --tailnet, so a script can pass one set to all.
 void common(CLI::App* cmd, IntegrationsOptions& o) {
-  cmd->add_option("--db", o.db,
-                  "The store: an SQLite file (default postern.db) or a postgresql:// URL")
-      ->type_name("FILE");
+  cmd->add_option("--db", o.db, kDbHelp)->type_name("FILE");
   cmd->add_option("--tailnet", o.tailnet,
                   "Tailnet inventory: add and update sync right away against it (the other\n"
                   "subcommands do not need it)")

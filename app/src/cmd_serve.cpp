@@ -1,6 +1,7 @@
 // `postern serve`: the long-running HTTP service that answers access checks on live data.
 #include <memory>
 
+#include "cli_support.hpp"
 #include "command_registry.hpp"
 #include "server_main.hpp"
 
@@ -22,9 +23,7 @@ const CommandRegistration kServeCommand{
                       "Policy file (HuJSON); with --db it is stored as a new version when it\n"
                       "differs from the stored one. Without it the stored policy serves")
           ->type_name("FILE");
-      cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory (docs/inventory.md)")
-          ->required()
-          ->type_name("FILE");
+      cmd->add_option("--tailnet", o->tailnet, kTailnetHelp)->required()->type_name("FILE");
       cmd->add_option("--db", o->db,
                       "Attribute store: an SQLite file, or postgresql://... for several replicas\n"
                       "sharing one database (docs/deploy.md). Its attributes are laid over the\n"

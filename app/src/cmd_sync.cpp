@@ -140,9 +140,7 @@ const CommandRegistration kSyncCommand{
       cmd->add_option("--tailnet", o->tailnet, "Tailnet inventory whose nodes are matched")
           ->required()
           ->type_name("FILE");
-      cmd->add_option("--db", o->db,
-                      "The store: an SQLite file (default postern.db) or a postgresql:// URL")
-          ->type_name("FILE");
+      cmd->add_option("--db", o->db, kDbHelp)->type_name("FILE");
       cmd->add_option("--interval", o->interval_s, "Seconds between syncs (default 900)")
           ->check(CLI::PositiveNumber);
       cmd->add_option("--jitter", o->jitter_s, "Random +/- seconds per interval (default 30)")

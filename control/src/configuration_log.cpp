@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "postern/control/actor.hpp"
 #include "postern/control/api_access.hpp"
 #include "postern/grammar/ascii.hpp"
 #include "postern/grammar/time.hpp"
@@ -162,8 +163,8 @@ Outcome<std::map<std::int64_t, PolicyTexts>> policy_texts(const Tailnet& tailnet
 // Tailscale's origin enum has no CLI or policy file: both configure the tailnet outside the
 // console, as its API does. Postern's own origin stays in /v1 and `postern audit`.
 std::string_view tailscale_origin(std::string_view origin) {
-  if (origin.empty()) return "CONTROL";
-  if (origin == "CLI" || origin == "FILE") return "CONFIG_API";
+  if (origin.empty()) return kOriginControl;
+  if (origin == kOriginCli || origin == kOriginFile) return kOriginApi;
   return origin;
 }
 
