@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "postern/sync/provider.hpp"
+
 namespace postern::control {
 
 std::string integration_api_id(const sync::Integration& integration) {
@@ -19,8 +21,18 @@ Outcome<IntegrationView> integration_by_api_id(const Tailnet& tailnet, std::stri
                    "list them with GET /api/v2/tailnet/-/posture/integrations");
 }
 
+// The URL as given, while it still names the stored URL: a replica older than schema v8 (SQLite;
+// v4 PostgreSQL) changes the URL without it, during a rolling upgrade.
+bool given_names_url(const sync::Integration& integration) {
+  if (integration.url_as_given.empty()) return false;
+  const auto provider = sync::make_provider(integration.provider);
+  if (!provider) return false;
+  const auto normalised = provider->normalise_url(integration.url_as_given);
+  return normalised && normalised.value() == integration.url;
+}
+
 std::string integration_cloud_id(const sync::Integration& integration) {
-  if (!integration.url_as_given.empty()) return integration.url_as_given;
+  if (given_names_url(integration)) return integration.url_as_given;
   constexpr std::string_view kHttps = "https://";
   const std::string_view url = integration.url;
   if (url.substr(0, kHttps.size()) == kHttps) {

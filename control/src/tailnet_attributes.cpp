@@ -54,6 +54,23 @@ struct EditView {
     const auto held = overlay.find(device_key);
     return held != overlay.end() && held->second.count(key) != 0;
   }
+  // The stored value and expiry, exactly as this edit would write them: nothing to write or log.
+  [[nodiscard]] bool unchanged(const std::string& device_key, const AttributeEdit& write) const {
+    if (pending(device_key, write.key) != nullptr) return false;  // decided by the pending edit
+    const auto held = overlay.find(device_key);
+    if (held == overlay.end()) return false;
+    const auto attribute = held->second.find(write.key);
+    return attribute != held->second.end() && attribute->second.source == "api" &&
+           attribute->second.value == write.value && attribute->second.expires_at == write.expiry;
+  }
+  // The device's stored custom: attributes (not counting edits still pending).
+  [[nodiscard]] std::size_t custom_count(const std::string& device_key) const {
+    const auto held = overlay.find(device_key);
+    if (held == overlay.end()) return 0;
+    return static_cast<std::size_t>(
+        std::count_if(held->second.begin(), held->second.end(),
+                      [](const auto& a) { return a.first.starts_with(kCustomPrefix); }));
+  }
   // Holders of every spelling of `key` once the pending edits are applied.
   [[nodiscard]] std::map<std::string, HolderCounts> usage(const std::string& key) const {
     std::map<std::string, HolderCounts> counts;
@@ -97,6 +114,16 @@ std::optional<Error> check_key_consistency(const EditView& view, const std::stri
     }
   }
   return std::nullopt;
+}
+
+// Room for one more custom: attribute on a device that holds `held` (with this request's).
+std::optional<Error> check_room(std::size_t held, const std::string& hostname) {
+  if (held < kMaxCustomAttributesPerDevice) return std::nullopt;
+  return invalid(DiagCode::K808,
+                 fmt::format("`{}` already holds {} custom attributes, the most one device may "
+                             "hold",
+                             hostname, kMaxCustomAttributesPerDevice),
+                 "delete the ones it no longer needs first");
 }
 
 // {"changes":[{"expiry"? (RFC 3339),"key","new"?,"old"?}],"comment"?,"name","node"}: written by the
@@ -250,7 +277,8 @@ Outcome<std::shared_ptr<AttributeBatch::Result>> Tailnet::Impl::stage_edits(
   const auto now = self.now();
   std::map<engine::DeviceIndex, AttributeAudit> per_device;
   std::vector<sync::AttributeWrite> writes;
-  AttributeStage edit_stage;  // this request's edits, which its later edits see
+  AttributeStage edit_stage;                 // this request's edits, which its later edits see
+  std::map<std::string, std::size_t> added;  // keys this request adds, per device key
   const EditView view{*engine, *snap, overlay, staged, edit_stage};
   for (const auto& edit : edits) {
     if (auto e = check_custom_key(edit.key)) return *e;
@@ -267,6 +295,12 @@ Outcome<std::shared_ptr<AttributeBatch::Result>> Tailnet::Impl::stage_edits(
       if (edit.expiry && *edit.expiry <= now) {
         return invalid(DiagCode::K806, "`expiry` must be in the future",
                        "omit it (or send 0001-01-01T00:00:00Z) for no expiry");
+      }
+      if (view.unchanged(device_key, edit)) continue;  // no write, no audit event
+      if (!view.stored(device_key, edit.key)) {
+        if (auto e = check_room(view.custom_count(device_key) + added[device_key]++, d.hostname)) {
+          return *e;
+        }
       }
       if (auto e = check_key_consistency(view, edit.key, *edit.value, old_value)) return *e;
       edit_stage.stage(device_key, edit.key, old_value, {edit.value, true, 0});

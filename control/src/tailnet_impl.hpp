@@ -100,6 +100,8 @@ struct Tailnet::Impl {
   std::optional<std::int64_t> outside_stamp;
   mutable std::mutex policy_mu;                    // guards `policy` for readers
   std::atomic<std::uint64_t> attribute_writes{0};  // applied by apply_writes, for metrics
+  // When expired OAuth tokens were last purged: at most once a minute, as the purge scans them.
+  std::atomic<std::int64_t> tokens_purged_at{0};
 
   // Group commit: `staged` and `open_batch` under `writer`; `leading` under `commit_mu`.
   AttributeStage staged;      // accepted edits not yet applied, which later edits see

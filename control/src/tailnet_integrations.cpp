@@ -316,15 +316,13 @@ Outcome<IntegrationView> Tailnet::create_integration(const std::string& provider
     return conflict(DiagCode::C742, fmt::format("a `{}` integration already exists", provider),
                     "change it with an update instead");
   }
-  if (auto written = store_->save_token(provider, token); !written) {
-    return from_sync(written.error());
-  }
   const auto t = now();
   const json details{{"provider", provider}, {"url", normalised.value()}, {"token", "set"}};
   auto created = store_->create_integration(
       sync::Integration{0, provider, normalised.value(), 1, t, t, url},
       sync::AuditEvent{0, t, actor.name, "integration:" + provider,
-                       std::string(sync::kActionCreate), details.dump(), actor.origin});
+                       std::string(sync::kActionCreate), details.dump(), actor.origin},
+      store::IntegrationWrite{token, std::nullopt});
   if (!created) return from_sync(created.error());
   impl_->log(LogLevel::info,
              fmt::format("{} connected {} ({})", actor.name, provider, normalised.value()));
@@ -368,9 +366,6 @@ Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider
     if (auto refused = unusable_token(*change.token)) return *refused;
     auto old = store_->load_token(provider);
     rotated = !old || old.value() != *change.token;
-    if (auto written = store_->save_token(provider, *change.token); !written) {
-      return from_sync(written.error());
-    }
     if (rotated) changed.push_back("token");
   }
   next.updated_at = now();
@@ -380,8 +375,16 @@ Outcome<IntegrationView> Tailnet::update_integration(const std::string& provider
                      {"changed", changed},
                      {"token_rotated", rotated ? "yes" : "no"}};
   auto updated = store_->update_integration(
-      next, sync::AuditEvent{0, next.updated_at, actor.name, "integration:" + provider,
-                             std::string(sync::kActionUpdate), details.dump(), actor.origin});
+      next,
+      sync::AuditEvent{0, next.updated_at, actor.name, "integration:" + provider,
+                       std::string(sync::kActionUpdate), details.dump(), actor.origin},
+      store::IntegrationWrite{change.token, existing.value()->config_version});
+  if (!updated && updated.error().kind == sync::SyncErrorKind::Discarded) {
+    // Decided on a configuration another change has replaced (the URL-and-token rule above
+    // held for that one): nothing was written.
+    return conflict(DiagCode::C746, updated.error().message,
+                    "read the integration again, then repeat the change if it still applies");
+  }
   if (!updated) return from_sync(updated.error());
   return integration(provider);
 }

@@ -405,7 +405,11 @@ Outcome<AccessToken> Tailnet::issue_access_token(std::string_view client_id,
   }
   const auto minted = mint(CredentialKind::AccessToken);
   if (!minted) return Error{ErrorKind::Internal, DiagCode::K830, "no random bytes available", {}};
-  (void)store_->purge_expired_tokens(now);  // housekeeping; a failure here loses nothing
+  // Housekeeping, once a minute (each purge scans the tokens): a failure here loses nothing.
+  if (auto last = impl_->tokens_purged_at.load();
+      now - last >= kTouchInterval && impl_->tokens_purged_at.compare_exchange_strong(last, now)) {
+    (void)store_->purge_expired_tokens(now);
+  }
   store::ApiCredential row;
   row.id = minted->id;
   row.kind = std::string(kind_name(CredentialKind::AccessToken));
@@ -417,7 +421,9 @@ Outcome<AccessToken> Tailnet::issue_access_token(std::string_view client_id,
   if (auto created = store_->create_credential(row, {}); !created) {
     return from_sync(created.error());
   }
-  (void)store_->touch_credential(client->id, now);
+  if (!client->last_used_at || now - *client->last_used_at >= kTouchInterval) {
+    (void)store_->touch_credential(client->id, now);
+  }
   return AccessToken{fmt::format("{}{}-{}", kApiKeyPrefix, row.id, minted->secret),
                      kAccessTokenLifetime, split_scopes(row.scopes)};
 }

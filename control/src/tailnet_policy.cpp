@@ -38,6 +38,9 @@ Outcome<PolicyState> Tailnet::replace_policy(std::string text, const Actor& acto
                  "the policy file was changed by someone else since you read it",
                  "reload it, reapply your change and save again"};
   }
+  // The text in force, saved again (a GitOps push of an unchanged file): no new version, audit
+  // event or compile, as a policy file's unchanged text at start (decisions C3).
+  if (store_ && current.version != 0 && current.text == text) return current;
   const std::string path = "policy.hujson";
   const auto inventory = impl.effective_inventory();
   PolicyVerdict verdict = judge_policy(path, text, inventory.get(), now());

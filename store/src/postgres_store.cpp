@@ -28,6 +28,7 @@ using pg::PgFailure;
 using sync::SyncError;
 using sync::SyncErrorKind;
 
+using detail::changed_meanwhile;
 using detail::ConfigFailure;
 using detail::DiscardedFailure;
 
@@ -119,7 +120,8 @@ class PostgresStore final : public Store {
     return guard([&] { return find_locked(provider); });
   }
 
-  Result<Integration> create_integration(Integration integration, AuditEvent event) override {
+  Result<Integration> create_integration(Integration integration, AuditEvent event,
+                                         const IntegrationWrite& write) override {
     return guard([&] {
       pg::Transaction tx(conn_);
       auto rows = conn_.exec(
@@ -133,6 +135,7 @@ class PostgresStore final : public Store {
       }
       integration.id = rows.integer(0, 0);
       integration.config_version = 1;
+      if (write.token) put_token(integration.provider, *write.token);
       SyncStatus status;
       status.next_run = integration.created_at;  // sync right away
       put_status(integration.id, status);
@@ -145,10 +148,17 @@ class PostgresStore final : public Store {
     });
   }
 
-  Result<Integration> update_integration(const Integration& integration,
-                                         AuditEvent event) override {
+  Result<Integration> update_integration(const Integration& integration, AuditEvent event,
+                                         const IntegrationWrite& write) override {
     return guard([&] {
       pg::Transaction tx(conn_);
+      auto locked = conn_.exec("SELECT config_version FROM integrations WHERE id = $1 FOR UPDATE",
+                               {param(integration.id)});
+      if (locked.size() == 0) throw ConfigFailure("the integration no longer exists");
+      if (write.read_version && *write.read_version != locked.integer(0, 0)) {
+        throw DiscardedFailure(changed_meanwhile(integration.provider));
+      }
+      if (write.token) put_token(integration.provider, *write.token);
       auto rows = conn_.exec(
           "UPDATE integrations SET url = $1, config_version = config_version + 1, "
           "updated_at = $2, url_as_given = $3 WHERE id = $4 RETURNING id",
@@ -338,10 +348,7 @@ class PostgresStore final : public Store {
 
   Status save_token(std::string_view provider, std::string_view token) override {
     return guard([&] {
-      conn_.exec(
-          "INSERT INTO integration_tokens(provider, token) VALUES($1, $2) "
-          "ON CONFLICT (provider) DO UPDATE SET token = EXCLUDED.token",
-          {param(provider), param(token)});
+      put_token(provider, token);
       return std::monostate{};
     });
   }
@@ -565,6 +572,13 @@ class PostgresStore final : public Store {
         "WHERE w.v IS NULL AND a.device = w.d AND a.key = w.k",
         {param(text)});
     record_change("attributes", json{{"writes", batch}});
+  }
+
+  void put_token(std::string_view provider, std::string_view token) {
+    conn_.exec(
+        "INSERT INTO integration_tokens(provider, token) VALUES($1, $2) "
+        "ON CONFLICT (provider) DO UPDATE SET token = EXCLUDED.token",
+        {param(provider), param(token)});
   }
 
   void record_integration_change(const Integration& integration) {

@@ -28,6 +28,7 @@ using nlohmann::json;
 struct StoreFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+using detail::changed_meanwhile;
 using detail::ConfigFailure;
 using detail::DiscardedFailure;
 
@@ -220,23 +221,53 @@ class SqliteStore final : public Store {
     // default, each attribute write re-read and re-wrote index pages (bench/README.md).
     exec("PRAGMA cache_size=-65536");
     exec("PRAGMA foreign_keys=ON");
-    int version = 0;
-    {
-      Statement st(db_, "PRAGMA user_version");
-      if (st.step()) version = static_cast<int>(st.integer(0));
+    refuse_newer_schema(schema_version());
+    while (schema_version() < kSchemaVersion) {
+      Transaction tx(*this);
+      // Read again under the write lock: another process opening the same file may have
+      // migrated since (two first starts after an upgrade ran a migration twice).
+      const int version = schema_version();
+      refuse_newer_schema(version);
+      if (version == kSchemaVersion) break;
+      exec(kMigrations[version]);
+      exec(("PRAGMA user_version=" + std::to_string(version + 1)).c_str());
+      tx.commit();
     }
+    settle_tokens();
+    checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_);
+  }
+
+  int schema_version() {
+    Statement st(db_, "PRAGMA user_version");
+    return st.step() ? static_cast<int>(st.integer(0)) : 0;
+  }
+
+  static void refuse_newer_schema(int version) {
     if (version > kSchemaVersion) {
       throw StoreFailure("the database schema (version " + std::to_string(version) +
                          ") is newer than this postern supports (" +
                          std::to_string(kSchemaVersion) + ")");
     }
-    for (int v = version; v < kSchemaVersion; ++v) {
-      Transaction tx(*this);
-      exec(kMigrations[v]);
-      exec(("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
-      tx.commit();
-    }
-    checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_);
+  }
+
+  // Under the write lock, so that no other process is between a token's staging and its commit.
+  void settle_tokens() {
+    Transaction tx(*this);
+    settle_staged_tokens(path_, [this](std::string_view provider) -> std::optional<std::int64_t> {
+      auto found = find_locked(std::string(provider));
+      if (!found) return std::nullopt;
+      return found->config_version;
+    });
+    tx.commit();
+  }
+
+  // The change's token staged in the open transaction (kept once it commits), if it has one.
+  std::optional<StagedToken> stage_token(const std::string& provider, const IntegrationWrite& write,
+                                         std::int64_t version_before) {
+    if (!write.token) return std::nullopt;
+    auto staged = StagedToken::stage(path_, provider, *write.token, version_before);
+    if (!staged) throw StoreFailure(staged.error().message);
+    return std::optional<StagedToken>(std::move(staged.value()));
   }
 
   Result<std::vector<Integration>> list_integrations() override {
@@ -254,12 +285,14 @@ class SqliteStore final : public Store {
     return guard([&] { return find_locked(provider); });
   }
 
-  Result<Integration> create_integration(Integration integration, AuditEvent event) override {
+  Result<Integration> create_integration(Integration integration, AuditEvent event,
+                                         const IntegrationWrite& write) override {
     return guard([&] {
       Transaction tx(*this);
       if (find_locked(integration.provider)) {
         throw ConfigFailure("a `" + integration.provider + "` integration already exists");
       }
+      auto token = stage_token(integration.provider, write, 0);
       Statement st(db_,
                    "INSERT INTO integrations(provider, url, config_version, created_at, "
                    "updated_at, url_as_given) VALUES(?, ?, 1, ?, ?, ?)");
@@ -275,14 +308,23 @@ class SqliteStore final : public Store {
       event.details = with_integration_id(event.details, integration.id);
       insert_event(event);
       tx.commit();
+      if (token) token->keep();
       return integration;
     });
   }
 
-  Result<Integration> update_integration(const Integration& integration,
-                                         AuditEvent event) override {
+  Result<Integration> update_integration(const Integration& integration, AuditEvent event,
+                                         const IntegrationWrite& write) override {
     return guard([&] {
       Transaction tx(*this);
+      const auto before = find_locked(integration.provider);
+      if (!before || before->id != integration.id) {
+        throw ConfigFailure("the integration no longer exists");
+      }
+      if (write.read_version && *write.read_version != before->config_version) {
+        throw DiscardedFailure(changed_meanwhile(integration.provider));
+      }
+      auto token = stage_token(integration.provider, write, before->config_version);
       Statement st(db_,
                    "UPDATE integrations SET url = ?, config_version = config_version + 1, "
                    "updated_at = ?, url_as_given = ? WHERE id = ?");
@@ -297,6 +339,7 @@ class SqliteStore final : public Store {
       auto updated = find_locked(integration.provider);
       if (!updated) throw ConfigFailure("the integration no longer exists");
       tx.commit();
+      if (token) token->keep();
       return *updated;
     });
   }

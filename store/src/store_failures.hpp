@@ -4,6 +4,7 @@
 // Internal to store/src; never seen by callers.
 
 #include <stdexcept>
+#include <string>
 
 namespace postern::store::detail {
 
@@ -13,5 +14,11 @@ struct DiscardedFailure : std::runtime_error {
 struct ConfigFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// An integration change decided on a version another change has since replaced.
+inline std::string changed_meanwhile(const std::string& provider) {
+  return "the `" + provider +
+         "` integration was changed by someone else since it was read; read it again and retry";
+}
 
 }  // namespace postern::store::detail

@@ -13,6 +13,7 @@
 
 #include "open_tailnet.hpp"
 #include "postern/control/attribute_json.hpp"
+#include "postern/control/attribute_rules.hpp"
 #include "postern/control/query.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/grammar/time.hpp"
@@ -261,6 +262,62 @@ TEST_CASE("the inventory is shared with the engine until a stored attribute lies
   f.tailnet = f.open();
   CHECK(carol_tier(f.tailnet->snapshot()->inventory()) == engine::AttrValue(std::string("gold")));
   CHECK(f.accepts("carol-mbp", "db-1:5432"));
+}
+
+TEST_CASE("writing an attribute's current value again writes and logs nothing",
+          "[control][attributes]") {
+  // Found by a state-growth review: each repeat added an audit row ("old":"gold","new":"gold").
+  Fixture f;
+  const auto expiry = f.now() + 600;
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:tier", std::string("gold"), expiry, "",
+                                     f.admin));
+  }
+  CHECK(f.attribute_events() == 1);
+  // Another expiry, or none, is a change.
+  REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:tier", std::string("gold"), std::nullopt,
+                                   "", f.admin));
+  CHECK(f.attribute_events() == 2);
+  // So is another type with an equal look.
+  REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:level", engine::AttrValue{1.0},
+                                   std::nullopt, "", f.admin));
+  REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:level", engine::AttrValue{1.0},
+                                   std::nullopt, "", f.admin));
+  CHECK(f.attribute_events() == 3);
+  CHECK(f.value("carol-mbp", "custom:tier") == engine::AttrValue{std::string("gold")});
+}
+
+TEST_CASE("a device holds at most its limit of custom attributes", "[control][attributes]") {
+  // Found by a state-growth review: 200,000 keys on one device made each of its reads 4 MB.
+  Fixture f;
+  std::vector<AttributeEdit> edits;
+  for (std::size_t i = 0; i + 1 < control::kMaxCustomAttributesPerDevice; ++i) {
+    edits.push_back(AttributeEdit{"carol-mbp", fmt::format("custom:k{}", i), engine::AttrValue{1.0},
+                                  std::nullopt});
+  }
+  REQUIRE(f.tailnet->edit_attributes(edits, "", f.admin));
+  // One more fits; within one batch, the batch's own new keys count too.
+  const auto batch = f.tailnet->edit_attributes(
+      {AttributeEdit{"carol-mbp", "custom:last", engine::AttrValue{1.0}, std::nullopt},
+       AttributeEdit{"carol-mbp", "custom:over", engine::AttrValue{1.0}, std::nullopt}},
+      "", f.admin);
+  REQUIRE_FALSE(batch.ok());
+  CHECK(batch.error().code == grammar::DiagCode::K808);
+  CHECK(batch.error().message.find("256") != std::string::npos);
+  REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:last", engine::AttrValue{1.0}, std::nullopt,
+                                   "", f.admin));
+  const auto over = f.tailnet->set_attribute("carol-mbp", "custom:over", engine::AttrValue{1.0},
+                                             std::nullopt, "", f.admin);
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.error().kind == ErrorKind::Invalid);
+  // A key it holds can still change; another device has room of its own; a delete makes room.
+  REQUIRE(f.tailnet->set_attribute("carol-mbp", "custom:k0", engine::AttrValue{2.0}, std::nullopt,
+                                   "", f.admin));
+  REQUIRE(f.tailnet->set_attribute("alice-mbp", "custom:over", engine::AttrValue{1.0}, std::nullopt,
+                                   "", f.admin));
+  REQUIRE(f.tailnet->delete_attribute("carol-mbp", "custom:k1", "", f.admin));
+  CHECK(f.tailnet->set_attribute("carol-mbp", "custom:over", engine::AttrValue{1.0}, std::nullopt,
+                                 "", f.admin));
 }
 
 }  // namespace attributes_test

@@ -104,4 +104,27 @@ TEST_CASE("a touched policy file keeps the API save, an edited one replaces it",
   CHECK(server->policy().version == 3);
 }
 
+TEST_CASE("saving the policy in force again stores nothing", "[control][policy]") {
+  // Found by a state-growth review: each identical save (a GitOps push of an unchanged file) kept
+  // a full copy, an audit event and a compile.
+  Fixture f;
+  auto server = f.open();
+  const auto events = [&] { return server->audit({}).value().size(); };
+  const auto before = events();
+  for (int i = 0; i < 3; ++i) {
+    const auto saved = server->replace_policy(f.file_text, f.admin, std::int64_t{1});
+    REQUIRE(saved.ok());
+    CHECK(saved.value().version == 1);
+  }
+  CHECK(server->policy_history(10).value().size() == 1);
+  CHECK(events() == before);
+  // A stale version is still refused, same text or not.
+  const auto stale = server->replace_policy(f.file_text, f.admin, std::int64_t{7});
+  REQUIRE_FALSE(stale.ok());
+  CHECK(stale.error().kind == control::ErrorKind::Precondition);
+  // Another text is a new version.
+  REQUIRE(server->replace_policy("// changed\n" + f.file_text, f.admin).ok());
+  CHECK(server->policy().version == 2);
+}
+
 }  // namespace policy_file_test

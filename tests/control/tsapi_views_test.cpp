@@ -237,8 +237,13 @@ TEST_CASE("integration ids and cloudId", "[control][tsapi]") {
   i.url = "http://127.0.0.1:8443";
   CHECK(control::integration_cloud_id(i) == "http://127.0.0.1:8443");
   // Once the URL is kept as written, that text is the cloudId (decisions TA5).
+  i.url = "https://acme.api.kandji.io:443";  // as the stores keep it, normalised
   i.url_as_given = "HTTPS://Acme.api.kandji.io:443";
   CHECK(control::integration_cloud_id(i) == "HTTPS://Acme.api.kandji.io:443");
+  // A replica older than schema v8 changed the URL and left the text as written behind (rolling
+  // upgrade): the stale text no longer names the URL, so the URL answers.
+  i.url = "https://globex.api.eu.kandji.io";
+  CHECK(control::integration_cloud_id(i) == "globex.api.eu.kandji.io");
   CHECK_FALSE(control::check_unused_credentials("kandji", "", ""));
   const auto e = control::check_unused_credentials("kandji", "abc", "");
   REQUIRE(e);

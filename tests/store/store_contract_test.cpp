@@ -332,6 +332,36 @@ TEST_CASE("contract: tokens are kept apart and read only through the token funct
   CHECK(store->delete_token("kandji").ok());  // idempotent
 }
 
+TEST_CASE("contract: a token is written with its integration change or not at all",
+          "[store][contract]") {
+  // Found by an upgrade review: the token was saved before, and apart from, the change that
+  // carried it, so a change that failed (a full disk) or lost a race left the new token beside
+  // the old URL, and the next sync sent it there.
+  FOR_EACH_BACKEND(backend);
+  auto store = backend.open();
+  const auto created =
+      store->create_integration(kandji(), event("create"), {"token-for-acme", std::nullopt});
+  REQUIRE(created.ok());
+  CHECK(store->load_token("kandji").value() == "token-for-acme");
+
+  // Decided on version 1; another change moves it to 2 first.
+  Integration other = created.value();
+  other.url = "https://globex.api.kandji.io";
+  REQUIRE(store->update_integration(other, event("update"), {"token-for-globex", 1}).ok());
+  Integration late = created.value();
+  late.url = "https://initech.api.kandji.io";
+  const auto refused = store->update_integration(late, event("update"), {"token-for-initech", 1});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == SyncErrorKind::Discarded);
+  CHECK(store->find_integration("kandji").value()->url == "https://globex.api.kandji.io");
+  CHECK(store->load_token("kandji").value() == "token-for-globex");
+  CHECK(store->audit_log({}).value().size() == 2);
+
+  // No token in the change: the stored one stays.
+  REQUIRE(store->update_integration(other, event("update"), {std::nullopt, 2}).ok());
+  CHECK(store->load_token("kandji").value() == "token-for-globex");
+}
+
 TEST_CASE(
     "contract: API credentials are found, listed, revoked with their children, touched "
     "and purged",

@@ -4,10 +4,12 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "scratch.hpp"
 
@@ -328,6 +330,98 @@ TEST_CASE("tokens live in an owner-only file next to the database", "[sync][stor
   CHECK(bytes.find(token) == std::string::npos);
   REQUIRE(store::remove_token(db, "kandji").ok());
   CHECK_FALSE(store::read_token(db, "kandji").ok());
+}
+
+TEST_CASE("a v7 store opened by two processes at once migrates once", "[sync][store]") {
+  // Found by an upgrade review: the version was read before the write lock, so the second opener
+  // ran the v8 migration again ("duplicate column name: url_as_given"). Threads with connections
+  // of their own stand in for the processes; each round races two first opens.
+  test::ScratchDir dir;
+  for (int round = 0; round < 12; ++round) {
+    const auto db = dir.path() / ("race" + std::to_string(round) + ".db");
+    {
+      auto store = open(db);
+      REQUIRE(store->create_integration(kandji(), event("CREATE")).ok());
+    }
+    exec_on_file(db,
+                 "ALTER TABLE integrations DROP COLUMN url_as_given;"
+                 "PRAGMA user_version=7;");
+    std::array<std::string, 2> failures;
+    std::array<std::thread, 2> openers;
+    for (std::size_t i = 0; i < openers.size(); ++i) {
+      openers[i] = std::thread([&failures, &db, i] {
+        auto opened = store::open_sqlite_store(db);
+        if (!opened) failures[i] = opened.error().message;
+      });
+    }
+    for (auto& t : openers) t.join();
+    CHECK(failures[0].empty());
+    CHECK(failures[1].empty());
+    CHECK(integer_on_file(db, "PRAGMA user_version") == 8);
+  }
+}
+
+TEST_CASE("a staged token goes back when its change does not commit", "[sync][store]") {
+  test::ScratchDir dir;
+  const auto db = dir.path() / "postern.db";
+  REQUIRE(store::write_token(db, "kandji", "old-token").ok());
+  {
+    auto staged = store::StagedToken::stage(db, "kandji", "new-token", 3);
+    REQUIRE(staged.ok());
+    CHECK(store::read_token(db, "kandji").value() == "new-token");
+  }  // destroyed without keep(): the transaction failed
+  CHECK(store::read_token(db, "kandji").value() == "old-token");
+  {
+    auto staged = store::StagedToken::stage(db, "kandji", "new-token", 3);
+    REQUIRE(staged.ok());
+    staged.value().keep();
+  }
+  CHECK(store::read_token(db, "kandji").value() == "new-token");
+  // A provider without a token before: rolled back, it has none again.
+  { REQUIRE(store::StagedToken::stage(db, "jamf", "jamf-token", 0).ok()); }
+  CHECK_FALSE(store::read_token(db, "jamf").ok());
+  // Nothing is left beside the tokens.
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator(db.string() + ".secrets")) {
+    ++files;
+  }
+  CHECK(files == 1);
+}
+
+TEST_CASE("a crash between a token's staging and its commit is settled at the next open",
+          "[sync][store]") {
+  test::ScratchDir dir;
+  const auto db = dir.path() / "postern.db";
+  const auto secrets = std::filesystem::path(db.string() + ".secrets");
+  {
+    auto store = open(db);
+    REQUIRE(store->create_integration(kandji(), event("CREATE"), {"old-token", std::nullopt}).ok());
+  }
+  const auto write_file = [](const std::filesystem::path& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+  };
+  SECTION("the change never committed: the row is still at the version set aside") {
+    write_file(secrets / "kandji.token.before-v1", "old-token");
+    write_file(secrets / "kandji.token", "new-token");
+    write_file(secrets / "kandji.token.tmp-99-0", "half");
+    auto store = open(db);
+    CHECK(store->load_token("kandji").value() == "old-token");
+  }
+  SECTION("the change committed: the row moved past that version") {
+    {
+      auto store = open(db);
+      auto found = store->find_integration("kandji").value().value();
+      REQUIRE(store->update_integration(found, event("UPDATE")).ok());  // version 2
+    }
+    write_file(secrets / "kandji.token.before-v1", "old-token");
+    write_file(secrets / "kandji.token", "new-token");
+    auto store = open(db);
+    CHECK(store->load_token("kandji").value() == "new-token");
+  }
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(secrets)) ++files;
+  CHECK(files == 1);
 }
 
 }  // namespace store_test

@@ -18,6 +18,9 @@ inline constexpr std::size_t kMaxKeyLength = 128;    // including `custom:`
 inline constexpr std::size_t kMaxStringValue = 255;  // characters (all ASCII by the rules)
 inline constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
 inline constexpr std::size_t kMaxCommentLength = 200;          // Tailscale's API maxLength
+// custom: attributes one device may hold (docs/semantics.md#server): bounds what a credential
+// with the write scope can make every read, answer and policy compile carry.
+inline constexpr std::size_t kMaxCustomAttributesPerDevice = 256;
 
 // Why `key` cannot be written, or nullopt when it can.
 std::optional<Error> check_custom_key(std::string_view key);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,13 +75,23 @@ struct Change {
   std::string payload;
 };
 
+// What an integration change writes besides its row, in the row's own transaction: a token is
+// never stored beside a URL it was not given for, whether the change fails (a full disk) or
+// races another change.
+struct IntegrationWrite {
+  std::optional<std::string> token;  // replaces the stored API token
+  // The config_version the change was decided on: another change since is Discarded.
+  std::optional<std::int64_t> read_version;
+};
+
 class Store : public sync::SyncLedger {
  public:
   // Inserts the integration and its audit event; Config error when the provider already has one.
-  virtual Result<Integration> create_integration(Integration integration, AuditEvent event) = 0;
+  virtual Result<Integration> create_integration(Integration integration, AuditEvent event,
+                                                 const IntegrationWrite& write = {}) = 0;
   // Replaces url, bumps config_version, clears the pause, schedules a run now, logs `event`.
-  virtual Result<Integration> update_integration(const Integration& integration,
-                                                 AuditEvent event) = 0;
+  virtual Result<Integration> update_integration(const Integration& integration, AuditEvent event,
+                                                 const IntegrationWrite& write = {}) = 0;
   // Deletes the integration, its status and the attribute writes, logs every event.
   virtual Status remove_integration(std::int64_t id, const std::vector<AttributeWrite>& writes,
                                     const std::vector<AuditEvent>& events) = 0;
@@ -163,6 +174,36 @@ Status write_token(const std::filesystem::path& db_path, std::string_view provid
                    std::string_view token);
 Result<std::string> read_token(const std::filesystem::path& db_path, std::string_view provider);
 Status remove_token(const std::filesystem::path& db_path, std::string_view provider);
+
+// A token written inside a store transaction (SQLite's files cannot join it): the token it
+// replaces is kept aside as `<provider>.token.before-v<N>` (N: the row's config_version before
+// the change, 0 for a new integration; an empty file when there was none) until keep(). Destroyed
+// without keep(), it puts the previous token back. A crash between the two is settled at the next
+// open by settle_staged_tokens, from the row's config_version.
+class StagedToken {
+ public:
+  static Result<StagedToken> stage(const std::filesystem::path& db_path, std::string_view provider,
+                                   std::string_view token, std::int64_t version_before);
+  StagedToken(StagedToken&& other) noexcept;
+  StagedToken& operator=(StagedToken&&) = delete;
+  StagedToken(const StagedToken&) = delete;
+  StagedToken& operator=(const StagedToken&) = delete;
+  ~StagedToken();
+  void keep() noexcept;  // the transaction committed
+
+ private:
+  StagedToken(std::filesystem::path final_path, std::filesystem::path aside_path);
+  std::filesystem::path final_path_;
+  std::filesystem::path aside_path_;  // empty once kept (or moved from)
+};
+
+// What a crash left between a token's staging and its transaction's end: each aside token whose
+// integration still has the version it was set aside at (the change never committed) is put back;
+// every other one, and every half-written temporary, is removed. `version_of(provider)` is the
+// stored config_version, nullopt when no such integration exists.
+void settle_staged_tokens(
+    const std::filesystem::path& db_path,
+    const std::function<std::optional<std::int64_t>(std::string_view provider)>& version_of);
 
 // JSON text of an attribute value ("true", "3", "\"gold\"") and back.
 std::string attr_to_json(const engine::AttrValue& value);
