@@ -252,6 +252,7 @@ class SqliteStore final : public Store {
 
   // Under the write lock, so that no other process is between a token's staging and its commit.
   void settle_tokens() {
+    if (!has_staged_tokens(path_)) return;  // the usual open: no write lock taken
     Transaction tx(*this);
     settle_staged_tokens(path_, [this](std::string_view provider) -> std::optional<std::int64_t> {
       auto found = find_locked(std::string(provider));

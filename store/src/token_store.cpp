@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -170,6 +171,16 @@ void StagedToken::keep() noexcept {
   if (aside_path_.empty()) return;
   ::unlink(aside_path_.c_str());
   aside_path_.clear();
+}
+
+bool has_staged_tokens(const std::filesystem::path& db_path) {
+  std::error_code ec;
+  std::filesystem::directory_iterator entries(secrets_dir(db_path), ec);
+  if (ec) return false;  // no secrets yet
+  return std::any_of(begin(entries), end(entries), [](const auto& entry) {
+    const std::string name = entry.path().filename().string();
+    return name.find(kTempMark) != std::string::npos || name.find(kAsideMark) != std::string::npos;
+  });
 }
 
 void settle_staged_tokens(

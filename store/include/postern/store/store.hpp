@@ -197,6 +197,9 @@ class StagedToken {
   std::filesystem::path aside_path_;  // empty once kept (or moved from)
 };
 
+// Whether anything staged, or a temporary, is left beside the tokens (settle_staged_tokens has
+// work): read without the write lock, so that opening a store takes it only then.
+bool has_staged_tokens(const std::filesystem::path& db_path);
 // What a crash left between a token's staging and its transaction's end: each aside token whose
 // integration still has the version it was set aside at (the change never committed) is put back;
 // every other one, and every half-written temporary, is removed. `version_of(provider)` is the
