@@ -310,7 +310,9 @@ TEST_CASE("OAuth: a later grant purges expired tokens, at most once a minute", "
     auto store = store::open_sqlite_store(f.dir.file("postern.db"));
     REQUIRE(store.ok());
     std::pair<int, int> counts{0, 0};
-    for (const auto& c : store.value()->list_credentials().value()) {
+    const auto listed = store.value()->list_credentials();
+    REQUIRE(listed.ok());
+    for (const auto& c : listed.value()) {
       if (c.kind != "oauth-token") continue;
       ++counts.first;
       if (c.expires_at && *c.expires_at <= f.tailnet->now()) ++counts.second;
