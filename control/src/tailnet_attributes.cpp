@@ -298,9 +298,9 @@ Outcome<std::shared_ptr<AttributeBatch::Result>> Tailnet::Impl::stage_edits(
       }
       if (view.unchanged(device_key, edit)) continue;  // no write, no audit event
       if (!view.stored(device_key, edit.key)) {
-        if (auto e = check_room(view.custom_count(device_key) + added[device_key]++, d.hostname)) {
-          return *e;
-        }
+        auto& added_here = added[device_key];
+        if (auto e = check_room(view.custom_count(device_key) + added_here, d.hostname)) return *e;
+        ++added_here;
       }
       if (auto e = check_key_consistency(view, edit.key, *edit.value, old_value)) return *e;
       edit_stage.stage(device_key, edit.key, old_value, {edit.value, true, 0});

@@ -26,6 +26,7 @@ constexpr std::size_t kMaxTokenLength = 200;
 constexpr std::size_t kMaxDescription = 100;
 constexpr std::int64_t kMinKeyLifetime = 60;
 constexpr std::int64_t kTouchInterval = 60;  // last_used_at is written at most once a minute
+constexpr std::int64_t kPurgeInterval = 60;  // expired tokens are purged at most once a minute
 
 constexpr std::array<std::string_view, 4> kWriteScopes = {
     "policy_file", "devices:core", "devices:posture_attributes", "feature_settings"};
@@ -407,7 +408,7 @@ Outcome<AccessToken> Tailnet::issue_access_token(std::string_view client_id,
   if (!minted) return Error{ErrorKind::Internal, DiagCode::K830, "no random bytes available", {}};
   // Housekeeping, once a minute (each purge scans the tokens): a failure here loses nothing.
   if (auto last = impl_->tokens_purged_at.load();
-      now - last >= kTouchInterval && impl_->tokens_purged_at.compare_exchange_strong(last, now)) {
+      now - last >= kPurgeInterval && impl_->tokens_purged_at.compare_exchange_strong(last, now)) {
     (void)store_->purge_expired_tokens(now);
   }
   store::ApiCredential row;

@@ -159,12 +159,11 @@ class PostgresStore final : public Store {
         throw DiscardedFailure(changed_meanwhile(integration.provider));
       }
       if (write.token) put_token(integration.provider, *write.token);
-      auto rows = conn_.exec(
+      conn_.exec(
           "UPDATE integrations SET url = $1, config_version = config_version + 1, "
-          "updated_at = $2, url_as_given = $3 WHERE id = $4 RETURNING id",
+          "updated_at = $2, url_as_given = $3 WHERE id = $4",
           {param(integration.url), param(integration.updated_at), param(integration.url_as_given),
-           param(integration.id)});
-      if (rows.size() == 0) throw ConfigFailure("the integration no longer exists");
+           param(integration.id)});  // locked above: it exists
       SyncStatus status = get_status(integration.id);
       status.paused_until.reset();  // a configuration change clears an auth pause
       status.next_run = integration.updated_at;

@@ -221,17 +221,19 @@ class SqliteStore final : public Store {
     // default, each attribute write re-read and re-wrote index pages (bench/README.md).
     exec("PRAGMA cache_size=-65536");
     exec("PRAGMA foreign_keys=ON");
-    refuse_newer_schema(schema_version());
-    while (schema_version() < kSchemaVersion) {
+    int version = schema_version();
+    refuse_newer_schema(version);
+    while (version < kSchemaVersion) {
       Transaction tx(*this);
       // Read again under the write lock: another process opening the same file may have
       // migrated since (two first starts after an upgrade ran a migration twice).
-      const int version = schema_version();
+      version = schema_version();
       refuse_newer_schema(version);
       if (version == kSchemaVersion) break;
       exec(kMigrations[version]);
       exec(("PRAGMA user_version=" + std::to_string(version + 1)).c_str());
       tx.commit();
+      ++version;
     }
     settle_tokens();
     checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_);
@@ -331,7 +333,6 @@ class SqliteStore final : public Store {
                    "updated_at = ?, url_as_given = ? WHERE id = ?");
       st.bind(1, integration.url).bind(2, integration.updated_at);
       st.bind(3, integration.url_as_given).bind(4, integration.id).run();
-      if (sqlite3_changes(db_) == 0) throw ConfigFailure("the integration no longer exists");
       SyncStatus status = get_status(integration.id);
       status.paused_until.reset();  // a configuration change clears an auth pause
       status.next_run = integration.updated_at;

@@ -50,6 +50,9 @@ Status make_secrets_dir(const std::filesystem::path& dir) {
 constexpr std::string_view kTempMark = ".tmp-";
 constexpr std::string_view kAsideMark = ".token.before-v";
 
+bool is_temporary(std::string_view name) { return name.find(kTempMark) != std::string_view::npos; }
+bool is_aside(std::string_view name) { return name.find(kAsideMark) != std::string_view::npos; }
+
 // A temporary of this process's own (two writers never share one), next to `final_path`.
 std::filesystem::path temp_path_for(const std::filesystem::path& final_path) {
   static std::atomic<unsigned> counter{0};
@@ -179,7 +182,7 @@ bool has_staged_tokens(const std::filesystem::path& db_path) {
   if (ec) return false;  // no secrets yet
   return std::any_of(begin(entries), end(entries), [](const auto& entry) {
     const std::string name = entry.path().filename().string();
-    return name.find(kTempMark) != std::string::npos || name.find(kAsideMark) != std::string::npos;
+    return is_temporary(name) || is_aside(name);
   });
 }
 
@@ -192,12 +195,12 @@ void settle_staged_tokens(
   if (ec) return;  // no secrets yet
   for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
-    if (name.find(kTempMark) != std::string::npos) {
+    if (is_temporary(name)) {
       ::unlink(entry.path().c_str());  // a write that never finished
       continue;
     }
+    if (!is_aside(name)) continue;
     const auto mark = name.find(kAsideMark);
-    if (mark == std::string::npos) continue;
     const std::string provider = name.substr(0, mark);
     std::int64_t version = -1;
     const auto digits = std::string_view(name).substr(mark + kAsideMark.size());
