@@ -109,8 +109,12 @@ function integrationCard(provider, entry, refresh, notify, runsSync, canSyncNow)
   }
   const syncNow = async () => {
     try {
-      await request('POST', `/v1/integrations/${enc(provider.id)}/sync`);
-      notify(`${provider.name} sync started`);
+      const {body} = await request('POST', `/v1/integrations/${enc(provider.id)}/sync`);
+      // A run that ended moments ago spaces the next one out (the provider's request budget).
+      const later = body && Date.parse(body.startsAt) > Date.now() + 1000;
+      notify(later ? `${provider.name} synced moments ago: the next sync starts at ` +
+                     `${timeText(body.startsAt)}`
+                   : `${provider.name} sync requested`);
       refresh();
     } catch (e) {
       notify(e.message, 'error');

@@ -68,9 +68,9 @@ int sync_after_change(control::Tailnet& tailnet, const IntegrationsOptions& o) {
     print_error("integrations", run.error());
     return kExitFailed;
   }
-  if (!run.value()) return kExitOk;
-  print_run(*run.value());
-  return run.value()->report.ok ? kExitOk : kExitFailed;
+  if (!run.value().run) return kExitOk;
+  print_run(*run.value().run);
+  return run.value().run->report.ok ? kExitOk : kExitFailed;
 }
 
 int run_add(const IntegrationsOptions& o) {

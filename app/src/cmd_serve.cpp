@@ -51,6 +51,11 @@ const CommandRegistration kServeCommand{
       cmd->add_option("--sync-interval", o->sync_interval, "Seconds between scheduled syncs")
           ->check(CLI::Range(1, 7 * 24 * 3600))
           ->capture_default_str();
+      cmd->add_option("--sync-now-spacing", o->sync_now_spacing,
+                      "Seconds after a sync ends before \"Sync now\" starts another (each run\n"
+                      "spends the provider's hourly request budget); 0: at once every time")
+          ->check(CLI::Range(0, 3600))
+          ->capture_default_str();
       cmd->add_option("--reload-interval", o->reload_interval,
                       "Seconds between checks of the files' modification times (0: SIGHUP only)")
           ->check(CLI::Range(0, 24 * 3600))

@@ -92,7 +92,10 @@ void install_admin_routes(http::Router& router, ApiContext& context) {
         const std::string provider(*req.param("provider"));
         auto triggered = context.tailnet.sync_now(provider);
         if (!triggered) return error_response(triggered.error(), context.log);
-        return http::Response::json(202, {{"triggered", provider}});
+        // When the last run ended under the spacing ago, the run starts later: say when.
+        return http::Response::json(
+            202, {{"triggered", provider},
+                  {"startsAt", sync::format_rfc3339(triggered.value().starts_at)}});
       },
       http::RouteOptions{{}, true});
 

@@ -159,6 +159,7 @@ int run_server(const ServeOptions& options) {
   }
   tailnet_options.sole_server = true;
   tailnet_options.sync_interval = std::chrono::seconds(options.sync_interval);
+  tailnet_options.sync_now_spacing = std::chrono::seconds(options.sync_now_spacing);
   tailnet_options.replica_retry = std::chrono::milliseconds(options.replica_retry_ms);
   tailnet_options.log = [&log](control::LogLevel level, const std::string& line) {
     switch (level) {

@@ -18,6 +18,7 @@ struct ServeOptions {
   std::string api_token_file;
   bool sync = false;
   int sync_interval = 900;  // seconds between scheduled syncs
+  int sync_now_spacing = 30;  // seconds after a sync ends before "sync now" starts another
   int reload_interval = 5;  // seconds between file polls; 0 = SIGHUP only
   std::size_t threads = 0;  // HTTP worker threads; 0: one per core the process may run on
   bool access_log = false;

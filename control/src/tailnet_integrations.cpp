@@ -215,42 +215,48 @@ std::optional<Error> refuse_if_paused(store::Store& store, const sync::Integrati
 
 }  // namespace
 
-Outcome<std::optional<SyncRun>> Tailnet::sync_now(const std::string& provider) {
+Outcome<SyncNowAnswer> Tailnet::sync_now(const std::string& provider) {
   if (!store_) return integrations_need_store();
   auto found = store_->find_integration(provider);
   if (!found) return from_sync(found.error());
   if (!found.value()) return no_integration(provider);
   if (!options_.tailnet_path) return needs_tailnet();
-  if (auto paused = refuse_if_paused(*store_, *found.value(), now())) return *paused;
-  if (impl_->replicator) {
-    // Replicas: the lease holder syncs. Make the run due now; its schedule reads the store
-    // every second (this replica's own schedule, when it holds the lease, included).
-    auto status = store_->load_status(found.value()->id);
-    if (!status) return from_sync(status.error());
-    auto due = status.value();
-    due.next_run = now();
-    if (auto saved = store_->save_status(found.value()->id, due); !saved) {
-      return from_sync(saved.error());
-    }
-    return std::optional<SyncRun>{};
-  }
+  const sync::Integration integration = *found.value();
+  const auto t = now();
+  if (auto paused = refuse_if_paused(*store_, integration, t)) return *paused;
   std::unique_lock schedule(impl_->scheduler_mu);
-  impl_->syncer();
-  if (impl_->scheduler_thread.joinable()) {
-    impl_->scheduler->trigger(found.value()->id);
-    return std::optional<SyncRun>{};
+  if (!impl_->replicator) impl_->syncer();
+  const bool scheduled = impl_->replicator || impl_->scheduler_thread.joinable();
+  if (!scheduled) {
+    schedule.unlock();
+    return sync_here(integration);
   }
-  schedule.unlock();
-  const auto report = impl_->sync_engine->sync(*found.value(), impl_->nodes());
+  if (!impl_->replicator && impl_->scheduler->running(integration.id)) {
+    impl_->scheduler->trigger(integration.id);  // coalesced: one more run after this one
+    return SyncNowAnswer{std::nullopt, t};
+  }
+  // Made due in the store, not only in memory: a stop before the run leaves it due at the next
+  // start (or for the next lease holder, whose schedule reads the store every second).
+  const auto spacing = options_.sync_now_spacing.count();
+  auto planned = store_->edit_status(integration.id, [t, spacing](sync::SyncStatus& s) {
+    const std::int64_t at = s.last_attempt ? std::max(t, *s.last_attempt + spacing) : t;
+    if (!s.next_run || *s.next_run > at) s.next_run = at;
+  });
+  if (!planned) return from_sync(planned.error());
+  const std::int64_t starts_at = planned.value().next_run.value_or(t);
+  if (!impl_->replicator && starts_at <= t) impl_->scheduler->trigger(integration.id);
+  return SyncNowAnswer{std::nullopt, starts_at};
+}
+
+SyncNowAnswer Tailnet::sync_here(const sync::Integration& integration) {
+  const auto report = impl_->sync_engine->sync(integration, impl_->nodes());
   // The next scheduled run counts from this one, unless the sync paused the integration.
-  if (auto status = store_->load_status(found.value()->id)) {
-    auto s = status.value();
-    if (!(s.paused_until && *s.paused_until > now())) {
-      s.next_run = now() + options_.sync_interval.count();
-      (void)store_->save_status(found.value()->id, s);
-    }
-  }
-  return std::optional<SyncRun>{SyncRun{*found.value(), report}};
+  const auto t = now();
+  const auto next = t + options_.sync_interval.count();
+  (void)store_->edit_status(integration.id, [t, next](sync::SyncStatus& s) {
+    if (!(s.paused_until && *s.paused_until > t)) s.next_run = next;
+  });
+  return SyncNowAnswer{SyncRun{integration, report}, t};
 }
 
 Outcome<std::vector<SyncRun>> Tailnet::sync_all_now() {

@@ -253,6 +253,23 @@ class PostgresStore final : public Store {
     });
   }
 
+  Result<SyncStatus> edit_status(std::int64_t integration_id,
+                                 const std::function<void(SyncStatus&)>& edit) override {
+    return guard([&] {
+      pg::Transaction tx(conn_);
+      // FOR UPDATE: a sync's commit waits for this edit, or this edit reads what it committed.
+      if (conn_.exec("SELECT 1 FROM integrations WHERE id = $1 FOR UPDATE", {param(integration_id)})
+              .size() == 0) {
+        throw DiscardedFailure("the integration was removed");
+      }
+      SyncStatus status = get_status(integration_id);
+      edit(status);
+      put_status(integration_id, status);
+      tx.commit();
+      return status;
+    });
+  }
+
   Status commit_sync(const SyncCommit& commit) override {
     return guard([&] {
       pg::Transaction tx(conn_);

@@ -424,6 +424,19 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<SyncStatus> edit_status(std::int64_t integration_id,
+                                 const std::function<void(SyncStatus&)>& edit) override {
+    return guard([&] {
+      Transaction tx(*this);
+      if (!exists(integration_id)) throw DiscardedFailure("the integration was removed");
+      SyncStatus status = get_status(integration_id);
+      edit(status);
+      put_status(integration_id, status);
+      tx.commit();
+      return status;
+    });
+  }
+
   Status commit_sync(const SyncCommit& commit) override {
     return guard([&] {
       Transaction tx(*this);

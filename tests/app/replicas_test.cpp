@@ -100,6 +100,8 @@ class Replica {
                                   url,
                                   "--replica-retry-ms",
                                   "200",
+                                  "--sync-now-spacing",
+                                  "0",
                                   "--log-level",
                                   "debug"};
     a.insert(a.end(), extra.begin(), extra.end());

@@ -496,8 +496,8 @@ TEST_CASE("in-process sync: a Kandji change reaches checks without a restart",
   REQUIRE(add_kandji(sim.url(), db, kKandjiToken, false).exit_code == 0);
   write_file(scratch.file("api.token"), std::string(kApiToken) + "\n");
   Server server(scratch,
-                {"--db", db, "--sync", "--api-token-file", scratch.file("api.token").string(),
-                 "--access-log"},
+                {"--db", db, "--sync", "--sync-now-spacing", "0", "--api-token-file",
+                 scratch.file("api.token").string(), "--access-log"},
                 "serve", kApiToken);
   const auto& c = server.client();
   const json generation = c.ok("GET", "/v1/health")["policyGeneration"];
@@ -595,7 +595,7 @@ TEST_CASE("an integration whose sync is in flight reads running", "[app][server]
                                kKandjiToken);
   const std::string db = scratch.file("running.db").string();
   REQUIRE(add_kandji(sim.url(), db, kKandjiToken, false).exit_code == 0);  // synced at start
-  Server server(scratch, {"--db", db, "--sync"});
+  Server server(scratch, {"--db", db, "--sync", "--sync-now-spacing", "0"});
   const auto& c = server.client();
   // The server logs each run's start ("kandji: sync started") and end (" matched, " on success):
   // the test blocks on those lines, never on a timer.
@@ -607,6 +607,27 @@ TEST_CASE("an integration whose sync is in flight reads running", "[app][server]
   REQUIRE(server.process().wait_for_stderr(kStarted, 2));
   CHECK(c.ok("GET", "/v1/integrations")["integrations"][0]["running"] == true);
   CHECK(server.process().stop() == 0);  // and the stop abandons it (SY12)
+}
+
+// Found by a state review: 400 paced "Sync now" requests made 400 Kandji syncs, each spending
+// the tenant's hourly request budget. One that follows a run closely is planned after the spacing.
+TEST_CASE("sync now right after a sync is planned for later and says when", "[app][server][sync]") {
+  Scratch scratch;
+  postern::test::Simulator sim(scratch.path(), {"--devices", sample("kandji-devices.json")},
+                               kKandjiToken);
+  const std::string db = scratch.file("spaced.db").string();
+  REQUIRE(add_kandji(sim.url(), db, kKandjiToken, false).exit_code == 0);
+  Server server(scratch, {"--db", db, "--sync", "--sync-now-spacing", "600"});
+  const auto& c = server.client();
+  REQUIRE(server.process().wait_for_stderr(" matched, ", 1));  // the run at start has finished
+  const json before = c.ok("GET", "/v1/integrations")["integrations"][0];
+  const json answer = c.ok("POST", "/v1/integrations/kandji/sync", nullptr, 202);
+  CHECK(answer["triggered"] == "kandji");
+  // RFC 3339 times in UTC compare as text: planned after the last attempt, not at it.
+  const auto starts_at = answer["startsAt"].get<std::string>();
+  CHECK(starts_at > before["lastAttempt"].get<std::string>());
+  CHECK(c.ok("GET", "/v1/integrations")["integrations"][0]["nextRun"] == starts_at);
+  CHECK(c.ok("POST", "/v1/integrations/kandji/sync", nullptr, 202)["startsAt"] == starts_at);
 }
 
 TEST_CASE("without --sync, triggering a sync is a 409", "[app][server][sync]") {

@@ -135,7 +135,7 @@ TEST_CASE("soak: checks, batches, writes and faulty syncs keep every answer and 
   postern::test::write_file(scratch.file("api.token"), std::string(kApiToken) + "\n");
   postern::test::Process server({postern::test::binary("app/postern"), "serve", "--listen",
                                  "127.0.0.1:0", "--policy", sample("policy.hujson"), "--tailnet",
-                                 sample("tailnet.json"), "--db", db, "--sync", "--api-token-file",
+                                 sample("tailnet.json"), "--db", db, "--sync", "--sync-now-spacing", "0", "--api-token-file",
                                  scratch.file("api.token").string()});
   const auto port = server.wait_listening();
   INFO(server.err());

@@ -38,7 +38,7 @@ try {
   const server = await startListening([args.postern, 'serve', '--listen', '127.0.0.1:0',
     '--policy', join(sourceDir, 'samples/policy.hujson'), '--tailnet', join(work, 'tailnet.json'),
     '--db', join(work, 'postern.db'), '--api-token-file', join(work, 'api-token'), '--sync',
-    '--reload-interval', '0'], 'postern serve');
+    '--sync-now-spacing', '0', '--reload-interval', '0'], 'postern serve');
   processes.push(server);
 
   const base = `http://127.0.0.1:${server.port}`;

@@ -54,6 +54,9 @@ struct TailnetOptions {
   sync::EngineOptions sync_options;
   std::chrono::seconds sync_interval{15 * 60};
   std::chrono::seconds sync_jitter{30};  // next run = last + interval ± jitter (≤ interval/10)
+  // "Sync now" through the scheduler starts at most one run per this much time after the last
+  // run ended (each run spends the provider's hourly request budget); 0: at once every time.
+  std::chrono::seconds sync_now_spacing{30};
   // Replicas on a PostgreSQL store: how often to try for the sync lease, check it is still
   // held, and reconnect a lost change listener.
   std::chrono::milliseconds replica_retry{5000};
@@ -133,6 +136,13 @@ struct IntegrationChange {
 struct SyncRun {
   sync::Integration integration;
   sync::SyncReport report;
+};
+
+// What "sync now" did: ran the sync in this thread (`run`), or made it due for the scheduler at
+// `starts_at` (unix seconds): now, or later when the last run ended under sync_now_spacing ago.
+struct SyncNowAnswer {
+  std::optional<SyncRun> run;
+  std::int64_t starts_at = 0;
 };
 
 class Tailnet {
@@ -219,9 +229,10 @@ class Tailnet {
                                               const IntegrationChange& change, const Actor& actor);
   // Deletes the integration, every attribute it wrote and its token.
   Done delete_integration(const std::string& provider, const Actor& actor);
-  // Sync one integration now: in the scheduler when it runs (returns at once with no report),
-  // else in this thread.
-  Outcome<std::optional<SyncRun>> sync_now(const std::string& provider);
+  // Sync one integration now: in this thread when no scheduler runs here (the CLI), else made due
+  // in the store for the scheduler (this process's, or a replica's lease holder), at once or
+  // sync_now_spacing after the last run; a request during a run adds one run after it.
+  Outcome<SyncNowAnswer> sync_now(const std::string& provider);
   // Sync every integration that is not paused, in this thread (`postern sync --once`).
   Outcome<std::vector<SyncRun>> sync_all_now();
   // Run the schedule (every sync_interval with jitter; at once after a create or change) on
@@ -252,6 +263,7 @@ class Tailnet {
  private:
   explicit Tailnet(TailnetOptions options);
   friend struct Impl;
+  SyncNowAnswer sync_here(const sync::Integration& integration);  // sync_now without a scheduler
 
   TailnetOptions options_;
   std::unique_ptr<sync::Clock> own_clock_;
