@@ -140,6 +140,29 @@ TEST_CASE("contract: one integration per provider, updates bump the version, cle
   REQUIRE(store->save_status(424242, SyncStatus{}).error().kind == SyncErrorKind::Discarded);
 }
 
+TEST_CASE("contract: a status edit changes what is stored now and nothing else",
+          "[store][contract]") {
+  FOR_EACH_BACKEND(backend);
+  auto store = backend.open();
+  const auto id = store->create_integration(kandji(), event(std::string(kActionCreate))).value().id;
+  SyncStatus committed;
+  committed.commits = 7;
+  committed.matched_count = 42;
+  committed.next_run = 5000;
+  REQUIRE(store->save_status(id, committed).ok());
+  auto edited = store->edit_status(id, [](SyncStatus& s) {
+    CHECK(s.commits == 7);  // the edit sees what the last commit stored
+    s.next_run = 1200;
+  });
+  REQUIRE(edited.ok());
+  CHECK(edited.value().next_run == 1200);
+  const auto stored = store->load_status(id).value();
+  CHECK(stored.next_run == 1200);
+  CHECK(stored.commits == 7);
+  CHECK(stored.matched_count == 42);
+  CHECK(store->edit_status(424242, [](SyncStatus&) {}).error().kind == SyncErrorKind::Discarded);
+}
+
 TEST_CASE("contract: a sync commits everything or nothing", "[store][contract]") {
   FOR_EACH_BACKEND(backend);
   auto store = backend.open();
