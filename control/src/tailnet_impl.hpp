@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -125,6 +126,10 @@ struct Tailnet::Impl {
   std::thread scheduler_thread;
   std::function<void(const SyncRun&)> on_run;
   std::mutex scheduler_mu;  // guards starting and stopping the schedule
+  // What a sync recorded that the store could not keep (its status write failed: a full disk),
+  // shown over the stored status until a later attempt is stored (decisions SY15).
+  mutable std::mutex unsaved_mu;
+  std::map<std::int64_t, sync::SyncStatus> unsaved_status;
 
   std::optional<ServerLock> server_lock;  // TailnetOptions::sole_server on a SQLite store
 
@@ -176,6 +181,14 @@ struct Tailnet::Impl {
   void stop_scheduler();
   void log(LogLevel level, const std::string& line) const;
   [[nodiscard]] store::Store& store() const { return *self.store_; }
+  // The stored status with a newer attempt the store could not keep laid over it.
+  [[nodiscard]] sync::Result<sync::SyncStatus> load_status(std::int64_t integration_id) const;
+  // Remembers `status` when writing it failed other than by the integration's removal; forgets
+  // the integration's unsaved attempt once a write succeeds.
+  void note_status_write(std::int64_t integration_id, const sync::SyncStatus& status,
+                         const sync::Status& written);
+  // A run planned in the store (sync now) replaces the plan of an unsaved attempt.
+  void note_planned(std::int64_t integration_id, std::int64_t next_run);
   sync::SyncEngine& syncer();
   std::vector<sync::TailnetNode> nodes();
 };

@@ -104,16 +104,61 @@ sync::Result<sync::AttributeTable> LiveLedger::load_attributes() {
   return impl_.store().load_attributes();
 }
 sync::Result<sync::SyncStatus> LiveLedger::load_status(std::int64_t integration_id) {
-  return impl_.store().load_status(integration_id);
+  return impl_.load_status(integration_id);
 }
 sync::Status LiveLedger::save_status(std::int64_t integration_id, const sync::SyncStatus& status) {
-  return impl_.store().save_status(integration_id, status);
+  auto saved = impl_.store().save_status(integration_id, status);
+  impl_.note_status_write(integration_id, status, saved);
+  return saved;
 }
 sync::Status LiveLedger::commit_sync(const sync::SyncCommit& commit) {
   std::lock_guard lock(impl_.writer);
   auto committed = impl_.store().commit_sync(commit);
-  if (committed) impl_.publish(commit.writes);
+  if (committed) {
+    impl_.note_status_write(commit.integration_id, commit.status, committed);
+    impl_.publish(commit.writes);
+  }
   return committed;
+}
+
+sync::Result<sync::SyncStatus> Tailnet::Impl::load_status(std::int64_t integration_id) const {
+  auto stored = store().load_status(integration_id);
+  std::lock_guard lock(unsaved_mu);
+  const auto unsaved = unsaved_status.find(integration_id);
+  if (unsaved == unsaved_status.end()) return stored;
+  // When the store cannot be read either, the attempt it could not keep is all there is to say.
+  if (!stored) return unsaved->second;
+  const auto& kept = stored.value();
+  if (kept.last_attempt && *kept.last_attempt > unsaved->second.last_attempt.value_or(0)) {
+    return stored;  // another process has stored a later attempt
+  }
+  // The attempt, and the plan made after it: with the store's older plan the schedule would find
+  // the integration due again at once and call the provider every second while the disk is full.
+  auto status = stored.value();
+  const auto& attempt = unsaved->second;
+  status.last_attempt = attempt.last_attempt;
+  status.last_error = attempt.last_error;
+  status.last_error_kind = attempt.last_error_kind;
+  status.duration_ms = attempt.duration_ms;
+  status.next_run = attempt.next_run;
+  status.paused_until = attempt.paused_until;
+  return status;
+}
+
+void Tailnet::Impl::note_status_write(std::int64_t integration_id, const sync::SyncStatus& status,
+                                      const sync::Status& written) {
+  std::lock_guard lock(unsaved_mu);
+  if (written || written.error().kind == sync::SyncErrorKind::Discarded) {
+    unsaved_status.erase(integration_id);
+  } else if (!status.last_error.empty()) {
+    unsaved_status[integration_id] = status;
+  }
+}
+
+void Tailnet::Impl::note_planned(std::int64_t integration_id, std::int64_t next_run) {
+  std::lock_guard lock(unsaved_mu);
+  const auto unsaved = unsaved_status.find(integration_id);
+  if (unsaved != unsaved_status.end()) unsaved->second.next_run = next_run;
 }
 
 // ---- the sync machinery ----
@@ -244,6 +289,7 @@ Outcome<SyncNowAnswer> Tailnet::sync_now(const std::string& provider) {
   });
   if (!planned) return from_sync(planned.error());
   const std::int64_t starts_at = planned.value().next_run.value_or(t);
+  impl_->note_planned(integration.id, starts_at);
   if (!impl_->replicator && starts_at <= t) impl_->scheduler->trigger(integration.id);
   return SyncNowAnswer{std::nullopt, starts_at};
 }
@@ -281,7 +327,7 @@ Outcome<std::vector<IntegrationView>> Tailnet::integrations() const {
   const auto t = now();
   std::lock_guard schedule(impl_->scheduler_mu);  // the scheduler is read for `running`
   for (const auto& i : all.value()) {
-    auto status = store_->load_status(i.id);
+    auto status = impl_->load_status(i.id);
     IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}, false, false};
     v.token_set = store_->load_token(i.provider).ok();
     v.running = impl_->scheduler && impl_->scheduler->running(i.id);

@@ -1,9 +1,12 @@
 // "Sync now" through the scheduler: made due in the store (so a stop before the run does not
 // lose it) and spaced out after the last run (each run spends the provider's request budget).
 
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 
 #include "open_tailnet.hpp"
@@ -152,6 +155,58 @@ TEST_CASE("a spacing of zero starts every sync now at once", "[control][sync]") 
   REQUIRE(s.runs.wait_for(2));
   CHECK(s.tailnet->sync_now("kandji").value().starts_at == s.now());
   REQUIRE(s.runs.wait_for(3));
+}
+
+// Makes every status write to the SQLite store at `db` fail as a full disk would, until undone: a
+// trigger stored in the schema, which the server's own connection runs.
+class FullDisk {
+ public:
+  explicit FullDisk(const std::filesystem::path& db) : db_(db) {
+    run("CREATE TRIGGER full_disk BEFORE INSERT ON sync_status "
+        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+  }
+  ~FullDisk() { run("DROP TRIGGER full_disk"); }
+  FullDisk(const FullDisk&) = delete;
+  FullDisk& operator=(const FullDisk&) = delete;
+
+ private:
+  void run(const char* sql) {
+    sqlite3* handle = nullptr;
+    REQUIRE(sqlite3_open(db_.c_str(), &handle) == SQLITE_OK);
+    sqlite3_busy_timeout(handle, 10000);
+    const int rc = sqlite3_exec(handle, sql, nullptr, nullptr, nullptr);
+    INFO(sqlite3_errmsg(handle));
+    sqlite3_close(handle);
+    REQUIRE(rc == SQLITE_OK);
+  }
+  std::filesystem::path db_;
+};
+
+// Found by a durability review: a sync that failed because the disk was full showed only in the
+// log and metrics; the status, kept in the store whose writes failed, still said "ok".
+TEST_CASE("a sync failure the store cannot record still shows in the status", "[control][sync]") {
+  Syncing s(0s);
+  {
+    FullDisk full(s.scratch.file("postern.db"));
+    s.clock.advance(16min);  // the scheduled run
+    REQUIRE(s.runs.wait_for(2));
+    const auto view = s.tailnet->integration("kandji").value();
+    CHECK(view.state == "failing");
+    CHECK(view.status.last_error.find("database or disk is full") != std::string::npos);
+    CHECK(view.status.last_attempt == s.now());
+    CHECK(view.status.commits == 1);  // what the store holds: the first run's commit
+    // The next run is planned an interval out, as after any failure: not due again at once,
+    // which would call Kandji every second while the disk stays full.
+    CHECK(view.status.next_run == s.now() + 15 * 60);
+    // "Sync now" needs the store too: it says so rather than answering a run it cannot plan.
+    CHECK_FALSE(s.tailnet->sync_now("kandji").ok());
+  }
+  s.clock.advance(16min);
+  REQUIRE(s.runs.wait_for(3));
+  const auto view = s.tailnet->integration("kandji").value();
+  CHECK(view.state == "ok");
+  CHECK(view.status.last_error.empty());
+  CHECK(view.status.commits == 2);
 }
 
 }  // namespace sync_now_test
