@@ -164,6 +164,9 @@ http::Response issue_token(const http::Request& request, ApiContext& context) {
     if (error.code == grammar::DiagCode::K831) {
       return oauth_error(400, "invalid_scope", error.message);
     }
+    if (error.code == grammar::DiagCode::K835) {
+      return oauth_error(429, "invalid_request", error.message + ": " + error.help);
+    }
     if (error.kind == control::ErrorKind::Invalid) {
       return oauth_error(401, "invalid_client", error.message);
     }

@@ -27,6 +27,9 @@ constexpr std::size_t kMaxDescription = 100;
 constexpr std::int64_t kMinKeyLifetime = 60;
 constexpr std::int64_t kTouchInterval = 60;  // last_used_at is written at most once a minute
 constexpr std::int64_t kPurgeInterval = 60;  // expired tokens are purged at most once a minute
+// A client asking for a token per call would otherwise add rows without bound (an hour's worth of
+// its grant rate); 1,000 an hour is one every 3.6 s, each usable for the hour.
+constexpr std::int64_t kMaxLiveTokensPerClient = 1000;
 
 constexpr std::array<std::string_view, 4> kWriteScopes = {
     "policy_file", "devices:core", "devices:posture_attributes", "feature_settings"};
@@ -403,6 +406,16 @@ Outcome<AccessToken> Tailnet::issue_access_token(std::string_view client_id,
       return invalid(DiagCode::K831, fmt::format("the client may not grant the scope `{}`", scope),
                      fmt::format("its scopes: {}", client->scopes));
     }
+  }
+  auto live = store_->count_live_tokens(client->id, now);
+  if (!live) return from_sync(live.error());
+  if (live.value() >= kMaxLiveTokensPerClient) {
+    return conflict(DiagCode::K835,
+                    fmt::format("the OAuth client `{}` holds {} unexpired access tokens, the most "
+                                "one client may hold",
+                                client->id, kMaxLiveTokensPerClient),
+                    "use each token until it expires (an hour after it was issued) instead of "
+                    "asking for one per call");
   }
   const auto minted = mint(CredentialKind::AccessToken);
   if (!minted) return Error{ErrorKind::Internal, DiagCode::K830, "no random bytes available", {}};

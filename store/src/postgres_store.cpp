@@ -459,6 +459,16 @@ class PostgresStore final : public Store {
     });
   }
 
+  Result<std::int64_t> count_live_tokens(std::string_view parent, std::int64_t time) override {
+    return guard([&] {
+      auto rows = conn_.exec(
+          "SELECT COUNT(*) FROM api_credentials WHERE parent = $1 AND kind = 'oauth-token' "
+          "AND revoked_at IS NULL AND expires_at >= $2",
+          {param(parent), param(time)});
+      return rows.integer(0, 0);
+    });
+  }
+
   Status purge_expired_tokens(std::int64_t time) override {
     return guard([&] {
       conn_.exec(

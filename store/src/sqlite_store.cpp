@@ -582,6 +582,16 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<std::int64_t> count_live_tokens(std::string_view parent, std::int64_t time) override {
+    return guard([&] {
+      Statement st(db_,
+                   "SELECT COUNT(*) FROM api_credentials WHERE parent = ? AND kind = 'oauth-token' "
+                   "AND revoked_at IS NULL AND expires_at >= ?");
+      st.bind(1, parent).bind(2, time);
+      return st.step() ? st.integer(0) : std::int64_t{0};
+    });
+  }
+
   Status purge_expired_tokens(std::int64_t time) override {
     return guard([&] {
       Statement st(db_,

@@ -260,6 +260,22 @@ TEST_CASE("OAuth client-credentials: form or Basic client auth, errors as RFC 67
       415);
 }
 
+TEST_CASE("OAuth: the grant past a client's 1000 live tokens is 429 and says why", "[app][auth]") {
+  Server s;
+  for (int i = 0; i < 1000; ++i) s.token_for(s.reader);
+  const auto refused = s.send(
+      "POST", "/api/v2/oauth/token", {},
+      "grant_type=client_credentials&client_id=" + id_of(s.reader) + "&client_secret=" + s.reader,
+      "application/x-www-form-urlencoded");
+  CHECK(refused.status == 429);
+  CHECK(refused.value["error"] == "invalid_request");
+  const auto description = refused.value["error_description"].get<std::string>();
+  CHECK(description.find("1000 unexpired access tokens") != std::string::npos);
+  CHECK(description.find("until it expires") != std::string::npos);
+  CHECK(refused.body.find(s.reader) == std::string::npos);
+  CHECK(s.token_for(s.writer).rfind("tskey-api-", 0) == 0);  // other clients are not affected
+}
+
 TEST_CASE("a revoked key or client is refused at once, the secret is nowhere", "[app][auth]") {
   Server s;
   const auto token = s.token_for(s.writer);

@@ -337,4 +337,26 @@ TEST_CASE("OAuth: a later grant purges expired tokens, at most once a minute", "
   CHECK(tokens() == std::pair{3, 0});
 }
 
+// A state-growth review: a client could hold any number of live tokens (one per call for an hour).
+TEST_CASE("OAuth: a client holds at most 1000 unexpired tokens, expired and revoked ones free",
+          "[control][keys]") {
+  Fixture f;
+  const auto client = f.create_client({"policy_file"});
+  const auto grant = [&] {
+    return f.tailnet->issue_access_token(client.view.id, client.token, {});
+  };
+  for (int i = 0; i < 1000; ++i) REQUIRE(grant().ok());
+  const auto refused = grant();
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == grammar::DiagCode::K835);
+  CHECK(refused.error().kind == control::ErrorKind::Conflict);
+  CHECK(refused.error().message.find("1000") != std::string::npos);
+  CHECK(refused.error().message.find(client.token) == std::string::npos);
+  // Another client has its own allowance.
+  const auto other = f.create_client({"policy_file"});
+  CHECK(f.tailnet->issue_access_token(other.view.id, other.token, {}).ok());
+  f.advance_seconds(3601);  // the 1000 have expired
+  CHECK(grant().ok());
+}
+
 }  // namespace keys_test
