@@ -38,6 +38,7 @@ function statusList(entry, runsSync) {
     stat('State', stateText(entry, runsSync), 'state'),
     stat('Last successful sync', timeText(entry.lastSync), 'lastSync'),
     stat('Last attempt', timeText(entry.lastAttempt), 'lastAttempt'),
+    stat('Next sync', entry.nextRun ? timeText(entry.nextRun) : 'not planned', 'nextRun'),
     stat('Last error', entry.lastError || 'none', 'lastError'),
     stat('Provider devices', entry.providerHostCount, 'providerHostCount'),
     stat('Matched', entry.matchedCount, 'matchedCount'),

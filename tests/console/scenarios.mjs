@@ -145,6 +145,8 @@ export const scenarios = [
     await page.locator('[data-stat="state"]', {hasText: 'ok'}).waitFor({timeout: WAIT_MS});
     assert.notEqual(await page.locator('[data-stat="lastSync"]').textContent(), 'never');
     assert.equal(await page.locator('[data-stat="token"]').textContent(), 'set');
+    // When the schedule runs next (a time once the integration exists).
+    assert.notEqual(await page.locator('[data-stat="nextRun"]').textContent(), 'not planned');
     assert.ok(Number(await page.locator('[data-stat="matchedCount"]').textContent()) > 0);
     const html = await page.content();
     assert.ok(!html.includes(ctx.simToken), 'the token is never shown again');
