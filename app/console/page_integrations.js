@@ -111,11 +111,17 @@ function integrationCard(provider, entry, refresh, notify, runsSync, canSyncNow)
   const syncNow = async () => {
     try {
       const {body} = await request('POST', `/v1/integrations/${enc(provider.id)}/sync`);
-      // A run that ended moments ago spaces the next one out (the provider's request budget).
-      const later = body && Date.parse(body.startsAt) > Date.now() + 1000;
-      notify(later ? `${provider.name} synced moments ago: the next sync starts at ` +
-                     `${timeText(body.startsAt)}`
-                   : `${provider.name} sync requested`);
+      // A run that ended moments ago spaces the next one out (the provider's request budget);
+      // during a run the next one follows it (startsAt null: its end is not known yet).
+      const startsAt = body ? body.startsAt : undefined;
+      const later = typeof startsAt === 'string' && Date.parse(startsAt) > Date.now() + 1000;
+      if (startsAt === null) {
+        notify(`${provider.name} is syncing now; another sync follows it`);
+      } else if (later) {
+        notify(`${provider.name} synced moments ago: the next sync starts at ${timeText(startsAt)}`);
+      } else {
+        notify(`${provider.name} sync requested`);
+      }
       refresh();
     } catch (e) {
       notify(e.message, 'error');

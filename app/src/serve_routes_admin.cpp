@@ -92,10 +92,13 @@ void install_admin_routes(http::Router& router, ApiContext& context) {
         const std::string provider(*req.param("provider"));
         auto triggered = context.tailnet.sync_now(provider);
         if (!triggered) return error_response(triggered.error(), context.log);
-        // When the last run ended under the spacing ago, the run starts later: say when.
+        // When the last run ended under the spacing ago, the run starts later: say when (null:
+        // after the run in flight, which has not ended yet).
+        const auto& starts_at = triggered.value().starts_at;
         return http::Response::json(
             202, {{"triggered", provider},
-                  {"startsAt", sync::format_rfc3339(triggered.value().starts_at)}});
+                  {"startsAt", starts_at ? nlohmann::json(sync::format_rfc3339(*starts_at))
+                                         : nlohmann::json(nullptr)}});
       },
       http::RouteOptions{{}, true});
 

@@ -128,8 +128,12 @@ struct Tailnet::Impl {
   std::mutex scheduler_mu;  // guards starting and stopping the schedule
   // What a sync recorded that the store could not keep (its status write failed: a full disk),
   // shown over the stored status until a later attempt is stored (decisions SY15).
+  struct UnsavedStatus {
+    sync::SyncStatus status;
+    std::optional<sync::SyncStatus> base;  // what the store held then (none: unreadable too)
+  };
   mutable std::mutex unsaved_mu;
-  std::map<std::int64_t, sync::SyncStatus> unsaved_status;
+  mutable std::map<std::int64_t, UnsavedStatus> unsaved_status;
 
   std::optional<ServerLock> server_lock;  // TailnetOptions::sole_server on a SQLite store
 
@@ -187,8 +191,6 @@ struct Tailnet::Impl {
   // the integration's unsaved attempt once a write succeeds.
   void note_status_write(std::int64_t integration_id, const sync::SyncStatus& status,
                          const sync::Status& written);
-  // A run planned in the store (sync now) replaces the plan of an unsaved attempt.
-  void note_planned(std::int64_t integration_id, std::int64_t next_run);
   sync::SyncEngine& syncer();
   std::vector<sync::TailnetNode> nodes();
 };

@@ -121,21 +121,34 @@ sync::Status LiveLedger::commit_sync(const sync::SyncCommit& commit) {
   return committed;
 }
 
+namespace {
+
+// Whether the store still holds the status an unsaved attempt was laid over: a configuration
+// change (which clears a pause and plans a run now), a "sync now" or another process's sync
+// writes one of these, and then the stored status is newer than the unsaved attempt.
+bool same_stored_status(const sync::SyncStatus& a, const sync::SyncStatus& b) {
+  return a.next_run == b.next_run && a.paused_until == b.paused_until &&
+         a.last_attempt == b.last_attempt && a.last_success == b.last_success &&
+         a.commits == b.commits;
+}
+
+}  // namespace
+
 sync::Result<sync::SyncStatus> Tailnet::Impl::load_status(std::int64_t integration_id) const {
   auto stored = store().load_status(integration_id);
   std::lock_guard lock(unsaved_mu);
   const auto unsaved = unsaved_status.find(integration_id);
   if (unsaved == unsaved_status.end()) return stored;
   // When the store cannot be read either, the attempt it could not keep is all there is to say.
-  if (!stored) return unsaved->second;
-  const auto& kept = stored.value();
-  if (kept.last_attempt && *kept.last_attempt > unsaved->second.last_attempt.value_or(0)) {
-    return stored;  // another process has stored a later attempt
+  if (!stored) return unsaved->second.status;
+  if (unsaved->second.base && !same_stored_status(stored.value(), *unsaved->second.base)) {
+    unsaved_status.erase(unsaved);  // written since: the store's status is the newer one
+    return stored;
   }
   // The attempt, and the plan made after it: with the store's older plan the schedule would find
   // the integration due again at once and call the provider every second while the disk is full.
   auto status = stored.value();
-  const auto& attempt = unsaved->second;
+  const auto& attempt = unsaved->second.status;
   status.last_attempt = attempt.last_attempt;
   status.last_error = attempt.last_error;
   status.last_error_kind = attempt.last_error_kind;
@@ -147,18 +160,24 @@ sync::Result<sync::SyncStatus> Tailnet::Impl::load_status(std::int64_t integrati
 
 void Tailnet::Impl::note_status_write(std::int64_t integration_id, const sync::SyncStatus& status,
                                       const sync::Status& written) {
-  std::lock_guard lock(unsaved_mu);
   if (written || written.error().kind == sync::SyncErrorKind::Discarded) {
+    std::lock_guard lock(unsaved_mu);
     unsaved_status.erase(integration_id);
-  } else if (!status.last_error.empty()) {
-    unsaved_status[integration_id] = status;
+    return;
   }
-}
-
-void Tailnet::Impl::note_planned(std::int64_t integration_id, std::int64_t next_run) {
+  if (status.last_error.empty()) return;
+  // What the store still holds (reads work on a full disk): the attempt counts while it does.
+  std::optional<sync::SyncStatus> held;
+  {
+    std::lock_guard lock(unsaved_mu);
+    const auto unsaved = unsaved_status.find(integration_id);
+    if (unsaved != unsaved_status.end()) held = unsaved->second.base;
+  }
+  if (!held) {
+    if (auto stored = store().load_status(integration_id)) held = stored.value();
+  }
   std::lock_guard lock(unsaved_mu);
-  const auto unsaved = unsaved_status.find(integration_id);
-  if (unsaved != unsaved_status.end()) unsaved->second.next_run = next_run;
+  unsaved_status[integration_id] = UnsavedStatus{status, held};
 }
 
 // ---- the sync machinery ----
@@ -179,6 +198,8 @@ sync::SyncEngine& Tailnet::Impl::syncer() {
     schedule.interval = std::chrono::duration_cast<sync::Millis>(self.options_.sync_interval);
     schedule.jitter = std::min(std::chrono::duration_cast<sync::Millis>(self.options_.sync_jitter),
                                schedule.interval / 10);
+    schedule.rerun_spacing =
+        std::chrono::duration_cast<sync::Millis>(self.options_.sync_now_spacing);
     scheduler = std::make_unique<sync::Scheduler>(
         ledger, *sync_engine, *self.clock_,
         [this]() -> sync::Result<std::vector<sync::TailnetNode>> { return nodes(); }, schedule,
@@ -242,13 +263,9 @@ namespace {
 // An integration paused by an authentication failure syncs again when its token or URL changes
 // or the pause ends (spec kandji.md §2.2): a "sync now" meanwhile would only repeat the refused
 // request, so it is refused saying how to resume, not reported as started.
-std::optional<Error> refuse_if_paused(store::Store& store, const sync::Integration& integration,
-                                      std::int64_t now) {
-  const auto status = store.load_status(integration.id);
-  if (!status || !status.value().paused_until || *status.value().paused_until <= now) {
-    return std::nullopt;
-  }
-  const auto& s = status.value();
+std::optional<Error> refuse_if_paused(const sync::SyncStatus& s,
+                                      const sync::Integration& integration, std::int64_t now) {
+  if (!s.paused_until || *s.paused_until <= now) return std::nullopt;
   return Error{ErrorKind::Conflict, DiagCode::K840,
                fmt::format("`{}` is paused until {} after an authentication failure{}",
                            integration.provider, timefmt::format_rfc3339(*s.paused_until),
@@ -268,7 +285,9 @@ Outcome<SyncNowAnswer> Tailnet::sync_now(const std::string& provider) {
   if (!options_.tailnet_path) return needs_tailnet();
   const sync::Integration integration = *found.value();
   const auto t = now();
-  if (auto paused = refuse_if_paused(*store_, integration, t)) return *paused;
+  auto current = impl_->load_status(integration.id);  // with an attempt the store could not keep
+  if (!current) return from_sync(current.error());
+  if (auto paused = refuse_if_paused(current.value(), integration, t)) return *paused;
   std::unique_lock schedule(impl_->scheduler_mu);
   if (!impl_->replicator) impl_->syncer();
   const bool scheduled = impl_->replicator || impl_->scheduler_thread.joinable();
@@ -277,19 +296,19 @@ Outcome<SyncNowAnswer> Tailnet::sync_now(const std::string& provider) {
     return sync_here(integration);
   }
   if (!impl_->replicator && impl_->scheduler->running(integration.id)) {
-    impl_->scheduler->trigger(integration.id);  // coalesced: one more run after this one
-    return SyncNowAnswer{std::nullopt, t};
+    // Coalesced: one more run, sync_now_spacing after this one ends (not known yet).
+    impl_->scheduler->trigger(integration.id);
+    return SyncNowAnswer{std::nullopt, std::nullopt};
   }
   // Made due in the store, not only in memory: a stop before the run leaves it due at the next
   // start (or for the next lease holder, whose schedule reads the store every second).
-  const auto spacing = options_.sync_now_spacing.count();
-  auto planned = store_->edit_status(integration.id, [t, spacing](sync::SyncStatus& s) {
-    const std::int64_t at = s.last_attempt ? std::max(t, *s.last_attempt + spacing) : t;
+  const auto& last = current.value().last_attempt;
+  const std::int64_t at = last ? std::max(t, *last + options_.sync_now_spacing.count()) : t;
+  auto planned = store_->edit_status(integration.id, [at](sync::SyncStatus& s) {
     if (!s.next_run || *s.next_run > at) s.next_run = at;
   });
   if (!planned) return from_sync(planned.error());
-  const std::int64_t starts_at = planned.value().next_run.value_or(t);
-  impl_->note_planned(integration.id, starts_at);
+  const std::int64_t starts_at = std::max(t, planned.value().next_run.value_or(t));
   if (!impl_->replicator && starts_at <= t) impl_->scheduler->trigger(integration.id);
   return SyncNowAnswer{std::nullopt, starts_at};
 }

@@ -463,7 +463,7 @@ class PostgresStore final : public Store {
     return guard([&] {
       auto rows = conn_.exec(
           "SELECT COUNT(*) FROM api_credentials WHERE parent = $1 AND kind = 'oauth-token' "
-          "AND revoked_at IS NULL AND expires_at >= $2",
+          "AND revoked_at IS NULL AND expires_at > $2",
           {param(parent), param(time)});
       return rows.integer(0, 0);
     });

@@ -586,7 +586,7 @@ class SqliteStore final : public Store {
     return guard([&] {
       Statement st(db_,
                    "SELECT COUNT(*) FROM api_credentials WHERE parent = ? AND kind = 'oauth-token' "
-                   "AND revoked_at IS NULL AND expires_at >= ?");
+                   "AND revoked_at IS NULL AND expires_at > ?");
       st.bind(1, parent).bind(2, time);
       return st.step() ? st.integer(0) : std::int64_t{0};
     });

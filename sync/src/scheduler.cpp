@@ -1,5 +1,8 @@
 #include "postern/sync/scheduler.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include "postern/sync/redact.hpp"
 
 namespace postern::sync {
@@ -85,18 +88,29 @@ std::optional<std::int64_t> Scheduler::planned_run(const SyncStatus& status) con
   return *status.next_run > own + seconds(options_.jitter) ? own : *status.next_run;
 }
 
+std::set<std::int64_t> Scheduler::take_triggers() {
+  std::set<std::int64_t> forced;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, state] : states_) {
+    if (state.forced && !state.running) forced.insert(id);
+    state.forced = false;
+  }
+  return forced;
+}
+
 std::vector<Integration> Scheduler::due_integrations(bool ignore_schedule) {
   std::vector<Integration> due;
+  // Used up here whatever follows: a trigger left standing for an integration that is paused,
+  // removed or unreadable kept the loop from ever waiting (a core spent doing nothing).
+  const auto forced_ids = take_triggers();
   auto integrations = ledger_.list_integrations();
   if (!integrations) return due;
   const auto now = to_unix(clock_.now());
   for (const auto& integration : integrations.value()) {
-    bool forced = false;
+    const bool forced = forced_ids.count(integration.id) > 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      const State& state = states_[integration.id];
-      if (state.running) continue;
-      forced = state.forced;
+      if (states_[integration.id].running) continue;
     }
     auto status = ledger_.load_status(integration.id);
     if (!status) continue;
@@ -139,20 +153,31 @@ void Scheduler::run_to_completion(const Integration& first) {
     const bool still_there = latest && latest.value() && latest.value()->id == integration.id;
     const bool changed =
         still_there && latest.value()->config_version != integration.config_version;
+    // A trigger during the run, with a spacing: planned rerun_spacing after this run ends, in the
+    // status like any other slot, instead of running again at once.
+    bool spaced_rerun = false;
+    if (options_.rerun_spacing.count() > 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      spaced_rerun = std::exchange(states_[integration.id].rerun, false);
+    }
     // A run that failed because stop() abandoned it plans nothing: the integration stays due, so
     // the next start (or the next lease holder) runs it at once.
     if (still_there && !changed && (report.ok || !stopping())) {
       if (auto status = ledger_.load_status(integration.id)) {
         SyncStatus s = status.value();
-        const auto now = to_unix(clock_.now());
-        if (!(s.paused_until && *s.paused_until > now)) {
-          s.next_run = to_unix(next_after(clock_.now()));
+        const auto ended = clock_.now();
+        if (!(s.paused_until && *s.paused_until > to_unix(ended))) {
+          s.next_run = to_unix(next_after(ended));
+          if (spaced_rerun) {
+            s.next_run = std::min(*s.next_run, to_unix(ended + options_.rerun_spacing));
+          }
           (void)ledger_.save_status(integration.id, s);
         }
       }
     }
     // A run reported as finished no longer reads as running (a client that saw the report must
-    // not see "syncing now" after it), so the state is settled before the report.
+    // not see "syncing now" after it), so the state is settled before the report. (A spaced
+    // trigger that came while the next slot was being stored runs at once: a rare second run.)
     bool finished = false;
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -32,6 +32,7 @@ class EmptyKandji final : public sync::HttpTransport {
   sync::Result<HttpResponse> get(const HttpRequest&) override {
     std::lock_guard lock(mu_);
     ++requests_;
+    if (refuse_) return HttpResponse{401, {{"content-type", "application/json"}}, "{}"};
     return HttpResponse{200,
                         {{"content-type", "application/json"}},
                         R"({"offset":null,"limit":300,"total":0,"data":[],"cursor":null})"};
@@ -40,10 +41,15 @@ class EmptyKandji final : public sync::HttpTransport {
     std::lock_guard lock(mu_);
     return requests_;
   }
+  void refuse_token(bool refuse) {  // 401 to every request, as after a token is revoked
+    std::lock_guard lock(mu_);
+    refuse_ = refuse;
+  }
 
  private:
   std::mutex mu_;
   int requests_ = 0;
+  bool refuse_ = false;
 };
 
 // The runs the scheduler reports, waited for as events (never on a timer: the bound only ends a
@@ -207,6 +213,34 @@ TEST_CASE("a sync failure the store cannot record still shows in the status", "[
   CHECK(view.state == "ok");
   CHECK(view.status.last_error.empty());
   CHECK(view.status.commits == 2);
+}
+
+// Found by a review: a configuration change (which stores "run now" and clears any pause) did not
+// take effect while the process still laid an unsaved failure over the stored status; a pause
+// kept only in memory could then not be cleared at all until a restart.
+TEST_CASE("a configuration change after a failure the store could not record syncs at once",
+          "[control][sync]") {
+  Syncing s(0s);
+  {
+    FullDisk full(s.scratch.file("postern.db"));
+    s.kandji.refuse_token(true);
+    s.clock.advance(16min);  // the scheduled run: 401, a pause the store cannot keep
+    REQUIRE(s.runs.wait_for(2));
+    const auto paused = s.tailnet->integration("kandji").value();
+    CHECK(paused.state == "paused");
+    // Refused as paused, with how to resume, not as a store failure.
+    const auto refused = s.tailnet->sync_now("kandji");
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == postern::grammar::DiagCode::K840);
+  }
+  s.kandji.refuse_token(false);
+  control::IntegrationChange change;
+  change.token = "token-5678";
+  REQUIRE(s.tailnet->update_integration("kandji", change, kAlice).ok());
+  REQUIRE(s.runs.wait_for(3));  // at once, not after the pause or an interval
+  const auto view = s.tailnet->integration("kandji").value();
+  CHECK(view.state == "ok");
+  CHECK_FALSE(view.status.paused_until.has_value());
 }
 
 }  // namespace sync_now_test

@@ -39,7 +39,7 @@ struct Harness {
   std::atomic<int> reported_while_running{0};
   Integration integration;
 
-  explicit Harness(Millis jitter = Millis{0}) {
+  explicit Harness(Millis jitter = Millis{0}, Millis rerun_spacing = Millis{0}) {
     store = std::move(store::open_sqlite_store(dir.path() / "postern.db").value());
     engine = std::make_unique<SyncEngine>(*store, transport, clock, [this](const Integration&) {
       return Result<std::string>(kandji.token);
@@ -50,6 +50,7 @@ struct Harness {
     options.jitter = jitter;
     options.seed = 99;
     options.poll = Millis{5};
+    options.rerun_spacing = rerun_spacing;
     scheduler = std::make_unique<Scheduler>(*store, *engine, clock, one_node, options,
                                             [this](const Integration& synced, const SyncReport&) {
                                               if (scheduler->running(synced.id))
@@ -226,6 +227,56 @@ TEST_CASE("triggers during a run coalesce into one rerun, never two runs at once
   CHECK(fetches.count() == 2);  // the first run plus exactly one coalesced rerun
   CHECK(h.reports.count() == 2);
   CHECK(h.reported_while_running.load() == 1);  // the first report: its rerun was still to come
+}
+
+// A review pressed "Sync now" once a second against a slow tenant: each press during a run added a
+// rerun, and the runs followed each other with no gap. With a spacing the rerun waits for it.
+TEST_CASE("a trigger during a run plans the rerun a spacing after the run ends",
+          "[sync][scheduler]") {
+  Harness h(Millis{0}, std::chrono::duration_cast<Millis>(seconds{30}));
+  test::EventCounter released;
+  test::EventCounter fetches;
+  h.transport.set_handler([&](const HttpRequest& r, int) {
+    const bool first = fetches.count() == 0;
+    fetches.bump();
+    if (first) released.wait_for(1);  // hold the first run while the triggers arrive
+    return h.kandji.serve(r);
+  });
+  std::thread loop([&] { h.scheduler->run(); });
+  REQUIRE(fetches.wait_for(1));
+  for (int i = 0; i < 5; ++i) h.scheduler->trigger(h.integration.id);
+  released.bump();
+  REQUIRE(h.reports.wait_for(1));
+  const auto ended = to_unix(h.clock.now());
+  CHECK(h.reported_while_running.load() == 0);  // no rerun at once: the run has finished
+  CHECK(h.next_run() == ended + 30);            // not the 15-minute slot
+  CHECK(fetches.count() == 1);
+  h.clock.advance(seconds{30});
+  REQUIRE(h.reports.wait_for(2));
+  CHECK(fetches.count() == 2);
+  CHECK(h.next_run() == to_unix(h.clock.now()) + 15 * 60);  // the trigger was used once
+  h.scheduler->stop();
+  loop.join();
+}
+
+// The same review paused an integration (401) while its pause was kept only in memory, then
+// pressed "Sync now": the trigger was never used up, and the loop stopped waiting between looks
+// at the schedule (a core spent doing nothing).
+TEST_CASE("a trigger for a paused integration is used up by the look that skips it",
+          "[sync][scheduler]") {
+  Harness h;
+  h.transport.set_handler([](const HttpRequest&, int) { return test::json_response(401, "{}"); });
+  REQUIRE(h.scheduler->run_pending() == 1);
+  REQUIRE(h.store->load_status(h.integration.id).value().paused_until.has_value());
+  h.scheduler->trigger(h.integration.id);
+  CHECK(h.scheduler->run_pending() == 0);  // paused: skipped, and the trigger is spent
+  // Unpaused with its next run far off: a trigger left standing would run it now.
+  auto status = h.store->load_status(h.integration.id).value();
+  status.paused_until.reset();
+  status.next_run = to_unix(h.clock.now()) + 3600;
+  REQUIRE(h.store->save_status(h.integration.id, status).ok());
+  CHECK(h.scheduler->run_pending() == 0);
+  CHECK(h.transport.count() == 1);
 }
 
 // A docs review restarted a server during a sync: the integration read "failing: cancelled:

@@ -139,10 +139,11 @@ struct SyncRun {
 };
 
 // What "sync now" did: ran the sync in this thread (`run`), or made it due for the scheduler at
-// `starts_at` (unix seconds): now, or later when the last run ended under sync_now_spacing ago.
+// `starts_at` (unix seconds): now, or later when the last run ended under sync_now_spacing ago;
+// none while a run is in flight (the next follows it by sync_now_spacing).
 struct SyncNowAnswer {
   std::optional<SyncRun> run;
-  std::int64_t starts_at = 0;
+  std::optional<std::int64_t> starts_at;
 };
 
 class Tailnet {

@@ -134,8 +134,8 @@ class Store : public sync::SyncLedger {
   virtual Status touch_credential(std::string_view id, std::int64_t time) = 0;  // last_used_at
   // Deletes the oauth-token credentials that expired before `time`.
   virtual Status purge_expired_tokens(std::int64_t time) = 0;
-  // How many oauth-token credentials `parent` obtained that are neither expired at `time` nor
-  // revoked.
+  // How many oauth-token credentials `parent` obtained that are neither revoked nor expired at
+  // `time` (expiring after it, as authentication counts them).
   virtual Result<std::int64_t> count_live_tokens(std::string_view parent, std::int64_t time) = 0;
 
   // Integration API tokens, readable only through these three (never by status or the API):

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "postern/sync/sync_engine.hpp"
@@ -23,7 +24,10 @@ struct SchedulerOptions {
   Millis interval{15 * 60 * 1000};
   Millis jitter{30 * 1000};  // next run = finish + interval + uniform(-jitter, +jitter)
   Millis poll{1000};         // how often the loop re-reads the store for external changes
-  std::uint64_t seed = 0;    // 0: seeded from the clock
+  // A trigger during a run plans one more run this long after it ends (0: at once), so requests
+  // that keep arriving during runs do not chain runs back to back.
+  Millis rerun_spacing{0};
+  std::uint64_t seed = 0;  // 0: seeded from the clock
 };
 
 class Scheduler {
@@ -38,7 +42,9 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Thread-safe: sync `integration_id` as soon as possible; during a run, once more after it.
+  // Thread-safe: sync `integration_id` as soon as possible; during a run, once more after it
+  // (rerun_spacing after it ends). A trigger is used up by the next look at the schedule: one for
+  // an integration that is paused, removed or unreadable then is dropped.
   void trigger(std::int64_t integration_id);
   // Run, in the calling thread, every integration that is due now (or triggered). Returns the
   // number of syncs run (coalesced reruns included).
@@ -60,6 +66,7 @@ class Scheduler {
   bool start_run(std::int64_t id);  // false when already running (rerun recorded)
   [[nodiscard]] bool stopping();
   void run_to_completion(const Integration& integration);
+  std::set<std::int64_t> take_triggers();  // the triggered integrations; clears the triggers
   std::vector<Integration> due_integrations(bool ignore_schedule);
   [[nodiscard]] std::optional<std::int64_t> planned_run(const SyncStatus& status) const;
   TimePoint next_after(TimePoint finished);
