@@ -241,16 +241,9 @@ class PostgresStore final : public Store {
   }
 
   Status save_status(std::int64_t integration_id, const SyncStatus& status) override {
-    return guard([&] {
-      pg::Transaction tx(conn_);
-      if (conn_.exec("SELECT 1 FROM integrations WHERE id = $1 FOR UPDATE", {param(integration_id)})
-              .size() == 0) {
-        throw DiscardedFailure("the integration was removed");
-      }
-      put_status(integration_id, status);
-      tx.commit();
-      return std::monostate{};
-    });
+    auto saved = edit_status(integration_id, [&status](SyncStatus& stored) { stored = status; });
+    if (!saved) return saved.error();
+    return std::monostate{};
   }
 
   Result<SyncStatus> edit_status(std::int64_t integration_id,

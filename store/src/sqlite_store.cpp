@@ -415,13 +415,9 @@ class SqliteStore final : public Store {
   }
 
   Status save_status(std::int64_t integration_id, const SyncStatus& status) override {
-    return guard([&] {
-      Transaction tx(*this);
-      if (!exists(integration_id)) throw DiscardedFailure("the integration was removed");
-      put_status(integration_id, status);
-      tx.commit();
-      return std::monostate{};
-    });
+    auto saved = edit_status(integration_id, [&status](SyncStatus& stored) { stored = status; });
+    if (!saved) return saved.error();
+    return std::monostate{};
   }
 
   Result<SyncStatus> edit_status(std::int64_t integration_id,
