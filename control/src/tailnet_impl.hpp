@@ -40,6 +40,8 @@ class LiveLedger final : public sync::SyncLedger {
   sync::Result<sync::AttributeTable> load_attributes() override;
   sync::Result<sync::SyncStatus> load_status(std::int64_t integration_id) override;
   sync::Status save_status(std::int64_t integration_id, const sync::SyncStatus& status) override;
+  sync::Result<sync::SyncStatus> edit_status(
+      std::int64_t integration_id, const std::function<void(sync::SyncStatus&)>& edit) override;
   sync::Status commit_sync(const sync::SyncCommit& commit) override;
 
  private:
@@ -126,6 +128,9 @@ struct Tailnet::Impl {
   std::thread scheduler_thread;
   std::function<void(const SyncRun&)> on_run;
   std::mutex scheduler_mu;  // guards starting and stopping the schedule
+  // Between start_syncing and stop_syncing: this process keeps the schedule (or, on a replica,
+  // takes its turn), so its next runs are as its own interval reads the stored slots.
+  std::atomic<bool> schedules{false};
   // What a sync recorded that the store could not keep (its status write failed: a full disk),
   // shown over the stored status until a later attempt is stored (decisions SY15).
   struct UnsavedStatus {
@@ -192,6 +197,7 @@ struct Tailnet::Impl {
   void note_status_write(std::int64_t integration_id, const sync::SyncStatus& status,
                          const sync::Status& written);
   sync::SyncEngine& syncer();
+  [[nodiscard]] sync::SchedulerOptions schedule_options() const;
   std::vector<sync::TailnetNode> nodes();
 };
 

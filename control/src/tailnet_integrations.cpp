@@ -111,6 +111,21 @@ sync::Status LiveLedger::save_status(std::int64_t integration_id, const sync::Sy
   impl_.note_status_write(integration_id, status, saved);
   return saved;
 }
+sync::Result<sync::SyncStatus> LiveLedger::edit_status(
+    std::int64_t integration_id, const std::function<void(sync::SyncStatus&)>& edit) {
+  auto edited = impl_.store().edit_status(integration_id, edit);
+  if (edited) {
+    impl_.note_status_write(integration_id, edited.value(), sync::ok_status());
+    return edited;
+  }
+  // Not kept: the status it meant to write counts in memory meanwhile (SY15).
+  if (auto current = impl_.load_status(integration_id)) {
+    sync::SyncStatus meant = current.value();
+    edit(meant);
+    impl_.note_status_write(integration_id, meant, sync::Status(edited.error()));
+  }
+  return edited;
+}
 sync::Status LiveLedger::commit_sync(const sync::SyncCommit& commit) {
   std::lock_guard lock(impl_.writer);
   auto committed = impl_.store().commit_sync(commit);
@@ -194,15 +209,10 @@ sync::SyncEngine& Tailnet::Impl::syncer() {
     };
     sync_engine = std::make_unique<sync::SyncEngine>(ledger, *transport, *self.clock_, tokens,
                                                      self.options_.sync_options);
-    sync::SchedulerOptions schedule;
-    schedule.interval = std::chrono::duration_cast<sync::Millis>(self.options_.sync_interval);
-    schedule.jitter = std::min(std::chrono::duration_cast<sync::Millis>(self.options_.sync_jitter),
-                               schedule.interval / 10);
-    schedule.rerun_spacing =
-        std::chrono::duration_cast<sync::Millis>(self.options_.sync_now_spacing);
     scheduler = std::make_unique<sync::Scheduler>(
         ledger, *sync_engine, *self.clock_,
-        [this]() -> sync::Result<std::vector<sync::TailnetNode>> { return nodes(); }, schedule,
+        [this]() -> sync::Result<std::vector<sync::TailnetNode>> { return nodes(); },
+        schedule_options(),
         [this](const sync::Integration& integration, const sync::SyncReport& report) {
           if (on_run) on_run(SyncRun{integration, report});
         },
@@ -212,6 +222,15 @@ sync::SyncEngine& Tailnet::Impl::syncer() {
         });
   }
   return *sync_engine;
+}
+
+sync::SchedulerOptions Tailnet::Impl::schedule_options() const {
+  sync::SchedulerOptions schedule;
+  schedule.interval = std::chrono::duration_cast<sync::Millis>(self.options_.sync_interval);
+  schedule.jitter = std::min(std::chrono::duration_cast<sync::Millis>(self.options_.sync_jitter),
+                             schedule.interval / 10);
+  schedule.rerun_spacing = std::chrono::duration_cast<sync::Millis>(self.options_.sync_now_spacing);
+  return schedule;
 }
 
 void Tailnet::Impl::start_scheduler() {
@@ -238,6 +257,7 @@ void Tailnet::Impl::stop_scheduler() {
 void Tailnet::start_syncing(std::function<void(const SyncRun&)> on_run) {
   if (!store_ || !options_.tailnet_path || impl_->scheduler_thread.joinable()) return;
   impl_->on_run = std::move(on_run);
+  impl_->schedules = true;
   // Replicas: only the lease holder runs the schedule.
   if (impl_->replicator) {
     impl_->replicator->start_lease();
@@ -248,6 +268,7 @@ void Tailnet::start_syncing(std::function<void(const SyncRun&)> on_run) {
 
 void Tailnet::stop_syncing() {
   if (!impl_) return;
+  impl_->schedules = false;
   if (impl_->replicator) impl_->replicator->stop_lease();
   impl_->stop_scheduler();
 }
@@ -306,8 +327,13 @@ Outcome<SyncNowAnswer> Tailnet::sync_now(const std::string& provider) {
   const std::int64_t at = last ? std::max(t, *last + options_.sync_now_spacing.count()) : t;
   auto planned = store_->edit_status(integration.id, [at](sync::SyncStatus& s) {
     if (!s.next_run || *s.next_run > at) s.next_run = at;
+    ++s.sync_requests;  // a run in flight (the lease holder's) plans one more after it
   });
   if (!planned) return from_sync(planned.error());
+  // The lease holder's own run in flight: the stored request plans one more after it.
+  if (impl_->scheduler && impl_->scheduler->running(integration.id)) {
+    return SyncNowAnswer{std::nullopt, std::nullopt};
+  }
   const std::int64_t starts_at = std::max(t, planned.value().next_run.value_or(t));
   if (!impl_->replicator && starts_at <= t) impl_->scheduler->trigger(integration.id);
   return SyncNowAnswer{std::nullopt, starts_at};
@@ -350,6 +376,11 @@ Outcome<std::vector<IntegrationView>> Tailnet::integrations() const {
     IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}, false, false};
     v.token_set = store_->load_token(i.provider).ok();
     v.running = impl_->scheduler && impl_->scheduler->running(i.id);
+    if (impl_->schedules && !(v.status.paused_until && *v.status.paused_until > t)) {
+      // The run this process's schedule will start, which a shorter interval brings forward.
+      const auto own = impl_->schedule_options();
+      v.status.next_run = sync::planned_run(v.status, own.interval, own.jitter);
+    }
     v.state = integration_state(v.status, t);
     v.stale = integration_stale(i, v.status, t);
     views.push_back(std::move(v));

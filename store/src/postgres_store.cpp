@@ -274,12 +274,13 @@ class PostgresStore final : public Store {
         throw DiscardedFailure("the integration's configuration changed during the sync");
       }
       // The row lock above serialises commits, so this read sees every earlier one.
-      if (get_status(commit.integration_id).commits != commit.expected_commits) {
+      const SyncStatus stored = get_status(commit.integration_id);
+      if (stored.commits != commit.expected_commits) {
         throw DiscardedFailure("another sync committed while this one ran");
       }
       apply_writes(commit.writes, commit.time);
       insert_events(commit.events);
-      put_status(commit.integration_id, commit.status);
+      put_status(commit.integration_id, with_stored_schedule(commit.status, stored));
       tx.commit();
       return std::monostate{};
     });

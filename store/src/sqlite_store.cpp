@@ -442,12 +442,13 @@ class SqliteStore final : public Store {
       if (st.integer(0) != commit.expected_config_version) {
         throw DiscardedFailure("the integration's configuration changed during the sync");
       }
-      if (get_status(commit.integration_id).commits != commit.expected_commits) {
+      const SyncStatus stored = get_status(commit.integration_id);
+      if (stored.commits != commit.expected_commits) {
         throw DiscardedFailure("another sync committed while this one ran");
       }
       apply_writes(commit.writes, commit.time);
       for (const auto& e : commit.events) insert_event(e);
-      put_status(commit.integration_id, commit.status);
+      put_status(commit.integration_id, with_stored_schedule(commit.status, stored));
       tx.commit();
       return std::monostate{};
     });

@@ -27,6 +27,7 @@ json status_to_json(const SyncStatus& s) {
   j["suspect_streak"] = s.suspect_streak;
   j["warning"] = s.warning;
   j["commits"] = s.commits;
+  j["sync_requests"] = s.sync_requests;
   return j;
 }
 
@@ -64,7 +65,14 @@ SyncStatus status_from_json(const std::string& text) {
   s.suspect_streak = num("suspect_streak");
   s.warning = str("warning");
   s.commits = num("commits");
+  s.sync_requests = num("sync_requests");
   return s;
+}
+
+sync::SyncStatus with_stored_schedule(sync::SyncStatus committed, const sync::SyncStatus& stored) {
+  committed.next_run = stored.next_run;
+  committed.sync_requests = stored.sync_requests;
+  return committed;
 }
 
 std::string with_integration_id(const std::string& details, std::int64_t id) {

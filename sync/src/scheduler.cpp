@@ -78,14 +78,11 @@ bool Scheduler::start_run(std::int64_t id) {
   return true;
 }
 
-// The stored slot, unless another schedule planned it with a longer interval than this one
-// (`postern sync --interval 60` after serve's 15 minutes): then this interval from the last
-// attempt decides.
-std::optional<std::int64_t> Scheduler::planned_run(const SyncStatus& status) const {
+std::optional<std::int64_t> planned_run(const SyncStatus& status, Millis interval, Millis jitter) {
   if (!status.next_run || !status.last_attempt) return status.next_run;
   const auto seconds = [](Millis m) { return m.count() / 1000; };
-  const std::int64_t own = *status.last_attempt + seconds(options_.interval);
-  return *status.next_run > own + seconds(options_.jitter) ? own : *status.next_run;
+  const std::int64_t own = *status.last_attempt + seconds(interval);
+  return *status.next_run > own + seconds(jitter) ? own : *status.next_run;
 }
 
 std::set<std::int64_t> Scheduler::take_triggers() {
@@ -116,7 +113,7 @@ std::vector<Integration> Scheduler::due_integrations(bool ignore_schedule) {
     if (!status) continue;
     const SyncStatus& s = status.value();
     if (s.paused_until && *s.paused_until > now) continue;  // only a config change unpauses
-    const auto next = planned_run(s);
+    const auto next = planned_run(s, options_.interval, options_.jitter);
     if (forced || ignore_schedule || !next || *next <= now) due.push_back(integration);
   }
   return due;
@@ -133,6 +130,9 @@ void Scheduler::run_to_completion(const Integration& first) {
   }
   for (;;) {
     if (on_start_) on_start_(integration);
+    // "Sync now" requests stored from here on (another replica's, say) ask for one more run.
+    const auto at_start = ledger_.load_status(integration.id);
+    const std::int64_t requests_at_start = at_start ? at_start.value().sync_requests : 0;
     SyncReport report;
     auto nodes = nodes_();
     if (nodes) {
@@ -163,17 +163,14 @@ void Scheduler::run_to_completion(const Integration& first) {
     // A run that failed because stop() abandoned it plans nothing: the integration stays due, so
     // the next start (or the next lease holder) runs it at once.
     if (still_there && !changed && (report.ok || !stopping())) {
-      if (auto status = ledger_.load_status(integration.id)) {
-        SyncStatus s = status.value();
-        const auto ended = clock_.now();
-        if (!(s.paused_until && *s.paused_until > to_unix(ended))) {
-          s.next_run = to_unix(next_after(ended));
-          if (spaced_rerun) {
-            s.next_run = std::min(*s.next_run, to_unix(ended + options_.rerun_spacing));
-          }
-          (void)ledger_.save_status(integration.id, s);
-        }
-      }
+      const auto ended = clock_.now();
+      const auto next = to_unix(next_after(ended));
+      const auto rerun = to_unix(ended + options_.rerun_spacing);
+      (void)ledger_.edit_status(integration.id, [&](SyncStatus& s) {
+        if (s.paused_until && *s.paused_until > to_unix(ended)) return;
+        const bool asked_meanwhile = s.sync_requests != requests_at_start;
+        s.next_run = spaced_rerun || asked_meanwhile ? std::min(next, rerun) : next;
+      });
     }
     // A run reported as finished no longer reads as running (a client that saw the report must
     // not see "syncing now" after it), so the state is settled before the report. (A spaced

@@ -125,6 +125,7 @@ TEST_CASE("sync now a moment after a run starts the spacing after that run and i
   s.clock.advance(5s);
   CHECK(s.tailnet->sync_now("kandji").value().starts_at == ended + 30);
   CHECK(s.runs.count() == 1);
+  CHECK(s.status().sync_requests == 2);  // what a run in flight on another replica would see
 
   s.clock.advance(20s);  // the slot has come
   REQUIRE(s.runs.wait_for(2));
@@ -144,6 +145,25 @@ TEST_CASE("a sync now request outlives a restart of the server", "[control][sync
   REQUIRE(reopened.ok());
   CHECK(reopened.value()->integration("kandji").value().status.next_run ==
         answer.value().starts_at);
+}
+
+// Found by a review: a server started with a shorter --sync-interval ran at that interval but
+// showed the slot the longer one had stored.
+TEST_CASE("the next run shown is the one this server's shorter interval plans", "[control][sync]") {
+  Syncing s(30s);
+  const auto attempt = *s.status().last_attempt;
+  REQUIRE(s.status().next_run == attempt + 15 * 60);
+  s.tailnet->stop_syncing();
+  s.tailnet.reset();
+  auto options = s.options(30s);
+  options.sync_interval = 60s;
+  auto reopened = control::Tailnet::open(options);
+  REQUIRE(reopened.ok());
+  s.tailnet = std::move(reopened.value());
+  s.tailnet->start_syncing([&s](const control::SyncRun&) { s.runs.add(); });
+  CHECK(s.status().next_run == attempt + 60);
+  s.tailnet->stop_syncing();
+  CHECK(s.status().next_run == attempt + 15 * 60);  // not scheduling here: the stored slot
 }
 
 TEST_CASE("sync now after the spacing has passed starts at once", "[control][sync]") {

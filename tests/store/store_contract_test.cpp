@@ -149,6 +149,7 @@ TEST_CASE("contract: a status edit changes what is stored now and nothing else",
   committed.commits = 7;
   committed.matched_count = 42;
   committed.next_run = 5000;
+  committed.sync_requests = 2;
   REQUIRE(store->save_status(id, committed).ok());
   auto edited = store->edit_status(id, [](SyncStatus& s) {
     CHECK(s.commits == 7);  // the edit sees what the last commit stored
@@ -160,6 +161,7 @@ TEST_CASE("contract: a status edit changes what is stored now and nothing else",
   CHECK(stored.next_run == 1200);
   CHECK(stored.commits == 7);
   CHECK(stored.matched_count == 42);
+  CHECK(stored.sync_requests == 2);
   CHECK(store->edit_status(424242, [](SyncStatus&) {}).error().kind == SyncErrorKind::Discarded);
 }
 
@@ -209,6 +211,22 @@ TEST_CASE("contract: a sync commits everything or nothing", "[store][contract]")
     CHECK(log[1].action == "sync n1");  // oldest first, in the order given
     CHECK(log[2].action == "sync n2");
     CHECK(store->load_status(integration.id).value().matched_count == 2);
+  }
+  SECTION("the schedule stays as stored: a sync now may have changed it during the sync") {
+    REQUIRE(store
+                ->edit_status(integration.id,
+                              [](SyncStatus& s) {
+                                s.next_run = 2990;
+                                s.sync_requests = 4;
+                              })
+                .ok());
+    commit.status.next_run = 9000;  // what the sync read when it started
+    commit.status.sync_requests = 3;
+    REQUIRE(store->commit_sync(commit).ok());
+    const auto stored = store->load_status(integration.id).value();
+    CHECK(stored.next_run == 2990);
+    CHECK(stored.sync_requests == 4);
+    CHECK(stored.last_success == 3000);
   }
   SECTION("the integration was removed meanwhile") {
     REQUIRE(store->remove_integration(integration.id, {}, {event("remove")}).ok());

@@ -99,6 +99,10 @@ class InterleavingLedger final : public SyncLedger {
   Status save_status(std::int64_t integration_id, const SyncStatus& status) override {
     return store_.save_status(integration_id, status);
   }
+  Result<SyncStatus> edit_status(std::int64_t integration_id,
+                                 const std::function<void(SyncStatus&)>& edit) override {
+    return store_.edit_status(integration_id, edit);
+  }
   Status commit_sync(const SyncCommit& commit) override { return store_.commit_sync(commit); }
 
  private:
@@ -257,6 +261,44 @@ TEST_CASE("a trigger during a run plans the rerun a spacing after the run ends",
   CHECK(h.next_run() == to_unix(h.clock.now()) + 15 * 60);  // the trigger was used once
   h.scheduler->stop();
   loop.join();
+}
+
+// A "sync now" on another replica while the lease holder ran only lowered the stored slot; the
+// run's commit and its next slot then replaced it with the 15-minute one: the request was lost.
+TEST_CASE("a sync now stored during a run plans one more run a spacing after it",
+          "[sync][scheduler]") {
+  Harness h(Millis{0}, std::chrono::duration_cast<Millis>(seconds{30}));
+  // What Tailnet::sync_now stores on a replica that does not run the schedule.
+  const auto ask_for_a_run = [&h] {
+    const auto now = to_unix(h.clock.now());
+    REQUIRE(h.store
+                ->edit_status(h.integration.id,
+                              [now](SyncStatus& s) {
+                                if (!s.next_run || *s.next_run > now) s.next_run = now;
+                                ++s.sync_requests;
+                              })
+                .ok());
+  };
+  int fetches = 0;
+  h.transport.set_handler([&](const HttpRequest& r, int) {
+    if (fetches++ == 0) ask_for_a_run();  // while the first run reads the provider
+    return h.kandji.serve(r);
+  });
+  REQUIRE(h.scheduler->run_pending() == 1);
+  const auto ended = to_unix(h.clock.now());
+  CHECK(h.next_run() == ended + 30);  // not the 15-minute slot
+  CHECK(h.store->load_status(h.integration.id).value().commits == 1);
+  h.clock.advance(seconds{29});
+  CHECK(h.scheduler->run_pending() == 0);
+  h.clock.advance(seconds{1});
+  CHECK(h.scheduler->run_pending() == 1);
+  CHECK(h.next_run() == to_unix(h.clock.now()) + 15 * 60);  // used once
+
+  // A request stored before a run starts is what that run answers: no second run.
+  h.clock.advance(minutes{1});
+  ask_for_a_run();
+  CHECK(h.scheduler->run_pending() == 1);
+  CHECK(h.next_run() == to_unix(h.clock.now()) + 15 * 60);
 }
 
 // The same review paused an integration (401) while its pause was kept only in memory, then

@@ -96,12 +96,6 @@ class Store : public sync::SyncLedger {
   virtual Status remove_integration(std::int64_t id, const std::vector<AttributeWrite>& writes,
                                     const std::vector<AuditEvent>& events) = 0;
 
-  // Reads the integration's status, lets `edit` change it and saves it, in one transaction: a
-  // sync's commit in between is not overwritten with what was read before it. Discarded when the
-  // integration is gone; answers the status saved.
-  virtual Result<SyncStatus> edit_status(std::int64_t integration_id,
-                                         const std::function<void(SyncStatus&)>& edit) = 0;
-
   virtual Result<DeviceAttributes> device_attributes(std::string_view device) = 0;
   // Direct writes (API-set custom:* attributes) with their audit events, in one transaction.
   virtual Status write_attributes(const std::vector<AttributeWrite>& writes,

@@ -6,6 +6,7 @@
 // for tools and tests that run a sync without an evaluator.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,13 @@ class SyncLedger {
   virtual Result<SyncStatus> load_status(std::int64_t integration_id) = 0;
   // Status only (failed syncs, schedule): never touches attributes.
   virtual Status save_status(std::int64_t integration_id, const SyncStatus& status) = 0;
-  // Attributes, audit events and status of a successful sync, all or nothing.
+  // Reads the integration's status, lets `edit` change it and saves it, in one transaction: a
+  // write in between (a sync's commit, a "sync now" on another replica) is not overwritten with
+  // what was read before it. Discarded when the integration is gone; answers the status saved.
+  virtual Result<SyncStatus> edit_status(std::int64_t integration_id,
+                                         const std::function<void(SyncStatus&)>& edit) = 0;
+  // Attributes, audit events and status of a successful sync, all or nothing. The schedule
+  // (next_run, sync_requests) stays as stored: it changes while the sync runs.
   virtual Status commit_sync(const SyncCommit& commit) = 0;
 };
 

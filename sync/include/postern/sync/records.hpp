@@ -64,6 +64,10 @@ struct SyncStatus {
   std::int64_t suspect_streak = 0;  // consecutive syncs whose removals the guard held back
   std::string warning;              // e.g. removals held back by the mass-removal guard
   std::int64_t commits = 0;         // successful syncs committed so far (see SyncCommit)
+  // "Sync now" requests stored so far. A run that finds it grown since it started was asked for
+  // again meanwhile (on a replica, say), and plans one more run: a count, not a time, so no two
+  // clocks are compared. Like next_run, the scheduler's: a sync's commit keeps what is stored.
+  std::int64_t sync_requests = 0;
 };
 
 // One attribute change of one device; no value means delete.

@@ -30,6 +30,12 @@ struct SchedulerOptions {
   std::uint64_t seed = 0;  // 0: seeded from the clock
 };
 
+// The run a stored status plans, as a schedule of `interval` (and `jitter`) reads it: the stored
+// slot, unless another schedule planned it with a longer interval (`postern sync --interval 60`
+// after serve's 15 minutes): then `interval` after the last attempt. A pause is not looked at.
+[[nodiscard]] std::optional<std::int64_t> planned_run(const SyncStatus& status, Millis interval,
+                                                      Millis jitter);
+
 class Scheduler {
  public:
   using NodeSource = std::function<Result<std::vector<TailnetNode>>()>;
@@ -68,7 +74,6 @@ class Scheduler {
   void run_to_completion(const Integration& integration);
   std::set<std::int64_t> take_triggers();  // the triggered integrations; clears the triggers
   std::vector<Integration> due_integrations(bool ignore_schedule);
-  [[nodiscard]] std::optional<std::int64_t> planned_run(const SyncStatus& status) const;
   TimePoint next_after(TimePoint finished);
 
   SyncLedger& ledger_;
