@@ -177,10 +177,7 @@ std::vector<sync::AuditEvent> attribute_audit_events(const std::vector<Attribute
 
 void Tailnet::Impl::apply_writes(const std::vector<sync::AttributeWrite>& writes) {
   attribute_writes += writes.size();
-  const auto snap = engine->snapshot();
-  std::map<engine::DeviceIndex, std::vector<engine::AttrChange>> by_device;
   for (const auto& w : writes) {
-    const auto index = snap->find_device(w.device);
     if (w.value) {
       overlay[w.device][w.key] =
           sync::StoredAttribute{*w.value, w.source, self.now(), w.expires_at};
@@ -188,6 +185,17 @@ void Tailnet::Impl::apply_writes(const std::vector<sync::AttributeWrite>& writes
       held->second.erase(w.key);
       if (held->second.empty()) overlay.erase(held);
     }
+  }
+  ++write_batches_applied;
+  if (write_log_readers > 0) write_log.emplace_back(write_batches_applied, writes);
+  apply_to_engine(writes);
+}
+
+void Tailnet::Impl::apply_to_engine(const std::vector<sync::AttributeWrite>& writes) {
+  const auto snap = engine->snapshot();
+  std::map<engine::DeviceIndex, std::vector<engine::AttrChange>> by_device;
+  for (const auto& w : writes) {
+    const auto index = snap->find_device(w.device);
     if (!index || w.key.rfind("node:", 0) == 0) continue;  // not in the inventory: nothing to do
     if (w.value) {
       by_device[*index].push_back(engine::AttrChange::set(w.key, *w.value, w.expires_at));

@@ -103,6 +103,11 @@ struct Tailnet::Impl {
   std::optional<std::int64_t> outside_stamp;
   mutable std::mutex policy_mu;                    // guards `policy` for readers
   std::atomic<std::uint64_t> attribute_writes{0};  // applied by apply_writes, for metrics
+  // Attribute writes applied while a policy compiles outside the writer lock, which it replays onto
+  // what it compiled (writer held; kept only while such a compile runs). Decisions H45.
+  std::uint64_t write_batches_applied = 0;
+  int write_log_readers = 0;
+  std::vector<std::pair<std::uint64_t, std::vector<sync::AttributeWrite>>> write_log;
   // When expired OAuth tokens were last purged: at most once a minute, as the purge scans them.
   std::atomic<std::int64_t> tokens_purged_at{0};
 
@@ -155,6 +160,12 @@ struct Tailnet::Impl {
   [[nodiscard]] std::shared_ptr<const engine::Inventory> effective_inventory() const;
   // Apply stored writes to the evaluator and the overlay (writer held).
   void apply_writes(const std::vector<sync::AttributeWrite>& writes);
+  // Only their effect on the evaluator, as apply_writes has it (writer held).
+  void apply_to_engine(const std::vector<sync::AttributeWrite>& writes);
+  // Swap in a policy compiled outside the writer lock over `base` as it still is, then replay
+  // the writes logged since `log_from` (writer held).
+  void install_prepared(engine::PreparedReload prepared, PolicyState state, std::uint64_t log_from);
+  class WriteLogReader;  // registers for write_log (tailnet_policy.cpp)
   // The inventory file's own value of `key` on `device`, as a change that restores it.
   [[nodiscard]] std::optional<engine::AttrChange> file_value(engine::DeviceIndex device,
                                                              const std::string& key) const;

@@ -122,6 +122,18 @@ void Tailnet::Impl::install(std::shared_ptr<const engine::Inventory> inventory,
   policy = std::move(state);
 }
 
+void Tailnet::Impl::install_prepared(engine::PreparedReload prepared, PolicyState state,
+                                     std::uint64_t log_from) {
+  engine->install(std::move(prepared));
+  for (const auto& [batch, writes] : write_log) {
+    if (batch > log_from) apply_to_engine(writes);
+  }
+  std::lock_guard lock(policy_mu);
+  state.loaded_at = self.now();
+  state.generation = policy.generation + 1;
+  policy = std::move(state);
+}
+
 void Tailnet::Impl::install_stored_policy(std::int64_t version, const std::string& text) {
   const std::string path = "policy.hujson";
   const auto effective = effective_inventory();

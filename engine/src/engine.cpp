@@ -365,16 +365,36 @@ void Engine::reload(const grammar::SourceFile& file, const grammar::policy::Ast&
   reload(file, ast, std::make_shared<const Inventory>(inventory), options);
 }
 
+struct PreparedReload::Parts {
+  std::unique_ptr<SnapshotData> data;
+  RowCache cache;
+};
+
+PreparedReload::PreparedReload(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+PreparedReload::PreparedReload(PreparedReload&&) noexcept = default;
+PreparedReload& PreparedReload::operator=(PreparedReload&&) noexcept = default;
+PreparedReload::~PreparedReload() = default;
+
 void Engine::reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
                     std::shared_ptr<const Inventory> inventory, CompileOptions options) {
+  install(prepare(file, ast, std::move(inventory), options));
+}
+
+PreparedReload Engine::prepare(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
+                               std::shared_ptr<const Inventory> inventory, CompileOptions options) {
   auto policy = compile_policy(file, ast, std::move(inventory));
-  RowCache cache;
-  auto data = std::make_unique<SnapshotData>(initial_state(policy, options.now, cache));
-  data->masks = make_row_masks(*policy);
+  auto parts = std::make_unique<PreparedReload::Parts>();
+  parts->data = std::make_unique<SnapshotData>(initial_state(policy, options.now, parts->cache));
+  parts->data->masks = make_row_masks(*policy);
+  return PreparedReload(std::move(parts));
+}
+
+void Engine::install(PreparedReload prepared) {
+  auto& parts = *prepared.parts_;
   std::lock_guard lock(impl_->writer);
-  impl_->cache = std::move(cache);
+  impl_->cache = std::move(parts.cache);
   impl_->keys.reset();  // other devices, other attributes: rebuilt on next use
-  publish(std::make_shared<const Snapshot>(std::move(data)));
+  publish(std::make_shared<const Snapshot>(std::move(parts.data)));
 }
 
 std::vector<AttributeKeyUsage> Engine::attribute_key_usage(std::string_view key) const {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "open_tailnet.hpp"
+#include "postern/control/actor.hpp"
 #include "postern/control/tailnet.hpp"
 #include "postern/sync/clock.hpp"
 #include "scratch.hpp"
@@ -125,6 +126,94 @@ TEST_CASE("saving the policy in force again stores nothing", "[control][policy]"
   // Another text is a new version.
   REQUIRE(server->replace_policy("// changed\n" + f.file_text, f.admin).ok());
   CHECK(server->policy().version == 2);
+}
+
+// A policy is judged and compiled outside the writer lock (a large one takes a second, and
+// every attribute write waits for that lock); a write applied meanwhile is replayed onto it.
+TEST_CASE("an attribute written while a saved policy compiles holds in that policy",
+          "[control][policy]") {
+  Fixture f;
+  std::unique_ptr<control::Tailnet> server;
+  bool wrote = false;
+  control::TailnetOptions options;
+  options.db = f.dir.file("postern.db");
+  options.policy_path = f.policy.string();
+  options.tailnet_path = test::sample("tailnet.json");
+  options.clock = &f.clock;
+  options.log = [&](control::LogLevel, const std::string& line) {
+    if (wrote || line.find("policy judged and compiled") == std::string::npos) return;
+    wrote = true;  // between the compile and the swap, from the saving thread
+    const auto edited = server->set_attribute("carol-mbp", "custom:level", engine::AttrValue{2.0},
+                                              std::nullopt, "", f.admin);
+    REQUIRE(edited.ok());
+  };
+  auto opened = control::Tailnet::open(std::move(options));
+  REQUIRE(opened.ok());
+  server = std::move(opened.value());
+  const std::string policy = R"({
+    "postures": {"posture:levelled": ["custom:level == 2"]},
+    "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "srcPosture": ["posture:levelled"]}]
+  })";
+  REQUIRE(server->replace_policy(policy, f.admin).ok());
+  REQUIRE(wrote);
+  const auto snap = server->snapshot();
+  const auto carol = snap->find_device("carol-mbp");
+  REQUIRE(carol);
+  const auto results = snap->posture_results(*carol, false);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].pass);
+  CHECK(server->policy().text == policy);
+  // Later writes apply to it as to any policy.
+  REQUIRE(server
+              ->set_attribute("carol-mbp", "custom:level", engine::AttrValue{3.0}, std::nullopt, "",
+                              f.admin)
+              .ok());
+  CHECK_FALSE(server->snapshot()->posture_results(*carol, false)[0].pass);
+}
+
+// The inventory file reloaded while a saved policy compiles: compiled again over the new one.
+TEST_CASE("an inventory reloaded while a saved policy compiles is the one it serves with",
+          "[control][policy]") {
+  Fixture f;
+  const auto tailnet = f.dir.file("tailnet.json");
+  std::filesystem::copy_file(test::sample("tailnet.json"), tailnet);
+  std::unique_ptr<control::Tailnet> server;
+  bool reloaded = false;
+  control::TailnetOptions options;
+  options.db = f.dir.file("postern.db");
+  options.policy_path = f.policy.string();
+  options.tailnet_path = tailnet.string();
+  options.clock = &f.clock;
+  options.log = [&](control::LogLevel, const std::string& line) {
+    if (reloaded || line.find("policy judged and compiled") == std::string::npos) return;
+    reloaded = true;
+    std::string text = read_sample("tailnet.json");
+    const std::string carol = "\"node:osVersion\": \"13.6.1\"";
+    const auto at = text.find(carol);
+    REQUIRE(at != std::string::npos);
+    text.insert(at, "\"custom:level\": 2, ");
+    const auto before = std::filesystem::last_write_time(tailnet);
+    test::write_file(tailnet, text);
+    std::filesystem::last_write_time(tailnet, before + std::chrono::seconds(5));
+    std::string error;
+    REQUIRE(server->reload_files(true, &error) == control::ReloadOutcome::Reloaded);
+  };
+  auto opened = control::Tailnet::open(std::move(options));
+  REQUIRE(opened.ok());
+  server = std::move(opened.value());
+  const std::string policy = R"({
+    "postures": {"posture:levelled": ["custom:level == 2"]},
+    "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "srcPosture": ["posture:levelled"]}]
+  })";
+  REQUIRE(server->replace_policy(policy, f.admin).ok());
+  REQUIRE(reloaded);
+  CHECK(server->policy().text == policy);
+  const auto snap = server->snapshot();
+  const auto carol = snap->find_device("carol-mbp");
+  REQUIRE(carol);
+  const auto results = snap->posture_results(*carol, false);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].pass);
 }
 
 }  // namespace policy_file_test

@@ -239,6 +239,21 @@ class Snapshot {
   std::unique_ptr<const SnapshotData> data_;
 };
 
+// A recompile made ahead of Engine::install (reload() is both at once): it reads nothing of the
+// engine, so a caller can build it outside the locks its writers take, and swap it in after.
+class PreparedReload {
+ public:
+  PreparedReload(PreparedReload&&) noexcept;
+  PreparedReload& operator=(PreparedReload&&) noexcept;
+  ~PreparedReload();
+
+ private:
+  friend class Engine;
+  struct Parts;
+  explicit PreparedReload(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
 class Engine {
  public:
   // Resolve every selector against `inventory` and build the evaluator. The policy should
@@ -279,6 +294,12 @@ class Engine {
               const Inventory& inventory, CompileOptions options = {});
   void reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
               std::shared_ptr<const Inventory> inventory, CompileOptions options = {});
+  // The two halves of reload(): compile (no engine needed), then swap atomically.
+  [[nodiscard]] static PreparedReload prepare(const grammar::SourceFile& file,
+                                              const grammar::policy::Ast& ast,
+                                              std::shared_ptr<const Inventory> inventory,
+                                              CompileOptions options = {});
+  void install(PreparedReload prepared);
 
   // Every spelling of `key` (case-insensitive) some device of the current snapshot holds. Kept
   // up to date by apply() and reload(), built on first use: O(1) amortised per call.
