@@ -165,7 +165,10 @@ http::Response issue_token(const http::Request& request, ApiContext& context) {
       return oauth_error(400, "invalid_scope", error.message);
     }
     if (error.code == grammar::DiagCode::K835) {
-      return oauth_error(429, "invalid_request", error.message + ": " + error.help);
+      auto busy = oauth_error(429, "invalid_request", error.message + ": " + error.help);
+      if (error.retry_after)
+        busy.headers.emplace_back("Retry-After", std::to_string(*error.retry_after));
+      return busy;
     }
     if (error.kind == control::ErrorKind::Invalid) {
       return oauth_error(401, "invalid_client", error.message);

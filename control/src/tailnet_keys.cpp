@@ -407,15 +407,18 @@ Outcome<AccessToken> Tailnet::issue_access_token(std::string_view client_id,
                      fmt::format("its scopes: {}", client->scopes));
     }
   }
-  auto live = store_->count_live_tokens(client->id, now);
+  auto live = store_->live_tokens(client->id, now);
   if (!live) return from_sync(live.error());
-  if (live.value() >= kMaxLiveTokensPerClient) {
-    return conflict(DiagCode::K835,
-                    fmt::format("the OAuth client `{}` holds {} unexpired access tokens, the most "
-                                "one client may hold",
-                                client->id, kMaxLiveTokensPerClient),
-                    "use each token until it expires (an hour after it was issued) instead of "
-                    "asking for one per call");
+  if (live.value().count >= kMaxLiveTokensPerClient) {
+    auto refused = conflict(DiagCode::K835,
+                            fmt::format("the OAuth client `{}` holds {} unexpired access tokens, "
+                                        "the most one client may hold",
+                                        client->id, kMaxLiveTokensPerClient),
+                            "use each token until it expires (an hour after it was issued) "
+                            "instead of asking for one per call");
+    // The first of them to expire makes room.
+    refused.retry_after = std::max<std::int64_t>(1, live.value().first_expiry.value_or(now) - now);
+    return refused;
   }
   const auto minted = mint(CredentialKind::AccessToken);
   if (!minted) return Error{ErrorKind::Internal, DiagCode::K830, "no random bytes available", {}};

@@ -453,13 +453,13 @@ class PostgresStore final : public Store {
     });
   }
 
-  Result<std::int64_t> count_live_tokens(std::string_view parent, std::int64_t time) override {
+  Result<LiveTokens> live_tokens(std::string_view parent, std::int64_t time) override {
     return guard([&] {
       auto rows = conn_.exec(
-          "SELECT COUNT(*) FROM api_credentials WHERE parent = $1 AND kind = 'oauth-token' "
-          "AND revoked_at IS NULL AND expires_at > $2",
+          "SELECT COUNT(*), MIN(expires_at) FROM api_credentials WHERE parent = $1 AND "
+          "kind = 'oauth-token' AND revoked_at IS NULL AND expires_at > $2",
           {param(parent), param(time)});
-      return rows.integer(0, 0);
+      return LiveTokens{rows.integer(0, 0), rows.maybe_integer(0, 1)};
     });
   }
 

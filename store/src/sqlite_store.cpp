@@ -579,13 +579,14 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<std::int64_t> count_live_tokens(std::string_view parent, std::int64_t time) override {
+  Result<LiveTokens> live_tokens(std::string_view parent, std::int64_t time) override {
     return guard([&] {
       Statement st(db_,
-                   "SELECT COUNT(*) FROM api_credentials WHERE parent = ? AND kind = 'oauth-token' "
-                   "AND revoked_at IS NULL AND expires_at > ?");
+                   "SELECT COUNT(*), MIN(expires_at) FROM api_credentials WHERE parent = ? AND "
+                   "kind = 'oauth-token' AND revoked_at IS NULL AND expires_at > ?");
       st.bind(1, parent).bind(2, time);
-      return st.step() ? st.integer(0) : std::int64_t{0};
+      if (!st.step()) return LiveTokens{};
+      return LiveTokens{st.integer(0), st.maybe_integer(1)};
     });
   }
 

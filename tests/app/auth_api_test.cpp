@@ -273,6 +273,11 @@ TEST_CASE("OAuth: the grant past a client's 1000 live tokens is 429 and says why
   CHECK(description.find("1000 unexpired access tokens") != std::string::npos);
   CHECK(description.find("until it expires") != std::string::npos);
   CHECK(refused.body.find(s.reader) == std::string::npos);
+  // When to try again: the first of the 1000 expires within the hour it was issued for.
+  const auto retry = refused.headers.find("Retry-After");
+  REQUIRE(retry != refused.headers.end());
+  CHECK(std::stoi(retry->second) >= 1);
+  CHECK(std::stoi(retry->second) <= 3600);
   CHECK(s.token_for(s.writer).rfind("tskey-api-", 0) == 0);  // other clients are not affected
 }
 

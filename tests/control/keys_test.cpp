@@ -352,10 +352,13 @@ TEST_CASE("OAuth: a client holds at most 1000 unexpired tokens, expired and revo
   CHECK(refused.error().kind == control::ErrorKind::Conflict);
   CHECK(refused.error().message.find("1000") != std::string::npos);
   CHECK(refused.error().message.find(client.token) == std::string::npos);
+  CHECK(refused.error().retry_after == 3600);  // all issued now: the first expires in an hour
+  f.advance_seconds(600);
+  CHECK(grant().error().retry_after == 3000);
   // Another client has its own allowance.
   const auto other = f.create_client({"policy_file"});
   CHECK(f.tailnet->issue_access_token(other.view.id, other.token, {}).ok());
-  f.advance_seconds(3601);  // the 1000 have expired
+  f.advance_seconds(3001);  // the 1000 have expired
   CHECK(grant().ok());
 }
 

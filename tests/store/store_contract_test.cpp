@@ -426,17 +426,18 @@ TEST_CASE(
   CHECK_FALSE(store->find_credential("nope").value().has_value());
   CHECK(store->list_credentials().value().size() == 3);
   // Live tokens per client: expired (at 50) and revoked ones do not count.
-  CHECK(store->count_live_tokens("c1", 49).value() == 1);
-  CHECK(store->count_live_tokens("c1", 50).value() ==
-        0);  // expired at its expiry, as it is refused
-  CHECK(store->count_live_tokens("k1", 0).value() == 0);
+  CHECK(store->live_tokens("c1", 49).value().count == 1);
+  CHECK(store->live_tokens("c1", 49).value().first_expiry == 50);
+  CHECK(store->live_tokens("c1", 50).value().count == 0);  // expired at its expiry, as refused
+  CHECK_FALSE(store->live_tokens("c1", 50).value().first_expiry.has_value());
+  CHECK(store->live_tokens("k1", 0).value().count == 0);
 
   REQUIRE(store->touch_credential("k1", 40).ok());
   CHECK(store->find_credential("k1").value()->last_used_at == 40);
   CHECK(store->revoke_credential("c1", 60, event("revoke")).value());
   CHECK_FALSE(store->revoke_credential("c1", 61, event("revoke")).value());
   CHECK(store->find_credential("t1").value()->revoked_at == 60);
-  CHECK(store->count_live_tokens("c1", 49).value() == 0);
+  CHECK(store->live_tokens("c1", 49).value().count == 0);
   CHECK_FALSE(store->find_credential("k1").value()->revoked_at.has_value());
   REQUIRE(store->purge_expired_tokens(100).ok());
   CHECK_FALSE(store->find_credential("t1").value().has_value());

@@ -3,6 +3,7 @@
 // front ends map kinds to HTTP statuses and exit codes), its stable diagnostic code, a one-line
 // message and, where there is one, how to fix it.
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -26,6 +27,9 @@ struct Error {
   grammar::DiagCode code = grammar::DiagCode::C703;
   std::string message;  // lowercase, one line, user text in backticks, never a secret
   std::string help;     // how to fix it; may be empty
+  // Seconds after which the same request may succeed, when the refusal is a limit that frees
+  // itself (HTTP's Retry-After).
+  std::optional<std::int64_t> retry_after{};
 };
 
 Error invalid(grammar::DiagCode code, std::string message, std::string help = {});
@@ -37,7 +41,7 @@ Error from_sync(const sync::SyncError& error);
 template <class T>
 class Outcome {
  public:
-  Outcome(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Outcome(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Outcome(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   [[nodiscard]] bool ok() const { return v_.index() == 0; }

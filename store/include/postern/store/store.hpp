@@ -84,6 +84,12 @@ struct IntegrationWrite {
   std::optional<std::int64_t> read_version;
 };
 
+// An OAuth client's unexpired access tokens (Store::live_tokens).
+struct LiveTokens {
+  std::int64_t count = 0;
+  std::optional<std::int64_t> first_expiry;  // none when count is 0
+};
+
 class Store : public sync::SyncLedger {
  public:
   // Inserts the integration and its audit event; Config error when the provider already has one.
@@ -128,9 +134,9 @@ class Store : public sync::SyncLedger {
   virtual Status touch_credential(std::string_view id, std::int64_t time) = 0;  // last_used_at
   // Deletes the oauth-token credentials that expired before `time`.
   virtual Status purge_expired_tokens(std::int64_t time) = 0;
-  // How many oauth-token credentials `parent` obtained that are neither revoked nor expired at
-  // `time` (expiring after it, as authentication counts them).
-  virtual Result<std::int64_t> count_live_tokens(std::string_view parent, std::int64_t time) = 0;
+  // The oauth-token credentials `parent` obtained that are neither revoked nor expired at `time`
+  // (expiring after it, as authentication counts them): how many, and the first to expire.
+  virtual Result<LiveTokens> live_tokens(std::string_view parent, std::int64_t time) = 0;
 
   // Integration API tokens, readable only through these three (never by status or the API):
   // SQLite keeps them in `<db>.secrets/` files, PostgreSQL in its integration_tokens table.
