@@ -187,13 +187,14 @@ void Tailnet::Impl::apply_writes(const std::vector<sync::AttributeWrite>& writes
     }
   }
   ++write_batches_applied;
-  if (write_log_readers > 0) write_log.emplace_back(write_batches_applied, writes);
+  if (!write_log_readers.empty()) write_log.emplace_back(write_batches_applied, writes);
   apply_to_engine(writes);
 }
 
-void Tailnet::Impl::apply_to_engine(const std::vector<sync::AttributeWrite>& writes) {
+Tailnet::Impl::EngineChanges Tailnet::Impl::engine_changes(
+    const std::vector<sync::AttributeWrite>& writes) const {
   const auto snap = engine->snapshot();
-  std::map<engine::DeviceIndex, std::vector<engine::AttrChange>> by_device;
+  EngineChanges by_device;
   for (const auto& w : writes) {
     const auto index = snap->find_device(w.device);
     if (!index || w.key.rfind("node:", 0) == 0) continue;  // not in the inventory: nothing to do
@@ -206,10 +207,20 @@ void Tailnet::Impl::apply_to_engine(const std::vector<sync::AttributeWrite>& wri
       by_device[*index].push_back(engine::AttrChange::remove(w.key));
     }
   }
-  if (by_device.empty()) return;
+  return by_device;
+}
+
+std::vector<engine::DeviceChanges> Tailnet::Impl::as_batch(const EngineChanges& changes) {
   std::vector<engine::DeviceChanges> batch;
-  batch.reserve(by_device.size());
-  for (const auto& [device, changes] : by_device) batch.push_back({device, changes});
+  batch.reserve(changes.size());
+  for (const auto& [device, device_changes] : changes) batch.push_back({device, device_changes});
+  return batch;
+}
+
+void Tailnet::Impl::apply_to_engine(const std::vector<sync::AttributeWrite>& writes) {
+  const auto changes = engine_changes(writes);
+  if (changes.empty()) return;
+  const auto batch = as_batch(changes);
   if (const auto applied = engine->apply(batch, self.now()); !applied.ok) {
     log(LogLevel::error,
         fmt::format("cannot apply attributes of {} device(s): {}", batch.size(), applied.error));

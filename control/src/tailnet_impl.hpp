@@ -3,11 +3,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -105,9 +107,10 @@ struct Tailnet::Impl {
   std::atomic<std::uint64_t> attribute_writes{0};  // applied by apply_writes, for metrics
   // Attribute writes applied while a policy compiles outside the writer lock, which it replays onto
   // what it compiled (writer held; kept only while such a compile runs). Decisions H45.
+  // Each reader's first batch to replay: what every reader has passed is dropped.
   std::uint64_t write_batches_applied = 0;
-  int write_log_readers = 0;
-  std::vector<std::pair<std::uint64_t, std::vector<sync::AttributeWrite>>> write_log;
+  std::multiset<std::uint64_t> write_log_readers;
+  std::deque<std::pair<std::uint64_t, std::vector<sync::AttributeWrite>>> write_log;
   // When expired OAuth tokens were last purged: at most once a minute, as the purge scans them.
   std::atomic<std::int64_t> tokens_purged_at{0};
 
@@ -162,6 +165,11 @@ struct Tailnet::Impl {
   void apply_writes(const std::vector<sync::AttributeWrite>& writes);
   // Only their effect on the evaluator, as apply_writes has it (writer held).
   void apply_to_engine(const std::vector<sync::AttributeWrite>& writes);
+  // That effect as change sets by device, resolved on the current snapshot (writer held), and
+  // the engine's view of them (valid while `changes` lives).
+  using EngineChanges = std::map<engine::DeviceIndex, std::vector<engine::AttrChange>>;
+  [[nodiscard]] EngineChanges engine_changes(const std::vector<sync::AttributeWrite>& writes) const;
+  static std::vector<engine::DeviceChanges> as_batch(const EngineChanges& changes);
   // Swap in a policy compiled outside the writer lock over `base` as it still is, then replay
   // the writes logged since `log_from` (writer held).
   void install_prepared(engine::PreparedReload prepared, PolicyState state, std::uint64_t log_from);

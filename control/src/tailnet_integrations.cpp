@@ -118,12 +118,12 @@ sync::Result<sync::SyncStatus> LiveLedger::edit_status(
     impl_.note_status_write(integration_id, edited.value(), sync::ok_status());
     return edited;
   }
-  // Not kept: the status it meant to write counts in memory meanwhile (SY15).
-  if (auto current = impl_.load_status(integration_id)) {
-    sync::SyncStatus meant = current.value();
-    edit(meant);
-    impl_.note_status_write(integration_id, meant, sync::Status(edited.error()));
-  }
+  // Not kept: the status it meant to write counts in memory meanwhile (SY15), over what is
+  // known (nothing, when the store cannot be read either).
+  auto current = impl_.load_status(integration_id);
+  sync::SyncStatus meant = current ? current.value() : sync::SyncStatus{};
+  edit(meant);
+  impl_.note_status_write(integration_id, meant, sync::Status(edited.error()));
   return edited;
 }
 sync::Status LiveLedger::commit_sync(const sync::SyncCommit& commit) {

@@ -124,9 +124,20 @@ void Tailnet::Impl::install(std::shared_ptr<const engine::Inventory> inventory,
 
 void Tailnet::Impl::install_prepared(engine::PreparedReload prepared, PolicyState state,
                                      std::uint64_t log_from) {
-  engine->install(std::move(prepared));
+  // Resolved on the snapshot in force: over the same inventory, the same device indices.
+  std::vector<EngineChanges> changes;
   for (const auto& [batch, writes] : write_log) {
-    if (batch > log_from) apply_to_engine(writes);
+    if (batch > log_from) changes.push_back(engine_changes(writes));
+  }
+  std::vector<std::vector<engine::DeviceChanges>> replay;
+  for (const auto& c : changes) {
+    if (!c.empty()) replay.push_back(as_batch(c));
+  }
+  if (const auto installed = engine->install(std::move(prepared), replay, self.now());
+      !installed.ok) {
+    log(LogLevel::error,
+        fmt::format("cannot apply attributes written during the policy's compile: {}",
+                    installed.error));
   }
   std::lock_guard lock(policy_mu);
   state.loaded_at = self.now();

@@ -58,7 +58,7 @@ Error refused_policy(PolicyVerdict& verdict, PolicyVerdict* verdict_out) {
 class Tailnet::Impl::WriteLogReader {
  public:
   explicit WriteLogReader(Impl& impl) : impl_(impl), from_(impl.write_batches_applied) {
-    ++impl_.write_log_readers;
+    impl_.write_log_readers.insert(from_);
   }
   ~WriteLogReader() {
     if (!active_) return;
@@ -70,7 +70,13 @@ class Tailnet::Impl::WriteLogReader {
   [[nodiscard]] std::uint64_t from() const { return from_; }
   void release_locked() {
     if (!std::exchange(active_, false)) return;
-    if (--impl_.write_log_readers == 0) impl_.write_log.clear();
+    auto& readers = impl_.write_log_readers;
+    readers.erase(readers.find(from_));
+    // Saves that keep overlapping would otherwise keep every write they ever overlapped.
+    auto& log = impl_.write_log;
+    while (!log.empty() && (readers.empty() || log.front().first <= *readers.begin())) {
+      log.pop_front();
+    }
   }
 
  private:

@@ -291,9 +291,16 @@ ApplyResult Engine::apply(DeviceIndex device, std::span<const AttrChange> change
 
 ApplyResult Engine::apply(std::span<const DeviceChanges> batch, std::int64_t now) {
   std::lock_guard lock(impl_->writer);
-  ApplyResult result;
-  advance_locked(now);  // time moves first, so every device's expiries are current
   auto snap = current();
+  advance_on(snap, now);  // time moves first, so every device's expiries are current
+  const auto result = apply_on(snap, batch);
+  publish(std::move(snap));
+  return result;
+}
+
+ApplyResult Engine::apply_on(std::shared_ptr<const Snapshot>& snap,
+                             std::span<const DeviceChanges> batch) {
+  ApplyResult result;
   const SnapshotData& data = snap->data();
   const CompiledPolicy& cp = *data.policy;
   for (const auto& edit : batch) {
@@ -317,18 +324,20 @@ ApplyResult Engine::apply(std::span<const DeviceChanges> batch, std::int64_t now
     copy->refresh(edit.device % kChunk);
   }
   for (auto& [chunk, copy] : copies) next->chunks.replace(chunk, std::move(copy));
-  publish(std::make_shared<const Snapshot>(std::move(next)));
+  snap = std::make_shared<const Snapshot>(std::move(next));
   result.ok = true;
   return result;
 }
 
 std::size_t Engine::advance_time(std::int64_t now) {
   std::lock_guard lock(impl_->writer);
-  return advance_locked(now);
+  auto snap = current();
+  const auto touched = advance_on(snap, now);
+  publish(std::move(snap));
+  return touched;
 }
 
-std::size_t Engine::advance_locked(std::int64_t now) {
-  auto snap = current();
+std::size_t Engine::advance_on(std::shared_ptr<const Snapshot>& snap, std::int64_t now) {
   const SnapshotData& data = snap->data();
   if (now <= data.now) return 0;
   const CompiledPolicy& cp = *data.policy;
@@ -356,7 +365,7 @@ std::size_t Engine::advance_locked(std::int64_t now) {
     }
     if (copy) next->chunks.replace(c, std::move(copy));
   }
-  publish(std::make_shared<const Snapshot>(std::move(next)));
+  snap = std::make_shared<const Snapshot>(std::move(next));
   return touched;
 }
 
@@ -377,7 +386,7 @@ PreparedReload::~PreparedReload() = default;
 
 void Engine::reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
                     std::shared_ptr<const Inventory> inventory, CompileOptions options) {
-  install(prepare(file, ast, std::move(inventory), options));
+  (void)install(prepare(file, ast, std::move(inventory), options), {}, options.now);
 }
 
 PreparedReload Engine::prepare(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
@@ -389,12 +398,23 @@ PreparedReload Engine::prepare(const grammar::SourceFile& file, const grammar::p
   return PreparedReload(std::move(parts));
 }
 
-void Engine::install(PreparedReload prepared) {
+ApplyResult Engine::install(PreparedReload prepared,
+                            std::span<const std::vector<DeviceChanges>> replay, std::int64_t now) {
   auto& parts = *prepared.parts_;
   std::lock_guard lock(impl_->writer);
   impl_->cache = std::move(parts.cache);
   impl_->keys.reset();  // other devices, other attributes: rebuilt on next use
-  publish(std::make_shared<const Snapshot>(std::move(parts.data)));
+  std::shared_ptr<const Snapshot> snap = std::make_shared<const Snapshot>(std::move(parts.data));
+  ApplyResult result;
+  result.ok = true;
+  // Applied before anyone can read it: a check never sees the compile's older attributes.
+  for (const auto& batch : replay) {
+    advance_on(snap, now);
+    auto applied = apply_on(snap, batch);
+    if (!applied.ok) result = std::move(applied);
+  }
+  publish(std::move(snap));
+  return result;
 }
 
 std::vector<AttributeKeyUsage> Engine::attribute_key_usage(std::string_view key) const {

@@ -139,13 +139,11 @@ void Scheduler::run_to_completion(const Integration& first) {
       report = engine_.sync(integration, nodes.value());
     } else {
       report.error = nodes.error();
-      if (auto status = ledger_.load_status(integration.id)) {
-        SyncStatus s = status.value();
+      (void)ledger_.edit_status(integration.id, [&](SyncStatus& s) {
         s.last_attempt = to_unix(clock_.now());
         s.last_error = truncate_utf8("cannot load the tailnet: " + nodes.error().message, 500);
         s.last_error_kind = std::string(kind_name(nodes.error().kind));
-        (void)ledger_.save_status(integration.id, s);
-      }
+      });
     }
     // Schedule the next run, unless the sync paused the integration or its configuration changed
     // meanwhile (then the store already asks for a run now).

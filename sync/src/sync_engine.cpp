@@ -46,19 +46,19 @@ void SyncEngine::record_failure(const Integration& integration, const SyncError&
   // Abandoned because the process stops (or a replica lost the sync lease): not the provider's
   // failure, so the status keeps what the last real attempt said.
   if (transport_.cancelled()) return;
-  auto loaded = ledger_.load_status(integration.id);
-  SyncStatus status = loaded ? loaded.value() : SyncStatus{};
   const auto now = to_unix(clock_.now());
-  status.last_attempt = now;
-  // How long the last attempt took, failed or not: a sync that times out shows it here.
-  status.duration_ms = report.duration.count();
-  status.last_error = truncate_utf8(report.error->message, options_.max_error_bytes);
-  status.last_error_kind = std::string(kind_name(error.kind));
-  if (error.kind == SyncErrorKind::Auth) {
-    status.paused_until = now + options_.auth_pause.count();
-    status.next_run = status.paused_until;
-  }
-  (void)ledger_.save_status(integration.id, status);  // removed meanwhile: nothing to record
+  // An edit, not a read and a save: a "sync now" stored meanwhile keeps its count.
+  (void)ledger_.edit_status(integration.id, [&](SyncStatus& status) {
+    status.last_attempt = now;
+    // How long the last attempt took, failed or not: a sync that times out shows it here.
+    status.duration_ms = report.duration.count();
+    status.last_error = truncate_utf8(report.error->message, options_.max_error_bytes);
+    status.last_error_kind = std::string(kind_name(error.kind));
+    if (error.kind == SyncErrorKind::Auth) {
+      status.paused_until = now + options_.auth_pause.count();
+      status.next_run = status.paused_until;
+    }
+  });  // removed meanwhile: nothing to record
 }
 
 SyncReport SyncEngine::sync(const Integration& integration, const std::vector<TailnetNode>& nodes,

@@ -294,12 +294,16 @@ class Engine {
               const Inventory& inventory, CompileOptions options = {});
   void reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
               std::shared_ptr<const Inventory> inventory, CompileOptions options = {});
-  // The two halves of reload(): compile (no engine needed), then swap atomically.
+  // The two halves of reload(): compile (no engine needed), then swap atomically, with `replay`
+  // (change sets made since the compile read the inventory, each as apply() takes it) applied to
+  // it first, so that no reader sees it without them. Not ok: a batch of `replay` was refused
+  // (its error); the others hold.
   [[nodiscard]] static PreparedReload prepare(const grammar::SourceFile& file,
                                               const grammar::policy::Ast& ast,
                                               std::shared_ptr<const Inventory> inventory,
                                               CompileOptions options = {});
-  void install(PreparedReload prepared);
+  ApplyResult install(PreparedReload prepared, std::span<const std::vector<DeviceChanges>> replay,
+                      std::int64_t now);
 
   // Every spelling of `key` (case-insensitive) some device of the current snapshot holds. Kept
   // up to date by apply() and reload(), built on first use: O(1) amortised per call.
@@ -308,7 +312,9 @@ class Engine {
  private:
   std::shared_ptr<const Snapshot> current() const noexcept;
   void publish(std::shared_ptr<const Snapshot> next) noexcept;
-  std::size_t advance_locked(std::int64_t now);
+  // advance_time and apply on `snap` (replaced by the result), published by the caller.
+  std::size_t advance_on(std::shared_ptr<const Snapshot>& snap, std::int64_t now);
+  ApplyResult apply_on(std::shared_ptr<const Snapshot>& snap, std::span<const DeviceChanges> batch);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;
