@@ -5,10 +5,13 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "open_tailnet.hpp"
 #include "postern/control/actor.hpp"
@@ -130,6 +133,41 @@ TEST_CASE("saving the policy in force again stores nothing", "[control][policy]"
   CHECK(server->policy().version == 2);
 }
 
+// A policy that admits only devices whose custom:level is 2.
+const std::string kLevelledPolicy = R"({
+  "postures": {"posture:levelled": ["custom:level == 2"]},
+  "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "srcPosture": ["posture:levelled"]}]
+})";
+
+// A server over `tailnet` that runs `meanwhile` once, on the saving thread, between a saved
+// policy's compile and its installation (the moment its debug log line marks).
+std::unique_ptr<control::Tailnet> open_with_step(Fixture& f, const std::string& tailnet,
+                                                 std::function<void()> meanwhile) {
+  control::TailnetOptions options;
+  options.db = f.dir.file("postern.db");
+  options.policy_path = f.policy.string();
+  options.tailnet_path = tailnet;
+  options.clock = &f.clock;
+  options.log = [step = std::move(meanwhile)](control::LogLevel, const std::string& line) mutable {
+    if (step && line.find("policy judged and compiled") != std::string::npos) {
+      std::exchange(step, nullptr)();
+    }
+  };
+  auto opened = control::Tailnet::open(std::move(options));
+  REQUIRE(opened.ok());
+  return std::move(opened.value());
+}
+
+// Whether carol-mbp passes the one posture of the policy `snap` serves (none: another policy).
+// No assertion inside: a reader thread calls it, and Catch2 v2's assertions are not thread-safe.
+std::optional<bool> carol_levelled(const engine::Snapshot& snap) {
+  const auto carol = snap.find_device("carol-mbp");
+  if (!carol) return std::nullopt;
+  const auto results = snap.posture_results(*carol, false);
+  if (results.size() != 1) return std::nullopt;
+  return results[0].pass;
+}
+
 // A policy is judged and compiled outside the writer lock (a large one takes a second, and
 // every attribute write waits for that lock); a write applied meanwhile is replayed onto it.
 TEST_CASE("an attribute written while a saved policy compiles holds in that policy",
@@ -137,40 +175,23 @@ TEST_CASE("an attribute written while a saved policy compiles holds in that poli
   Fixture f;
   std::unique_ptr<control::Tailnet> server;
   bool wrote = false;
-  control::TailnetOptions options;
-  options.db = f.dir.file("postern.db");
-  options.policy_path = f.policy.string();
-  options.tailnet_path = test::sample("tailnet.json");
-  options.clock = &f.clock;
-  options.log = [&](control::LogLevel, const std::string& line) {
-    if (wrote || line.find("policy judged and compiled") == std::string::npos) return;
-    wrote = true;  // between the compile and the swap, from the saving thread
-    const auto edited = server->set_attribute("carol-mbp", "custom:level", engine::AttrValue{2.0},
-                                              std::nullopt, "", f.admin);
-    REQUIRE(edited.ok());
-  };
-  auto opened = control::Tailnet::open(std::move(options));
-  REQUIRE(opened.ok());
-  server = std::move(opened.value());
-  const std::string policy = R"({
-    "postures": {"posture:levelled": ["custom:level == 2"]},
-    "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "srcPosture": ["posture:levelled"]}]
-  })";
-  REQUIRE(server->replace_policy(policy, f.admin).ok());
+  server = open_with_step(f, test::sample("tailnet.json"), [&] {
+    wrote = true;
+    REQUIRE(server
+                ->set_attribute("carol-mbp", "custom:level", engine::AttrValue{2.0}, std::nullopt,
+                                "", f.admin)
+                .ok());
+  });
+  REQUIRE(server->replace_policy(kLevelledPolicy, f.admin).ok());
   REQUIRE(wrote);
-  const auto snap = server->snapshot();
-  const auto carol = snap->find_device("carol-mbp");
-  REQUIRE(carol);
-  const auto results = snap->posture_results(*carol, false);
-  REQUIRE(results.size() == 1);
-  CHECK(results[0].pass);
-  CHECK(server->policy().text == policy);
+  CHECK(carol_levelled(*server->snapshot()) == true);
+  CHECK(server->policy().text == kLevelledPolicy);
   // Later writes apply to it as to any policy.
   REQUIRE(server
               ->set_attribute("carol-mbp", "custom:level", engine::AttrValue{3.0}, std::nullopt, "",
                               f.admin)
               .ok());
-  CHECK_FALSE(server->snapshot()->posture_results(*carol, false)[0].pass);
+  CHECK(carol_levelled(*server->snapshot()) == false);
 }
 
 // The inventory file reloaded while a saved policy compiles: compiled again over the new one.
@@ -181,41 +202,21 @@ TEST_CASE("an inventory reloaded while a saved policy compiles is the one it ser
   std::filesystem::copy_file(test::sample("tailnet.json"), tailnet);
   std::unique_ptr<control::Tailnet> server;
   bool reloaded = false;
-  control::TailnetOptions options;
-  options.db = f.dir.file("postern.db");
-  options.policy_path = f.policy.string();
-  options.tailnet_path = tailnet.string();
-  options.clock = &f.clock;
-  options.log = [&](control::LogLevel, const std::string& line) {
-    if (reloaded || line.find("policy judged and compiled") == std::string::npos) return;
+  server = open_with_step(f, tailnet.string(), [&] {
     reloaded = true;
     std::string text = read_sample("tailnet.json");
-    const std::string carol = "\"node:osVersion\": \"13.6.1\"";
-    const auto at = text.find(carol);
+    const auto at = text.find("\"node:osVersion\": \"13.6.1\"");  // carol-mbp's
     REQUIRE(at != std::string::npos);
     text.insert(at, "\"custom:level\": 2, ");
     const auto before = std::filesystem::last_write_time(tailnet);
     test::write_file(tailnet, text);
     std::filesystem::last_write_time(tailnet, before + std::chrono::seconds(5));
-    std::string error;
-    REQUIRE(server->reload_files(true, &error) == control::ReloadOutcome::Reloaded);
-  };
-  auto opened = control::Tailnet::open(std::move(options));
-  REQUIRE(opened.ok());
-  server = std::move(opened.value());
-  const std::string policy = R"({
-    "postures": {"posture:levelled": ["custom:level == 2"]},
-    "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "srcPosture": ["posture:levelled"]}]
-  })";
-  REQUIRE(server->replace_policy(policy, f.admin).ok());
+    REQUIRE(server->reload_files(true) == control::ReloadOutcome::Reloaded);
+  });
+  REQUIRE(server->replace_policy(kLevelledPolicy, f.admin).ok());
   REQUIRE(reloaded);
-  CHECK(server->policy().text == policy);
-  const auto snap = server->snapshot();
-  const auto carol = snap->find_device("carol-mbp");
-  REQUIRE(carol);
-  const auto results = snap->posture_results(*carol, false);
-  REQUIRE(results.size() == 1);
-  CHECK(results[0].pass);
+  CHECK(server->policy().text == kLevelledPolicy);
+  CHECK(carol_levelled(*server->snapshot()) == true);
 }
 
 // A review saw checks answer with values writes had replaced, for 5-30 ms after each save: the
@@ -224,18 +225,7 @@ TEST_CASE("no check sees a saved policy without the writes made during its compi
           "[control][policy]") {
   Fixture f;
   std::unique_ptr<control::Tailnet> server;
-  std::atomic<bool> saving{false};
-  std::atomic<int> seen_new{0};
-  std::atomic<int> seen_stale{0};
-  bool wrote = false;
-  control::TailnetOptions options;
-  options.db = f.dir.file("postern.db");
-  options.policy_path = f.policy.string();
-  options.tailnet_path = test::sample("tailnet.json");
-  options.clock = &f.clock;
-  options.log = [&](control::LogLevel, const std::string& line) {
-    if (wrote || line.find("policy judged and compiled") == std::string::npos) return;
-    wrote = true;
+  server = open_with_step(f, test::sample("tailnet.json"), [&] {
     // Many separate commits, the last one leaving custom:level at 2.
     for (int i = 0; i < 301; ++i) {
       REQUIRE(server
@@ -244,32 +234,20 @@ TEST_CASE("no check sees a saved policy without the writes made during its compi
                                   f.admin)
                   .ok());
     }
-  };
-  auto opened = control::Tailnet::open(std::move(options));
-  REQUIRE(opened.ok());
-  server = std::move(opened.value());
-  const auto carol = server->snapshot()->find_device("carol-mbp");
-  REQUIRE(carol);
-  saving = true;
+  });
+  std::atomic<bool> saving{true};
+  std::atomic<int> seen_stale{0};
   std::thread reader([&] {
     while (saving) {
-      const auto snap = server->snapshot();
-      const auto results = snap->posture_results(*carol, false);
-      if (results.size() != 1) continue;  // still the sample policy
-      ++(results[0].pass ? seen_new : seen_stale);
+      if (carol_levelled(*server->snapshot()) == false) ++seen_stale;
     }
   });
-  const std::string policy = R"({
-    "postures": {"posture:levelled": ["custom:level == 2"]},
-    "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"], "srcPosture": ["posture:levelled"]}]
-  })";
-  const auto saved = server->replace_policy(policy, f.admin);
+  const auto saved = server->replace_policy(kLevelledPolicy, f.admin);
   saving = false;
   reader.join();
   REQUIRE(saved.ok());
-  REQUIRE(wrote);
   CHECK(seen_stale.load() == 0);
-  CHECK(server->snapshot()->posture_results(*carol, false)[0].pass);
+  CHECK(carol_levelled(*server->snapshot()) == true);
 }
 
 }  // namespace policy_file_test
