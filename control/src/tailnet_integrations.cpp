@@ -321,6 +321,10 @@ Outcome<SyncNowAnswer> Tailnet::sync_now(const std::string& provider) {
     impl_->scheduler->trigger(integration.id);
     return SyncNowAnswer{std::nullopt, std::nullopt};
   }
+  // The lease holder's own run in flight, seen before the request is stored (after it, the run
+  // could be the one the request itself made due): the count plans one more after it.
+  const bool holder_running =
+      impl_->replicator && impl_->scheduler && impl_->scheduler->running(integration.id);
   // Made due in the store, not only in memory: a stop before the run leaves it due at the next
   // start (or for the next lease holder, whose schedule reads the store every second).
   const auto& last = current.value().last_attempt;
@@ -330,10 +334,7 @@ Outcome<SyncNowAnswer> Tailnet::sync_now(const std::string& provider) {
     ++s.sync_requests;  // a run in flight (the lease holder's) plans one more after it
   });
   if (!planned) return from_sync(planned.error());
-  // The lease holder's own run in flight: the stored request plans one more after it.
-  if (impl_->scheduler && impl_->scheduler->running(integration.id)) {
-    return SyncNowAnswer{std::nullopt, std::nullopt};
-  }
+  if (holder_running) return SyncNowAnswer{std::nullopt, std::nullopt};
   const std::int64_t starts_at = std::max(t, planned.value().next_run.value_or(t));
   if (!impl_->replicator && starts_at <= t) impl_->scheduler->trigger(integration.id);
   return SyncNowAnswer{std::nullopt, starts_at};
