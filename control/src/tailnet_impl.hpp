@@ -41,7 +41,6 @@ class LiveLedger final : public sync::SyncLedger {
       std::string_view provider) override;
   sync::Result<sync::AttributeTable> load_attributes() override;
   sync::Result<sync::SyncStatus> load_status(std::int64_t integration_id) override;
-  sync::Status save_status(std::int64_t integration_id, const sync::SyncStatus& status) override;
   sync::Result<sync::SyncStatus> edit_status(
       std::int64_t integration_id, const std::function<void(sync::SyncStatus&)>& edit) override;
   sync::Status commit_sync(const sync::SyncCommit& commit) override;
@@ -173,6 +172,8 @@ struct Tailnet::Impl {
   // Swap in a policy compiled outside the writer lock over `base` as it still is, then replay
   // the writes logged since `log_from` (writer held).
   void install_prepared(engine::PreparedReload prepared, PolicyState state, std::uint64_t log_from);
+  // The state readers see as the policy in force, from now on (writer held).
+  void serve_policy_state(PolicyState state, std::int64_t loaded_at);
   class WriteLogReader;  // registers for write_log (tailnet_policy.cpp)
   // The inventory file's own value of `key` on `device`, as a change that restores it.
   [[nodiscard]] std::optional<engine::AttrChange> file_value(engine::DeviceIndex device,

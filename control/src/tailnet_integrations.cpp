@@ -106,11 +106,6 @@ sync::Result<sync::AttributeTable> LiveLedger::load_attributes() {
 sync::Result<sync::SyncStatus> LiveLedger::load_status(std::int64_t integration_id) {
   return impl_.load_status(integration_id);
 }
-sync::Status LiveLedger::save_status(std::int64_t integration_id, const sync::SyncStatus& status) {
-  auto saved = impl_.store().save_status(integration_id, status);
-  impl_.note_status_write(integration_id, status, saved);
-  return saved;
-}
 sync::Result<sync::SyncStatus> LiveLedger::edit_status(
     std::int64_t integration_id, const std::function<void(sync::SyncStatus&)>& edit) {
   auto edited = impl_.store().edit_status(integration_id, edit);
@@ -372,6 +367,7 @@ Outcome<std::vector<IntegrationView>> Tailnet::integrations() const {
   std::vector<IntegrationView> views;
   const auto t = now();
   std::lock_guard schedule(impl_->scheduler_mu);  // the scheduler is read for `running`
+  const auto own = impl_->schedule_options();
   for (const auto& i : all.value()) {
     auto status = impl_->load_status(i.id);
     IntegrationView v{i, status ? status.value() : sync::SyncStatus{}, false, {}, false, false};
@@ -379,7 +375,6 @@ Outcome<std::vector<IntegrationView>> Tailnet::integrations() const {
     v.running = impl_->scheduler && impl_->scheduler->running(i.id);
     if (impl_->schedules && !(v.status.paused_until && *v.status.paused_until > t)) {
       // The run this process's schedule will start, which a shorter interval brings forward.
-      const auto own = impl_->schedule_options();
       v.status.next_run = sync::planned_run(v.status, own.interval, own.jitter);
     }
     v.state = integration_state(v.status, t);

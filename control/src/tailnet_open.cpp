@@ -116,8 +116,12 @@ void Tailnet::Impl::install(std::shared_ptr<const engine::Inventory> inventory,
   } else {
     engine->reload(loaded.file, *loaded.ast, effective, engine::CompileOptions{now});
   }
+  serve_policy_state(std::move(state), now);
+}
+
+void Tailnet::Impl::serve_policy_state(PolicyState state, std::int64_t loaded_at) {
   std::lock_guard lock(policy_mu);
-  state.loaded_at = now;
+  state.loaded_at = loaded_at;
   state.generation = policy.generation + 1;
   policy = std::move(state);
 }
@@ -139,10 +143,7 @@ void Tailnet::Impl::install_prepared(engine::PreparedReload prepared, PolicyStat
         fmt::format("cannot apply attributes written during the policy's compile: {}",
                     installed.error));
   }
-  std::lock_guard lock(policy_mu);
-  state.loaded_at = self.now();
-  state.generation = policy.generation + 1;
-  policy = std::move(state);
+  serve_policy_state(std::move(state), self.now());
 }
 
 void Tailnet::Impl::install_stored_policy(std::int64_t version, const std::string& text) {

@@ -166,16 +166,24 @@ std::unique_ptr<Engine> Engine::compile(const grammar::SourceFile& file,
   return compile(file, ast, std::make_shared<const Inventory>(inventory), options);
 }
 
+struct PreparedReload::Parts {
+  std::unique_ptr<SnapshotData> data;
+  RowCache cache;
+};
+
+PreparedReload::PreparedReload(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+PreparedReload::PreparedReload(PreparedReload&&) noexcept = default;
+PreparedReload& PreparedReload::operator=(PreparedReload&&) noexcept = default;
+PreparedReload::~PreparedReload() = default;
+
 std::unique_ptr<Engine> Engine::compile(const grammar::SourceFile& file,
                                         const grammar::policy::Ast& ast,
                                         std::shared_ptr<const Inventory> inventory,
                                         CompileOptions options) {
-  auto policy = compile_policy(file, ast, std::move(inventory));
-  RowCache cache;
-  auto data = std::make_unique<SnapshotData>(initial_state(policy, options.now, cache));
-  data->masks = make_row_masks(*policy);
-  auto engine = std::make_unique<Engine>(std::make_shared<const Snapshot>(std::move(data)));
-  engine->impl_->cache = std::move(cache);
+  auto prepared = prepare(file, ast, std::move(inventory), options);
+  auto& parts = *prepared.parts_;
+  auto engine = std::make_unique<Engine>(std::make_shared<const Snapshot>(std::move(parts.data)));
+  engine->impl_->cache = std::move(parts.cache);
   return engine;
 }
 
@@ -373,16 +381,6 @@ void Engine::reload(const grammar::SourceFile& file, const grammar::policy::Ast&
                     const Inventory& inventory, CompileOptions options) {
   reload(file, ast, std::make_shared<const Inventory>(inventory), options);
 }
-
-struct PreparedReload::Parts {
-  std::unique_ptr<SnapshotData> data;
-  RowCache cache;
-};
-
-PreparedReload::PreparedReload(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
-PreparedReload::PreparedReload(PreparedReload&&) noexcept = default;
-PreparedReload& PreparedReload::operator=(PreparedReload&&) noexcept = default;
-PreparedReload::~PreparedReload() = default;
 
 void Engine::reload(const grammar::SourceFile& file, const grammar::policy::Ast& ast,
                     std::shared_ptr<const Inventory> inventory, CompileOptions options) {

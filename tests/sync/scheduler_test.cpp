@@ -96,9 +96,6 @@ class InterleavingLedger final : public SyncLedger {
     if (auto step = std::exchange(before_status, nullptr)) step();
     return store_.load_status(integration_id);
   }
-  Status save_status(std::int64_t integration_id, const SyncStatus& status) override {
-    return store_.save_status(integration_id, status);
-  }
   Result<SyncStatus> edit_status(std::int64_t integration_id,
                                  const std::function<void(SyncStatus&)>& edit) override {
     return store_.edit_status(integration_id, edit);

@@ -101,6 +101,8 @@ class Store : public sync::SyncLedger {
   // Deletes the integration, its status and the attribute writes, logs every event.
   virtual Status remove_integration(std::int64_t id, const std::vector<AttributeWrite>& writes,
                                     const std::vector<AuditEvent>& events) = 0;
+  // The whole status, replaced (edit_status with an edit that assigns it).
+  virtual Status save_status(std::int64_t integration_id, const SyncStatus& status) = 0;
 
   virtual Result<DeviceAttributes> device_attributes(std::string_view device) = 0;
   // Direct writes (API-set custom:* attributes) with their audit events, in one transaction.

@@ -23,11 +23,10 @@ class SyncLedger {
   virtual Result<std::optional<Integration>> find_integration(std::string_view provider) = 0;
   virtual Result<AttributeTable> load_attributes() = 0;
   virtual Result<SyncStatus> load_status(std::int64_t integration_id) = 0;
-  // Status only (failed syncs, schedule): never touches attributes.
-  virtual Status save_status(std::int64_t integration_id, const SyncStatus& status) = 0;
-  // Reads the integration's status, lets `edit` change it and saves it, in one transaction: a
-  // write in between (a sync's commit, a "sync now" on another replica) is not overwritten with
-  // what was read before it. Discarded when the integration is gone; answers the status saved.
+  // Status only (failed syncs, schedule), never attributes: reads the integration's status, lets
+  // `edit` change it and saves it, in one transaction, so a write in between (a sync's commit, a
+  // "sync now" on another replica) is not overwritten with what was read before it. Discarded
+  // when the integration is gone; answers the status saved.
   virtual Result<SyncStatus> edit_status(std::int64_t integration_id,
                                          const std::function<void(SyncStatus&)>& edit) = 0;
   // Attributes, audit events and status of a successful sync, all or nothing. The schedule
